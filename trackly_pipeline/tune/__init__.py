@@ -1,0 +1,53 @@
+"""TUNE (HasOffers) Network API v3 client. Plain Python: no Dagster imports here."""
+from .client import ConnectionCheck, TuneClient
+from .envelope import Page
+from .errors import (
+    TuneApiError,
+    TuneAuthError,
+    TuneConnectionError,
+    TuneError,
+    TuneHttpError,
+    TuneInvalidNetworkError,
+    TunePermissionError,
+    TuneRateLimitError,
+    TuneResponseError,
+)
+from .models import (
+    CONVERSION_FIELDS,
+    OFFER_FIELDS,
+    Conversion,
+    ConversionBatch,
+    Offer,
+    RejectedRow,
+    RowError,
+    parse_conversion_row,
+    parse_offer_row,
+)
+from .params import encode_params
+from .ratelimit import RateLimiter
+
+__all__ = [
+    "CONVERSION_FIELDS",
+    "OFFER_FIELDS",
+    "ConnectionCheck",
+    "Conversion",
+    "ConversionBatch",
+    "Offer",
+    "Page",
+    "RateLimiter",
+    "RejectedRow",
+    "RowError",
+    "TuneApiError",
+    "TuneAuthError",
+    "TuneClient",
+    "TuneConnectionError",
+    "TuneError",
+    "TuneHttpError",
+    "TuneInvalidNetworkError",
+    "TunePermissionError",
+    "TuneRateLimitError",
+    "TuneResponseError",
+    "encode_params",
+    "parse_conversion_row",
+    "parse_offer_row",
+]

@@ -1,0 +1,435 @@
+"""TUNE Network API v3 client: requests with retries, rate limiting, pagination and typed reads.
+
+Plain Python (no Dagster). The token travels only in the query string of outgoing requests;
+everything the client logs, raises or returns is redacted.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+
+from . import envelope
+from .envelope import Page
+from .errors import (
+    TuneApiError,
+    TuneAuthError,
+    TuneConnectionError,
+    TuneError,
+    TuneHttpError,
+    TuneInvalidNetworkError,
+    TunePermissionError,
+    TuneRateLimitError,
+    TuneResponseError,
+)
+from .models import (
+    CONVERSION_FIELDS,
+    OFFER_FIELDS,
+    ConversionBatch,
+    Offer,
+    RejectedRow,
+    RowError,
+    parse_conversion_row,
+    parse_offer_row,
+    raw_conversion_id,
+)
+from .params import Param, encode_params
+from .ratelimit import RateLimiter
+from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
+from .values import TUNE_DATETIME_FORMAT
+
+LOGGER_NAME = "trackly_pipeline.tune"
+# Offer ids per Offer::findAll call when filtering by id, to keep GET URLs short.
+OFFER_IDS_PER_CALL = 200
+# Retry budget for test_connection, so an unreachable host answers within seconds.
+_PROBE_RETRIES = 1
+_PROBE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | error
+    message: str
+    timezone: str | None
+
+
+class _Transient(Exception):
+    """A failure worth retrying with backoff; carries the redacted description and final error."""
+
+    def __init__(self, description: str, error_type: type[TuneError], status_code: int | None = None):
+        super().__init__(description)
+        self.description = description
+        self.error_type = error_type
+        self.status_code = status_code
+
+
+class TuneClient:
+    def __init__(
+        self,
+        network_id: str,
+        token: str,
+        api_url: str | None = None,
+        *,
+        timezone: str | None = None,
+        page_size: int = 5000,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 30.0,
+        rate_limit: tuple[int, float] = (40, 10.0),
+        rate_limit_retries: int = 5,
+        session: requests.Session | None = None,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not network_id:
+            raise ValueError("network_id is required")
+        if page_size < 1:
+            raise ValueError(f"page_size must be positive, got {page_size}")
+        self.network_id = str(network_id)
+        self.api_url = api_url or f"https://{self.network_id}.api.hasoffers.com/Apiv3/json"
+        self.__token = token  # name-mangled and never included in repr
+        self.page_size = page_size
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.rate_limit_retries = rate_limit_retries
+        self._timezone = _validated_zone(timezone) if timezone else None
+        self._session = session or requests.Session()
+        self._log = logger or logging.getLogger(LOGGER_NAME)
+        self._sleep = sleep
+        self._limiter = RateLimiter(rate_limit[0], rate_limit[1], sleep=sleep)
+        install_urllib3_redaction()
+
+    def __repr__(self) -> str:
+        return f"TuneClient(network_id={self.network_id!r}, api_url={self.api_url!r})"
+
+    # ---- low level -------------------------------------------------------------------------
+
+    def call(self, target: str, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call ``Target::Method`` and return ``response.data``; raise a TuneError on failure."""
+        return self._call(target, method, params, self.max_retries, self.rate_limit_retries, self.timeout)
+
+    def iter_pages(
+        self,
+        target: str,
+        method: str,
+        params: Mapping[str, Any] | None,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here)."""
+        size = page_size or self.page_size
+        number = 1
+        while True:
+            data = self.call(target, method, {**(params or {}), "limit": size, "page": number})
+            page = envelope.page_of(data)
+            if envelope.is_paginated(data) and page.number != number:
+                raise TuneResponseError(
+                    f"TUNE {target}::{method}: asked for page {number}, reply is page {page.number}"
+                )
+            yield page
+            # pageCount is re-read on every page: it grows if rows arrive while we read.
+            if number >= page.page_count or not envelope.is_paginated(data):
+                return
+            number += 1
+
+    # ---- typed reads ---------------------------------------------------------------------
+
+    @property
+    def timezone(self) -> str:
+        """The network's reporting zone (asked from TUNE once, unless given at construction)."""
+        if self._timezone is None:
+            self._timezone = self.get_timezone()
+        return self._timezone
+
+    def get_timezone(self) -> str:
+        """IANA zone name from Application::getTimezone."""
+        return self._timezone_from(self.call("Application", "getTimezone"))
+
+    def find_offers(self, offer_ids: Iterable[int] | None = None) -> list[Offer]:
+        """All offers (or the given ids), sorted by id, with the advertiser's company name."""
+        base: dict[str, Any] = {"fields": list(OFFER_FIELDS), "contain": ["Advertiser"], "sort": {"id": "asc"}}
+        if offer_ids is None:
+            return self._read_offers(base)
+        ids = sorted({int(offer_id) for offer_id in offer_ids})
+        offers: list[Offer] = []
+        for start in range(0, len(ids), OFFER_IDS_PER_CALL):
+            chunk = ids[start : start + OFFER_IDS_PER_CALL]
+            offers.extend(self._read_offers({**base, "filters": {"id": chunk}}))
+        return offers
+
+    def iter_conversion_batches(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ConversionBatch]:
+        """Conversions with Stat.datetime in the half-open UTC window [start, end), page by page.
+
+        TUNE filters on network-local "YYYY-MM-DD HH:MM:SS" with an inclusive BETWEEN, so the
+        window becomes [first whole second >= start, last whole second < end] in the network zone.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("start and end must be timezone-aware (UTC)")
+        if start >= end:
+            return
+        zone = ZoneInfo(self.timezone)
+        first, last = _whole_seconds_within(start, end)
+        if first > last:
+            return
+        params = {
+            "fields": list(CONVERSION_FIELDS),
+            "filters": {
+                "Stat.datetime": {
+                    "conditional": "BETWEEN",
+                    "values": [_network_local(first, zone), _network_local(last, zone)],
+                }
+            },
+            "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
+        }
+        for page in self.iter_pages("Report", "getConversions", params, page_size):
+            conversions, rejected = [], []
+            for row in page.rows:
+                try:
+                    conversions.append(parse_conversion_row(row, zone))
+                except RowError as exc:
+                    rejected.append(
+                        RejectedRow(
+                            reason=exc.reason,
+                            raw=redact_value(row, [self.__token]),
+                            conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
+                        )
+                    )
+            yield ConversionBatch(page.number, page.page_count, page.total_count, conversions, rejected)
+
+    def test_connection(self) -> ConnectionCheck:
+        """Check reachability, network id, token and report access; never raises a TuneError."""
+        try:
+            zone = self._timezone_from(
+                self._call("Application", "getTimezone", None, _PROBE_RETRIES, _PROBE_RETRIES, self._probe_timeout)
+            )
+            if self._timezone is None:
+                self._timezone = zone
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            tz = ZoneInfo(zone)
+            self._call(
+                "Report",
+                "getConversions",
+                {
+                    "fields": ["Stat.id"],
+                    "filters": {
+                        "Stat.datetime": {
+                            "conditional": "BETWEEN",
+                            "values": [_network_local(now - timedelta(hours=1), tz), _network_local(now, tz)],
+                        }
+                    },
+                    "limit": 1,
+                    "page": 1,
+                },
+                _PROBE_RETRIES,
+                _PROBE_RETRIES,
+                self._probe_timeout,
+            )
+        except TuneConnectionError as exc:
+            return self._check("unreachable", f"Cannot reach the TUNE API at {self.api_url}: {exc.message}")
+        except TuneInvalidNetworkError:
+            return self._check("invalid_network", f"TUNE does not know network id {self.network_id!r}.")
+        except TuneAuthError:
+            return self._check("invalid_token", f"TUNE rejected the API token for network {self.network_id!r}.")
+        except TunePermissionError:
+            return self._check(
+                "no_report_access",
+                f"The API token for network {self.network_id!r} works but has no access to conversion reports.",
+            )
+        except TuneError as exc:
+            return self._check("error", f"TUNE connection check failed: {exc.message}")
+        return ConnectionCheck(
+            ok=True,
+            outcome="ok",
+            message=f"Connected to TUNE network {self.network_id!r} (time zone {zone}).",
+            timezone=zone,
+        )
+
+    # ---- internals -----------------------------------------------------------------------
+
+    @property
+    def _probe_timeout(self) -> float:
+        return min(self.timeout, _PROBE_TIMEOUT)
+
+    def _check(self, outcome: str, message: str) -> ConnectionCheck:
+        return ConnectionCheck(ok=False, outcome=outcome, message=self._redact(message), timezone=None)
+
+    def _read_offers(self, params: Mapping[str, Any]) -> list[Offer]:
+        zone = ZoneInfo(self.timezone)
+        offers: list[Offer] = []
+        for page in self.iter_pages("Offer", "findAll", params):
+            for row in page.rows:
+                try:
+                    offers.append(parse_offer_row(row, zone))
+                except RowError as exc:
+                    # An unreadable offer must not block the others; it is reported, not hidden.
+                    self._log.warning("TUNE network %s: skipping unreadable offer row: %s", self.network_id, exc.reason)
+        return offers
+
+    def _timezone_from(self, data: Any) -> str:
+        name = _find_zone_name(data)
+        if name is None:
+            raise TuneResponseError(
+                self._redact(f"TUNE Application::getTimezone returned no recognisable time zone: {data!r:.200}")
+            )
+        return name
+
+    def _call(
+        self,
+        target: str,
+        method: str,
+        params: Mapping[str, Any] | None,
+        max_retries: int,
+        rate_limit_retries: int,
+        timeout: float,
+    ) -> Any:
+        pairs: list[Param] = [
+            ("NetworkId", self.network_id),
+            ("NetworkToken", self.__token),
+            ("Target", target),
+            ("Method", method),
+            *encode_params(params),
+        ]
+        where = f"TUNE {target}::{method}"
+        url_for_logs = self._url_for_logs(pairs)
+        failures = 0
+        rate_limited = 0
+        while True:
+            self._limiter.acquire()
+            try:
+                return self._attempt(pairs, timeout, where)
+            except _Transient as transient:
+                if failures >= max_retries:
+                    message = self._redact(
+                        f"{where} failed after {failures + 1} attempts: {transient.description} ({url_for_logs})"
+                    )
+                    error = (
+                        TuneHttpError(message, transient.status_code)
+                        if transient.error_type is TuneHttpError
+                        else transient.error_type(message)
+                    )
+                    # Raised outside the except block so no unredacted cause is chained.
+                else:
+                    error = None
+                    delay = self._backoff(failures)
+                    failures += 1
+                    self._log.warning(
+                        "%s: %s; retry %d/%d in %.2fs (%s)",
+                        where, transient.description, failures, max_retries, delay, url_for_logs,
+                    )
+            except TuneRateLimitError as exc:
+                if rate_limited >= rate_limit_retries:
+                    error = TuneRateLimitError(
+                        self._redact(f"{where}: still rate limited after {rate_limited} waits: {exc.message}")
+                    )
+                else:
+                    error = None
+                    rate_limited += 1
+                    delay = self._limiter.period + random.uniform(0, min(1.0, self._limiter.period / 10))
+                    self._log.warning(
+                        "%s: TUNE rate limit hit; waiting %.2fs for the next window, retry %d/%d (%s)",
+                        where, delay, rate_limited, rate_limit_retries, url_for_logs,
+                    )
+            if error is not None:
+                raise error
+            self._sleep(delay)
+
+    def _attempt(self, pairs: list[Param], timeout: float, where: str) -> Any:
+        """One HTTP round trip. Raises _Transient for retryable failures, TuneError otherwise."""
+        failure: TuneError | _Transient
+        try:
+            response = self._session.get(self.api_url, params=pairs, timeout=timeout)
+        except requests.Timeout as exc:
+            failure = _Transient(f"timed out after {timeout:g}s ({self._redact(str(exc))})", TuneConnectionError)
+        except requests.ConnectionError as exc:
+            failure = _Transient(f"connection failed ({self._redact(str(exc))})", TuneConnectionError)
+        except requests.RequestException as exc:
+            failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
+        else:
+            failure = self._failure_of(response, where)
+            if failure is None:
+                try:
+                    return envelope.parse_body(response.content)
+                except TuneResponseError as exc:
+                    failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
+                except TuneRateLimitError as exc:
+                    failure = TuneRateLimitError(self._redact(exc.message))
+                except TuneApiError as exc:
+                    failure = type(exc)(self._redact(f"{where}: {exc.message}"))
+        raise failure
+
+    def _failure_of(self, response: requests.Response, where: str) -> TuneError | _Transient | None:
+        status = response.status_code
+        if status >= 500:
+            return _Transient(f"HTTP {status} {response.reason}", TuneHttpError, status)
+        if status >= 300:
+            return TuneHttpError(self._redact(f"{where}: HTTP {status} {response.reason}"), status)
+        return None
+
+    def _backoff(self, failures_so_far: int) -> float:
+        # Full jitter: uniform in [0, min(cap, base * 2**attempt)].
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**failures_so_far))
+
+    def _url_for_logs(self, pairs: list[Param]) -> str:
+        return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]')}"
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, [self.__token])
+
+
+def _validated_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone: {name!r}") from None
+    return name
+
+
+def _find_zone_name(data: Any) -> str | None:
+    """Accept the plausible shapes of Application::getTimezone data: a plain zone name, or
+    objects such as {"Timezone": {"name": ...}} holding one."""
+    if isinstance(data, str):
+        try:
+            return _validated_zone(data.strip())
+        except ValueError:
+            return None
+    if isinstance(data, Mapping):
+        preferred = ("Timezone", "timezone", "zone", "name", "zone_name", "timezone_name", "tz")
+        keys = [k for k in preferred if k in data] + [k for k in data if k not in preferred]
+        for key in keys:
+            found = _find_zone_name(data[key])
+            if found:
+                return found
+    if isinstance(data, list):
+        for item in data:
+            found = _find_zone_name(item)
+            if found:
+                return found
+    return None
+
+
+def _whole_seconds_within(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """First and last whole second inside [start, end)."""
+    first = start.replace(microsecond=0)
+    if first < start:
+        first += timedelta(seconds=1)
+    last = end.replace(microsecond=0)
+    if last == end:
+        last -= timedelta(seconds=1)
+    return first, last
+
+
+def _network_local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(TUNE_DATETIME_FORMAT)

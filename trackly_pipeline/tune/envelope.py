@@ -1,0 +1,123 @@
+"""Reading TUNE reply bodies: success/failure, pagination and row shapes.
+
+Shapes seen in real replies (see shared/fixtures/tune-recorded):
+- success: ``{"request": {...}, "response": {"status": 1, "data": ...}}``
+- failure: ``status`` other than 1, or missing entirely (invalid network id), with messages in
+  ``errorMessage`` and/or ``errors`` (a list of objects, or a single object)
+- paginated data: ``{"page", "count", "pageCount", "data": rows}``; unpaginated: the rows
+- rows: a list, an id-keyed object, or ``[]`` when empty; ``findById`` not found: ``null``
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import TuneResponseError, api_error_class
+
+_SNIPPET_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paginated call; ``rows`` are the row objects as TUNE sent them."""
+
+    number: int
+    page_count: int
+    total_count: int
+    rows: list[dict]
+
+
+def parse_body(body: str | bytes) -> Any:
+    """Return ``response.data`` of a reply body, or raise.
+
+    Raises TuneResponseError for anything that is not a TUNE envelope, and the matching
+    TuneApiError subclass when TUNE reports a failure. Messages may contain reply text, so
+    callers redact them.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TuneResponseError(f"reply is not valid JSON ({exc}): {_snippet(body)!r}") from None
+    response = document.get("response") if isinstance(document, dict) else None
+    if not isinstance(response, dict):
+        raise TuneResponseError(f"reply has no 'response' object: {_snippet(body)!r}")
+    status = response.get("status")
+    if type(status) is int and status == 1:
+        return response.get("data")
+    message = error_message(response)
+    raise api_error_class(message)(message)
+
+
+def error_message(response: dict) -> str:
+    """Collect the distinct messages of a failed ``response`` into one line."""
+    messages: list[str] = []
+    _add_message(messages, response.get("errorMessage"))
+    errors = response.get("errors")
+    for error in [errors] if isinstance(errors, dict) else errors if isinstance(errors, list) else []:
+        if isinstance(error, dict):
+            _add_message(messages, error.get("publicMessage"))
+            _add_message(messages, error.get("err_msg"))
+        else:
+            _add_message(messages, error)
+    if messages:
+        return "; ".join(messages)
+    return f"TUNE reported a failure without a message (status={response.get('status')!r})"
+
+
+def _add_message(messages: list[str], candidate: Any) -> None:
+    if isinstance(candidate, str) and candidate.strip() and candidate.strip() not in messages:
+        messages.append(candidate.strip())
+
+
+def is_paginated(data: Any) -> bool:
+    return isinstance(data, dict) and "pageCount" in data and "data" in data
+
+
+def rows_of(data: Any) -> list[dict]:
+    """Rows of an unpaginated ``data`` (or of a paginated ``data.data``): list, id-keyed object,
+    ``[]`` or ``null``."""
+    if data is None:
+        return []
+    values: Iterable[Any]
+    if isinstance(data, list):
+        values = data
+    elif isinstance(data, dict):
+        values = data.values()
+    else:
+        raise TuneResponseError(f"expected rows as a list or object, got {type(data).__name__}")
+    rows = list(values)
+    for row in rows:
+        if not isinstance(row, dict):
+            raise TuneResponseError(f"expected each row to be an object, got {type(row).__name__}")
+    return rows
+
+
+def page_of(data: Any) -> Page:
+    """Read one page; an unpaginated reply counts as a single, complete page."""
+    if not is_paginated(data):
+        rows = rows_of(data)
+        return Page(number=1, page_count=1 if rows else 0, total_count=len(rows), rows=rows)
+    return Page(
+        number=_int_member(data, "page", default=1),
+        page_count=_int_member(data, "pageCount"),
+        total_count=_int_member(data, "count", default=0),
+        rows=rows_of(data["data"]),
+    )
+
+
+def _int_member(data: dict, name: str, default: int | None = None) -> int:
+    value = data.get(name, default)
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return int(value)  # TUNE sometimes sends numbers as strings
+    except (TypeError, ValueError):
+        raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {value!r}") from None
+
+
+def _snippet(body: str | bytes) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return text if len(text) <= _SNIPPET_LENGTH else text[:_SNIPPET_LENGTH] + "..."
+

@@ -1,0 +1,69 @@
+"""Exceptions raised by the TUNE client.
+
+Every message is built from redacted text: the network token never appears in ``str(exc)``.
+"""
+from __future__ import annotations
+
+import re
+
+
+class TuneError(Exception):
+    """Base class for everything the TUNE client raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TuneConnectionError(TuneError):
+    """The API could not be reached (refused, DNS, timeouts), even after retries."""
+
+
+class TuneHttpError(TuneError):
+    """The API answered with an HTTP error status (5xx after retries, other errors at once)."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class TuneResponseError(TuneError):
+    """The reply was not a readable TUNE envelope (malformed JSON, unexpected shape)."""
+
+
+class TuneApiError(TuneError):
+    """TUNE understood the request and said no (``response.status != 1``)."""
+
+
+class TuneRateLimitError(TuneApiError):
+    """TUNE's server-side rate limit ("API usage exceeded rate limit") was hit."""
+
+
+class TuneAuthError(TuneApiError):
+    """The network token was rejected."""
+
+
+class TuneInvalidNetworkError(TuneApiError):
+    """The network id is unknown to TUNE."""
+
+
+class TunePermissionError(TuneApiError):
+    """The token is valid but lacks access to the requested target (e.g. Report)."""
+
+
+RATE_LIMIT_MARKER = "API usage exceeded rate limit"
+_TOKEN_REJECTED = re.compile(r"token.*(not valid|invalid)|(not valid|invalid).*token", re.IGNORECASE)
+_NO_ACCESS = re.compile(r"permission|access", re.IGNORECASE)
+
+
+def api_error_class(api_message: str) -> type[TuneApiError]:
+    """Pick the TuneApiError subclass for a TUNE error message (TUNE has no error codes)."""
+    if RATE_LIMIT_MARKER.lower() in api_message.lower():
+        return TuneRateLimitError
+    if "network id is not valid" in api_message.lower():
+        return TuneInvalidNetworkError
+    if _TOKEN_REJECTED.search(api_message):
+        return TuneAuthError
+    if _NO_ACCESS.search(api_message):
+        return TunePermissionError
+    return TuneApiError

@@ -1,0 +1,267 @@
+"""Typed records for offers and conversions, and per-row parsing with validation.
+
+A row that fails validation raises RowError whose reason names the field; the client turns it
+into a RejectedRow so the pipeline can quarantine it without stopping the batch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from . import values
+
+CONVERSION_STATUSES = frozenset({"approved", "pending", "rejected"})
+
+# Report::getConversions fields requested (fields[] is required for report methods).
+CONVERSION_FIELDS: tuple[str, ...] = (
+    "Stat.id",
+    "Stat.tune_event_id",
+    "Stat.ad_id",
+    "Stat.datetime",
+    "Stat.offer_id",
+    "Stat.affiliate_id",
+    "Stat.goal_id",
+    "Stat.status",
+    "Stat.status_code",
+    "Stat.is_adjustment",
+    "Stat.payout",
+    "Stat.revenue",
+    "Stat.sale_amount",
+    "Stat.currency",
+    "Stat.affiliate_info1",
+    "Stat.affiliate_info2",
+    "Stat.affiliate_info3",
+    "Stat.affiliate_info4",
+    "Stat.affiliate_info5",
+    "Stat.source",
+    "ConversionsMobile.affiliate_unique1",
+    "ConversionsMobile.affiliate_unique2",
+    "ConversionsMobile.affiliate_unique3",
+    "ConversionsMobile.affiliate_unique4",
+    "ConversionsMobile.affiliate_unique5",
+)
+
+# Offer::findAll fields read by parse_offer_row (the Advertiser comes from contain[]).
+OFFER_FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "status",
+    "payout_type",
+    "default_payout",
+    "percent_payout",
+    "currency",
+    "advertiser_id",
+    "offer_url",
+    "preview_url",
+    "approve_conversions",
+    "expiration_date",
+    "modified",
+)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    conversion_id: int
+    tune_event_id: str | None
+    ad_id: str | None
+    converted_at: datetime  # UTC
+    offer_id: int
+    affiliate_id: int | None
+    goal_id: int | None
+    status: str  # approved | pending | rejected
+    status_code: int | None
+    is_adjustment: bool
+    payout: Decimal
+    revenue: Decimal | None
+    sale_amount: Decimal | None
+    currency: str | None
+    aff_sub: str | None
+    aff_sub2: str | None
+    aff_sub3: str | None
+    aff_sub4: str | None
+    aff_sub5: str | None
+    source: str | None
+    affiliate_unique1: str | None
+    affiliate_unique2: str | None
+    affiliate_unique3: str | None
+    affiliate_unique4: str | None
+    affiliate_unique5: str | None
+
+
+@dataclass(frozen=True)
+class Offer:
+    offer_id: int
+    name: str
+    status: str
+    payout_type: str | None
+    default_payout: Decimal | None
+    percent_payout: Decimal | None
+    currency: str | None
+    advertiser_id: int | None
+    advertiser_name: str | None
+    offer_url: str | None
+    preview_url: str | None
+    approve_conversions: bool
+    expiration_date: datetime | None  # UTC
+    modified: datetime | None  # UTC
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    reason: str
+    raw: dict  # the row as received
+    conversion_id: str | None
+
+
+@dataclass(frozen=True)
+class ConversionBatch:
+    page: int
+    page_count: int
+    total_count: int
+    conversions: list[Conversion]
+    rejected: list[RejectedRow]
+
+
+class RowError(ValueError):
+    """A row failed validation; ``reason`` names the field and the problem."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+T = TypeVar("T")
+
+
+def _read(model: Mapping[str, Any], prefix: str, name: str, convert: Callable[[Any], T]) -> T:
+    try:
+        return convert(model.get(name))
+    except ValueError as exc:
+        raise RowError(f"{prefix}.{name} {exc}") from None
+
+
+def _required(model: Mapping[str, Any], prefix: str, name: str, convert: Callable[[Any], T]) -> T:
+    if values.is_blank(model.get(name)):
+        raise RowError(f"{prefix}.{name} is missing")
+    return _read(model, prefix, name, convert)
+
+
+def _stat_model(row: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    # Report rows nest fields under "Stat"; Conversion::findAll rows under "Conversion".
+    for prefix in ("Stat", "Conversion"):
+        model = row.get(prefix)
+        if isinstance(model, Mapping):
+            return prefix, model
+    raise RowError("Stat is missing (row has no Stat object)")
+
+
+def raw_conversion_id(row: Mapping[str, Any]) -> str | None:
+    """Stat.id as sent (for quarantine records), whether or not the row is valid."""
+    for prefix in ("Stat", "Conversion"):
+        model = row.get(prefix)
+        if isinstance(model, Mapping) and not values.is_blank(model.get("id")):
+            return str(model.get("id"))
+    return None
+
+
+def parse_conversion_row(row: Mapping[str, Any], tz: ZoneInfo) -> Conversion:
+    """One Report::getConversions row ``{"Stat": {...}, "ConversionsMobile": {...}}`` -> Conversion.
+
+    ``tz`` is the network's reporting zone, in which Stat.datetime is expressed.
+    """
+    if not isinstance(row, Mapping):
+        raise RowError(f"row is not an object: {type(row).__name__}")
+    p, stat = _stat_model(row)
+    mobile = row.get("ConversionsMobile")
+    mobile = mobile if isinstance(mobile, Mapping) else {}
+    m = "ConversionsMobile"
+    status = _required(stat, p, "status", values.to_optional_text)
+    if status not in CONVERSION_STATUSES:
+        raise RowError(f"{p}.status is not approved/pending/rejected: {status!r}")
+    return Conversion(
+        conversion_id=_required(stat, p, "id", values.to_int),
+        tune_event_id=_read(stat, p, "tune_event_id", values.to_optional_text),
+        ad_id=_read(stat, p, "ad_id", values.to_optional_text),
+        converted_at=_required(stat, p, "datetime", lambda v: values.local_to_utc(v, tz)),
+        offer_id=_required(stat, p, "offer_id", values.to_int),
+        affiliate_id=_read(stat, p, "affiliate_id", values.to_optional_int),
+        goal_id=_read(stat, p, "goal_id", values.to_optional_int),
+        status=status,
+        status_code=_read(stat, p, "status_code", values.to_optional_int),
+        is_adjustment=_read(stat, p, "is_adjustment", values.to_bool),
+        payout=_required(stat, p, "payout", values.to_amount),
+        revenue=_read(stat, p, "revenue", values.to_optional_amount),
+        sale_amount=_read(stat, p, "sale_amount", values.to_optional_amount),
+        currency=_read(stat, p, "currency", values.to_currency),
+        aff_sub=_read(stat, p, "affiliate_info1", values.to_optional_text),
+        aff_sub2=_read(stat, p, "affiliate_info2", values.to_optional_text),
+        aff_sub3=_read(stat, p, "affiliate_info3", values.to_optional_text),
+        aff_sub4=_read(stat, p, "affiliate_info4", values.to_optional_text),
+        aff_sub5=_read(stat, p, "affiliate_info5", values.to_optional_text),
+        source=_read(stat, p, "source", values.to_optional_text),
+        affiliate_unique1=_read(mobile, m, "affiliate_unique1", values.to_optional_text),
+        affiliate_unique2=_read(mobile, m, "affiliate_unique2", values.to_optional_text),
+        affiliate_unique3=_read(mobile, m, "affiliate_unique3", values.to_optional_text),
+        affiliate_unique4=_read(mobile, m, "affiliate_unique4", values.to_optional_text),
+        affiliate_unique5=_read(mobile, m, "affiliate_unique5", values.to_optional_text),
+    )
+
+
+def parse_offer_row(row: Mapping[str, Any], tz: ZoneInfo | None = None) -> Offer:
+    """One Offer::findAll row ``{"Offer": {...}, "Advertiser": {...}}`` (or a bare Offer) -> Offer.
+
+    ``tz`` is the network zone that ``expiration_date`` is expressed in (UTC when not given).
+    """
+    if not isinstance(row, Mapping):
+        raise RowError(f"row is not an object: {type(row).__name__}")
+    offer = row.get("Offer", row)
+    if not isinstance(offer, Mapping):
+        raise RowError("Offer is not an object")
+    zone = tz or ZoneInfo("UTC")
+    p = "Offer"
+    return Offer(
+        offer_id=_required(offer, p, "id", values.to_int),
+        name=_read(offer, p, "name", values.to_optional_text) or "",
+        status=_read(offer, p, "status", values.to_optional_text) or "",
+        payout_type=_read(offer, p, "payout_type", values.to_optional_text),
+        default_payout=_read(offer, p, "default_payout", values.to_optional_amount),
+        percent_payout=_read(offer, p, "percent_payout", values.to_optional_amount),
+        currency=_read(offer, p, "currency", values.to_currency),
+        advertiser_id=_read(offer, p, "advertiser_id", values.to_optional_int),
+        advertiser_name=_advertiser_company(row.get("Advertiser")),
+        offer_url=_read(offer, p, "offer_url", values.to_optional_text),
+        preview_url=_read(offer, p, "preview_url", values.to_optional_text),
+        approve_conversions=_read(offer, p, "approve_conversions", values.to_bool),
+        expiration_date=_read(offer, p, "expiration_date", lambda v: values.to_optional_local_datetime(v, zone)),
+        modified=_read(offer, p, "modified", values.unix_to_utc),
+    )
+
+
+def _advertiser_company(contained: Any) -> str | None:
+    """Contained models are a flat object for one row, id-keyed objects for several, [] for none."""
+    if not isinstance(contained, Mapping):
+        return None
+    candidates = [contained, *(v for v in contained.values() if isinstance(v, Mapping))]
+    for candidate in candidates:
+        company = candidate.get("company")
+        if isinstance(company, str) and company != "":
+            return company
+    return None
+
+
+__all__ = [
+    "CONVERSION_FIELDS",
+    "OFFER_FIELDS",
+    "Conversion",
+    "ConversionBatch",
+    "Offer",
+    "RejectedRow",
+    "RowError",
+    "parse_conversion_row",
+    "parse_offer_row",
+    "raw_conversion_id",
+]

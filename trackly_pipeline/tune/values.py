@@ -1,0 +1,134 @@
+"""Defensive converters for TUNE's loosely typed values (numbers and booleans often arrive as
+strings, empty strings stand for "no value", zero dates for "never").
+
+Each converter raises ValueError with a short description; callers add the field name.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+MAX_ABS_AMOUNT = Decimal("1e12")
+TUNE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+ZERO_DATETIME = "0000-00-00 00:00:00"
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"is not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    raise ValueError(f"is not an integer: {_short(value)}")
+
+
+def to_optional_int(value: Any) -> int | None:
+    return None if is_blank(value) else to_int(value)
+
+
+def to_amount(value: Any) -> Decimal:
+    """Exact decimal amount; rejects non-numbers, NaN/Infinity and |x| >= 1e12."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"is not a number: {_short(value)}")
+    if isinstance(value, float):
+        value = repr(value)  # shortest text that round-trips, e.g. 1.1 -> "1.1", nan -> "nan"
+    if isinstance(value, (int, Decimal)):
+        number = Decimal(value)
+    elif isinstance(value, str) and "_" not in value:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"is not a number: {_short(value)}") from None
+    else:
+        raise ValueError(f"is not a number: {_short(value)}")
+    if not number.is_finite():
+        raise ValueError(f"is not finite: {_short(value)}")
+    if abs(number) >= MAX_ABS_AMOUNT:
+        raise ValueError(f"is out of range (|amount| >= 1e12): {_short(value)}")
+    return number
+
+
+def to_optional_amount(value: Any) -> Decimal | None:
+    return None if is_blank(value) else to_amount(value)
+
+
+def to_bool(value: Any) -> bool:
+    """TUNE booleans: "0"/"1", 0/1, true/false; null counts as false."""
+    if value is None or value is False or value is True:
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"0", "1", "", "true", "false"}:
+        return value.strip().lower() in {"1", "true"}
+    raise ValueError(f"is not a boolean: {_short(value)}")
+
+
+def to_optional_text(value: Any) -> str | None:
+    """Strings as sent; "" means no value. Numbers are accepted as their text."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"is not text: {_short(value)}")
+    return str(value)
+
+
+def to_currency(value: Any) -> str | None:
+    if is_blank(value):
+        return None  # TUNE: null currency means the network's default currency
+    if isinstance(value, str) and _CURRENCY.fullmatch(value):
+        return value
+    raise ValueError(f"is not a 3-letter upper-case currency code: {_short(value)}")
+
+
+def local_to_utc(value: Any, tz: ZoneInfo) -> datetime:
+    """Network-local "YYYY-MM-DD HH:MM:SS" -> UTC-aware datetime.
+
+    Ambiguous local times (DST fall-back) resolve to the first occurrence (fold=0); local times
+    that do not exist (DST spring-forward gap) are rejected.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"is not a datetime string: {_short(value)}")
+    try:
+        naive = datetime.strptime(value.strip(), TUNE_DATETIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"is not a 'YYYY-MM-DD HH:MM:SS' datetime: {_short(value)}") from None
+    aware = naive.replace(tzinfo=tz, fold=0)
+    utc = aware.astimezone(timezone.utc)
+    if utc.astimezone(tz).replace(tzinfo=None) != naive:
+        raise ValueError(f"does not exist in time zone {tz.key} (DST gap): {_short(value)}")
+    return utc
+
+
+def to_optional_local_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
+    if is_blank(value) or value == ZERO_DATETIME:
+        return None
+    return local_to_utc(value, tz)
+
+
+def unix_to_utc(value: Any) -> datetime | None:
+    """Unix seconds -> UTC datetime; blank, 0 or out-of-range (TUNE's year-0 dates) -> None."""
+    if is_blank(value):
+        return None
+    seconds = to_int(value)
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
