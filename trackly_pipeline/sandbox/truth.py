@@ -1,0 +1,93 @@
+"""Ground truth as pandas frames: what the pipeline's output should agree with."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .conversions import STATUSES, ConversionTable
+from .money import decimal_amount
+from .networks import SUB_ID_FIELDS, SandboxNetwork
+from .offers import SandboxOffer
+
+CONVERSION_COLUMNS = (
+    "network_key", "network_id", "conversion_id", "tune_event_id", "ad_id", "converted_at",
+    "offer_id", "goal_id", "affiliate_id", "status", "status_code", "is_adjustment", "payout",
+    "revenue", "sale_amount", "currency", *SUB_ID_FIELDS, "attribution_method", "click_id",
+    "message_id", "creative_id", "campaign_id", "clicked_at",
+)
+
+
+def _none_if(values: np.ndarray, empty) -> pd.Series:
+    # object dtype keeps None as None (pandas' string dtype would turn it into NaN)
+    return pd.Series([None if v == empty else v for v in values.tolist()], dtype=object)
+
+
+def _decimals(cents: np.ndarray) -> pd.Series:
+    return pd.Series([decimal_amount(c) for c in cents.tolist()], dtype=object)
+
+
+def _utc_or_none(seconds: np.ndarray) -> pd.Series:
+    stamps = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
+    return stamps.where(seconds >= 0, pd.NaT)
+
+
+def conversions_frame(table: ConversionTable, as_of_seconds: int) -> pd.DataFrame:
+    rows = table.visible(as_of_seconds)
+    status, payout, revenue = table.state_at_clock(rows, as_of_seconds)
+    network = table.network
+    data = {
+        "network_key": network.key,
+        "network_id": network.network_id,
+        "conversion_id": table.conversion_id[rows],
+        "tune_event_id": table.tune_event_id[rows].astype(object),
+        "ad_id": table.ad_id[rows].astype(object),
+        "converted_at": pd.to_datetime(table.converted_at[rows], unit="s", utc=True),
+        "offer_id": table.offer_id[rows],
+        "goal_id": table.goal_id[rows],
+        "affiliate_id": network.affiliate_id,
+        "status": np.array(STATUSES, dtype=object)[status],
+        "status_code": table.status_code[rows],
+        "is_adjustment": table.is_adjustment[rows],
+        "payout": _decimals(payout),
+        "revenue": _decimals(revenue),
+        "sale_amount": _decimals(table.sale_cents[rows]),
+        "currency": table.currency[rows].astype(object),
+    }
+    for name in SUB_ID_FIELDS:
+        data[name] = _none_if(table.sub_ids[name][rows], "")
+    creative = table.creative_id[rows]
+    data.update({
+        "attribution_method": table.carrier[rows].astype(object),
+        "click_id": _none_if(table.click_id[rows], ""),
+        "message_id": _none_if(table.message_id[rows], ""),
+        "creative_id": pd.array(np.where(creative >= 0, creative, 0), dtype="Int64"),
+        "campaign_id": pd.array(np.where(creative >= 0, table.campaign_id[rows], 0), dtype="Int64"),
+        "clicked_at": _utc_or_none(table.clicked_at[rows]).to_numpy(),
+    })
+    frame = pd.DataFrame(data, columns=list(CONVERSION_COLUMNS))
+    missing = creative < 0
+    frame.loc[missing, "creative_id"] = pd.NA
+    frame.loc[missing, "campaign_id"] = pd.NA
+    return frame
+
+
+def offers_frame(network: SandboxNetwork, offers: list[SandboxOffer]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "network_key": network.key,
+            "network_id": network.network_id,
+            "offer_id": o.offer_id,
+            "name": o.model["name"],
+            "status": o.status,
+            "payout_type": o.payout_type,
+            "default_payout": decimal_amount(o.default_payout_cents),
+            "percent_payout": o.percent_payout if o.uses_sale_amount else None,
+            "currency": o.currency,
+            "effective_currency": o.effective_currency(network),
+            "approve_conversions": o.approve_conversions,
+            "advertiser_id": o.advertiser.id if o.advertiser else None,
+            "advertiser_company": o.advertiser.company if o.advertiser else None,
+            "offer_url": o.model["offer_url"],
+        }
+        for o in offers
+    ])

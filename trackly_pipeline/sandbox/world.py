@@ -1,0 +1,201 @@
+"""SandboxWorld: the deterministic synthetic state behind the sandbox (both TUNE and Trackly)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import exports, truth
+from .clock import SandboxClock, as_utc
+from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
+from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
+from .offers import SandboxOffer, generate_offers
+from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
+
+# Independent random streams, so that e.g. offers do not shift when conversion counts change.
+_STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
+_STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE = 100, 200, 300
+
+# Trackly volume relative to conversions: clicks ~2x, messages ~5x.
+_EXTRA_CLICKS_PER_CONVERSION = 0.85
+_REPEAT_CLICKS_PER_CONVERSION = 0.25
+_MESSAGES_PER_CONVERSION = 5
+
+
+def _floor_to_hour(moment: datetime) -> datetime:
+    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+class SandboxWorld:
+    """Offers and conversions per network plus the Trackly log, all derived from one seed.
+
+    Conversions are visible once their time is <= `clock`, each with its status as of the clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        anchor: datetime,
+        history_days: int,
+        future_days: int,
+        networks: tuple[SandboxNetwork, ...],
+        offers: dict[str, list[SandboxOffer]],
+        conversions: dict[str, ConversionTable],
+        trackly: TracklyLog,
+    ) -> None:
+        self.seed = seed
+        self.anchor = anchor
+        self.history_days = history_days
+        self.future_days = future_days
+        self.networks = networks
+        self.clock = SandboxClock(anchor)
+        self._offers = offers
+        self._conversions = conversions
+        self._trackly = trackly
+        self._by_id = {n.network_id: n for n in networks}
+        self._tokens = {n.network_id: network_token(seed, n.network_id) for n in networks}
+
+    @classmethod
+    def generate(
+        cls,
+        seed: int = 7,
+        anchor: datetime | None = None,
+        history_days: int = 30,
+        future_days: int = 3,
+        conversions_per_network: int = 2000,
+        networks: Iterable[SandboxNetwork] = DEFAULT_NETWORKS,
+    ) -> "SandboxWorld":
+        networks = tuple(networks)
+        if len({n.network_id for n in networks}) != len(networks) or len({n.key for n in networks}) != len(networks):
+            raise ValueError("network ids and keys must be unique")
+        anchor = _floor_to_hour(anchor or datetime.now(timezone.utc))
+        start = int((anchor - timedelta(days=history_days)).timestamp())
+        end = int((anchor + timedelta(days=future_days)).timestamp())
+
+        def stream(base: int, index: int = 0) -> np.random.Generator:
+            return np.random.default_rng([seed, base + index])
+
+        offers = {n.network_id: generate_offers(stream(_STREAM_OFFERS, i), n, anchor) for i, n in enumerate(networks)}
+        plans = [
+            plan_conversions(stream(_STREAM_PLAN, i), n, offers[n.network_id], conversions_per_network, start, end)
+            for i, n in enumerate(networks)
+        ]
+
+        # One offer catalogue across networks: creatives may bind offers of different networks.
+        network_of_offer = np.array([n.network_id for n in networks for _ in offers[n.network_id]])
+        offer_ids = np.array([o.offer_id for n in networks for o in offers[n.network_id]], dtype=np.int64)
+        first_offer = np.cumsum([0] + [len(offers[n.network_id]) for n in networks])
+        catalogue = bind_creatives(stream(_STREAM_CATALOGUE), network_of_offer, offer_ids)
+
+        clicked = [np.flatnonzero(p.needs_click) for p in plans]
+        converting_offer = np.concatenate([first_offer[i] + p.offer_index[rows] for i, (p, rows) in enumerate(zip(plans, clicked))])
+        converting_at = np.concatenate([p.clicked_at[rows] for p, rows in zip(plans, clicked)])
+        total = conversions_per_network * len(networks)
+        trackly = build_trackly_log(
+            stream(_STREAM_TRACKLY),
+            catalogue,
+            converting_offer.astype(np.int64),
+            converting_at.astype(np.int64),
+            start,
+            end,
+            extra_clicks=round(total * _EXTRA_CLICKS_PER_CONVERSION),
+            repeat_clicks=round(total * _REPEAT_CLICKS_PER_CONVERSION),
+            quiet_messages=max(0, total * _MESSAGES_PER_CONVERSION - len(converting_offer) - round(total * _EXTRA_CLICKS_PER_CONVERSION)),
+        )
+
+        conversions = {}
+        all_message_ids = trackly.messages["message_id"].to_numpy()
+        offset = 0
+        for i, (network, plan, rows) in enumerate(zip(networks, plans, clicked)):
+            size = len(plan.converted_at)
+            refs = TracklyRefs(
+                click_id=np.full(size, "", dtype=object),
+                message_id=np.full(size, "", dtype=object),
+                creative_id=np.full(size, -1, dtype=np.int64),
+                campaign_id=np.full(size, -1, dtype=np.int64),
+                all_message_ids=all_message_ids,
+            )
+            mine = slice(offset, offset + len(rows))
+            refs.click_id[rows] = trackly.converting_click_ids[mine]
+            refs.message_id[rows] = trackly.converting_message_ids[mine]
+            refs.creative_id[rows] = trackly.converting_creative_ids[mine]
+            refs.campaign_id[rows] = trackly.converting_campaign_ids[mine]
+            offset += len(rows)
+            conversions[network.network_id] = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
+
+        return cls(
+            seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,
+            networks=networks, offers=offers, conversions=conversions, trackly=trackly,
+        )
+
+    # -- networks and credentials -------------------------------------------------------------
+
+    def network(self, network_id: str) -> SandboxNetwork:
+        return self._by_id[network_id]
+
+    def find_network(self, network_id: str | None) -> SandboxNetwork | None:
+        return self._by_id.get(network_id or "")
+
+    def token_for(self, network_id: str) -> str:
+        return self._tokens[network_id]
+
+    def token_env(self, network: SandboxNetwork | str | None = None) -> dict[str, str]:
+        """{"TUNE_<KEY>_TOKEN": token} for one network (object, key or id), or for all of them."""
+        if network is None:
+            chosen = self.networks
+        else:
+            wanted = network if isinstance(network, str) else network.network_id
+            chosen = tuple(n for n in self.networks if wanted in (n.network_id, n.key))
+            if not chosen:
+                raise KeyError(wanted)
+        return {n.token_env_var: self._tokens[n.network_id] for n in chosen}
+
+    # -- data the API serves ------------------------------------------------------------------
+
+    def offers(self, network_id: str) -> list[SandboxOffer]:
+        return self._offers[network_id]
+
+    def conversions(self, network_id: str) -> ConversionTable:
+        return self._conversions[network_id]
+
+    # -- ground truth and Trackly logs --------------------------------------------------------
+
+    def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+        as_of_seconds = int(as_utc(as_of).timestamp()) if as_of else self.clock.epoch_seconds()
+        chosen = [self.network(network_id)] if network_id else list(self.networks)
+        frames = [truth.conversions_frame(self._conversions[n.network_id], as_of_seconds) for n in chosen]
+        return pd.concat(frames, ignore_index=True)
+
+    def ground_truth_offers(self, network_id: str) -> pd.DataFrame:
+        return truth.offers_frame(self.network(network_id), self._offers[network_id])
+
+    def messages_frame(self) -> pd.DataFrame:
+        return self._trackly.messages.copy()
+
+    def clicks_frame(self) -> pd.DataFrame:
+        return self._trackly.clicks.copy()
+
+    def links_frame(self) -> pd.DataFrame:
+        return self._trackly.links.copy()
+
+    def write_trackly_logs(self, directory: str | Path) -> list[Path]:
+        return exports.write_trackly_logs(self._trackly, Path(directory))
+
+    def write_ground_truth(self, path: str | Path) -> Path:
+        return exports.write_parquet(self.ground_truth_conversions(), Path(path))
+
+    def write_fx_rates(self, path: str | Path, reporting_currency: str = "USD") -> Path:
+        currencies = {reporting_currency}
+        for n in self.networks:
+            currencies.update(n.currencies, {n.default_currency})
+        first = (self.anchor - timedelta(days=self.history_days + 7)).date()
+        last = (self.anchor + timedelta(days=self.future_days + 1)).date()
+        return exports.write_fx_rates(Path(path), self.seed, sorted(currencies), first, last, reporting_currency)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in self._conversions.items())
+        return f"SandboxWorld(seed={self.seed}, anchor={self.anchor.isoformat()}, conversions: {sizes})"
