@@ -383,7 +383,7 @@ class TuneClient:
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**failures_so_far))
 
     def _url_for_logs(self, pairs: list[Param]) -> str:
-        return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]')}"
+        return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]*')}"
 
     def _redact(self, text: str) -> str:
         return redact_text(text, [self.__token])

@@ -1,0 +1,341 @@
+"""TuneClient over real HTTP against a small scripted server on 127.0.0.1 (no sandbox needed)."""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from trackly_pipeline.tune import (
+    TuneApiError,
+    TuneAuthError,
+    TuneClient,
+    TuneConnectionError,
+    TuneHttpError,
+    TuneInvalidNetworkError,
+    TuneRateLimitError,
+    TuneResponseError,
+)
+
+from .conftest import SECRET_TOKEN, Reply, api_error, envelope, recorded_body
+
+RATE_LIMITED = api_error("API usage exceeded rate limit.  Configured: 50/10s window; Your usage: 51.")
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def make_client(url: str, **overrides) -> TuneClient:
+    options = dict(timezone="America/New_York", backoff_base=0.001, backoff_max=0.01, max_retries=3,
+                   rate_limit=(100, 1.0), rate_limit_retries=2, timeout=2.0)
+    options.update(overrides)
+    return TuneClient("demo", SECRET_TOKEN, url, **options)
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/Apiv3/json"
+
+
+def assert_token_free(*texts: str) -> None:
+    for text in texts:
+        assert SECRET_TOKEN not in text
+
+
+def assert_no_chained_cause(error: BaseException) -> None:
+    # tracebacks print chained exceptions; the original requests errors carry the full URL
+    assert error.__cause__ is None and error.__context__ is None
+
+
+def test_request_carries_credentials_target_method_and_bracket_params(scripted_server):
+    server = scripted_server(envelope({"ok": True}))
+    client = make_client(server.url)
+    assert client.call("Offer", "findAll", {"filters": {"status": ["active"]}, "sort": {"id": "asc"}}) == {"ok": True}
+    assert server.requests == [
+        [
+            ("NetworkId", "demo"),
+            ("NetworkToken", SECRET_TOKEN),
+            ("Target", "Offer"),
+            ("Method", "findAll"),
+            ("filters[status][]", "active"),
+            ("sort[id]", "asc"),
+        ]
+    ]
+
+
+def test_default_api_url_and_repr_hide_the_token():
+    client = TuneClient("acme", SECRET_TOKEN)
+    assert client.api_url == "https://acme.api.hasoffers.com/Apiv3/json"
+    assert repr(client) == "TuneClient(network_id='acme', api_url='https://acme.api.hasoffers.com/Apiv3/json')"
+    assert_token_free(repr(client), str(client))
+
+
+def test_5xx_is_retried_with_a_redacted_warning(scripted_server, caplog):
+    server = scripted_server(Reply("bad gateway", 502), Reply("oops", 500), envelope([1]))
+    sleep = RecordingSleep()
+    client = make_client(server.url, sleep=sleep, backoff_base=0.5, backoff_max=0.75)
+    with caplog.at_level(logging.WARNING, logger="trackly_pipeline.tune"):
+        assert client.call("Report", "getConversions", {"limit": 1}) == [1]
+    assert len(server.requests) == 3
+    assert len(sleep.calls) == 2
+    assert 0 <= sleep.calls[0] <= 0.5 and 0 <= sleep.calls[1] <= 0.75  # full jitter, capped
+    warnings = [r for r in caplog.records if r.name == "trackly_pipeline.tune"]
+    assert [r.levelno for r in warnings] == [logging.WARNING, logging.WARNING]
+    assert "HTTP 502" in warnings[0].getMessage() and "Report::getConversions" in warnings[0].getMessage()
+    assert "NetworkToken=***" in warnings[0].getMessage()
+    assert_token_free(caplog.text)
+
+
+def test_persistent_5xx_fails_after_bounded_retries(scripted_server, caplog):
+    server = scripted_server(Reply("down", 503))
+    client = make_client(server.url, max_retries=2)
+    with caplog.at_level(logging.DEBUG), pytest.raises(TuneHttpError) as caught:
+        client.call("Offer", "findAll")
+    assert len(server.requests) == 3
+    assert caught.value.status_code == 503
+    assert "TUNE Offer::findAll failed after 3 attempts: HTTP 503" in str(caught.value)
+    assert "NetworkToken=***" in str(caught.value)
+    assert_token_free(str(caught.value), caplog.text)
+    assert_no_chained_cause(caught.value)
+
+
+def test_4xx_fails_at_once(scripted_server):
+    server = scripted_server(Reply("nope", 403), envelope([]))
+    with pytest.raises(TuneHttpError, match="HTTP 403") as caught:
+        make_client(server.url).call("Offer", "findAll")
+    assert len(server.requests) == 1
+    assert caught.value.status_code == 403
+
+
+def test_malformed_json_once_is_retried(scripted_server):
+    server = scripted_server(Reply('{"response": {"status": 1, "da'), envelope({"x": 1}))
+    assert make_client(server.url).call("Offer", "findAll") == {"x": 1}
+    assert len(server.requests) == 2
+
+
+def test_persistent_malformed_json_is_a_response_error_without_the_token(scripted_server):
+    truncated = json.dumps({"request": {"NetworkToken": SECRET_TOKEN}, "response": {"status": 1}})[:-5]
+    server = scripted_server(Reply(truncated))
+    with pytest.raises(TuneResponseError, match="malformed reply") as caught:
+        make_client(server.url, max_retries=1).call("Offer", "findAll")
+    assert len(server.requests) == 2
+    assert_token_free(str(caught.value))
+
+
+def test_rate_limit_waits_for_the_next_window_then_succeeds(scripted_server, caplog):
+    server = scripted_server(RATE_LIMITED, envelope("done"))
+    sleep = RecordingSleep()
+    client = make_client(server.url, sleep=sleep, rate_limit=(5, 2.0))
+    with caplog.at_level(logging.WARNING, logger="trackly_pipeline.tune"):
+        assert client.call("Report", "getConversions") == "done"
+    assert len(server.requests) == 2
+    assert len(sleep.calls) == 1 and 2.0 <= sleep.calls[0] <= 2.2  # window + small jitter
+    assert "rate limit" in caplog.text
+    assert_token_free(caplog.text)
+
+
+def test_persistent_rate_limit_gives_up_after_the_retry_budget(scripted_server):
+    server = scripted_server(RATE_LIMITED)
+    client = make_client(server.url, sleep=RecordingSleep(), rate_limit_retries=2)
+    with pytest.raises(TuneRateLimitError, match="still rate limited after 2 waits"):
+        client.call("Report", "getConversions")
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        (api_error("NetworkToken is not valid"), TuneAuthError),
+        (recorded_body("23"), TuneInvalidNetworkError),
+        (recorded_body("03"), TuneApiError),
+    ],
+)
+def test_api_errors_fail_at_once_with_the_api_message(scripted_server, body, error):
+    server = scripted_server(body, envelope([]))
+    with pytest.raises(error) as caught:
+        make_client(server.url).call("Offer", "addCategory")
+    assert type(caught.value) is error
+    assert len(server.requests) == 1
+    assert str(caught.value).startswith("TUNE Offer::addCategory: ")
+    assert_token_free(str(caught.value))
+
+
+def test_slow_reply_beyond_the_timeout_is_retried(scripted_server):
+    server = scripted_server(Reply(envelope("late"), delay=1.0), envelope("fast"))
+    client = make_client(server.url, timeout=0.2)
+    assert client.call("Offer", "findAll") == "fast"
+    assert len(server.requests) == 2
+
+
+def test_unreachable_host_raises_a_connection_error_without_the_token(caplog):
+    client = make_client(closed_port_url(), max_retries=2)
+    with caplog.at_level(logging.DEBUG), pytest.raises(TuneConnectionError) as caught:
+        client.call("Application", "getTimezone")
+    message = str(caught.value)
+    assert "TUNE Application::getTimezone failed after 3 attempts: connection failed" in message
+    assert_token_free(message, caplog.text)
+    assert_no_chained_cause(caught.value)
+
+
+def test_urllib3_debug_lines_are_redacted(scripted_server, caplog):
+    server = scripted_server(envelope([]))
+    with caplog.at_level(logging.DEBUG):
+        make_client(server.url).call("Offer", "findAll")
+    assert "GET /Apiv3/json?" in caplog.text  # urllib3 really logged the request line...
+    assert_token_free(caplog.text)  # ...with the token masked
+
+
+# ---- pagination ----------------------------------------------------------------------------
+
+
+def paginated(page: int, page_count: int, count: int, rows: list) -> str:
+    return envelope({"page": page, "current": 0, "count": count, "pageCount": page_count, "data": rows})
+
+
+def test_iter_pages_reads_pages_1_to_page_count(scripted_server):
+    server = scripted_server(
+        paginated(1, 3, 5, [{"A": {"id": "1"}}, {"A": {"id": "2"}}]),
+        paginated(2, 3, 5, {"3": {"A": {"id": "3"}}, "4": {"A": {"id": "4"}}}),
+        paginated(3, 3, 5, [{"A": {"id": "5"}}]),
+    )
+    pages = list(make_client(server.url).iter_pages("A", "findAll", {"sort": {"id": "asc"}}, page_size=2))
+    assert [(p.number, p.page_count, p.total_count) for p in pages] == [(1, 3, 5), (2, 3, 5), (3, 3, 5)]
+    assert [row["A"]["id"] for p in pages for row in p.rows] == ["1", "2", "3", "4", "5"]
+    assert [dict(q)["page"] for q in server.requests] == ["1", "2", "3"]
+    assert all(dict(q)["limit"] == "2" for q in server.requests)
+
+
+def test_iter_pages_with_no_rows_makes_one_request(scripted_server):
+    server = scripted_server(recorded_body("13"))
+    pages = list(make_client(server.url).iter_pages("Conversion", "findAll", {}))
+    assert [(p.number, p.page_count, p.rows) for p in pages] == [(1, 0, [])]
+    assert len(server.requests) == 1
+
+
+def test_iter_pages_refuses_a_reply_for_another_page(scripted_server):
+    server = scripted_server(paginated(1, 2, 2, [{"A": {}}]), paginated(1, 2, 2, [{"A": {}}]))
+    with pytest.raises(TuneResponseError, match="asked for page 2, reply is page 1"):
+        list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=1))
+
+
+# ---- typed reads ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data", ["Europe/Prague", {"Timezone": {"name": "Europe/Prague"}},
+             {"Timezone": {"id": "71", "name": "(GMT+01:00) Prague", "zone": "Europe/Prague"}}],
+)
+def test_get_timezone_accepts_plausible_shapes(scripted_server, data):
+    server = scripted_server(envelope(data))
+    assert make_client(server.url).get_timezone() == "Europe/Prague"
+
+
+def test_timezone_is_asked_once_lazily(scripted_server):
+    server = scripted_server(envelope({"Timezone": {"name": "Asia/Tokyo"}}))
+    client = make_client(server.url, timezone=None)
+    assert server.requests == []
+    assert client.timezone == "Asia/Tokyo" and client.timezone == "Asia/Tokyo"
+    assert len(server.requests) == 1
+
+
+def test_conversion_window_is_sent_in_network_time_and_bad_rows_are_quarantined(scripted_server):
+    good = {"Stat": {"id": "10", "datetime": "2024-03-09 23:59:59", "offer_id": "1", "status": "approved",
+                     "payout": "1.10", "currency": "USD"}}
+    bad = {"Stat": {"id": "11", "datetime": "2024-03-10 00:00:00", "offer_id": "1", "status": "approved",
+                    "payout": "lots"}, "ConversionsMobile": {"affiliate_unique1": SECRET_TOKEN}}
+    server = scripted_server(paginated(1, 1, 2, [good, bad]))
+    client = make_client(server.url)
+    batches = list(client.iter_conversion_batches(datetime(2024, 3, 9, 5, tzinfo=timezone.utc),
+                                                  datetime(2024, 3, 10, 5, tzinfo=timezone.utc), page_size=50))
+    query = server.requests[0]
+    assert [v for k, v in query if k == "filters[Stat.datetime][values][]"] == [
+        "2024-03-09 00:00:00", "2024-03-09 23:59:59"]  # EST = UTC-5, end exclusive
+    assert ("filters[Stat.datetime][conditional]", "BETWEEN") in query
+    assert ("sort[Stat.id]", "asc") in query and ("limit", "50") in query and ("page", "1") in query
+    assert [v for k, v in query if k == "fields[]"][:3] == ["Stat.id", "Stat.tune_event_id", "Stat.ad_id"]
+    (batch,) = batches
+    assert (batch.page, batch.page_count, batch.total_count) == (1, 1, 2)
+    assert [c.conversion_id for c in batch.conversions] == [10]
+    assert batch.conversions[0].converted_at == datetime(2024, 3, 10, 4, 59, 59, tzinfo=timezone.utc)
+    assert batch.conversions[0].payout == Decimal("1.10")
+    (rejected,) = batch.rejected
+    assert rejected.conversion_id == "11" and rejected.reason.startswith("Stat.payout is not a number")
+    assert rejected.raw["Stat"]["payout"] == "lots"
+    assert_token_free(json.dumps(rejected.raw))
+
+
+def test_window_bounds_with_microseconds_and_empty_windows(scripted_server):
+    server = scripted_server(paginated(1, 0, 0, []))
+    client = make_client(server.url, timezone="UTC")
+    start = datetime(2024, 1, 1, 0, 0, 0, 500_000, tzinfo=timezone.utc)
+    end = datetime(2024, 1, 1, 1, 0, 0, 250_000, tzinfo=timezone.utc)
+    assert list(client.iter_conversion_batches(start, end))[0].conversions == []
+    assert [v for k, v in server.requests[0] if k.endswith("[values][]")] == [
+        "2024-01-01 00:00:01", "2024-01-01 01:00:00"]
+    assert list(client.iter_conversion_batches(end, end)) == []
+    assert len(server.requests) == 1
+    with pytest.raises(ValueError):
+        list(client.iter_conversion_batches(datetime(2024, 1, 1), datetime(2024, 1, 2)))
+
+
+def test_find_offers_by_ids_and_all(scripted_server):
+    row = {"Offer": {"id": "3", "name": "Půjčka", "status": "active", "currency": "CZK",
+                     "default_payout": "10.5", "expiration_date": "2030-01-01 00:00:00", "modified": 1700000000},
+           "Advertiser": {"id": "9", "company": "Acme"}}
+    server = scripted_server(paginated(1, 1, 1, [row]))
+    client = make_client(server.url, timezone="Europe/Prague")
+    (offer,) = client.find_offers([3, 3])
+    assert (offer.offer_id, offer.name, offer.advertiser_name) == (3, "Půjčka", "Acme")
+    assert offer.expiration_date == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
+    query = server.requests[0]
+    assert ("filters[id][]", "3") in query and ("contain[]", "Advertiser") in query and ("sort[id]", "asc") in query
+    assert client.find_offers([]) == []
+    assert len(server.requests) == 1
+
+
+# ---- test_connection -----------------------------------------------------------------------
+
+
+def test_connection_ok_reports_the_time_zone(scripted_server):
+    server = scripted_server(envelope({"Timezone": {"name": "Europe/Prague"}}), paginated(1, 0, 0, []))
+    check = make_client(server.url, timezone=None).test_connection()
+    assert (check.ok, check.outcome, check.timezone) == (True, "ok", "Europe/Prague")
+    assert "Europe/Prague" in check.message
+    assert [dict(q)["Method"] for q in server.requests] == ["getTimezone", "getConversions"]
+    assert dict(server.requests[1])["limit"] == "1"
+
+
+@pytest.mark.parametrize(
+    "replies, outcome",
+    [
+        ([recorded_body("23")], "invalid_network"),
+        ([api_error("NetworkToken is not valid")], "invalid_token"),
+        ([envelope("UTC"), api_error("API key does not have permission to access Report")], "no_report_access"),
+        ([api_error("Something else broke")], "error"),
+    ],
+)
+def test_connection_failures_have_one_clear_outcome(scripted_server, replies, outcome):
+    server = scripted_server(*replies)
+    check = make_client(server.url).test_connection()
+    assert (check.ok, check.outcome, check.timezone) == (False, outcome, None)
+    assert check.message
+    assert_token_free(check.message)
+
+
+def test_connection_to_a_closed_port_is_unreachable_quickly():
+    started = datetime.now()
+    check = make_client(closed_port_url(), backoff_base=0.5, max_retries=5).test_connection()
+    assert (check.ok, check.outcome) == (False, "unreachable")
+    assert "Cannot reach the TUNE API" in check.message
+    assert_token_free(check.message)
+    assert (datetime.now() - started).total_seconds() < 5
