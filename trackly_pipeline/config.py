@@ -1,0 +1,299 @@
+"""trackly.yaml: load it, check every field, fail early with the file, network and field named.
+
+The file is found at $TRACKLY_CONFIG, else ./trackly.yaml, else the project root's trackly.yaml.
+Relative paths inside it are relative to the file. Tokens are never in the file: each network
+names the environment variable that holds its token, and that variable must be set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "TRACKLY_CONFIG"
+
+# Where TUNE can carry the Trackly message id, and the tracking-link parameter that fills it.
+MESSAGE_ID_FIELDS: dict[str, str] = {
+    "aff_sub": "aff_sub",
+    **{f"aff_sub{i}": f"aff_sub{i}" for i in range(2, 6)},
+    **{f"affiliate_unique{i}": f"aff_unique{i}" for i in range(1, 6)},
+    "source": "source",
+}
+# Macros Trackly fills in when it sends a message (see the seed page, "Global URL Params").
+TRACKLY_MACROS = frozenset({"{{messageId}}", "{{offerId}}", "{{externalId}}"})
+OFFER_SYNC_FREQUENCIES = ("hourly", "daily")
+KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+MACRO_PATTERN = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
+
+
+class ConfigError(ValueError):
+    """trackly.yaml is invalid. The message names the file, the network and the field."""
+
+
+@dataclass(frozen=True)
+class OfferSync:
+    auto: bool = True
+    frequency: str = "hourly"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    key: str
+    network_id: str
+    network_token_env: str
+    api_url: str
+    base_url: str
+    affiliate_id: str
+    message_id_field: str = "aff_sub"
+    offer_name_prefix: str = ""
+    global_url_params: dict[str, str] = field(default_factory=dict)
+    offer_sync: OfferSync = OfferSync()
+    timezone: str | None = None
+    lookback_days: int = 7
+    page_size: int = 5000
+    default_currency: str | None = None
+    # How patiently to talk to the API (the defaults suit TUNE; tests shorten them).
+    timeout_s: float = 30.0
+    max_retries: int = 5
+    backoff_base_s: float = 1.0
+    rate_limit_calls: int = 40
+    rate_limit_window_s: float = 10.0
+
+    @property
+    def token(self) -> str:
+        """The network token, read from the environment at the moment it is needed."""
+        token = os.environ.get(self.network_token_env)
+        if not token:
+            raise ConfigError(f"network {self.key!r}: environment variable {self.network_token_env} is not set")
+        return token
+
+
+@dataclass(frozen=True)
+class TracklyConfig:
+    path: Path
+    duckdb_path: Path
+    clicks_glob: str
+    messages_glob: str
+    reporting_currency: str
+    postback_base_url: str
+    networks: tuple[NetworkConfig, ...]
+    fx_rates_path: Path | None = None
+    partitions_start: str = "2026-01-01-00:00"
+
+    def network(self, key: str) -> NetworkConfig:
+        for network in self.networks:
+            if network.key == key:
+                return network
+        raise KeyError(key)
+
+
+def find_config_path() -> Path:
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]).expanduser().resolve()
+    local = Path.cwd() / "trackly.yaml"
+    return local.resolve() if local.exists() else PROJECT_ROOT / "trackly.yaml"
+
+
+def load_config(path: str | Path | None = None, *, require_tokens: bool = True) -> TracklyConfig:
+    path = Path(path).resolve() if path else find_config_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (set {CONFIG_ENV} or create trackly.yaml)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(raw, path, require_tokens=require_tokens)
+
+
+def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> TracklyConfig:
+    where = _Where(path)
+    top = _mapping(raw, where, "")
+    where.allowed(top, "", {"warehouse", "trackly", "reporting_currency", "postback_base_url", "networks",
+                            "fx_rates", "partitions_start"})
+    warehouse = _mapping(top.get("warehouse", {}), where, "warehouse")
+    trackly = _mapping(top.get("trackly"), where, "trackly")
+    currency = str(top.get("reporting_currency", "USD"))
+    if not CURRENCY_PATTERN.match(currency):
+        where.fail("reporting_currency", f"{currency!r} is not a 3-letter currency code")
+    postback = _url(top.get("postback_base_url"), where, "postback_base_url", required=True)
+
+    networks_raw = top.get("networks")
+    if not isinstance(networks_raw, list) or not networks_raw:
+        where.fail("networks", "must be a non-empty list")
+    networks = tuple(
+        _network(item, where.network(i, item), require_tokens=require_tokens) for i, item in enumerate(networks_raw)
+    )
+    seen: set[str] = set()
+    for network in networks:
+        if network.key in seen:
+            where.network_named(network.key).fail("key", f"duplicate network key {network.key!r}")
+        seen.add(network.key)
+
+    fx_rates = top.get("fx_rates")
+    return TracklyConfig(
+        path=path,
+        duckdb_path=where.resolve(_string(warehouse.get("duckdb_path", "data/trackly.duckdb"), where, "warehouse.duckdb_path")),
+        clicks_glob=str(where.resolve(_string(trackly.get("clicks"), where, "trackly.clicks"))),
+        messages_glob=str(where.resolve(_string(trackly.get("messages"), where, "trackly.messages"))),
+        reporting_currency=currency,
+        postback_base_url=postback.rstrip("/"),
+        networks=networks,
+        fx_rates_path=where.resolve(_string(fx_rates, where, "fx_rates")) if fx_rates else None,
+        partitions_start=str(top.get("partitions_start", "2026-01-01-00:00")),
+    )
+
+
+def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
+    item = _mapping(raw, where, "")
+    where.allowed(item, "", {f.name for f in NetworkConfig.__dataclass_fields__.values()})
+    key = _string(item.get("key"), where, "key")
+    if not KEY_PATTERN.match(key):
+        where.fail("key", f"{key!r} may only hold a-z, 0-9 and _ (it is used in asset keys and schedule names)")
+    network_id = _string(item.get("network_id"), where, "network_id")
+    if not re.match(r"^[A-Za-z0-9_-]+$", network_id):
+        where.fail("network_id", f"{network_id!r} is not a TUNE network id")
+    token_env = _string(item.get("network_token_env"), where, "network_token_env")
+    if not re.match(r"^[A-Z_][A-Z0-9_]*$", token_env):
+        where.fail("network_token_env", f"{token_env!r} is not an environment variable name")
+    if require_tokens and not os.environ.get(token_env):
+        where.fail("network_token_env", f"environment variable {token_env} is not set (the token lives only there)")
+    api_url = _url(item.get("api_url") or f"https://{network_id}.api.hasoffers.com/Apiv3/json", where, "api_url")
+    base_url = _url(item.get("base_url"), where, "base_url", required=True)
+
+    field_name = str(item.get("message_id_field", "aff_sub"))
+    if field_name not in MESSAGE_ID_FIELDS:
+        where.fail("message_id_field", f"{field_name!r} is not one of {', '.join(MESSAGE_ID_FIELDS)}")
+
+    params = _mapping(item.get("global_url_params", {}), where, "global_url_params")
+    for name, value in params.items():
+        for macro in MACRO_PATTERN.findall(str(value)):
+            if macro not in TRACKLY_MACROS:
+                where.fail(f"global_url_params.{name}", f"unknown macro {macro}; known: {', '.join(sorted(TRACKLY_MACROS))}")
+
+    sync_raw = _mapping(item.get("offer_sync", {}), where, "offer_sync")
+    where.allowed(sync_raw, "offer_sync", {"auto", "frequency"})
+    frequency = str(sync_raw.get("frequency", "hourly"))
+    if frequency not in OFFER_SYNC_FREQUENCIES:
+        where.fail("offer_sync.frequency", f"{frequency!r} is not one of {', '.join(OFFER_SYNC_FREQUENCIES)}")
+    auto = sync_raw.get("auto", True)
+    if not isinstance(auto, bool):
+        where.fail("offer_sync.auto", "must be true or false")
+
+    timezone = item.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            where.fail("timezone", f"unknown time zone {timezone!r}")
+    default_currency = item.get("default_currency")
+    if default_currency is not None and not CURRENCY_PATTERN.match(str(default_currency)):
+        where.fail("default_currency", f"{default_currency!r} is not a 3-letter currency code")
+
+    return NetworkConfig(
+        key=key,
+        network_id=network_id,
+        network_token_env=token_env,
+        api_url=api_url,
+        base_url=base_url.rstrip("/"),
+        affiliate_id=_string(item.get("affiliate_id"), where, "affiliate_id"),
+        message_id_field=field_name,
+        offer_name_prefix=str(item.get("offer_name_prefix", "")),
+        global_url_params={str(k): str(v) for k, v in params.items()},
+        offer_sync=OfferSync(auto=auto, frequency=frequency),
+        timezone=str(timezone) if timezone is not None else None,
+        lookback_days=_positive_int(item.get("lookback_days", 7), where, "lookback_days"),
+        page_size=_positive_int(item.get("page_size", 5000), where, "page_size"),
+        default_currency=str(default_currency) if default_currency is not None else None,
+        timeout_s=_positive_number(item.get("timeout_s", 30.0), where, "timeout_s"),
+        max_retries=_positive_int(item.get("max_retries", 5), where, "max_retries"),
+        backoff_base_s=_positive_number(item.get("backoff_base_s", 1.0), where, "backoff_base_s"),
+        rate_limit_calls=_positive_int(item.get("rate_limit_calls", 40), where, "rate_limit_calls"),
+        rate_limit_window_s=_positive_number(item.get("rate_limit_window_s", 10.0), where, "rate_limit_window_s"),
+    )
+
+
+class _Where:
+    """Builds error messages that name the file, the network and the field."""
+
+    def __init__(self, path: Path, network: str | None = None):
+        self.path = path
+        self.network_label = network
+
+    def network(self, index: int, raw: Any) -> _Where:
+        key = raw.get("key") if isinstance(raw, dict) else None
+        return _Where(self.path, f"networks[{index}]" + (f" ({key})" if key else ""))
+
+    def network_named(self, key: str) -> _Where:
+        return _Where(self.path, f"network {key!r}")
+
+    def fail(self, field_name: str, problem: str):
+        scope = f"{self.network_label}: " if self.network_label else ""
+        raise ConfigError(f"{self.path}: {scope}{field_name or 'value'}: {problem}")
+
+    def allowed(self, mapping: dict, prefix: str, names: set[str]) -> None:
+        unknown = sorted(set(mapping) - names)
+        if unknown:
+            self.fail(".".join(p for p in (prefix, str(unknown[0])) if p), f"unknown field (allowed: {', '.join(sorted(names))})")
+
+    def resolve(self, value: str) -> Path:
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else (self.path.parent / candidate).resolve()
+
+
+def _mapping(value: Any, where: _Where, name: str) -> dict:
+    if not isinstance(value, dict):
+        where.fail(name, "must be a mapping")
+    return value
+
+
+def _string(value: Any, where: _Where, name: str) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        where.fail(name, "is required")
+    if not isinstance(value, (str, int)):
+        where.fail(name, "must be a string")
+    return str(value)
+
+
+def _positive_int(value: Any, where: _Where, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        where.fail(name, "must be a positive integer")
+    return value
+
+
+def _positive_number(value: Any, where: _Where, name: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        where.fail(name, "must be a positive number")
+    return float(value)
+
+
+def _url(value: Any, where: _Where, name: str, *, required: bool = False) -> str:
+    """https everywhere; plain http only to this machine (the sandbox)."""
+    if value is None:
+        if required:
+            where.fail(name, "is required")
+        return ""
+    parsed = urlparse(str(value))
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        where.fail(name, f"{value!r} is not an http(s) URL")
+    if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+        where.fail(name, f"{value!r} must use https (plain http is only allowed to localhost or 127.0.0.1)")
+    return str(value)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,80 @@
+"""Attributed conversions per network: each conversion of the run's hours resolved to its click
+and message (ad_id, then the configured sub-id field), priced in the reporting currency."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.assets.conversions import conversions_asset_key
+from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+from trackly_pipeline.warehouse.transforms import attribute_window
+
+METHODS = ("ad_id_click", "sub_id_click", "sub_id_message", "unattributed")
+
+
+def attributed_asset_key(network_key: str) -> dg.AssetKey:
+    return dg.AssetKey(["analytics", network_key, "attributed_conversions"])
+
+
+def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | None]]:
+    return [(n.key, n.network_id, n.message_id_field, n.default_currency) for n in settings.networks]
+
+
+def build_attribution_asset(
+    network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=attributed_asset_key(network.key),
+        deps=[conversions_asset_key(network.key), offers_asset_key(network.key), CLICKS, MESSAGES],
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+        required_resource_keys={"warehouse"},
+        group_name=f"tune_{network.key}",
+        kinds={"duckdb", "sql"},
+        description=(
+            f"Network {network.key!r}'s rows of analytics.attributed_conversions: every conversion of "
+            f"the run's hours with its click, message, creative and campaign (ad_id, then "
+            f"{network.message_id_field}), or 'unattributed'."
+        ),
+    )
+    def attributed_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = context.partition_time_window
+        with context.resources.warehouse.get().connect() as conn:
+            with transaction(conn):
+                write_networks(conn, network_rows(settings))
+                load_fx_rates(conn, settings.fx_rates_path)
+                methods = attribute_window(
+                    conn,
+                    network=network.key,
+                    message_id_field=network.message_id_field,
+                    start=start,
+                    end=end,
+                    reporting_currency=settings.reporting_currency,
+                    attributed_at=datetime.now(timezone.utc),
+                )
+            total = sum(methods.values())
+            sample = preview(
+                conn,
+                "SELECT conversion_id, converted_at, status, payout, currency, offer_id, message_id, "
+                "attribution_method FROM analytics.attributed_conversions WHERE network = $network "
+                "AND converted_at >= $start AND converted_at < $end ORDER BY converted_at DESC LIMIT 10",
+                {"network": network.key, "start": start, "end": end},
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "window": window_text(start, end),
+                "dagster/row_count": total,
+                **{method: methods.get(method, 0) for method in METHODS},
+                "attributed_share": round(1 - methods.get("unattributed", 0) / total, 4) if total else None,
+                "preview": sample,
+            }
+        )
+
+    return attributed_conversions

@@ -1,0 +1,79 @@
+"""Raw conversions per network: one paginated Report::getConversions sweep over the run's hours,
+replacing those hours in tune.conversions in one transaction."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
+from trackly_pipeline.warehouse.conversions import ConversionSweep
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.ops import record_sync
+
+
+def conversions_asset_key(network_key: str) -> dg.AssetKey:
+    return dg.AssetKey(["tune", network_key, "conversions"])
+
+
+def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    resource_key = tune_resource_key(network.key)
+
+    @dg.asset(
+        key=conversions_asset_key(network.key),
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+        required_resource_keys={"warehouse", resource_key},
+        group_name=f"tune_{network.key}",
+        kinds={"duckdb", "api"},
+        description=(
+            f"TUNE conversions of network {network.key!r} ({network.network_id}), latest state, in "
+            "tune.conversions. One run sweeps its whole hour range with Report::getConversions and "
+            "replaces those hours atomically; malformed rows go to ops.quarantine."
+        ),
+    )
+    def raw_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        start, end = context.partition_time_window
+        tune = getattr(context.resources, resource_key)
+        warehouse = context.resources.warehouse.get()
+        attempt = SyncAttempt(network.key, "conversions", start, end)
+        with logged_sync(warehouse, attempt, tune.secrets()):
+            client = tune.client(context.log)
+            with warehouse.connect() as conn:
+                sweep = ConversionSweep(conn, network.key, attempt.sync_id)
+                for batch in client.iter_conversion_batches(start, end):
+                    sweep.add_page(batch.conversions, batch.rejected)
+                    attempt.pages += 1
+                    context.log.debug(f"page {batch.page}/{batch.page_count}: {len(batch.conversions)} rows")
+                with transaction(conn):
+                    stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
+                    attempt.rows, attempt.quarantined = stats.rows, stats.quarantined
+                    record_sync(conn, attempt.entry("success"))
+                statuses = preview(
+                    conn,
+                    "SELECT status, count(*) AS conversions, sum(payout) AS payout FROM tune.conversions "
+                    "WHERE network = $network AND converted_at >= $start AND converted_at < $end "
+                    "GROUP BY status ORDER BY status",
+                    {"network": network.key, "start": start, "end": end},
+                )
+        return dg.MaterializeResult(
+            metadata={
+                "window": window_text(start, end),
+                "hours": len(context.partition_keys),
+                "pages": attempt.pages,
+                "dagster/row_count": stats.rows,
+                "new": stats.new,
+                "changed": stats.changed,
+                "unchanged": stats.unchanged,
+                "vanished": stats.vanished,
+                "quarantined": stats.quarantined,
+                "by_status": statuses,
+                "sync_id": attempt.sync_id,
+            }
+        )
+
+    return raw_conversions

@@ -1,0 +1,110 @@
+"""The offer catalog per network: Offer::findAll into tune.offers, with Trackly's tracking and
+postback links. Auto-sync imports every offer; otherwise offers are imported by listing their ids
+in the run config (the "select offers to import" step)."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import MESSAGE_ID_FIELDS, NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
+from trackly_pipeline.tune import Offer
+from trackly_pipeline.tune.links import postback_url, tracking_url
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
+from trackly_pipeline.warehouse.ops import record_sync
+
+
+class OfferImportConfig(dg.Config):
+    """Offer ids to import into Trackly in this run (they stay imported afterwards)."""
+
+    import_offer_ids: list[int] = []
+
+
+def offers_asset_key(network_key: str) -> dg.AssetKey:
+    return dg.AssetKey(["tune", network_key, "offers"])
+
+
+def offer_row(offer: Offer, network: NetworkConfig, postback_base_url: str) -> OfferRow:
+    return OfferRow(
+        offer_id=offer.offer_id,
+        name=f"{network.offer_name_prefix}{offer.name}",
+        tune_name=offer.name,
+        status=offer.status,
+        payout=offer.default_payout,
+        payout_type=offer.payout_type,
+        percent_payout=offer.percent_payout,
+        currency=offer.currency or network.default_currency,
+        advertiser_id=offer.advertiser_id,
+        advertiser=offer.advertiser_name,
+        offer_url=offer.offer_url,
+        tracking_url=tracking_url(
+            network.base_url,
+            offer.offer_id,
+            network.affiliate_id,
+            message_id_param=MESSAGE_ID_FIELDS[network.message_id_field],
+            global_params=network.global_url_params,
+        ),
+        postback_url=postback_url(postback_base_url, network.key),
+        modified_at=offer.modified,
+    )
+
+
+def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.AssetsDefinition:
+    resource_key = tune_resource_key(network.key)
+
+    @dg.asset(
+        key=offers_asset_key(network.key),
+        pool="duckdb",
+        required_resource_keys={"warehouse", resource_key},
+        group_name=f"tune_{network.key}",
+        kinds={"duckdb", "api"},
+        description=(
+            f"Offer catalog of network {network.key!r} in tune.offers. Auto-sync "
+            f"{'on' if network.offer_sync.auto else 'off'} ({network.offer_sync.frequency}). To import "
+            "chosen offers, launch with run config `import_offer_ids: [..]`."
+        ),
+    )
+    def offer_catalog(context: dg.AssetExecutionContext, config: OfferImportConfig) -> dg.MaterializeResult:
+        tune = getattr(context.resources, resource_key)
+        warehouse = context.resources.warehouse.get()
+        attempt = SyncAttempt(network.key, "offers")
+        with logged_sync(warehouse, attempt, tune.secrets()):
+            offers = tune.client(context.log).find_offers()
+            found = {offer.offer_id for offer in offers}
+            unknown = sorted(set(config.import_offer_ids) - found)
+            if unknown:
+                raise ValueError(f"offer ids not found in network {network.key!r}: {unknown}")
+            rows = [offer_row(offer, network, settings.postback_base_url) for offer in offers]
+            attempt.rows = len(rows)
+            with warehouse.connect() as conn:
+                with transaction(conn):
+                    stats = replace_offers(
+                        conn,
+                        network.key,
+                        rows,
+                        import_all=network.offer_sync.auto,
+                        import_ids=config.import_offer_ids,
+                        synced_at=datetime.now(timezone.utc),
+                    )
+                    record_sync(conn, attempt.entry("success"))
+                sample = preview(
+                    conn,
+                    "SELECT offer_id, name, status, payout, payout_type, currency, imported FROM tune.offers "
+                    "WHERE network = $network ORDER BY offer_id LIMIT 10",
+                    {"network": network.key},
+                )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": stats.offers,
+                "imported": stats.imported,
+                "newly_imported": stats.newly_imported,
+                "auto_sync": network.offer_sync.auto,
+                "preview": sample,
+            }
+        )
+
+    return offer_catalog

@@ -1,0 +1,72 @@
+"""Daily revenue rollups per message, creative and offer, rebuilt for the days that changed; then
+the analysts' read-only copy of the warehouse is published."""
+
+
+import dagster as dg
+
+from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.defs.assets.attribution import attributed_asset_key
+from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.transforms import rebuild_rollups
+
+REVENUE_BY_MESSAGE = dg.AssetKey(["analytics", "revenue_by_message"])
+REVENUE_BY_CREATIVE = dg.AssetKey(["analytics", "revenue_by_creative"])
+REVENUE_BY_OFFER = dg.AssetKey(["analytics", "revenue_by_offer"])
+ROLLUPS = (REVENUE_BY_MESSAGE, REVENUE_BY_CREATIVE, REVENUE_BY_OFFER)
+
+_TOP = {
+    REVENUE_BY_MESSAGE: "SELECT message_id, creative_id, sum(clicks) AS clicks, sum(conversions) AS conversions, "
+    "sum(revenue) AS revenue FROM analytics.revenue_by_message GROUP BY ALL ORDER BY revenue DESC LIMIT 10",
+    REVENUE_BY_CREATIVE: "SELECT creative_id, sum(sends) AS sends, sum(clicks) AS clicks, sum(conversions) AS "
+    "conversions, sum(revenue) AS revenue FROM analytics.revenue_by_creative GROUP BY ALL ORDER BY revenue DESC LIMIT 10",
+    REVENUE_BY_OFFER: "SELECT network, offer_id, any_value(offer_name) AS offer, sum(clicks) AS clicks, "
+    "sum(conversions) AS conversions, sum(revenue) AS revenue FROM analytics.revenue_by_offer GROUP BY ALL "
+    "ORDER BY revenue DESC LIMIT 10",
+}
+
+
+def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
+    upstream = [*(attributed_asset_key(n.key) for n in settings.networks), CLICKS, MESSAGES]
+    grain = {REVENUE_BY_MESSAGE: "message", REVENUE_BY_CREATIVE: "creative", REVENUE_BY_OFFER: "offer"}
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=upstream,
+                group_name="analytics",
+                kinds={"duckdb", "sql"},
+                description=(
+                    f"analytics.{key.path[-1]}: revenue per {grain[key]} and UTC day in "
+                    f"{settings.reporting_currency}, rebuilt for the days marked in ops.dirty_days."
+                ),
+            )
+            for key in ROLLUPS
+        ],
+        pool="duckdb",
+        required_resource_keys={"warehouse"},
+        can_subset=False,
+    )
+    def revenue_rollups(context: dg.AssetExecutionContext):
+        warehouse = context.resources.warehouse.get()
+        with warehouse.connect() as conn:
+            with transaction(conn):
+                days = rebuild_rollups(conn)
+            tops = {key: preview(conn, query) for key, query in _TOP.items()}
+        # Analysts read this copy, which a writer never locks (see README, "Querying the tables").
+        published = warehouse.publish()
+        for key in ROLLUPS:
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "days_rebuilt": len(days),
+                    "first_day": str(days[0]) if days else None,
+                    "last_day": str(days[-1]) if days else None,
+                    "top": tops[key],
+                    "analysts_copy": dg.MetadataValue.path(str(published)),
+                },
+            )
+
+    return revenue_rollups

@@ -1,0 +1,61 @@
+"""Trackly's click and message logs: external files (written by Trackly) loaded into DuckDB."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.trackly_logs import load_log_files
+
+CLICKS = dg.AssetKey(["trackly", "clicks"])
+MESSAGES = dg.AssetKey(["trackly", "messages"])
+
+
+def build_trackly_log_assets(settings: TracklyConfig) -> list:
+    click_log = dg.AssetSpec(
+        ["trackly", "click_log_files"],
+        description=f"Trackly's click log, written by Trackly: {settings.clicks_glob}",
+        group_name="trackly",
+        kinds={"parquet"},
+    )
+    message_log = dg.AssetSpec(
+        ["trackly", "message_log_files"],
+        description=f"Trackly's message (send) log, written by Trackly: {settings.messages_glob}",
+        group_name="trackly",
+        kinds={"parquet"},
+    )
+
+    def loader(key: dg.AssetKey, source: dg.AssetSpec, kind: str, pattern: str):
+        @dg.asset(
+            key=key,
+            deps=[source],
+            pool="duckdb",
+            required_resource_keys={"warehouse"},
+            group_name="trackly",
+            kinds={"duckdb"},
+            description=f"trackly.{kind}: the log files as the pipeline read them (new or changed files only).",
+        )
+        def load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+            with context.resources.warehouse.get().connect() as conn, transaction(conn):
+                stats = load_log_files(conn, kind, pattern, datetime.now(timezone.utc))
+            return dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": stats.total_rows,
+                    "files": stats.files_seen,
+                    "files_loaded": stats.files_loaded,
+                    "files_removed": stats.files_removed,
+                    "rows_loaded": stats.rows_loaded,
+                    "pattern": pattern,
+                }
+            )
+
+        return load
+
+    return [
+        click_log,
+        message_log,
+        loader(CLICKS, click_log, "clicks", settings.clicks_glob),
+        loader(MESSAGES, message_log, "messages", settings.messages_glob),
+    ]

@@ -1,0 +1,54 @@
+"""One sync job per network, and a test-connection job per network."""
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.defs.assets.attribution import attributed_asset_key
+from trackly_pipeline.defs.assets.conversions import conversions_asset_key
+from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.assets.rollups import ROLLUPS
+from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.resources import tune_resource_key
+
+
+def sync_job_name(network_key: str) -> str:
+    return f"tune_{network_key}_sync"
+
+
+def sync_assets(network: NetworkConfig, *, with_offers: bool) -> list[dg.AssetKey]:
+    """What one hourly sync of a network materializes, upstream first."""
+    keys = [offers_asset_key(network.key)] if with_offers else []
+    return [*keys, conversions_asset_key(network.key), CLICKS, MESSAGES, attributed_asset_key(network.key), *ROLLUPS]
+
+
+def build_sync_job(network: NetworkConfig) :
+    return dg.define_asset_job(
+        sync_job_name(network.key),
+        selection=dg.AssetSelection.assets(*sync_assets(network, with_offers=True)),
+        description=(
+            f"Sync network {network.key!r}: offers, conversions over the run's hours, Trackly logs, "
+            "attribution and rollups. Its schedule runs it hourly over the trailing window."
+        ),
+        tags={"trackly/network": network.key},
+    )
+
+
+def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
+    resource_key = tune_resource_key(network.key)
+
+    @dg.op(name=f"test_connection_{network.key}", required_resource_keys={resource_key})
+    def test_connection(context: dg.OpExecutionContext) -> None:
+        """Tell apart: unreachable host, invalid network id, rejected token, no report access, success."""
+        check = getattr(context.resources, resource_key).client(context.log).test_connection()
+        if not check.ok:
+            raise dg.Failure(
+                description=f"network {network.key!r}: {check.outcome}: {check.message}",
+                metadata={"outcome": check.outcome, "message": check.message},
+            )
+        context.log.info(f"network {network.key!r}: {check.message}")
+
+    @dg.job(name=f"tune_{network.key}_test_connection", tags={"trackly/network": network.key},
+            description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).")
+    def test_connection_job():
+        test_connection()
+
+    return test_connection_job

@@ -1,0 +1,33 @@
+"""Conversions are partitioned by UTC hour, one asset set per network (so each network has its
+own partitions, runs and schedule). A run covers a range of hours and sweeps it in one go."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
+
+
+def hourly_partitions(start: str) -> dg.HourlyPartitionsDefinition:
+    return dg.HourlyPartitionsDefinition(start_date=start, timezone="UTC")
+
+
+def partition_key(hour: datetime) -> str:
+    return hour.astimezone(timezone.utc).strftime(PARTITION_FORMAT)
+
+
+def trailing_window(end: datetime, lookback_days: int, earliest: datetime) -> tuple[str, str]:
+    """First and last hourly partition keys of the `lookback_days` ending at `end` (exclusive)."""
+    end = end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    first = max(end - timedelta(days=lookback_days), earliest)
+    return partition_key(first), partition_key(end - timedelta(hours=1))
+
+
+def range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """Run tags that make one run cover partitions first..last (Dagster's single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": first_key,
+        "dagster/asset_partition_range_end": last_key,
+    }

@@ -1,0 +1,73 @@
+"""Dagster resources: the DuckDB warehouse and one TUNE API client per configured network."""
+
+from __future__ import annotations
+
+import logging
+
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.tune import TuneClient
+from trackly_pipeline.warehouse.database import Warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file. Writers are serialised by the `duckdb` pool (dagster.yaml)."""
+
+    duckdb_path: str
+
+    def get(self) -> Warehouse:
+        return Warehouse(self.duckdb_path)
+
+
+class TuneNetworkResource(dg.ConfigurableResource):
+    """A TUNE network's API. The token comes from an environment variable through EnvVar, so it is
+    resolved at run time and never stored in run config, the event log or the UI."""
+
+    network_id: str
+    api_url: str
+    token: str
+    timezone: str | None = None
+    page_size: int = 5000
+    timeout_s: float = 30.0
+    max_retries: int = 5
+    backoff_base_s: float = 1.0
+    rate_limit_calls: int = 40
+    rate_limit_window_s: float = 10.0
+
+    def client(self, logger: logging.Logger | None = None) -> TuneClient:
+        return TuneClient(
+            self.network_id,
+            self.token,
+            self.api_url,
+            timezone=self.timezone,
+            page_size=self.page_size,
+            timeout=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_base=self.backoff_base_s,
+            rate_limit=(self.rate_limit_calls, self.rate_limit_window_s),
+            logger=logger,
+        )
+
+    def secrets(self) -> list[str]:
+        """What to redact from anything this resource's errors may reach."""
+        return [self.token]
+
+
+def tune_resource_key(network_key: str) -> str:
+    return f"tune_{network_key}"
+
+
+def tune_resource_for(network: NetworkConfig) -> TuneNetworkResource:
+    return TuneNetworkResource(
+        network_id=network.network_id,
+        api_url=network.api_url,
+        token=dg.EnvVar(network.network_token_env),
+        timezone=network.timezone,
+        page_size=network.page_size,
+        timeout_s=network.timeout_s,
+        max_retries=network.max_retries,
+        backoff_base_s=network.backoff_base_s,
+        rate_limit_calls=network.rate_limit_calls,
+        rate_limit_window_s=network.rate_limit_window_s,
+    )

@@ -1,0 +1,49 @@
+"""Exactly one schedule per network: `tune_<key>_hourly`. Each tick runs the network's sync over
+the trailing lookback window (one API sweep), plus the offer sync when it is due."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
+from trackly_pipeline.defs.partitions import range_tags, trailing_window
+
+
+def schedule_name(network_key: str) -> str:
+    return f"tune_{network_key}_hourly"
+
+
+def offer_sync_due(network: NetworkConfig, tick: datetime) -> bool:
+    if not network.offer_sync.auto:
+        return False
+    return network.offer_sync.frequency == "hourly" or tick.astimezone(timezone.utc).hour == 0
+
+
+def build_schedule(network: NetworkConfig, index: int, partitions_start: datetime) -> dg.ScheduleDefinition:
+    # Networks fire at different minutes so their runs queue less behind the DuckDB writer pool.
+    minute = (5 + 7 * index) % 60
+
+    @dg.schedule(
+        name=schedule_name(network.key),
+        cron_schedule=f"{minute} * * * *",
+        job_name=sync_job_name(network.key),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            f"Hourly sync of network {network.key!r}: the last {network.lookback_days} days of "
+            f"conversions in one sweep; offers {network.offer_sync.frequency if network.offer_sync.auto else 'manual'}."
+        ),
+    )
+    def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        # The tick's own time, not the wall clock: a late or re-evaluated tick asks for its own hours.
+        tick = context.scheduled_execution_time or datetime.now(timezone.utc)
+        first, last = trailing_window(tick, network.lookback_days, partitions_start)
+        return dg.RunRequest(
+            run_key=f"{network.key}:{last}",
+            asset_selection=sync_assets(network, with_offers=offer_sync_due(network, tick)),
+            tags={**range_tags(first, last), "trackly/network": network.key},
+        )
+
+    return hourly

@@ -1,0 +1,57 @@
+"""Every sync attempt leaves a row in ops.sync_log, and a failed one leaves nothing else behind."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.tune.redact import redact_text
+from trackly_pipeline.warehouse.database import Warehouse, transaction
+from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+
+
+@dataclass
+class SyncAttempt:
+    network: str
+    kind: str
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    sync_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    pages: int = 0
+    rows: int = 0
+    quarantined: int = 0
+
+    def entry(self, status: str, error: str | None = None) -> SyncLogEntry:
+        return SyncLogEntry(
+            sync_id=self.sync_id, network=self.network, kind=self.kind, window_start=self.window_start,
+            window_end=self.window_end, started_at=self.started_at, finished_at=datetime.now(timezone.utc),
+            pages=self.pages, rows=self.rows, quarantined=self.quarantined, status=status, error=error,
+        )
+
+
+class SyncFailed(dg.Failure):
+    """A sync failed; the message is redacted and names the network and what happened."""
+
+
+@contextmanager
+def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[str]) -> Iterator[SyncAttempt]:
+    """Run a sync. Its own writes must happen in one transaction inside the block (so a failure
+    rolls them back); this records the outcome in ops.sync_log and turns errors into a redacted
+    dg.Failure that says which network failed and why."""
+    try:
+        yield attempt
+    except Exception as exc:
+        message = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+        with warehouse.connect() as conn, transaction(conn):
+            record_sync(conn, attempt.entry("failed", message))
+        raise SyncFailed(
+            description=f"TUNE {attempt.kind} sync for network {attempt.network!r} failed: {message}",
+            metadata={"network": attempt.network, "sync_id": attempt.sync_id, "error": message},
+        ) from None
+

@@ -1,0 +1,89 @@
+"""Write one network's offer catalog into tune.offers, keeping which offers are imported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from trackly_pipeline.warehouse.database import run_sql_file
+
+OFFER_SCHEMA = pa.schema(
+    [
+        ("offer_id", pa.int64()),
+        ("name", pa.string()),
+        ("tune_name", pa.string()),
+        ("status", pa.string()),
+        ("payout", pa.decimal128(18, 5)),
+        ("payout_type", pa.string()),
+        ("percent_payout", pa.decimal128(18, 5)),
+        ("currency", pa.string()),
+        ("advertiser_id", pa.int64()),
+        ("advertiser", pa.string()),
+        ("offer_url", pa.string()),
+        ("tracking_url", pa.string()),
+        ("postback_url", pa.string()),
+        ("modified_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    """An offer as Trackly stores it: TUNE's fields plus the links Trackly builds for it."""
+
+    offer_id: int
+    name: str
+    tune_name: str
+    status: str
+    payout: object
+    payout_type: str | None
+    percent_payout: object
+    currency: str | None
+    advertiser_id: int | None
+    advertiser: str | None
+    offer_url: str | None
+    tracking_url: str
+    postback_url: str
+    modified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OfferSyncStats:
+    offers: int
+    imported: int
+    newly_imported: int
+
+
+def replace_offers(
+    conn: duckdb.DuckDBPyConnection,
+    network: str,
+    offers: Iterable[OfferRow],
+    *,
+    import_all: bool,
+    import_ids: Iterable[int] = (),
+    synced_at: datetime,
+) -> OfferSyncStats:
+    """Replace the network's catalog. An offer is imported when auto-sync is on, when it was
+    imported before, or when this sync was asked to import it. Call inside a transaction."""
+    rows = list(offers)
+    table = pa.Table.from_pylist([row.__dict__ for row in rows], schema=OFFER_SCHEMA)
+    conn.register("incoming_offers", table)
+    conn.register("requested_ids", pa.table({"offer_id": pa.array(sorted(set(import_ids)), pa.int64())}))
+    try:
+        before = conn.execute(
+            "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
+        ).fetchone()[0]
+        run_sql_file(
+            conn, "offers_replace.sql", {"network": network, "import_all": import_all, "synced_at": synced_at}
+        )
+    finally:
+        conn.unregister("incoming_offers")
+        conn.unregister("requested_ids")
+    imported = conn.execute(
+        "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
+    ).fetchone()[0]
+    return OfferSyncStats(offers=len(rows), imported=imported, newly_imported=max(imported - before, 0))

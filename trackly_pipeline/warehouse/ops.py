@@ -1,0 +1,72 @@
+"""Operational tables: the integration log, the configured networks, reference exchange rates."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class SyncLogEntry:
+    sync_id: str
+    network: str
+    kind: str
+    window_start: datetime | None
+    window_end: datetime | None
+    started_at: datetime
+    finished_at: datetime
+    pages: int
+    rows: int
+    quarantined: int
+    status: str
+    error: str | None = None
+
+
+def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
+    """One row in ops.sync_log. `error` must already be redacted."""
+    conn.execute(
+        "INSERT INTO ops.sync_log VALUES ($sync_id, $network, $kind, $window_start, $window_end, $started_at, "
+        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error)",
+        {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
+    )
+
+
+def write_networks(conn: duckdb.DuckDBPyConnection, networks: list[tuple[str, str, str, str | None]]) -> None:
+    """ops.networks := (key, network_id, message_id_field, default_currency) of the configured networks."""
+    conn.execute("DELETE FROM ops.networks")
+    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?)", networks)
+
+
+def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
+    """Replace reference.fx_rates with the user's CSV (date,currency,rate). Returns the row count.
+
+    The file is checked row by row: a bad date, currency or rate, or two different rates for the
+    same day and currency, fails with the line number instead of loading a guess."""
+    rows: dict[tuple[date, str], Decimal] = {}
+    if path is not None and path.exists():
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"date", "currency", "rate"} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+            for line, record in enumerate(reader, start=2):
+                try:
+                    day = date.fromisoformat(record["date"].strip())
+                    currency = record["currency"].strip().upper()
+                    rate = Decimal(record["rate"].strip())
+                except (ValueError, InvalidOperation, AttributeError):
+                    raise ValueError(f"{path}:{line}: not a valid date,currency,rate row: {record}") from None
+                if len(currency) != 3 or not currency.isalpha() or not rate.is_finite() or rate <= 0:
+                    raise ValueError(f"{path}:{line}: not a valid date,currency,rate row: {record}")
+                if rows.setdefault((day, currency), rate) != rate:
+                    raise ValueError(f"{path}:{line}: a second, different rate for {currency} on {day}")
+    conn.execute("DELETE FROM reference.fx_rates")
+    conn.executemany(
+        "INSERT INTO reference.fx_rates VALUES (?, ?, ?)", [(d, c, r) for (d, c), r in sorted(rows.items())]
+    )
+    return len(rows)

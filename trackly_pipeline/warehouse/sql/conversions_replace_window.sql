@@ -1,0 +1,39 @@
+-- Replace one network's window [start, end) in tune.conversions with the staged sweep.
+-- first_seen_at survives from the stored row; a conversion the API no longer returns for the
+-- window is gone from the latest state (and counted as vanished).
+CREATE OR REPLACE TEMP TABLE stored_window AS
+SELECT *
+FROM tune.conversions
+WHERE network = $network
+  AND ((converted_at >= $start AND converted_at < $end)
+       OR conversion_id IN (SELECT conversion_id FROM staged_conversions));
+
+CREATE OR REPLACE TEMP TABLE window_stats AS
+SELECT
+    (SELECT count(*) FROM staged_conversions) AS rows,
+    count(*) FILTER (WHERE old.conversion_id IS NULL) AS new,
+    count(*) FILTER (WHERE old.conversion_id IS NOT NULL
+                     AND (old.status, old.payout, old.revenue, old.sale_amount, old.currency)
+                         IS DISTINCT FROM (new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS changed,
+    count(*) FILTER (WHERE old.conversion_id IS NOT NULL
+                     AND (old.status, old.payout, old.revenue, old.sale_amount, old.currency)
+                         IS NOT DISTINCT FROM (new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS unchanged,
+    (SELECT count(*) FROM stored_window
+     WHERE conversion_id NOT IN (SELECT conversion_id FROM staged_conversions)) AS vanished
+FROM staged_conversions AS new
+LEFT JOIN stored_window AS old USING (conversion_id);
+
+DELETE FROM tune.conversions
+WHERE network = $network
+  AND ((converted_at >= $start AND converted_at < $end)
+       OR conversion_id IN (SELECT conversion_id FROM staged_conversions));
+
+INSERT INTO tune.conversions
+SELECT
+    $network AS network,
+    new.* EXCLUDE (seq),
+    coalesce(old.first_seen_at, $seen_at) AS first_seen_at,
+    $seen_at AS last_seen_at
+FROM staged_conversions AS new
+LEFT JOIN stored_window AS old USING (conversion_id)
+ORDER BY new.converted_at;

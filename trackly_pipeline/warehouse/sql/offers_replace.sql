@@ -1,0 +1,17 @@
+-- Replace a network's offer catalog with the one just fetched (registered as incoming_offers).
+CREATE OR REPLACE TEMP TABLE previously_imported AS
+SELECT offer_id FROM tune.offers WHERE network = $network AND imported;
+
+DELETE FROM tune.offers WHERE network = $network;
+
+INSERT INTO tune.offers
+SELECT
+    $network AS network,
+    o.offer_id, o.name, o.tune_name, o.status, o.payout, o.payout_type, o.percent_payout, o.currency,
+    o.advertiser_id, o.advertiser, o.offer_url, o.tracking_url, o.postback_url,
+    $import_all
+        OR o.offer_id IN (SELECT offer_id FROM previously_imported)
+        OR o.offer_id IN (SELECT offer_id FROM requested_ids) AS imported,
+    o.modified_at,
+    $synced_at AS synced_at
+FROM incoming_offers AS o;

@@ -1,0 +1,144 @@
+-- Recompute the daily rollups for the days marked dirty, then clear those marks.
+-- Money is in the reporting currency. revenue = approved payouts (adjustment rows count with
+-- their sign, so negative adjustments reduce it); pending is shown apart; rejected conversions
+-- earn nothing and their payout is shown as rejected_payout.
+CREATE OR REPLACE TEMP TABLE rollup_days AS
+SELECT DISTINCT day FROM ops.dirty_days;
+
+CREATE OR REPLACE TEMP TABLE rollup_conversions AS
+SELECT
+    converted_at::DATE AS day,
+    *,
+    NOT is_adjustment AS is_conversion
+FROM analytics.attributed_conversions
+WHERE converted_at::DATE IN (SELECT day FROM rollup_days);
+
+CREATE OR REPLACE TEMP TABLE rollup_clicks AS
+SELECT clicked_at::DATE AS day, click_id, message_id, network_id, offer_id
+FROM trackly.clicks
+WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
+  AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
+  AND clicked_at::DATE IN (SELECT day FROM rollup_days);
+
+-- Per message ------------------------------------------------------------------------------
+DELETE FROM analytics.revenue_by_message WHERE day IN (SELECT day FROM rollup_days);
+INSERT INTO analytics.revenue_by_message
+WITH conversions AS (
+    SELECT
+        day, message_id,
+        count(*) FILTER (WHERE is_conversion) AS conversions,
+        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
+        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
+        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
+        count(*) FILTER (WHERE is_adjustment) AS adjustments,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+    FROM rollup_conversions
+    WHERE message_id IS NOT NULL
+    GROUP BY day, message_id
+),
+clicks AS (
+    SELECT day, message_id, count(*) AS clicks
+    FROM rollup_clicks
+    WHERE message_id IS NOT NULL
+    GROUP BY day, message_id
+),
+messages AS (
+    SELECT DISTINCT ON (message_id) message_id, creative_id, campaign_id
+    FROM trackly.messages
+    WHERE message_id IN (SELECT message_id FROM conversions UNION SELECT message_id FROM clicks)
+    ORDER BY message_id, sent_at
+)
+SELECT
+    day, message_id, m.creative_id, m.campaign_id,
+    coalesce(k.clicks, 0),
+    coalesce(c.conversions, 0), coalesce(c.approved, 0), coalesce(c.pending, 0), coalesce(c.rejected, 0),
+    coalesce(c.adjustments, 0),
+    coalesce(c.revenue, 0), coalesce(c.pending_revenue, 0), coalesce(c.rejected_payout, 0)
+FROM conversions AS c
+FULL JOIN clicks AS k USING (day, message_id)
+LEFT JOIN messages AS m USING (message_id);
+
+-- Per creative -----------------------------------------------------------------------------
+DELETE FROM analytics.revenue_by_creative WHERE day IN (SELECT day FROM rollup_days);
+INSERT INTO analytics.revenue_by_creative
+WITH conversions AS (
+    SELECT
+        day, creative_id,
+        count(*) FILTER (WHERE is_conversion) AS conversions,
+        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
+        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
+        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
+        count(*) FILTER (WHERE is_adjustment) AS adjustments,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+    FROM rollup_conversions
+    WHERE creative_id IS NOT NULL
+    GROUP BY day, creative_id
+),
+clicks AS (
+    SELECT k.day, m.creative_id, count(*) AS clicks
+    FROM rollup_clicks AS k
+    JOIN trackly.messages AS m USING (message_id)
+    GROUP BY k.day, m.creative_id
+),
+sends AS (
+    SELECT sent_at::DATE AS day, creative_id, count(*) AS sends
+    FROM trackly.messages
+    WHERE sent_at >= (SELECT min(day) FROM rollup_days)
+      AND sent_at < (SELECT max(day) FROM rollup_days) + 1
+      AND sent_at::DATE IN (SELECT day FROM rollup_days)
+    GROUP BY ALL
+)
+SELECT
+    day, creative_id,
+    coalesce(s.sends, 0), coalesce(k.clicks, 0),
+    coalesce(c.conversions, 0), coalesce(c.approved, 0), coalesce(c.pending, 0), coalesce(c.rejected, 0),
+    coalesce(c.adjustments, 0),
+    coalesce(c.revenue, 0), coalesce(c.pending_revenue, 0), coalesce(c.rejected_payout, 0),
+    coalesce(c.revenue, 0) / nullif(k.clicks, 0),
+    coalesce(c.conversions, 0) / nullif(k.clicks, 0),
+    coalesce(c.revenue, 0) / nullif(s.sends, 0)
+FROM conversions AS c
+FULL JOIN clicks AS k USING (day, creative_id)
+FULL JOIN sends AS s USING (day, creative_id)
+WHERE creative_id IS NOT NULL;
+
+-- Per offer --------------------------------------------------------------------------------
+DELETE FROM analytics.revenue_by_offer WHERE day IN (SELECT day FROM rollup_days);
+INSERT INTO analytics.revenue_by_offer
+WITH conversions AS (
+    SELECT
+        day, network, offer_id,
+        count(*) FILTER (WHERE is_conversion) AS conversions,
+        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
+        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
+        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
+        count(*) FILTER (WHERE is_adjustment) AS adjustments,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
+        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+    FROM rollup_conversions
+    GROUP BY day, network, offer_id
+),
+clicks AS (
+    SELECT k.day, n.network, k.offer_id, count(*) AS clicks
+    FROM rollup_clicks AS k
+    JOIN ops.networks AS n USING (network_id)
+    GROUP BY ALL
+)
+SELECT
+    day, network, offer_id, o.name,
+    coalesce(k.clicks, 0),
+    coalesce(c.conversions, 0), coalesce(c.approved, 0), coalesce(c.pending, 0), coalesce(c.rejected, 0),
+    coalesce(c.adjustments, 0),
+    coalesce(c.revenue, 0), coalesce(c.pending_revenue, 0), coalesce(c.rejected_payout, 0),
+    coalesce(c.revenue, 0) / nullif(k.clicks, 0),
+    coalesce(c.conversions, 0) / nullif(k.clicks, 0)
+FROM conversions AS c
+FULL JOIN clicks AS k USING (day, network, offer_id)
+LEFT JOIN tune.offers AS o USING (network, offer_id);
+
+DELETE FROM ops.dirty_days WHERE day IN (SELECT day FROM rollup_days);

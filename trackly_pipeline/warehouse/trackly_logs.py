@@ -1,0 +1,87 @@
+"""Load Trackly's click and message logs (Parquet or CSV files) into trackly.clicks / trackly.messages.
+
+Only files that are new or changed since the last load are read, so an hourly run costs what
+arrived since the previous one, not the whole history. Days that gained or lost rows are marked
+dirty for the rollups.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+# Columns read from each log, and the timestamp that places a row on a day.
+LOG_COLUMNS = {
+    "clicks": (
+        ("click_id", "message_id", "link_id", "network_id", "offer_id", "clicked_at", "ip", "user_agent"),
+        "clicked_at",
+    ),
+    "messages": (("message_id", "creative_id", "campaign_id", "contact_id", "sending_list_id", "sent_at"), "sent_at"),
+}
+# Table and reader are chosen from these fixed names only; file paths are always bound parameters.
+_READERS = {".parquet": "read_parquet($path)", ".csv": "read_csv($path, header = true, auto_detect = true)"}
+
+
+@dataclass(frozen=True)
+class LogLoadStats:
+    files_seen: int
+    files_loaded: int
+    files_removed: int
+    rows_loaded: int
+    total_rows: int
+
+
+def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loaded_at: datetime) -> LogLoadStats:
+    """Bring trackly.<kind> in line with the files matching `pattern`. Call inside a transaction."""
+    columns, time_column = LOG_COLUMNS[kind]
+    on_disk = {path: os.stat(path) for path in sorted(glob.glob(pattern))}
+    known = {
+        path: (size, mtime)
+        for path, size, mtime in conn.execute(
+            "SELECT path, size_bytes, modified_ns FROM ops.loaded_files WHERE kind = $kind", {"kind": kind}
+        ).fetchall()
+    }
+    stale = [path for path in known if path not in on_disk or known[path] != _signature(on_disk[path])]
+    fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat)]
+
+    for path in stale:
+        _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
+        conn.execute(f"DELETE FROM trackly.{kind} WHERE source_file = $path", {"path": path})
+        conn.execute("DELETE FROM ops.loaded_files WHERE kind = $kind AND path = $path", {"kind": kind, "path": path})
+
+    rows_loaded = 0
+    column_list = ", ".join(columns)
+    for path in fresh:
+        reader = _READERS.get(os.path.splitext(path)[1].lower())
+        if reader is None:
+            raise ValueError(f"{path}: Trackly logs must be .parquet or .csv files")
+        rows = conn.execute(
+            f"INSERT INTO trackly.{kind} ({column_list}, source_file) SELECT {column_list}, $path FROM {reader}",
+            {"path": path},
+        ).fetchone()[0]
+        stat = on_disk[path]
+        conn.execute(
+            "INSERT INTO ops.loaded_files VALUES ($kind, $path, $size, $mtime, $rows, $loaded_at)",
+            {"kind": kind, "path": path, "size": stat.st_size, "mtime": stat.st_mtime_ns, "rows": rows,
+             "loaded_at": loaded_at},
+        )
+        _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
+        rows_loaded += rows
+
+    total = conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchone()[0]
+    return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
+
+
+def _signature(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
+    conn.execute(
+        f"INSERT INTO ops.dirty_days SELECT DISTINCT {time_column}::DATE, 'trackly.{kind}' FROM trackly.{kind} {where}",
+        params,
+    )
