@@ -1,0 +1,13 @@
+"""TUNE sandbox: a local TUNE Network API v3 over a deterministic synthetic world.
+
+    world = SandboxWorld.generate(seed=7)
+    with SandboxServer(world) as server:
+        ...  # point a TUNE client at server.url with world.token_env()
+"""
+from .clock import SandboxClock
+from .faults import FaultRule
+from .networks import DEFAULT_NETWORKS, SandboxNetwork
+from .server import SandboxServer
+from .world import SandboxWorld
+
+__all__ = ["SandboxWorld", "SandboxNetwork", "DEFAULT_NETWORKS", "SandboxServer", "FaultRule", "SandboxClock"]

@@ -1,0 +1,86 @@
+"""Fault injection: rules that make chosen requests fail the ways a real TUNE endpoint does."""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field, fields
+
+FAULT_KINDS = (
+    "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
+    "invalid_token", "invalid_network", "api_error",
+)
+
+
+@dataclass
+class FaultRule:
+    kind: str  # one of FAULT_KINDS
+    times: int | None = 1  # inject on this many matching requests; None = every matching request
+    skip: int = 0  # let this many matching requests through first (e.g. fail on page k of n)
+    method: str | None = None  # "Report::getConversions", "Offer::findAll", ...
+    page: int | None = None  # only requests for this page (a request without `page` is page 1)
+    network_id: str | None = None
+    delay: float = 0.0  # seconds, for slow
+    message: str = "Internal error"  # for api_error
+    # Matching requests seen so far; runtime state, not configuration.
+    seen: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FaultRule":
+        allowed = {f.name for f in fields(cls)} - {"seen"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("seen")
+        return data
+
+    def matches(self, method: str, page: int, network_id: str | None) -> bool:
+        return (
+            (self.method is None or self.method == method)
+            and (self.page is None or self.page == page)
+            and (self.network_id is None or self.network_id == network_id)
+        )
+
+    def fires(self) -> bool:
+        """Count a matching request and say whether this one gets the fault."""
+        self.seen += 1
+        position = self.seen - self.skip  # 1-based among the requests past `skip`
+        return position >= 1 and (self.times is None or position <= self.times)
+
+
+class FaultPlan:
+    """The active rules of one server; the first rule that fires wins."""
+
+    def __init__(self, rules=()) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = list(rules)
+
+    def add(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def replace(self, rules) -> None:
+        with self._lock:
+            self._rules = list(rules)
+
+    def clear(self) -> None:
+        self.replace(())
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def pick(self, method: str, page: int, network_id: str | None) -> FaultRule | None:
+        with self._lock:
+            chosen = None
+            for rule in self._rules:
+                # Every matching rule counts the request, so `skip` means the same for each rule.
+                if rule.matches(method, page, network_id) and rule.fires() and chosen is None:
+                    chosen = rule
+            return chosen

@@ -1,0 +1,67 @@
+"""TUNE's reply envelopes and its PHP-flavoured JSON (compact, ASCII-only, escaped slashes)."""
+from __future__ import annotations
+
+import json
+import math
+
+from .params import redacted
+
+INVALID_NETWORK_BODY = {
+    "response": {"errors": {"publicMessage": "Network id is not valid"}, "link": "http://developers.hasoffers.com/"}
+}
+INVALID_TOKEN_MESSAGE = "NetworkToken is not valid"
+NO_REPORT_ACCESS_MESSAGE = "API key does not have permission to access Report"
+
+
+class ApiError(Exception):
+    """A failure TUNE reports inside a normal HTTP 200 reply (status -1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def encode(body: object) -> bytes:
+    # PHP's json_encode escapes "/" and non-ASCII; "/" only ever occurs inside strings here.
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def echo_request(target: str, params: dict) -> dict:
+    """The `request` block: Target and TUNE's fixed keys first, then the caller's params as sent."""
+    echoed = {"Target": target, "Format": "json", "Service": "HasOffers", "Version": "2"}
+    for key, value in redacted(params).items():
+        if key not in echoed:
+            echoed[key] = value
+    return echoed
+
+
+def success(target: str, params: dict, data: object) -> dict:
+    return {
+        "request": echo_request(target, params),
+        "response": {"status": 1, "httpStatus": 200, "data": data, "errors": [], "errorMessage": None},
+    }
+
+
+def failure(target: str, params: dict, message: str) -> dict:
+    return {
+        "request": echo_request(target, params),
+        "response": {
+            "status": -1,
+            "httpStatus": 200,
+            "data": "",
+            "errors": [{"publicMessage": message}],
+            "errorMessage": message,
+        },
+    }
+
+
+def rate_limit_message(calls: int, seconds: float, usage: int) -> str:
+    window = f"{seconds:g}"
+    return f"API usage exceeded rate limit.  Configured: {calls}/{window}s window; Your usage: {usage}."
+
+
+def page_envelope(page: int, limit: int | None, count: int, data: object) -> dict:
+    """Paginated `data`: `current` is 0 as in every recorded reply; pageCount is 0 when nothing matched."""
+    page_count = math.ceil(count / limit) if limit else 1
+    return {"page": page, "current": 0, "count": count, "pageCount": page_count, "data": data}
