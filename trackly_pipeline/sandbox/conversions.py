@@ -129,7 +129,8 @@ def avoid_ambiguous_local_times(seconds: np.ndarray, zone: str) -> np.ndarray:
 def _local_wall_time(seconds: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
     local = pd.to_datetime(seconds, unit="s", utc=True).tz_convert(zone).tz_localize(None)
     local_seconds = local.values.astype("datetime64[s]").astype(np.int64)
-    text = np.char.replace(np.datetime_as_string(local.values.astype("datetime64[s]")), "T", " ")
+    iso = np.datetime_as_string(local.values.astype("datetime64[s]")).astype("U19")
+    text = np.char.replace(iso, "T", " ") if len(iso) else iso
     return local_seconds, text
 
 
