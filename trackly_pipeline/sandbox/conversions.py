@@ -231,7 +231,7 @@ def _fill_sub_ids(
     target[lost[garbage == 1]] = "test"
     target[lost[garbage == 2]] = "{" + configured + "}"  # a macro nobody replaced
     not_messages = lost[garbage == 3]
-    target[not_messages] = unique_ids(rng, len(not_messages), 8, alphabet="base62", taken=refs.all_message_ids)
+    target[not_messages] = unique_ids(rng, len(not_messages), 8, alphabet="base62", taken=set(refs.all_message_ids.tolist()))
     target[kind == ADJUSTMENT] = ""
 
     # Extra goals are the same transaction: same tracking parameters as their first conversion.

@@ -25,7 +25,7 @@ def hex_ids(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
 
 
 def unique_ids(
-    rng: np.random.Generator, n: int, length: int, alphabet: str = "hex", taken: np.ndarray | None = None
+    rng: np.random.Generator, n: int, length: int, alphabet: str = "hex", taken: set[str] | None = None
 ) -> np.ndarray:
     """n distinct random strings, none of them in `taken`; redraws the (rare) collisions."""
     table = _HEX if alphabet == "hex" else _BASE62
@@ -34,8 +34,8 @@ def unique_ids(
         _, first = np.unique(ids, return_index=True)
         clash = np.ones(n, dtype=bool)
         clash[first] = False
-        if taken is not None and len(taken):
-            clash |= np.isin(ids, taken)
+        if taken:
+            clash |= np.fromiter((value in taken for value in ids.tolist()), dtype=bool, count=n)
         if not clash.any():
             return ids
         ids[clash] = random_strings(rng, int(clash.sum()), length, table)

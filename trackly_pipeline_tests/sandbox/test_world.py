@@ -1,0 +1,268 @@
+"""The synthetic world: determinism, ground truth consistency, status history, files, speed."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxWorld
+from trackly_pipeline.sandbox.offers import OFFER_STATUSES, PAYOUT_TYPES
+
+SMALL = dict(anchor=datetime(2026, 11, 20, 12, tzinfo=timezone.utc), history_days=10, conversions_per_network=300)
+
+
+def test_default_networks_are_the_configured_ones():
+    assert [(n.key, n.network_id, n.timezone, n.default_currency, n.currencies, n.message_id_field, n.affiliate_id)
+            for n in DEFAULT_NETWORKS] == [
+        ("acme", "acmenet", "America/New_York", "USD", ("USD", "EUR"), "aff_sub", "1001"),
+        ("bolt", "boltmedia", "Europe/Berlin", "EUR", ("EUR", "GBP"), "aff_sub3", "2002"),
+        ("cobalt", "cobaltads", "Asia/Kolkata", "GBP", ("GBP", "USD"), "affiliate_unique1", "3003"),
+    ]
+
+
+def test_same_seed_same_world_and_other_seed_differs():
+    first, again, other = (SandboxWorld.generate(seed=s, **SMALL) for s in (3, 3, 4))
+    pd.testing.assert_frame_equal(first.ground_truth_conversions(), again.ground_truth_conversions())
+    pd.testing.assert_frame_equal(first.clicks_frame(), again.clicks_frame())
+    pd.testing.assert_frame_equal(first.messages_frame(), again.messages_frame())
+    assert [o.model for o in first.offers("acmenet")] == [o.model for o in again.offers("acmenet")]
+    assert first.token_env() == again.token_env()
+
+    assert not first.ground_truth_conversions().tune_event_id.equals(other.ground_truth_conversions().tune_event_id)
+    assert set(first.clicks_frame().click_id).isdisjoint(other.clicks_frame().click_id)
+    assert first.token_env() != other.token_env()
+
+
+def test_tokens_are_per_network_and_named_after_the_key(world):
+    env = world.token_env()
+    assert sorted(env) == ["TUNE_ACME_TOKEN", "TUNE_BOLT_TOKEN", "TUNE_COBALT_TOKEN"]
+    assert env["TUNE_BOLT_TOKEN"] == world.token_for("boltmedia")
+    assert world.token_env(DEFAULT_NETWORKS[0]) == {"TUNE_ACME_TOKEN": world.token_for("acmenet")}
+    assert len(set(env.values())) == 3
+
+
+def test_trackly_volumes_and_ids(world):
+    messages, clicks = world.messages_frame(), world.clicks_frame()
+    conversions = len(world.ground_truth_conversions(as_of=world.anchor + timedelta(days=30)))
+    assert 4.5 < len(messages) / conversions < 5.5
+    assert 1.7 < len(clicks) / conversions < 2.3
+    assert messages.message_id.str.fullmatch(r"[A-Za-z0-9]{8}").all() and messages.message_id.is_unique
+    assert clicks.click_id.str.fullmatch(r"[0-9a-f]{24}").all() and clicks.click_id.is_unique
+    assert clicks.link_id.str.len().eq(7).all()
+    joined = clicks.merge(messages, on="message_id", validate="many_to_one")
+    assert (joined.sent_at < joined.clicked_at).all()  # messages precede their clicks
+    per_message = clicks.groupby("message_id").size()
+    assert (per_message > 1).any()  # some messages are clicked again
+    assert clicks.message_id.nunique() < len(messages) / 2  # most messages are never clicked
+
+
+def test_offers_cover_every_payout_type_and_status(world):
+    for network in world.networks:
+        offers = world.offers(network.network_id)
+        assert 20 <= len(offers) <= 40
+        assert {o.payout_type for o in offers} == set(PAYOUT_TYPES)
+        assert {o.status for o in offers} == set(OFFER_STATUSES)
+        assert len({o.offer_id for o in offers}) == len(offers)
+        assert {o.currency for o in offers} <= {None, *network.currencies}
+        assert any(o.currency is None for o in offers)
+        assert any("{transaction_id}" in o.model["offer_url"] for o in offers)
+        frame = world.ground_truth_offers(network.network_id)
+        assert list(frame.offer_id) == [o.offer_id for o in offers]
+
+
+def test_ground_truth_agrees_with_the_trackly_log(world):
+    truth = world.ground_truth_conversions()
+    clicks = world.clicks_frame().set_index("click_id")
+    messages = world.messages_frame().set_index("message_id")
+    with_click = truth[truth.click_id.notna()]
+    assert with_click.click_id.isin(clicks.index).all()
+    logged = clicks.loc[with_click.click_id]
+    assert (logged.message_id.to_numpy() == with_click.message_id.to_numpy()).all()
+    assert (logged.network_id.to_numpy() == with_click.network_id.to_numpy()).all()
+    assert (logged.offer_id.to_numpy() == with_click.offer_id.to_numpy()).all()
+    assert (logged.clicked_at.to_numpy() == with_click.clicked_at.to_numpy()).all()
+    assert (with_click.clicked_at < with_click.converted_at).all()  # clicks precede conversions
+
+    with_message = truth[truth.message_id.notna()]
+    assert with_message.message_id.isin(messages.index).all()
+    sent = messages.loc[with_message.message_id]
+    assert (sent.creative_id.to_numpy() == with_message.creative_id.to_numpy()).all()
+    assert (sent.campaign_id.to_numpy() == with_message.campaign_id.to_numpy()).all()
+    # The conversion's click is the message's first click (first-click attribution).
+    first_click = world.clicks_frame().sort_values("clicked_at").drop_duplicates("message_id").set_index("message_id")
+    assert (first_click.loc[with_click.message_id].index == with_click.message_id.to_numpy()).all()
+    assert (first_click.loc[with_click.message_id].clicked_at.to_numpy() == with_click.clicked_at.to_numpy()).all()
+
+
+def test_carriers_sit_where_the_ground_truth_says(world):
+    truth = world.ground_truth_conversions()
+    click_ids = set(world.clicks_frame().click_id)
+    message_ids = set(world.messages_frame().message_id)
+    tune_transaction = re.compile(r"[0-9a-f]{30}")
+    for network in world.networks:
+        rows = truth[truth.network_id == network.network_id]
+        field = rows[network.message_id_field]
+        by_method = {m: rows[rows.attribution_method == m] for m in rows.attribution_method.unique()}
+
+        ad_click = by_method["ad_id_click"]
+        assert (ad_click.ad_id == ad_click.click_id).all()
+        sub_click = by_method["sub_id_click"]
+        assert (field[sub_click.index] == sub_click.click_id).all()
+        assert sub_click.ad_id.str.fullmatch(tune_transaction).all()
+        by_message = by_method["sub_id_message"]
+        assert (field[by_message.index] == by_message.message_id).all()
+        assert by_message.click_id.isna().all() and by_message.ad_id.str.fullmatch(tune_transaction).all()
+        lost = by_method["unattributed"]
+        assert lost.message_id.isna().all() and lost.click_id.isna().all()
+        assert not lost.ad_id.isin(click_ids).any()
+        assert not field[lost.index].isin(message_ids | click_ids).any()
+        assert {"test", "{" + network.message_id_field + "}"} <= set(field[lost.index].dropna())
+
+        ordinary = rows[~rows.is_adjustment & (rows.goal_id == 0)]
+        shares = ordinary.attribution_method.value_counts(normalize=True)
+        assert shares["ad_id_click"] == pytest.approx(0.42, abs=0.07)
+        assert shares["sub_id_click"] == pytest.approx(0.27, abs=0.07)
+        assert shares["sub_id_message"] == pytest.approx(0.20, abs=0.07)
+        assert shares["unattributed"] == pytest.approx(0.11, abs=0.05)
+
+        # Junk elsewhere, including real message ids in fields this network does not read.
+        others = [f for f in ("aff_sub", "aff_sub2", "aff_sub3", "source") if f != network.message_id_field]
+        assert any(rows[f].notna().any() for f in others)
+        decoys = pd.concat([rows[f] for f in others]).dropna()
+        assert decoys.isin(message_ids).any()
+
+
+def test_multi_goal_conversions_share_a_transaction(world):
+    truth = world.ground_truth_conversions()
+    extra = truth[truth.goal_id > 0]
+    assert len(extra) > 0
+    for row in extra.itertuples():
+        siblings = truth[(truth.network_id == row.network_id) & (truth.ad_id == row.ad_id)]
+        assert (siblings.goal_id == 0).sum() == 1
+        first = siblings[siblings.goal_id == 0].iloc[0]
+        assert first.converted_at < row.converted_at
+        assert (first.attribution_method, first.message_id) == (row.attribution_method, row.message_id)
+
+
+def test_adjustments_are_negative_and_unattributed(world):
+    truth = world.ground_truth_conversions()
+    adjustments = truth[truth.is_adjustment]
+    assert len(adjustments) >= 3
+    assert (adjustments.payout.map(lambda d: d < 0)).all()
+    assert (adjustments.status_code == 52).all() and (adjustments.status == "approved").all()
+    assert (adjustments.attribution_method == "unattributed").all()
+    for row in adjustments.itertuples():
+        assert row.offer_id in {o.offer_id for o in world.offers(row.network_id)}
+
+
+def test_money_is_exact_cents_in_offer_currency(world):
+    truth = world.ground_truth_conversions()
+    for column in ("payout", "revenue", "sale_amount"):
+        assert truth[column].map(lambda d: isinstance(d, Decimal) and d == d.quantize(Decimal("0.01"))).all()
+    for network in world.networks:
+        currency_of = {o.offer_id: o.currency or network.default_currency for o in world.offers(network.network_id)}
+        rows = truth[truth.network_id == network.network_id]
+        assert (rows.offer_id.map(currency_of) == rows.currency).all()
+        offers = {o.offer_id: o for o in world.offers(network.network_id)}
+        cpc = rows[rows.offer_id.map(lambda i: offers[i].payout_type in ("cpc", "cpm")) & ~rows.is_adjustment]
+        assert (cpc.payout == 0).all()
+        flat = rows[rows.offer_id.map(lambda i: offers[i].payout_type == "cpa_flat") & ~rows.is_adjustment]
+        default = flat.offer_id.map(lambda i: Decimal(offers[i].model["default_payout"]))
+        custom = flat.payout != default
+        assert 0 < custom.mean() < 0.3  # a few per-affiliate payouts differ from the offer default
+
+
+def test_visibility_and_status_follow_the_clock():
+    world = SandboxWorld.generate(seed=9, **SMALL)
+    at_anchor = world.ground_truth_conversions()
+    assert (at_anchor.converted_at <= world.anchor).all()
+    later = world.ground_truth_conversions(as_of=world.anchor + timedelta(days=3))
+    assert len(later) > len(at_anchor)  # future conversions appear as the clock moves
+
+    world.clock.advance(timedelta(days=45))
+    settled = world.ground_truth_conversions().set_index(["network_id", "conversion_id"])
+    before = at_anchor.set_index(["network_id", "conversion_id"])
+    after = settled.loc[before.index]
+    transitions = set(zip(before.status, after.status))
+    assert {("pending", "approved"), ("pending", "rejected"), ("approved", "rejected")} <= transitions
+    assert (after.payout != before.payout).any()  # payout edits
+    assert "pending" not in set(after.status)
+
+
+def test_some_status_changes_happen_after_a_seven_day_lookback(world):
+    late_changes = 0
+    for network in world.networks:
+        table = world.conversions(network.network_id)
+        changed_at = np.where(table.state_at[:, 1:] < np.iinfo(np.int64).max, table.state_at[:, 1:], 0)
+        late_changes += int(((changed_at - table.converted_at[:, None]) > 7 * 86400).sum())
+    assert late_changes > 0
+
+
+def test_conversion_times_avoid_ambiguous_local_hours():
+    # 2026-11-01 01:00-02:00 happens twice in New York; 2026-10-25 02:00-03:00 twice in Berlin.
+    world = SandboxWorld.generate(
+        seed=2, anchor=datetime(2026, 11, 3, tzinfo=timezone.utc), history_days=12, conversions_per_network=3000,
+        networks=DEFAULT_NETWORKS[:2],
+    )
+    truth = world.ground_truth_conversions(as_of=world.anchor + timedelta(days=5))
+    for network in world.networks:
+        local = truth[truth.network_id == network.network_id].converted_at.dt.tz_convert(network.timezone)
+        naive = local.dt.tz_localize(None)
+        again = naive.dt.tz_localize(network.timezone, ambiguous="NaT", nonexistent="NaT")
+        assert again.notna().all()
+        assert (again == local).all()
+
+
+def test_ids_ascend_with_time(world):
+    for network in world.networks:
+        table = world.conversions(network.network_id)
+        assert (np.diff(table.conversion_id) > 0).all()
+        assert (np.diff(table.converted_at) >= 0).all()
+
+
+def test_files_for_the_pipeline(world, tmp_path):
+    written = world.write_trackly_logs(tmp_path / "logs")
+    clicks = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "logs" / "clicks").glob("clicks-*.parquet")))
+    messages = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "logs" / "messages").glob("messages-*.parquet")))
+    assert len(clicks) == len(world.clicks_frame()) and len(messages) == len(world.messages_frame())
+    assert set(clicks.click_id) == set(world.clicks_frame().click_id)
+    for path in written:
+        day = re.search(r"(\d{4}-\d{2}-\d{2})\.parquet$", path.name).group(1)
+        column = "clicked_at" if path.name.startswith("clicks") else "sent_at"
+        assert (pd.read_parquet(path)[column].dt.strftime("%Y-%m-%d") == day).all()
+
+    truth = pd.read_parquet(world.write_ground_truth(tmp_path / "truth.parquet"))
+    assert len(truth) == len(world.ground_truth_conversions())
+
+    rates = pd.read_csv(world.write_fx_rates(tmp_path / "fx.csv", "USD"), dtype={"rate": str})
+    assert list(rates.columns) == ["date", "currency", "rate"]
+    assert set(rates.currency) == {"USD", "EUR", "GBP"}
+    assert (rates[rates.currency == "USD"].rate == "1.000000").all()
+    assert rates.rate.str.fullmatch(r"\d+\.\d{6}").all()
+    eur = rates[rates.currency == "EUR"].rate.astype(float)
+    assert eur.between(0.9, 1.3).all()
+    days = set(rates.date)
+    assert {d.strftime("%Y-%m-%d") for d in world.ground_truth_conversions().converted_at} <= days
+    assert (rates.groupby("date").size() == 3).all()
+    assert rates.equals(pd.read_csv(world.write_fx_rates(tmp_path / "fx2.csv", "USD"), dtype={"rate": str}))
+
+
+def test_generating_100k_conversions_is_fast():
+    started = time.perf_counter()
+    world = SandboxWorld.generate(seed=1, networks=DEFAULT_NETWORKS[:1], conversions_per_network=100_000)
+    elapsed = time.perf_counter() - started
+    print(f"\ngenerated 100,000 conversions for one network in {elapsed:.2f} s")
+    assert len(world.conversions("acmenet")) == 100_000
+    assert elapsed < 20
+
+
+def test_network_validation():
+    with pytest.raises(ValueError):
+        SandboxNetwork("Bad-Key", "x", "UTC", "USD", ("USD",), "aff_sub", "1")
+    with pytest.raises(ValueError):
+        SandboxNetwork("ok", "x", "UTC", "USD", ("USD",), "aff_sub9", "1")

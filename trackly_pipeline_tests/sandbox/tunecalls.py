@@ -1,0 +1,55 @@
+"""Calling the sandbox over real HTTP the way a TUNE client does (requests, bracket params)."""
+from __future__ import annotations
+
+import requests
+
+from trackly_pipeline.sandbox import SandboxServer
+
+
+class Tune:
+    """Calls a sandbox the way a TUNE client does: GET, bracket params, NetworkId + NetworkToken."""
+
+    def __init__(self, server: SandboxServer, network_id: str = "acmenet") -> None:
+        self.server = server
+        self.network_id = network_id
+
+    def raw(self, target: str, method: str, params=(), network_id=None, token=None, form="apiv3", verb="GET"):
+        network_id = network_id or self.network_id
+        token = token if token is not None else self.server.world.token_for(network_id)
+        query = [("Method", method), ("NetworkId", network_id), ("NetworkToken", token), *params]
+        if form == "apiv3":
+            url, query = self.server.api_url, [("Target", target), *query]
+        else:
+            url = f"{self.server.url}/v3/{target}.json"
+        if verb == "POST":
+            return requests.post(url, data=query, timeout=10)
+        return requests.get(url, params=query, timeout=10)
+
+    def call(self, target: str, method: str, params=(), **kwargs) -> dict:
+        reply = self.raw(target, method, params, **kwargs)
+        assert reply.status_code == 200
+        return reply.json()
+
+    def data(self, target: str, method: str, params=(), **kwargs):
+        body = self.call(target, method, params, **kwargs)
+        assert body["response"]["status"] == 1, body["response"]
+        return body["response"]["data"]
+
+    def error(self, target: str, method: str, params=(), **kwargs) -> str:
+        body = self.call(target, method, params, **kwargs)
+        response = body["response"]
+        assert response["status"] == -1 and response["httpStatus"] == 200 and response["data"] == ""
+        assert response["errors"] == [{"publicMessage": response["errorMessage"]}]
+        return response["errorMessage"]
+
+
+def fields(*names: str) -> list[tuple[str, str]]:
+    return [("fields[]", n) for n in names]
+
+
+def between(field: str, low: str, high: str) -> list[tuple[str, str]]:
+    return [
+        (f"filters[{field}][conditional]", "BETWEEN"),
+        (f"filters[{field}][values][]", low),
+        (f"filters[{field}][values][]", high),
+    ]
