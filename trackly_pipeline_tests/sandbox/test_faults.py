@@ -1,0 +1,120 @@
+"""Every fault kind over real HTTP, and the rules that choose which requests get them."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from trackly_pipeline.sandbox import FaultRule
+
+from .tunecalls import fields
+
+REPORT = "Report::getConversions"
+
+
+def page(tune, number: int, network_id: str = "acmenet"):
+    return tune.raw("Report", "getConversions", [*fields("Stat.id"), ("limit", "50"), ("page", str(number))], network_id=network_id)
+
+
+@pytest.mark.parametrize("kind, status", [("http_500", 500), ("http_502", 502), ("http_504", 504)])
+def test_http_errors_return_html_with_that_status(tune, server, kind, status):
+    server.add_fault(FaultRule(kind, method=REPORT))
+    failed = page(tune, 1)
+    assert failed.status_code == status and failed.headers["Content-Type"].startswith("text/html")
+    assert "<html>" in failed.text
+    assert page(tune, 1).status_code == 200  # times=1: only once
+    assert server.injected == [(kind, REPORT, 1)]
+
+
+def test_fail_on_page_k_of_n_with_skip_and_page(tune, server):
+    server.add_fault(FaultRule("http_502", method=REPORT, page=3, skip=1, times=2))
+    statuses = [page(tune, 3).status_code for _ in range(4)]
+    assert statuses == [200, 502, 502, 200]
+    assert page(tune, 2).status_code == 200
+    assert server.injected == [("http_502", REPORT, 3)] * 2
+
+
+def test_every_matching_request_when_times_is_none_and_network_filter(tune, server):
+    server.add_fault(FaultRule("api_error", times=None, network_id="boltmedia", message="Database unavailable"))
+    for _ in range(3):
+        body = page(tune, 1, network_id="boltmedia").json()
+        assert body["response"]["status"] == -1 and body["response"]["errorMessage"] == "Database unavailable"
+        assert body["response"]["errors"] == [{"publicMessage": "Database unavailable"}]
+    assert page(tune, 1).json()["response"]["status"] == 1
+    server.clear_faults()
+    assert page(tune, 1, network_id="boltmedia").json()["response"]["status"] == 1
+
+
+def test_rate_limit_fault_looks_like_the_real_one(tune, server):
+    server.add_fault(FaultRule("rate_limit", method="Offer::findAll"))
+    body = tune.call("Offer", "findAll")
+    assert body["response"]["status"] == -1
+    assert body["response"]["errorMessage"].startswith("API usage exceeded rate limit.  Configured: 50/10s window; Your usage: ")
+    assert tune.call("Offer", "findAll")["response"]["status"] == 1
+
+
+def test_invalid_token_and_invalid_network_faults(tune, server):
+    server.add_fault(FaultRule("invalid_token"))
+    assert tune.error("Offer", "findAll") == "NetworkToken is not valid"
+    server.add_fault(FaultRule("invalid_network"))
+    body = tune.raw("Offer", "findAll").text
+    assert body == '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}'
+
+
+def test_malformed_json_is_truncated_with_status_200(tune, server):
+    server.add_fault(FaultRule("malformed_json", method="Offer::findAll"))
+    reply = tune.raw("Offer", "findAll")
+    assert reply.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(reply.text)
+    assert reply.text.startswith('{"request":')
+
+
+def test_slow_answers_normally_after_the_delay(tune, server):
+    server.add_fault(FaultRule("slow", delay=0.6, method="Application::getTimezone"))
+    started = time.perf_counter()
+    assert tune.data("Application", "getTimezone")["Timezone"]["name"] == "America/New_York"
+    assert time.perf_counter() - started >= 0.6
+    with pytest.raises(requests.Timeout):
+        server.add_fault(FaultRule("slow", delay=2.0))
+        requests.get(server.api_url, params={"Target": "Offer", "Method": "findAll"}, timeout=0.3)
+
+
+def test_stop_does_not_wait_for_a_sleeping_request(world):
+    from trackly_pipeline.sandbox import SandboxServer
+
+    server = SandboxServer(world, faults=[FaultRule("slow", delay=30)]).start()
+    try:
+        requests.get(server.api_url, timeout=0.2)
+    except requests.Timeout:
+        pass
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 3
+
+
+def test_faults_through_the_control_endpoint(tune, server):
+    url = server.url + "/_sandbox/faults"
+    rules = [{"kind": "http_504", "method": REPORT, "page": 2}, {"kind": "api_error", "message": "boom", "times": None, "method": "Offer::findById"}]
+    reply = requests.post(url, json=rules, timeout=5)
+    assert reply.status_code == 200 and len(reply.json()["faults"]) == 2
+    assert page(tune, 1).status_code == 200
+    assert page(tune, 2).status_code == 504
+    assert tune.error("Offer", "findById", [("id", "1")]) == "boom"
+    assert requests.delete(url, timeout=5).json() == {"faults": []}
+    assert tune.data("Offer", "findById", [("id", "1")]) is None
+    assert requests.post(url, json=[{"kind": "meteor"}], timeout=5).status_code == 400
+    assert server.injected == [("http_504", REPORT, 2), ("api_error", "Offer::findById", 1)]
+
+
+def test_requests_are_recorded_redacted(tune, server):
+    page(tune, 4)
+    target, method, params = server.requests[-1]
+    assert (target, method, params["page"], params["NetworkToken"]) == ("Report", "getConversions", "4", "*** hidden ***")
+
+
+def test_unknown_fault_kind_is_refused():
+    with pytest.raises(ValueError):
+        FaultRule("meteor")
