@@ -1,41 +1,8 @@
-"""All Dagster definitions, built from trackly.yaml (see trackly_pipeline/config.py)."""
+"""The code location Dagster loads (workspace.yaml): every definition, built from trackly.yaml.
 
-from __future__ import annotations
+Loading fails, naming the file, network and field, when the configuration is invalid."""
 
-import dagster as dg
-
-from trackly_pipeline.config import TracklyConfig, load_config
-from trackly_pipeline.defs.assets.attribution import build_attribution_asset
-from trackly_pipeline.defs.assets.conversions import build_conversions_asset
-from trackly_pipeline.defs.assets.offers import build_offers_asset
-from trackly_pipeline.defs.assets.rollups import build_rollup_assets
-from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
-from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
-from trackly_pipeline.defs.jobs import build_sync_job, build_test_connection_job
-from trackly_pipeline.defs.partitions import hourly_partitions
-from trackly_pipeline.defs.resources import WarehouseResource, tune_resource_for, tune_resource_key
-from trackly_pipeline.defs.schedules import build_schedule
-
-
-def build_definitions(settings: TracklyConfig) -> dg.Definitions:
-    partitions = hourly_partitions(settings.partitions_start)
-    start = partitions.start
-    assets: list = [*build_trackly_log_assets(settings), build_rollup_assets(settings)]
-    checks: list = build_rollup_checks(settings)
-    jobs: list = []
-    schedules: list = []
-    resources: dict = {"warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path))}
-    for index, network in enumerate(settings.networks):
-        assets += [
-            build_offers_asset(network, settings),
-            build_conversions_asset(network, partitions),
-            build_attribution_asset(network, settings, partitions),
-        ]
-        checks += build_network_checks(network)
-        jobs += [build_sync_job(network), build_test_connection_job(network)]
-        schedules.append(build_schedule(network, index, start))
-        resources[tune_resource_key(network.key)] = tune_resource_for(network)
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, resources=resources)
-
+from trackly_pipeline.config import load_config
+from trackly_pipeline.defs.build import build_definitions
 
 defs = build_definitions(load_config())

@@ -18,6 +18,9 @@ from typing import Any
 import duckdb
 
 
+CATALOG = "warehouse"
+
+
 def sql_text(name: str) -> str:
     """The text of a SQL file shipped in trackly_pipeline/warehouse/sql/."""
     return resources.files("trackly_pipeline.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
@@ -43,12 +46,16 @@ class Warehouse:
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the file, attached under the fixed name `warehouse`: a file named like
+        one of our schemas (trackly.duckdb) would otherwise make `trackly.clicks` ambiguous."""
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(str(self.path), read_only=read_only)
+        conn = duckdb.connect(":memory:")
         try:
             # Days and hours in SQL are UTC days and hours, whatever the machine's zone.
             conn.execute("SET TimeZone = 'UTC'")
+            conn.execute(f"ATTACH $path AS {CATALOG} ({'READ_ONLY' if read_only else 'READ_WRITE'})", {"path": str(self.path)})
+            conn.execute(f"USE {CATALOG}")
             if not read_only:
                 conn.execute(sql_text("schema.sql"))
             yield conn
@@ -58,7 +65,7 @@ class Warehouse:
     @property
     def published_path(self) -> Path:
         """The analysts' copy: same tables, replaced atomically after each successful write."""
-        return self.path.with_name(self.path.stem + ".analytics" + self.path.suffix)
+        return self.path.with_name(f"{self.path.stem}_analytics{self.path.suffix}")
 
     def publish(self) -> Path:
         """Copy the file to the analysts' path with an atomic rename, so readers never see a

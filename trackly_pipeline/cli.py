@@ -1,0 +1,64 @@
+"""The `trackly` command: the demo, the TUNE sandbox, test connection, and the offer list."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trackly", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the whole pipeline on the TUNE sandbox and print a report")
+    demo.add_argument("--days", type=int, default=7, help="hours to sync, in days, ending at the last full hour")
+    demo.add_argument("--seed", type=int, default=7, help="the sandbox's seed")
+    demo.add_argument("--conversions", type=int, default=3000, help="sandbox conversions per network")
+    demo.set_defaults(func=_run_demo)
+
+    test = commands.add_parser("test-connection", help="test the TUNE connection of each configured network")
+    test.add_argument("--network", help="only this network key")
+    test.set_defaults(func=_run_test_connection)
+
+    offers = commands.add_parser("offers", help="list a network's offers with their import state")
+    offers.add_argument("network", help="network key from trackly.yaml")
+    offers.set_defaults(func=_run_offers)
+
+    from trackly_pipeline.sandbox.cli import register
+
+    register(commands)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from trackly_pipeline.demo import run_demo
+
+    return run_demo(days=args.days, seed=args.seed, conversions=args.conversions)
+
+
+def _run_test_connection(args: argparse.Namespace) -> int:
+    from trackly_pipeline.config import load_config
+    from trackly_pipeline.tune import TuneClient
+
+    settings = load_config()
+    failures = 0
+    for network in settings.networks:
+        if args.network and network.key != args.network:
+            continue
+        client = TuneClient(network.network_id, network.token, network.api_url, timezone=network.timezone,
+                            max_retries=1, backoff_base=0.2)
+        check = client.test_connection()
+        failures += not check.ok
+        print(f"{network.key:<12} {'OK ' if check.ok else 'FAIL'} {check.outcome:<17} {check.message}")
+    return 1 if failures else 0
+
+
+def _run_offers(args: argparse.Namespace) -> int:
+    from trackly_pipeline.offer_listing import print_offer_listing
+
+    return print_offer_listing(args.network)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`./run demo`: start the TUNE sandbox, write Trackly's logs, run every network's sync through
+Dagster over the last days, and print what an analyst would look at first."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+from dagster import DagsterInstance
+
+from trackly_pipeline.config import load_config
+from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
+
+HISTORY_DAYS = 30
+
+
+def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
+    settings = load_config(require_tokens=False)
+    now = datetime.now(timezone.utc)
+    world = SandboxWorld.generate(seed=seed, history_days=HISTORY_DAYS, conversions_per_network=conversions)
+    os.environ.update(world.token_env())
+
+    # A fresh start: the sandbox's data is anchored at this hour, so last run's rows don't belong.
+    logs_dir = Path(settings.clicks_glob).parent.parent
+    shutil.rmtree(logs_dir, ignore_errors=True)
+    warehouse = Warehouse(settings.duckdb_path)
+    for path in (warehouse.path, warehouse.published_path):
+        path.unlink(missing_ok=True)
+    world.write_trackly_logs(logs_dir)
+    if settings.fx_rates_path:
+        world.write_fx_rates(settings.fx_rates_path, settings.reporting_currency)
+
+    port = urlparse(settings.networks[0].api_url).port or 8765
+    print(f"TUNE sandbox (seed {seed}, {conversions} conversions per network) on 127.0.0.1:{port}")
+    with SandboxServer(world, port=port):
+        from trackly_pipeline.defs.build import build_definitions
+        from trackly_pipeline.defs.jobs import sync_job_name
+        from trackly_pipeline.defs.partitions import range_tags, trailing_window
+
+        settings = load_config()
+        defs = build_definitions(settings)
+        end = world.anchor
+        first, last = trailing_window(end, days, datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
+        instance = DagsterInstance.get()
+        failed = []
+        for network in settings.networks:
+            started = time.monotonic()
+            result = defs.get_job_def(sync_job_name(network.key)).execute_in_process(
+                instance=instance, tags={**range_tags(first, last), "trackly/network": network.key}, raise_on_error=False
+            )
+            status = "ok" if result.success else "FAILED"
+            print(f"  {sync_job_name(network.key):<18} {first} .. {last}  {status}  ({time.monotonic() - started:.1f} s)")
+            if not result.success:
+                failed.append(network.key)
+
+    start = end - timedelta(days=days)
+    print_report(settings, world, start, end)
+    print(f"\nDemo finished in {(datetime.now(timezone.utc) - now).total_seconds():.0f} s.")
+    return 1 if failed else 0
+
+
+def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) -> None:
+    warehouse = Warehouse(settings.duckdb_path)
+    with warehouse.connect(read_only=True) as conn:
+        _table(conn, "Attribution by network", """
+            SELECT network, attribution_method, count(*) AS conversions, sum(payout_reporting) AS payout
+            FROM analytics.attributed_conversions GROUP BY ALL ORDER BY network, attribution_method""")
+        _table(conn, f"Revenue by offer ({settings.reporting_currency}, top 10)", """
+            SELECT network, offer_id, any_value(offer_name) AS offer, sum(clicks) AS clicks,
+                   sum(conversions) AS conversions, sum(revenue) AS revenue, sum(pending_revenue) AS pending,
+                   round(sum(revenue) / nullif(sum(clicks), 0), 2) AS epc
+            FROM analytics.revenue_by_offer GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
+        _table(conn, f"Revenue by creative ({settings.reporting_currency}, top 10)", """
+            SELECT creative_id, sum(sends) AS sends, sum(clicks) AS clicks, sum(conversions) AS conversions,
+                   sum(revenue) AS revenue, round(sum(revenue) / nullif(sum(sends), 0), 4) AS revenue_per_send
+            FROM analytics.revenue_by_creative GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
+        _table(conn, "Integration log (ops.sync_log)", """
+            SELECT network, kind, status, pages, rows, quarantined, round(duration_s, 2) AS seconds, error
+            FROM ops.sync_log ORDER BY started_at""")
+        by_message = dict(conn.execute(
+            "SELECT message_id, sum(revenue) FROM analytics.revenue_by_message GROUP BY ALL").fetchall())
+
+    if settings.fx_rates_path:
+        truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency)
+        expected = {k[0]: v for k, v in expected_revenue(truth, ["message_id"]).items()}
+        differing = [m for m in set(expected) | set(by_message)
+                     if expected.get(m, 0) != round(by_message.get(m) or 0, 2)]
+        total = sum(expected.values())
+        print(f"\nRevenue per message vs the sandbox's ground truth: {len(expected)} messages, "
+              f"{total} {settings.reporting_currency}, {len(differing)} differ")
+
+    print(f"\nDuckDB (the pipeline writes it): {warehouse.path}")
+    print(f"Analysts' copy (published after each run, never locked): {warehouse.published_path}")
+    print("Dagster UI: `./run trackly sandbox serve` in one terminal (prints the token exports), then\n"
+          "            `./run dagster dev -w workspace.yaml` in another, and open http://127.0.0.1:3000")
+
+
+def _table(conn: duckdb.DuckDBPyConnection, title: str, query: str) -> None:
+    print(f"\n{title}")
+    cursor = conn.execute(query)
+    columns = [d[0] for d in cursor.description]
+    rows = [["" if v is None else str(v) for v in row] for row in cursor.fetchall()]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for row in rows:
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths)))

@@ -1,0 +1,40 @@
+"""`trackly offers <network>`: the network's offers, live from TUNE, with Trackly's import state."""
+
+from __future__ import annotations
+
+import duckdb
+
+from trackly_pipeline.config import load_config
+from trackly_pipeline.tune import TuneClient
+from trackly_pipeline.warehouse.database import Warehouse
+
+
+def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
+    """Read from the analysts' copy when the warehouse is busy with a writer."""
+    for path in (warehouse.path, warehouse.published_path):
+        if not path.exists():
+            continue
+        try:
+            with Warehouse(path).connect(read_only=True) as conn:
+                rows = conn.execute(
+                    "SELECT offer_id FROM tune.offers WHERE network = $network AND imported", {"network": network}
+                ).fetchall()
+            return {row[0] for row in rows}
+        except duckdb.Error:
+            continue
+    return set()
+
+
+def print_offer_listing(network_key: str) -> int:
+    settings = load_config()
+    network = settings.network(network_key)
+    client = TuneClient(network.network_id, network.token, network.api_url, timezone=network.timezone)
+    imported = imported_offer_ids(Warehouse(settings.duckdb_path), network.key)
+    print(f"{'offer_id':>8}  {'imported':<8}  {'status':<8}  {'payout':>10}  {'type':<14}  name")
+    for offer in client.find_offers():
+        payout = f"{offer.default_payout:.2f}" if offer.default_payout is not None else "-"
+        print(f"{offer.offer_id:>8}  {'yes' if offer.offer_id in imported else 'no':<8}  {offer.status:<8}  "
+              f"{payout:>10}  {offer.payout_type or '-':<14}  {network.offer_name_prefix}{offer.name}")
+    print(f"\nImport offers: launch asset tune/{network.key}/offers with run config "
+          "`import_offer_ids: [<id>, ...]` (Dagster UI launchpad).")
+    return 0

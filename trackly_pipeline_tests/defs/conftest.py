@@ -1,0 +1,113 @@
+"""A real project around the sandbox: Trackly logs and rates on disk, a trackly.yaml pointing at
+the sandbox over HTTP, a DuckDB file in tmp_path, and Dagster definitions built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from trackly_pipeline.config import TracklyConfig, load_config
+from trackly_pipeline.defs.build import build_definitions
+from trackly_pipeline.defs.jobs import sync_job_name
+from trackly_pipeline.defs.partitions import range_tags, trailing_window
+from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+from trackly_pipeline.warehouse.database import Warehouse
+
+ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+EARLIEST = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class Project:
+    world: SandboxWorld
+    server: SandboxServer
+    root: Path
+    settings: TracklyConfig
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+
+    def sync(self, network_key: str, end: datetime | None = None, days: int = 7) -> dg.ExecuteInProcessResult:
+        """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour)."""
+        end = end or self.world.clock.now()
+        first, last = trailing_window(end, days, EARLIEST)
+        job = self.defs.get_job_def(sync_job_name(network_key))
+        return job.execute_in_process(instance=self.instance, tags=range_tags(first, last), raise_on_error=False)
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        with Warehouse(self.settings.duckdb_path).connect(read_only=True) as conn:
+            return conn.execute(sql, params or {}).fetchall()
+
+    def rebuild(self, **network_overrides) -> None:
+        """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}) and reload."""
+        write_config(self.root, self.server.api_url, network_overrides)
+        self.settings = load_config(self.root / "trackly.yaml")
+        self.defs = build_definitions(self.settings)
+
+
+def network_entries(api_url: str) -> list[dict]:
+    return [
+        {"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_ACME_TOKEN", "api_url": api_url,
+         "base_url": "https://clicks.itstracking.com", "affiliate_id": "1001", "message_id_field": "aff_sub",
+         "offer_name_prefix": "ACME ", "global_url_params": {"mid": "{{messageId}}"},
+         "offer_sync": {"auto": True, "frequency": "hourly"}, "timezone": "America/New_York"},
+        {"key": "bolt", "network_id": "boltmedia", "network_token_env": "TUNE_BOLT_TOKEN", "api_url": api_url,
+         "base_url": "https://track.bolt.example", "affiliate_id": "2002", "message_id_field": "aff_sub3",
+         "offer_sync": {"auto": True, "frequency": "daily"}},  # no timezone: asked of the API
+        {"key": "cobalt", "network_id": "cobaltads", "network_token_env": "TUNE_COBALT_TOKEN", "api_url": api_url,
+         "base_url": "https://go.cobalt.example", "affiliate_id": "3003", "message_id_field": "affiliate_unique1",
+         "offer_sync": {"auto": False}, "timezone": "Asia/Kolkata"},
+    ]
+
+
+def write_config(root: Path, api_url: str, overrides: dict | None = None) -> Path:
+    networks = network_entries(api_url)
+    for entry in networks:
+        entry.update((overrides or {}).get(entry["key"], {}))
+        entry.update(timeout_s=5, max_retries=2, backoff_base_s=0.01)
+    config = {
+        "warehouse": {"duckdb_path": "warehouse/trackly.duckdb"},
+        "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+        "fx_rates": "fx_rates.csv",
+        "reporting_currency": "USD",
+        "postback_base_url": "https://app.example.com",
+        "networks": networks,
+    }
+    path = root / "trackly.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def session_world() -> SandboxWorld:
+    return SandboxWorld.generate(seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800)
+
+
+def make_project(world: SandboxWorld, root: Path, monkeypatch) -> tuple[SandboxServer, Project]:
+    for name, token in world.token_env().items():
+        monkeypatch.setenv(name, token)
+    world.write_trackly_logs(root / "logs")
+    world.write_fx_rates(root / "fx_rates.csv", "USD")
+    server = SandboxServer(world, port=0)
+    server.start()
+    write_config(root, server.api_url)
+    settings = load_config(root / "trackly.yaml")
+    project = Project(world, server, root, settings, build_definitions(settings), dg.DagsterInstance.ephemeral())
+    return server, project
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Project:
+    """A project over its own world (tests may move its clock)."""
+    world = SandboxWorld.generate(seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800)
+    server, project = make_project(world, tmp_path, monkeypatch)
+    yield project
+    server.stop()
+
+
+def hours(n: int) -> timedelta:
+    return timedelta(hours=n)

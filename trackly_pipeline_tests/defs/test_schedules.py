@@ -1,0 +1,67 @@
+"""Schedules, evaluated through Dagster's own APIs, and a scheduled run launched on an instance."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+
+from trackly_pipeline.defs.assets.offers import offers_asset_key
+
+TICK = datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
+
+
+def evaluate(project, name: str, tick: datetime, instance: dg.DagsterInstance | None = None) -> dg.RunRequest:
+    repository = project.defs.get_repository_def()
+    schedule = repository.get_schedule_def(name)
+    context = dg.build_schedule_context(
+        instance=instance or project.instance, scheduled_execution_time=tick, repository_def=repository
+    )
+    result = schedule.evaluate_tick(context)
+    assert len(result.run_requests) == 1
+    return result.run_requests[0]
+
+
+def test_exactly_one_schedule_per_network(project):
+    repository = project.defs.get_repository_def()
+    names = sorted(s.name for s in repository.schedule_defs)
+    assert names == ["tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
+    minutes = {s.cron_schedule.split()[0] for s in repository.schedule_defs}
+    assert len(minutes) == 3  # staggered
+    for schedule in repository.schedule_defs:
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_tick_asks_for_the_trailing_seven_days_of_hours(project):
+    request = evaluate(project, "tune_acme_hourly", TICK)
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-11-13-12:00"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20-11:00"
+    partitions = project.defs.get_repository_def().get_job("tune_acme_sync").partitions_def
+    keys = partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange(request.tags["dagster/asset_partition_range_start"],
+                             request.tags["dagster/asset_partition_range_end"]))
+    assert len(keys) == 7 * 24
+
+
+def test_offer_sync_follows_each_networks_frequency(project):
+    acme = evaluate(project, "tune_acme_hourly", TICK)  # auto, hourly
+    assert offers_asset_key("acme") in acme.asset_selection
+    bolt_noon = evaluate(project, "tune_bolt_hourly", TICK)  # auto, daily: only the midnight tick
+    bolt_midnight = evaluate(project, "tune_bolt_hourly", TICK.replace(hour=0))
+    assert offers_asset_key("bolt") not in bolt_noon.asset_selection
+    assert offers_asset_key("bolt") in bolt_midnight.asset_selection
+    cobalt = evaluate(project, "tune_cobalt_hourly", TICK.replace(hour=0))  # manual import only
+    assert offers_asset_key("cobalt") not in cobalt.asset_selection
+
+
+def test_scheduled_run_succeeds_on_a_real_instance(project):
+    """Launch what the tick asks for, on an instance that enforces concurrency pools."""
+    tick = project.world.clock.now() + timedelta(minutes=5)
+    job = project.defs.get_job_def("tune_acme_sync")
+    with dg.instance_for_test() as instance:
+        request = evaluate(project, "tune_acme_hourly", tick, instance)
+        result = job.execute_in_process(instance=instance, tags=request.tags, asset_selection=request.asset_selection)
+        assert result.success
+        materialized = instance.get_materialized_partitions(dg.AssetKey(["tune", "acme", "conversions"]))
+    assert len(materialized) == 7 * 24
+    assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme'")[0][0] > 0
