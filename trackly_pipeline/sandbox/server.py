@@ -138,7 +138,7 @@ class SandboxServer:
             return self
         self._stopping.clear()
         self._http = _HttpServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(target=self._http.serve_forever, name="tune-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="tune-sandbox", daemon=True)
         self._thread.start()
         log.info("TUNE sandbox listening on %s", self.url)
         return self
