@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
