@@ -53,7 +53,10 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
         for network in settings.networks:
             started = time.monotonic()
             result = defs.get_job_def(sync_job_name(network.key)).execute_in_process(
-                instance=instance, tags={**range_tags(first, last), "trackly/network": network.key}, raise_on_error=False
+                instance=instance,
+                tags={**range_tags(first, last), "trackly/network": network.key},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=False,
             )
             status = "ok" if result.success else "FAILED"
             print(f"  {sync_job_name(network.key):<18} {first} .. {last}  {status}  ({time.monotonic() - started:.1f} s)")
@@ -70,16 +73,17 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
     warehouse = Warehouse(settings.duckdb_path)
     with warehouse.connect(read_only=True) as conn:
         _table(conn, "Attribution by network", """
-            SELECT network, attribution_method, count(*) AS conversions, sum(payout_reporting) AS payout
+            SELECT network, attribution_method, count(*) AS conversions, round(sum(payout_reporting), 2) AS payout
             FROM analytics.attributed_conversions GROUP BY ALL ORDER BY network, attribution_method""")
         _table(conn, f"Revenue by offer ({settings.reporting_currency}, top 10)", """
             SELECT network, offer_id, any_value(offer_name) AS offer, sum(clicks) AS clicks,
-                   sum(conversions) AS conversions, sum(revenue) AS revenue, sum(pending_revenue) AS pending,
+                   sum(conversions) AS conversions, round(sum(revenue), 2) AS revenue,
+                   round(sum(pending_revenue), 2) AS pending,
                    round(sum(revenue) / nullif(sum(clicks), 0), 2) AS epc
             FROM analytics.revenue_by_offer GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
         _table(conn, f"Revenue by creative ({settings.reporting_currency}, top 10)", """
             SELECT creative_id, sum(sends) AS sends, sum(clicks) AS clicks, sum(conversions) AS conversions,
-                   sum(revenue) AS revenue, round(sum(revenue) / nullif(sum(sends), 0), 4) AS revenue_per_send
+                   round(sum(revenue), 2) AS revenue, round(sum(revenue) / nullif(sum(sends), 0), 4) AS revenue_per_send
             FROM analytics.revenue_by_creative GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
         _table(conn, "Integration log (ops.sync_log)", """
             SELECT network, kind, status, pages, rows, quarantined, round(duration_s, 2) AS seconds, error

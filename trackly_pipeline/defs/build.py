@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
@@ -15,6 +17,10 @@ from trackly_pipeline.defs.jobs import build_sync_job, build_test_connection_job
 from trackly_pipeline.defs.partitions import hourly_partitions
 from trackly_pipeline.defs.resources import WarehouseResource, tune_resource_for, tune_resource_key
 from trackly_pipeline.defs.schedules import build_schedule
+
+# Single-run backfills (one API sweep per run) are what this project is built on; Dagster marks the
+# parameter beta, and saying so on every load helps no one.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
 def build_definitions(settings: TracklyConfig) -> dg.Definitions:

@@ -79,6 +79,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             if unknown:
                 raise ValueError(f"offer ids not found in network {network.key!r}: {unknown}")
             rows = [offer_row(offer, network, settings.postback_base_url) for offer in offers]
+            attempt.pages = max(1, -(-len(rows) // network.page_size))
             attempt.rows = len(rows)
             with warehouse.connect() as conn:
                 with transaction(conn):
