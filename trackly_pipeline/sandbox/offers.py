@@ -97,7 +97,6 @@ class SandboxOffer:
         return self.payout_type in ("cpa_percentage", "cpa_both")
 
 
-
 def _percent_text(value: float | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
