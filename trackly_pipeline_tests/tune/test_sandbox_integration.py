@@ -1,0 +1,291 @@
+"""TuneClient against the TUNE sandbox over real HTTP on 127.0.0.1: pagination, ground truth,
+injected faults, test_connection, and the token never leaking."""
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import timedelta
+
+import pytest
+
+from trackly_pipeline.sandbox import DEFAULT_NETWORKS, FaultRule, SandboxNetwork, SandboxServer, SandboxWorld
+from trackly_pipeline.tune import (
+    TuneApiError,
+    TuneAuthError,
+    TuneClient,
+    TuneHttpError,
+    TuneInvalidNetworkError,
+    TunePermissionError,
+)
+
+from .sandbox_support import everything, mismatches, sandbox_client, truth_in_window
+
+ACME = "acmenet"  # America/New_York
+
+
+@pytest.fixture(scope="module")
+def world() -> SandboxWorld:
+    return SandboxWorld.generate(seed=7, conversions_per_network=2000)
+
+
+@pytest.fixture(scope="module")
+def module_server(world):
+    with SandboxServer(world, port=0, rate_limit=(50, 10.0)) as server:
+        yield server
+
+
+@pytest.fixture
+def server(module_server):
+    module_server.clear_faults()
+    module_server.api.limiter.reset()
+    module_server.requests.clear()
+    module_server.injected.clear()
+    yield module_server
+    module_server.clear_faults()
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs(caplog, world):
+    """Every test runs with DEBUG logging captured; no record may contain any network's token."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for network in world.networks:
+        assert world.token_for(network.network_id) not in text
+
+
+def read_all(client: TuneClient, start, end, page_size=None):
+    batches = list(client.iter_conversion_batches(start, end, page_size=page_size))
+    return batches, [c for b in batches for c in b.conversions]
+
+
+def report_pages_requested(server) -> list[str]:
+    return [p.get("page") for t, m, p in server.requests if (t, m) == ("Report", "getConversions")]
+
+
+# ---- ground truth ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("network", DEFAULT_NETWORKS, ids=lambda n: f"{n.network_id}-{n.timezone}")
+def test_every_network_reads_back_its_ground_truth(world, server, network):
+    client = sandbox_client(server, world, network.network_id, timezone=None, page_size=700)
+    start, end = everything(world)
+    batches, conversions = read_all(client, start, end)
+    truth = truth_in_window(world, network.network_id, start, end)
+    assert len(truth) > 1500
+    assert client.timezone == network.timezone
+    assert mismatches(conversions, truth) == []
+    assert all(b.rejected == [] for b in batches)
+    assert [b.page for b in batches] == list(range(1, batches[0].page_count + 1))
+    assert batches[0].total_count == len(truth)
+
+
+def test_zero_rows_window_makes_one_request(world, server):
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    start = world.anchor - timedelta(days=400)
+    batches, conversions = read_all(client, start, start + timedelta(days=1))
+    assert conversions == [] and len(batches) == 1
+    assert (batches[0].page_count, batches[0].total_count) == (0, 0)
+    assert report_pages_requested(server) == ["1"]
+
+
+def test_exactly_one_full_page(world, server):
+    start = world.anchor - timedelta(days=10)
+    end = start + timedelta(days=2)
+    truth = truth_in_window(world, ACME, start, end)
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    batches, conversions = read_all(client, start, end, page_size=len(truth))
+    assert len(batches) == 1 and batches[0].page_count == 1
+    assert report_pages_requested(server) == ["1"]
+    assert mismatches(conversions, truth) == []
+
+
+def test_last_partial_page_is_read(world, server):
+    start = world.anchor - timedelta(days=10)
+    end = start + timedelta(days=2)
+    truth = truth_in_window(world, ACME, start, end)
+    page_size = len(truth) // 3 + 1
+    assert len(truth) % page_size != 0
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    batches, conversions = read_all(client, start, end, page_size=page_size)
+    assert [len(b.conversions) for b in batches] == [page_size, page_size, len(truth) - 2 * page_size]
+    assert report_pages_requested(server) == ["1", "2", "3"]
+    assert mismatches(conversions, truth) == []
+
+
+def test_window_is_half_open(world, server):
+    truth = world.ground_truth_conversions(ACME)
+    moment = truth["converted_at"].iloc[len(truth) // 2].to_pydatetime()
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    _, before = read_all(client, moment - timedelta(hours=1), moment)
+    _, after = read_all(client, moment, moment + timedelta(hours=1))
+    assert all(c.converted_at < moment for c in before)
+    assert after and min(c.converted_at for c in after) == moment
+
+
+def test_offers_match_ground_truth(world, server):
+    client = sandbox_client(server, world, ACME, page_size=7)
+    offers = client.find_offers()
+    truth = world.ground_truth_offers(ACME).sort_values("offer_id").reset_index(drop=True)
+    assert [o.offer_id for o in offers] == truth["offer_id"].tolist()
+    sandbox_offers = {o.offer_id: o for o in world.offers(ACME)}
+    for offer, expected in zip(offers, truth.to_dict("records")):
+        assert offer.name == expected["name"]
+        assert offer.status == expected["status"]
+        assert offer.payout_type == expected["payout_type"]
+        assert offer.default_payout == expected["default_payout"]
+        if expected["percent_payout"] is None or expected["percent_payout"] != expected["percent_payout"]:
+            assert offer.percent_payout is None
+        else:
+            assert float(offer.percent_payout) == expected["percent_payout"]
+        assert offer.currency == (expected["currency"] if isinstance(expected["currency"], str) else None)
+        assert offer.approve_conversions == expected["approve_conversions"]
+        source = sandbox_offers[offer.offer_id]
+        assert offer.advertiser_id == (source.advertiser.id if source.advertiser else None)
+        assert offer.advertiser_name == (source.advertiser.company if source.advertiser else None)
+        assert offer.offer_url == expected["offer_url"]
+        assert offer.modified is not None and int(offer.modified.timestamp()) == source.model["modified"]
+        local = offer.expiration_date.astimezone(client_zone(client))
+        assert local.strftime("%Y-%m-%d %H:%M:%S") == source.model["expiration_date"]
+    assert any(o.advertiser_name and not o.advertiser_name.isascii() for o in offers)
+
+
+def client_zone(client: TuneClient):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(client.timezone)
+
+
+def test_find_offers_by_id(world, server):
+    wanted = [o.offer_id for o in world.offers(ACME)][::3]
+    offers = sandbox_client(server, world, ACME).find_offers(wanted + [999_999])
+    assert [o.offer_id for o in offers] == sorted(wanted)
+
+
+# ---- faults that must be survived ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["http_500", "http_502", "http_504", "malformed_json", "rate_limit"])
+def test_transient_faults_on_a_middle_page_are_retried(world, server, kind):
+    start = world.anchor - timedelta(days=10)
+    end = start + timedelta(days=3)
+    truth = truth_in_window(world, ACME, start, end)
+    server.add_fault(FaultRule(kind=kind, times=2, method="Report::getConversions", page=2))
+    sleeps: list[float] = []
+    client = sandbox_client(server, world, ACME, timezone="America/New_York", rate_limit=(40, 0.2),
+                            sleep=lambda s: sleeps.append(s))
+    _, conversions = read_all(client, start, end, page_size=len(truth) // 3 + 1)
+    assert mismatches(conversions, truth) == []
+    assert server.injected == [(kind, "Report::getConversions", 2)] * 2
+    assert report_pages_requested(server) == ["1", "2", "2", "2", "3"]
+    if kind == "rate_limit":
+        assert len(sleeps) == 2 and all(0.2 <= s <= 0.22 for s in sleeps)  # the window, plus jitter
+
+
+def test_slow_reply_beyond_the_timeout_is_retried(world, server):
+    server.add_fault(FaultRule(kind="slow", delay=2.0, times=1, method="Offer::findAll"))
+    offers = sandbox_client(server, world, ACME, timeout=0.3).find_offers()
+    assert len(offers) == len(world.offers(ACME))
+    assert [k for k, _, _ in server.injected] == ["slow"]
+
+
+def test_server_rate_limit_is_waited_out(world):
+    """The server allows 5 calls per second; a client allowed more is told off, waits, and finishes."""
+    with SandboxServer(world, port=0, rate_limit=(5, 1.0)) as small:
+        client = sandbox_client(small, world, ACME, timezone="America/New_York", rate_limit=(50, 1.0))
+        start = world.anchor - timedelta(days=10)
+        truth = truth_in_window(world, ACME, start, start + timedelta(days=3))
+        _, conversions = read_all(client, start, start + timedelta(days=3), page_size=20)
+        assert mismatches(conversions, truth) == []
+        assert len(small.requests) > len(truth) / 20 + 1  # some requests were refused and repeated
+
+
+def test_client_limiter_stays_under_the_server_limit(world, caplog):
+    with SandboxServer(world, port=0, rate_limit=(5, 1.0)) as small:
+        client = sandbox_client(small, world, ACME, timezone="America/New_York", rate_limit=(5, 1.0))
+        start = world.anchor - timedelta(days=10)
+        _, conversions = read_all(client, start, start + timedelta(days=1), page_size=10)
+        pages = len(small.requests)
+        assert pages >= 6 and len(conversions) > 50
+        assert pages == -(-len(conversions) // 10)  # no request was refused and repeated
+        assert "rate limit" not in caplog.text
+
+
+# ---- faults that must fail clearly --------------------------------------------------------
+
+
+def test_persistent_5xx_fails_after_bounded_retries(world, server):
+    server.add_fault(FaultRule(kind="http_502", times=None, method="Report::getConversions"))
+    client = sandbox_client(server, world, ACME, timezone="America/New_York", max_retries=3)
+    start, end = everything(world)
+    with pytest.raises(TuneHttpError) as caught:
+        read_all(client, start, end)
+    assert len(server.injected) == 4
+    assert "TUNE Report::getConversions failed after 4 attempts: HTTP 502" in str(caught.value)
+    assert world.token_for(ACME) not in str(caught.value) and "NetworkToken=***" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "kind, error, text",
+    [
+        ("invalid_token", TuneAuthError, "NetworkToken is not valid"),
+        ("invalid_network", TuneInvalidNetworkError, "Network id is not valid"),
+        ("api_error", TuneApiError, "Internal error"),
+    ],
+)
+def test_api_faults_fail_at_once(world, server, kind, error, text):
+    server.add_fault(FaultRule(kind=kind, times=None, method="Offer::findAll"))
+    with pytest.raises(error, match=text) as caught:
+        sandbox_client(server, world, ACME, timezone="UTC").find_offers()
+    assert type(caught.value) is error
+    assert len(server.injected) == 1
+    assert world.token_for(ACME) not in str(caught.value)
+
+
+def test_wrong_token_and_wrong_network(world, server):
+    wrong_token = TuneClient(ACME, "sbx-not-the-right-token-000000000", server.api_url, timezone="UTC")
+    with pytest.raises(TuneAuthError) as caught:
+        wrong_token.find_offers()
+    assert "sbx-not-the-right-token" not in str(caught.value)
+    with pytest.raises(TuneInvalidNetworkError):
+        TuneClient("nosuchnet", world.token_for(ACME), server.api_url, timezone="UTC").find_offers()
+
+
+# ---- test_connection ----------------------------------------------------------------------
+
+
+def test_connection_ok(world, server):
+    check = sandbox_client(server, world, "boltmedia").test_connection()
+    assert (check.ok, check.outcome, check.timezone) == (True, "ok", "Europe/Berlin")
+    assert "Europe/Berlin" in check.message
+
+
+def test_connection_unreachable(world):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = TuneClient(ACME, world.token_for(ACME), f"http://127.0.0.1:{port}/Apiv3/json", backoff_base=0.5)
+    check = client.test_connection()
+    assert (check.ok, check.outcome, check.timezone) == (False, "unreachable", None)
+    assert world.token_for(ACME) not in check.message
+
+
+def test_connection_invalid_network_and_token(world, server):
+    bad_network = TuneClient("nosuchnet", world.token_for(ACME), server.api_url).test_connection()
+    bad_token = TuneClient(ACME, "sbx-wrong-token-00000000000000000", server.api_url).test_connection()
+    assert (bad_network.ok, bad_network.outcome) == (False, "invalid_network")
+    assert (bad_token.ok, bad_token.outcome) == (False, "invalid_token")
+    assert "nosuchnet" in bad_network.message and "token" in bad_token.message
+
+
+def test_connection_without_report_access():
+    locked = SandboxNetwork(key="locked", network_id="lockednet", timezone="UTC", default_currency="USD",
+                            currencies=("USD",), message_id_field="aff_sub", affiliate_id="9", report_access=False)
+    world = SandboxWorld.generate(seed=3, conversions_per_network=50, networks=(locked,))
+    with SandboxServer(world, port=0) as server:
+        client = TuneClient("lockednet", world.token_for("lockednet"), server.api_url, timezone=None)
+        check = client.test_connection()
+        assert (check.ok, check.outcome) == (False, "no_report_access")
+        assert [m for _, m, _ in server.requests] == ["getTimezone", "getConversions"]
+        with pytest.raises(TunePermissionError):
+            list(client.iter_conversion_batches(*everything(world)))
