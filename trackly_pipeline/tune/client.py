@@ -71,6 +71,11 @@ class _Transient(Exception):
         self.error_type = error_type
         self.status_code = status_code
 
+    def final_error(self, message: str) -> TuneError:
+        if self.error_type is TuneHttpError:
+            return TuneHttpError(message, self.status_code)
+        return self.error_type(message)
+
 
 class TuneClient:
     def __init__(
@@ -304,46 +309,37 @@ class TuneClient:
         ]
         where = f"TUNE {target}::{method}"
         url_for_logs = self._url_for_logs(pairs)
-        failures = 0
-        rate_limited = 0
+        failures = rate_limited = 0
         while True:
             self._limiter.acquire()
+            failure: _Transient | TuneRateLimitError
             try:
                 return self._attempt(pairs, timeout, where)
             except _Transient as transient:
-                if failures >= max_retries:
-                    message = self._redact(
-                        f"{where} failed after {failures + 1} attempts: {transient.description} ({url_for_logs})"
-                    )
-                    error = (
-                        TuneHttpError(message, transient.status_code)
-                        if transient.error_type is TuneHttpError
-                        else transient.error_type(message)
-                    )
-                    # Raised outside the except block so no unredacted cause is chained.
-                else:
-                    error = None
-                    delay = self._backoff(failures)
-                    failures += 1
-                    self._log.warning(
-                        "%s: %s; retry %d/%d in %.2fs (%s)",
-                        where, transient.description, failures, max_retries, delay, url_for_logs,
-                    )
+                failure, failures = transient, failures + 1
             except TuneRateLimitError as exc:
-                if rate_limited >= rate_limit_retries:
-                    error = TuneRateLimitError(
-                        self._redact(f"{where}: still rate limited after {rate_limited} waits: {exc.message}")
+                failure, rate_limited = exc, rate_limited + 1
+            # Decided outside the except blocks, so a final error has no (unredacted) chained cause.
+            if isinstance(failure, TuneRateLimitError):
+                if rate_limited > rate_limit_retries:
+                    raise TuneRateLimitError(
+                        self._redact(f"{where}: still rate limited after {rate_limit_retries} waits: {failure.message}")
                     )
-                else:
-                    error = None
-                    rate_limited += 1
-                    delay = self._limiter.period + random.uniform(0, min(1.0, self._limiter.period / 10))
-                    self._log.warning(
-                        "%s: TUNE rate limit hit; waiting %.2fs for the next window, retry %d/%d (%s)",
-                        where, delay, rate_limited, rate_limit_retries, url_for_logs,
+                delay = self._next_window_wait()
+                self._log.warning(
+                    "%s: TUNE rate limit hit; waiting %.2fs for the next window, retry %d/%d (%s)",
+                    where, delay, rate_limited, rate_limit_retries, url_for_logs,
+                )
+            else:
+                if failures > max_retries:
+                    raise failure.final_error(
+                        self._redact(f"{where} failed after {failures} attempts: {failure.description} ({url_for_logs})")
                     )
-            if error is not None:
-                raise error
+                delay = self._backoff(failures - 1)
+                self._log.warning(
+                    "%s: %s; retry %d/%d in %.2fs (%s)",
+                    where, failure.description, failures, max_retries, delay, url_for_logs,
+                )
             self._sleep(delay)
 
     def _attempt(self, pairs: list[Param], timeout: float, where: str) -> Any:
@@ -378,9 +374,15 @@ class TuneClient:
             return TuneHttpError(self._redact(f"{where}: HTTP {status} {response.reason}"), status)
         return None
 
-    def _backoff(self, failures_so_far: int) -> float:
-        # Full jitter: uniform in [0, min(cap, base * 2**attempt)].
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**failures_so_far))
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: uniform in [0, min(cap, base * 2**attempt)], attempt counting from 0.
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+
+    def _next_window_wait(self) -> float:
+        # TUNE's window is fixed; waiting one whole window of our limiter (plus jitter, so that
+        # clients sharing a network do not return in lockstep) lets it roll over.
+        period = self._limiter.period
+        return period + random.uniform(0, min(1.0, period / 10))
 
     def _url_for_logs(self, pairs: list[Param]) -> str:
         return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]*')}"
