@@ -64,12 +64,22 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
                 failed.append(network.key)
 
     start = end - timedelta(days=days)
-    print_report(settings, world, start, end)
+    mismatches = print_report(settings, world, start, end)
     print(f"\nDemo finished in {(datetime.now(timezone.utc) - now).total_seconds():.0f} s.")
-    return 1 if failed else 0
+    return 1 if failed or mismatches else 0
 
 
-def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) -> None:
+# grain: (rollup table, its key columns, the same key in the ground truth)
+GRAINS = {
+    "message": ("revenue_by_message", ["message_id"], ["message_id"]),
+    "creative": ("revenue_by_creative", ["creative_id"], ["creative_id"]),
+    "offer": ("revenue_by_offer", ["network", "offer_id"], ["network_key", "offer_id"]),
+}
+
+
+def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) -> int:
+    """Print the report; return how many message/creative/offer totals differ from the ground truth."""
+    mismatches = 0
     warehouse = Warehouse(settings.duckdb_path)
     with warehouse.connect(read_only=True) as conn:
         _table(conn, "Attribution by network", """
@@ -88,22 +98,27 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
         _table(conn, "Integration log (ops.sync_log)", """
             SELECT network, kind, status, pages, rows, quarantined, round(duration_s, 2) AS seconds, error
             FROM ops.sync_log ORDER BY started_at""")
-        by_message = dict(conn.execute(
-            "SELECT message_id, sum(revenue) FROM analytics.revenue_by_message GROUP BY ALL").fetchall())
+        stored = {
+            grain: {tuple(row[:-1]): row[-1] for row in conn.execute(
+                f"SELECT {', '.join(columns)}, round(sum(revenue), 2) FROM analytics.{table} GROUP BY ALL").fetchall()}
+            for grain, (table, columns, _) in GRAINS.items()
+        }
 
     if settings.fx_rates_path:
         truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency)
-        expected = {k[0]: v for k, v in expected_revenue(truth, ["message_id"]).items()}
-        differing = [m for m in set(expected) | set(by_message)
-                     if expected.get(m, 0) != round(by_message.get(m) or 0, 2)]
-        total = sum(expected.values())
-        print(f"\nRevenue per message vs the sandbox's ground truth: {len(expected)} messages, "
-              f"{total} {settings.reporting_currency}, {len(differing)} differ")
+        print(f"\nRevenue vs the sandbox's ground truth ({settings.reporting_currency}, to the cent)")
+        for grain, (_, _, truth_columns) in GRAINS.items():
+            expected = expected_revenue(truth, truth_columns)
+            differing = [k for k in set(expected) | set(stored[grain])
+                         if expected.get(k, 0) != (stored[grain].get(k) or 0)]
+            mismatches += len(differing)
+            print(f"  per {grain:<9} {len(expected):>5} groups  {sum(expected.values()):>12}  {len(differing)} differ")
 
     print(f"\nDuckDB (the pipeline writes it): {warehouse.path}")
     print(f"Analysts' copy (published after each run, never locked): {warehouse.published_path}")
     print("Dagster UI: `./run trackly sandbox serve` in one terminal (prints the token exports), then\n"
           "            `./run dagster dev -w workspace.yaml` in another, and open http://127.0.0.1:3000")
+    return mismatches
 
 
 def _table(conn: duckdb.DuckDBPyConnection, title: str, query: str) -> None:
