@@ -6,13 +6,15 @@ from dataclasses import asdict, dataclass, field, fields
 
 FAULT_KINDS = (
     "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
-    "invalid_token", "invalid_network", "api_error",
+    "invalid_token", "invalid_network", "api_error", "hostile_rows",
 )
+# Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
+_METHOD_OF_KIND = {"hostile_rows": "Report::getConversions"}
 
 
 @dataclass
 class FaultRule:
-    kind: str  # one of FAULT_KINDS
+    kind: str  # one of FAULT_KINDS; hostile_rows: see hostile.py (Report::getConversions only)
     times: int | None = 1  # inject on this many matching requests; None = every matching request
     skip: int = 0  # let this many matching requests through first (e.g. fail on page k of n)
     method: str | None = None  # "Report::getConversions", "Offer::findAll", ...
@@ -26,6 +28,12 @@ class FaultRule:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        only = _METHOD_OF_KIND.get(self.kind)
+        if only is not None:
+            if self.method is None:
+                self.method = only
+            elif self.method != only:
+                raise ValueError(f"fault kind {self.kind!r} applies to {only} only")
 
     @classmethod
     def from_dict(cls, data: dict) -> "FaultRule":

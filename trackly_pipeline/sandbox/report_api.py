@@ -174,6 +174,13 @@ def _render_rows(view: ReportView, positions: np.ndarray, fields: list[str]) -> 
     return rows
 
 
+def render_full_rows(table: ConversionTable, clock_seconds: int, indexes: np.ndarray) -> list[dict]:
+    """Rows `indexes` of the table with every report field, in their state at the clock."""
+    rows = np.asarray(indexes, dtype=np.int64)
+    view = ReportView(table, rows, *table.state_at_clock(rows, clock_seconds))
+    return _render_rows(view, np.arange(len(rows)), list(REPORT_FIELDS))
+
+
 def get_conversions(table: ConversionTable, clock_seconds: int, params: dict) -> dict:
     fields = as_list(params.get("fields"))
     if not fields:
