@@ -12,7 +12,7 @@ import dagster as dg
 
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+from trackly_pipeline.warehouse.ops import SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
 @dataclass
@@ -41,9 +41,13 @@ class SyncFailed(dg.Failure):
 
 @contextmanager
 def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[str]) -> Iterator[SyncAttempt]:
-    """Run a sync. Its own writes must happen in one transaction inside the block (so a failure
-    rolls them back); this records the outcome in ops.sync_log and turns errors into a redacted
-    dg.Failure that says which network failed and why."""
+    """Run a sync. Its row in ops.sync_log says 'running' from the start, so a sync whose process is
+    killed is reported ('interrupted') by the next one. The block's own writes must happen in one
+    transaction that also records success; a failure rolls them back, is recorded, and becomes a
+    redacted dg.Failure saying which network failed and why."""
+    with warehouse.connect() as conn, transaction(conn):
+        mark_interrupted_syncs(conn, attempt.network, attempt.kind)
+        record_sync(conn, attempt.entry("running"))
     try:
         yield attempt
     except Exception as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
@@ -41,8 +41,9 @@ def _statements(script: str) -> list[str]:
 
 
 class Warehouse:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = 300.0):
         self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -54,7 +55,7 @@ class Warehouse:
         try:
             # Days and hours in SQL are UTC days and hours, whatever the machine's zone.
             conn.execute("SET TimeZone = 'UTC'")
-            conn.execute(f"ATTACH $path AS {CATALOG} ({'READ_ONLY' if read_only else 'READ_WRITE'})", {"path": str(self.path)})
+            self._attach(conn, read_only)
             conn.execute(f"USE {CATALOG}")
             if not read_only:
                 conn.execute(sql_text("schema.sql"))
@@ -62,17 +63,46 @@ class Warehouse:
         finally:
             conn.close()
 
+    def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
+        """Attach the file, waiting while another process holds its lock. Dagster's `duckdb` pool
+        already serialises writers; this covers writers outside Dagster (a CLI, a notebook)."""
+        mode = "READ_ONLY" if read_only else "READ_WRITE"
+        deadline = time.monotonic() + self.lock_timeout_s
+        while True:
+            try:
+                conn.execute(f"ATTACH $path AS {CATALOG} ({mode})", {"path": str(self.path)})
+                return
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
     @property
     def published_path(self) -> Path:
         """The analysts' copy: same tables, replaced atomically after each successful write."""
         return self.path.with_name(f"{self.path.stem}_analytics{self.path.suffix}")
 
-    def publish(self) -> Path:
-        """Copy the file to the analysts' path with an atomic rename, so readers never see a
-        half-written file and never hold a lock the writer needs. Call with no open writer."""
+    def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
+        """Write the analysts' copy from a writing connection (so it is a consistent snapshot taken
+        under the writer's lock), then swap it in with an atomic rename: readers never see a
+        half-written file and never hold a lock the pipeline needs. The raw click log is left out:
+        it is the largest table and analysts can read Trackly's files directly."""
         target = self.published_path
         staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(self.path, staging)
+        staging.unlink(missing_ok=True)
+        conn.execute("ATTACH $path AS published", {"path": str(staging)})
+        try:
+            tables = conn.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $catalog "
+                "AND NOT (schema_name = 'trackly' AND table_name = 'clicks') ORDER BY ALL",
+                {"catalog": CATALOG},
+            ).fetchall()
+            for schema in sorted({schema for schema, _ in tables}):
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS published."{schema}"')
+            for schema, table in tables:
+                conn.execute(f'CREATE TABLE published."{schema}"."{table}" AS FROM {CATALOG}."{schema}"."{table}"')
+        finally:
+            conn.execute("DETACH published")
         os.replace(staging, target)
         return target
 

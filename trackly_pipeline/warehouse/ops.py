@@ -28,12 +28,25 @@ class SyncLogEntry:
 
 
 def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
-    """One row in ops.sync_log. `error` must already be redacted."""
+    """Write the sync's row in ops.sync_log, replacing its earlier state (running -> success or
+    failed). `error` must already be redacted."""
+    conn.execute("DELETE FROM ops.sync_log WHERE sync_id = $sync_id", {"sync_id": entry.sync_id})
     conn.execute(
         "INSERT INTO ops.sync_log VALUES ($sync_id, $network, $kind, $window_start, $window_end, $started_at, "
         "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error)",
         {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
     )
+
+
+def mark_interrupted_syncs(conn: duckdb.DuckDBPyConnection, network: str, kind: str) -> int:
+    """Syncs still 'running' when a new one starts never finished: their process was killed or the
+    machine stopped. Their writes were never committed; say so in the log."""
+    return conn.execute(
+        "UPDATE ops.sync_log SET status = 'interrupted', "
+        "error = 'the sync ended without finishing (process killed or stopped); nothing it read was stored' "
+        "WHERE network = $network AND kind = $kind AND status = 'running'",
+        {"network": network, "kind": kind},
+    ).fetchone()[0]
 
 
 def write_networks(conn: duckdb.DuckDBPyConnection, networks: list[tuple[str, str, str, str | None]]) -> None:

@@ -55,8 +55,8 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
             with transaction(conn):
                 days = rebuild_rollups(conn)
             tops = {key: preview(conn, query) for key, query in _TOP.items()}
-        # Analysts read this copy, which a writer never locks (see README, "Querying the tables").
-        published = warehouse.publish()
+            # Analysts read this copy, which a writer never locks (README, "Querying while the pipeline runs").
+            published = warehouse.publish(conn)
         for key in ROLLUPS:
             yield dg.MaterializeResult(
                 asset_key=key,
