@@ -5,7 +5,7 @@ import zlib
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from . import offer_api, report_api
+from . import offer_api, report_api, stats_api
 from .networks import SandboxNetwork
 from .ratelimit import FixedWindowLimiter
 from .wire import (
@@ -42,6 +42,7 @@ METHODS: dict[str, Callable[[SandboxWorld, SandboxNetwork, dict], object]] = {
     "Offer::findAllByIds": _offers(offer_api.find_all_by_ids),
     "Offer::findById": _offers(offer_api.find_by_id),
     "Report::getConversions": _conversions,
+    "Report::getStats": stats_api.get_stats,
     "Application::getTimezone": get_timezone,
 }
 

@@ -91,3 +91,43 @@ def offers_frame(network: SandboxNetwork, offers: list[SandboxOffer]) -> pd.Data
         }
         for o in offers
     ])
+
+
+STATS_COLUMNS = (
+    "network_key", "network_id", "date", "offer_id", "currency", "clicks", "conversions",
+    "pending_conversions", "payout", "revenue", "sale_amount", "pending_payout",
+)
+
+
+def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.DataFrame,
+                currency_of: dict[int, str], as_of) -> pd.DataFrame:
+    """Per (network-local date, offer, currency): approved conversions without adjustments, approved
+    money with adjustments, pending counts/payout, and every click up to `as_of`."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    zero = Decimal("0.00")
+    totals: dict[tuple, dict] = defaultdict(lambda: {
+        "clicks": 0, "conversions": 0, "pending_conversions": 0,
+        "payout": zero, "revenue": zero, "sale_amount": zero, "pending_payout": zero,
+    })
+    for row in conversions.itertuples(index=False):
+        entry = totals[(row.converted_at.tz_convert(network.timezone).date(), int(row.offer_id), row.currency)]
+        if row.status == "approved":
+            entry["conversions"] += 0 if row.is_adjustment else 1
+            entry["payout"] += row.payout
+            entry["revenue"] += row.revenue
+            entry["sale_amount"] += row.sale_amount
+        elif row.status == "pending":
+            entry["pending_conversions"] += 0 if row.is_adjustment else 1
+            entry["pending_payout"] += row.payout
+    mine = clicks[(clicks.network_id == network.network_id) & (clicks.clicked_at <= pd.Timestamp(as_of))]
+    local_dates = mine.clicked_at.dt.tz_convert(network.timezone).dt.date
+    for (day, offer_id), count in mine.groupby([local_dates, mine.offer_id]).size().items():
+        totals[(day, int(offer_id), currency_of[int(offer_id)])]["clicks"] += int(count)
+    records = [
+        {"network_key": network.key, "network_id": network.network_id, "date": day, "offer_id": offer_id,
+         "currency": currency, **values}
+        for (day, offer_id, currency), values in sorted(totals.items())
+    ]
+    return pd.DataFrame(records, columns=list(STATS_COLUMNS))

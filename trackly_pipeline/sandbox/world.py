@@ -58,6 +58,7 @@ class SandboxWorld:
         self._trackly = trackly
         self._by_id = {n.network_id: n for n in networks}
         self._tokens = {n.network_id: network_token(seed, n.network_id) for n in networks}
+        self._clicks_by_network: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def generate(
@@ -162,6 +163,22 @@ class SandboxWorld:
     def conversions(self, network_id: str) -> ConversionTable:
         return self._conversions[network_id]
 
+    def network_clicks(self, network_id: str, clock_seconds: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(offer_id, network-local day start as naive epoch seconds) of the Trackly clicks on the
+        network's offers up to the clock, for Report::getStats."""
+        if network_id not in self._clicks_by_network:
+            clicks = self._trackly.clicks
+            mine = clicks[clicks.network_id == network_id]
+            utc = mine.clicked_at.dt.tz_convert("UTC").dt.tz_localize(None)
+            at = utc.to_numpy().astype("datetime64[s]").astype(np.int64)
+            local = mine.clicked_at.dt.tz_convert(self.network(network_id).timezone).dt.tz_localize(None)
+            local_seconds = local.to_numpy().astype("datetime64[s]").astype(np.int64)
+            self._clicks_by_network[network_id] = (mine.offer_id.to_numpy(np.int64), at, local_seconds - local_seconds % 86_400)
+        offer_id, at, day = self._clicks_by_network[network_id]
+        clock_seconds = self.clock.epoch_seconds() if clock_seconds is None else clock_seconds
+        shown = at <= clock_seconds
+        return offer_id[shown], day[shown]
+
     # -- ground truth and Trackly logs --------------------------------------------------------
 
     def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None) -> pd.DataFrame:
@@ -169,6 +186,21 @@ class SandboxWorld:
         chosen = [self.network(network_id)] if network_id else list(self.networks)
         frames = [truth.conversions_frame(self._conversions[n.network_id], as_of_seconds) for n in chosen]
         return pd.concat(frames, ignore_index=True)
+
+    def ground_truth_stats(self, network_id: str, as_of: datetime | None = None) -> pd.DataFrame:
+        """What Report::getStats grouped by Stat.date, Stat.offer_id, Stat.currency should say, computed
+        from the ground-truth conversions and the click log (see stats_api for the semantics).
+        Columns: network_key, network_id, date (datetime.date, network-local), offer_id, currency,
+        clicks, conversions, pending_conversions, payout, revenue, sale_amount, pending_payout (Decimal)."""
+        as_of = as_utc(as_of) if as_of else self.clock.now()
+        network = self.network(network_id)
+        return truth.stats_frame(
+            network,
+            self.ground_truth_conversions(network_id, as_of),
+            self._trackly.clicks,
+            {o.offer_id: o.effective_currency(network) for o in self._offers[network_id]},
+            as_of,
+        )
 
     def ground_truth_offers(self, network_id: str) -> pd.DataFrame:
         return truth.offers_frame(self.network(network_id), self._offers[network_id])
