@@ -5,7 +5,7 @@ import zlib
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from . import offer_api, report_api, stats_api
+from . import conversion_api, offer_api, report_api, stats_api
 from .networks import SandboxNetwork
 from .ratelimit import FixedWindowLimiter
 from .wire import (
@@ -43,6 +43,7 @@ METHODS: dict[str, Callable[[SandboxWorld, SandboxNetwork, dict], object]] = {
     "Offer::findById": _offers(offer_api.find_by_id),
     "Report::getConversions": _conversions,
     "Report::getStats": stats_api.get_stats,
+    "Conversion::findUpdatedConversions": conversion_api.find_updated_conversions,
     "Application::getTimezone": get_timezone,
 }
 
