@@ -13,7 +13,7 @@ import yaml
 
 from trackly_pipeline.config import TracklyConfig, load_config
 from trackly_pipeline.defs.build import build_definitions
-from trackly_pipeline.defs.jobs import sync_job_name
+from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.warehouse.database import Warehouse
@@ -31,12 +31,17 @@ class Project:
     defs: dg.Definitions
     instance: dg.DagsterInstance
 
-    def sync(self, network_key: str, end: datetime | None = None, days: int = 7) -> dg.ExecuteInProcessResult:
-        """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour)."""
+    def sync(self, network_key: str, end: datetime | None = None, days: int = 7,
+             with_offers: bool = True) -> dg.ExecuteInProcessResult:
+        """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour);
+        without the offer sync when `with_offers` is false (as on ticks where it is not due)."""
         end = end or self.world.clock.now()
         first, last = trailing_window(end, days, EARLIEST)
         job = self.defs.get_job_def(sync_job_name(network_key))
-        return job.execute_in_process(instance=self.instance, tags=range_tags(first, last), raise_on_error=False)
+        selection = sync_assets(self.settings.network(network_key), with_offers=with_offers)
+        return job.execute_in_process(
+            instance=self.instance, tags=range_tags(first, last), asset_selection=selection, raise_on_error=False
+        )
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
         with Warehouse(self.settings.duckdb_path).connect(read_only=True) as conn:
@@ -111,3 +116,20 @@ def project(tmp_path, monkeypatch) -> Project:
 
 def hours(n: int) -> timedelta:
     return timedelta(hours=n)
+
+
+def table_checksums(project) -> dict[str, str]:
+    """A content checksum of every warehouse table but the sync log (which records every attempt)."""
+    import hashlib
+
+    if not project.settings.duckdb_path.exists():
+        return {}
+    with Warehouse(project.settings.duckdb_path).connect(read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse' "
+            "AND NOT (schema_name = 'ops' AND table_name = 'sync_log') ORDER BY ALL").fetchall()
+        sums = {}
+        for schema, table in tables:
+            rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
+            sums[f"{schema}.{table}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return sums
