@@ -34,7 +34,8 @@ def _offers(handler) -> Callable:
 
 
 def _conversions(world: SandboxWorld, network: SandboxNetwork, params: dict) -> dict:
-    return report_api.get_conversions(world.conversions(network.network_id), world.clock.epoch_seconds(), params)
+    names = {o.offer_id: o.model["name"] for o in world.offers(network.network_id)}
+    return report_api.get_conversions(world.conversions(network.network_id), world.clock.epoch_seconds(), params, names)
 
 
 METHODS: dict[str, Callable[[SandboxWorld, SandboxNetwork, dict], object]] = {

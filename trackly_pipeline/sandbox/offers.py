@@ -195,3 +195,61 @@ def generate_offers(rng: np.random.Generator, network: SandboxNetwork, anchor: d
             advertiser=advertiser, model=model,
         ))
     return offers
+
+
+@dataclass(frozen=True)
+class OfferChange:
+    """An edit to one offer that takes effect at `at` (UTC epoch seconds, after the anchor)."""
+
+    offer_id: int
+    at: int
+    kind: str  # payout | status | name | offer_url
+    model: dict  # Offer model fields that change (plus `modified` = at)
+    economics: dict  # SandboxOffer fields that change (status, default_payout_cents)
+
+
+# (kind, seconds after the anchor): an offer sync before and after a clock advance sees differences.
+OFFER_CHANGE_SCHEDULE = (
+    ("payout", 3600), ("status", 3 * 3600), ("name", 86_400), ("offer_url", 2 * 86_400), ("status", 2 * 86_400 + 6 * 3600),
+)
+
+
+def plan_offer_changes(rng: np.random.Generator, offers: list[SandboxOffer], anchor: datetime) -> list[OfferChange]:
+    """Deterministic edits: a payout raise, a pause (undone later), a rename and a new offer_url."""
+    base = int(anchor.timestamp())
+    active = [o for o in offers if o.status == "active"]
+    paying = [o for o in active if o.payout_type in ("cpa_flat", "cpa_both")] or active or offers
+    payout_offer = paying[int(rng.integers(len(paying)))]
+    others = [o for o in (active or offers) if o is not payout_offer] or [payout_offer]
+    paused_offer = others[int(rng.integers(len(others)))]
+    rest = [o for o in offers if o is not payout_offer and o is not paused_offer]
+    renamed, moved = (rest[i] for i in rng.choice(len(rest), size=2, replace=False))
+    new_cents = int(round(payout_offer.default_payout_cents * 1.25)) or 100
+    changes = []
+    for kind, after in OFFER_CHANGE_SCHEDULE:
+        at = base + after
+        if kind == "payout":
+            offer, model, economics = payout_offer, {"default_payout": tune_amount(new_cents)}, {"default_payout_cents": new_cents}
+        elif kind == "status":
+            back = any(c.kind == "status" for c in changes)
+            status = paused_offer.status if back else "paused"
+            offer, model, economics = paused_offer, {"status": status}, {"status": status}
+        elif kind == "name":
+            offer, model, economics = renamed, {"name": renamed.model["name"] + " [v2]"}, {}
+        else:
+            url = moved.model["offer_url"].replace(".example.", ".example-v2.", 1)
+            offer, model, economics = moved, {"offer_url": url}, {}
+        changes.append(OfferChange(offer.offer_id, at, kind, {**model, "modified": at}, economics))
+    return changes
+
+
+def offers_at(offers: list[SandboxOffer], changes: list[OfferChange], seconds: int) -> list[SandboxOffer]:
+    """The offers with every change effective at or before `seconds` applied (in time order)."""
+    from dataclasses import replace
+
+    by_id = {o.offer_id: o for o in offers}
+    for change in sorted(changes, key=lambda c: c.at):
+        if change.at <= seconds:
+            current = by_id[change.offer_id]
+            by_id[change.offer_id] = replace(current, model={**current.model, **change.model}, **change.economics)
+    return [by_id[o.offer_id] for o in offers]

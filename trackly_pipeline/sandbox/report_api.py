@@ -27,6 +27,7 @@ class ReportView:
     status: np.ndarray
     payout: np.ndarray
     revenue: np.ndarray
+    offer_names: dict | None = None  # names at the clock; default the names at generation
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ REPORT_FIELDS: dict[str, ReportField] = {
     "Stat.currency": ReportField("text", _column("currency")),
     "Stat.source": ReportField("text", _sub("source")),
     "Offer.name": ReportField(
-        "text", lambda v: np.array([v.table.offer_names[o] for o in v.table.offer_id[v.rows].tolist()], dtype=object)
+        "text", lambda v: np.array([(v.offer_names or v.table.offer_names)[o] for o in v.table.offer_id[v.rows].tolist()], dtype=object)
     ),
 }
 for _n, _sub_field in enumerate(("aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5"), start=1):
@@ -181,7 +182,7 @@ def render_full_rows(table: ConversionTable, clock_seconds: int, indexes: np.nda
     return _render_rows(view, np.arange(len(rows)), list(REPORT_FIELDS))
 
 
-def get_conversions(table: ConversionTable, clock_seconds: int, params: dict) -> dict:
+def get_conversions(table: ConversionTable, clock_seconds: int, params: dict, offer_names: dict | None = None) -> dict:
     fields = as_list(params.get("fields"))
     if not fields:
         raise ApiError("Missing required argument: fields")
@@ -195,11 +196,11 @@ def get_conversions(table: ConversionTable, clock_seconds: int, params: dict) ->
     limit, page = limit_and_page(params, MAX_LIMIT)
 
     rows = table.visible(clock_seconds)
-    view = ReportView(table, rows, *table.state_at_clock(rows, clock_seconds))
+    view = ReportView(table, rows, *table.state_at_clock(rows, clock_seconds), offer_names)
     mask = np.ones(len(rows), dtype=bool)
     for name, spec in filters.items():
         mask &= _filter_mask(name, spec, view)
-    view = ReportView(table, rows[mask], view.status[mask], view.payout[mask], view.revenue[mask])
+    view = ReportView(table, rows[mask], view.status[mask], view.payout[mask], view.revenue[mask], offer_names)
 
     order = _sort_order(sort, view)
     page_positions = order[page_slice(limit, page)]

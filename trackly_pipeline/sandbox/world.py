@@ -12,12 +12,12 @@ from . import exports, truth
 from .clock import SandboxClock, as_utc
 from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
 from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
-from .offers import SandboxOffer, generate_offers
+from .offers import OfferChange, SandboxOffer, generate_offers, offers_at, plan_offer_changes
 from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
 
 # Independent random streams, so that e.g. offers do not shift when conversion counts change.
 _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
-_STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE = 100, 200, 300
+_STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES = 100, 200, 300, 400
 
 # Trackly volume relative to conversions: clicks ~2x, messages ~5x.
 _EXTRA_CLICKS_PER_CONVERSION = 0.85
@@ -58,6 +58,11 @@ class SandboxWorld:
         self._trackly = trackly
         self._by_id = {n.network_id: n for n in networks}
         self._tokens = {n.network_id: network_token(seed, n.network_id) for n in networks}
+        self._offer_changes = {
+            n.network_id: plan_offer_changes(np.random.default_rng([seed, _STREAM_OFFER_CHANGES + i]), offers[n.network_id], anchor)
+            for i, n in enumerate(networks)
+        }
+        self._offers_cache: dict[tuple[str, int], list[SandboxOffer]] = {}
         self._clicks_by_network: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @classmethod
@@ -157,8 +162,19 @@ class SandboxWorld:
 
     # -- data the API serves ------------------------------------------------------------------
 
-    def offers(self, network_id: str) -> list[SandboxOffer]:
-        return self._offers[network_id]
+    def offers(self, network_id: str, as_of: datetime | None = None) -> list[SandboxOffer]:
+        """The network's offers as of `as_of` (default the clock): see offer_changes()."""
+        seconds = int(as_utc(as_of).timestamp()) if as_of else self.clock.epoch_seconds()
+        changes = self._offer_changes[network_id]
+        applied = sum(1 for c in changes if c.at <= seconds)
+        key = (network_id, applied)
+        if key not in self._offers_cache:
+            self._offers_cache[key] = offers_at(self._offers[network_id], changes, seconds)
+        return self._offers_cache[key]
+
+    def offer_changes(self, network_id: str) -> list[OfferChange]:
+        """The scheduled offer edits (payout, status, name, offer_url) after the anchor, in time order."""
+        return list(self._offer_changes[network_id])
 
     def conversions(self, network_id: str) -> ConversionTable:
         return self._conversions[network_id]
@@ -202,8 +218,9 @@ class SandboxWorld:
             as_of,
         )
 
-    def ground_truth_offers(self, network_id: str) -> pd.DataFrame:
-        return truth.offers_frame(self.network(network_id), self._offers[network_id])
+    def ground_truth_offers(self, network_id: str, as_of: datetime | None = None) -> pd.DataFrame:
+        """The offers as Offer::findAll serves them at `as_of` (default the clock)."""
+        return truth.offers_frame(self.network(network_id), self.offers(network_id, as_of))
 
     def messages_frame(self) -> pd.DataFrame:
         return self._trackly.messages.copy()
