@@ -1,5 +1,7 @@
 """TUNE (HasOffers) Network API v3 client. Plain Python: no Dagster imports here."""
 from .client import ConnectionCheck, TuneClient
+from .columnar import ConversionTable, parse_conversion_rows
+from .columns import CONVERSION_SCHEMA
 from .envelope import Page
 from .errors import (
     TuneApiError,
@@ -28,6 +30,9 @@ from .ratelimit import RateLimiter
 
 __all__ = [
     "CONVERSION_FIELDS",
+    "CONVERSION_SCHEMA",
+    "ConversionTable",
+    "parse_conversion_rows",
     "OFFER_FIELDS",
     "ConnectionCheck",
     "Conversion",

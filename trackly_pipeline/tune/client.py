@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 
 from . import envelope
+from .columnar import ConversionTable, parse_conversion_rows
 from .envelope import Page
 from .errors import (
     TuneApiError,
@@ -180,7 +181,31 @@ class TuneClient:
 
         TUNE filters on network-local "YYYY-MM-DD HH:MM:SS" with an inclusive BETWEEN, so the
         window becomes [first whole second >= start, last whole second < end] in the network zone.
+        One typed Conversion per row; `iter_conversion_tables` is the same sweep as Arrow tables.
         """
+        for page, zone in self._conversion_pages(start, end, page_size):
+            conversions, rejected = [], []
+            for row in page.rows:
+                try:
+                    conversions.append(parse_conversion_row(row, zone))
+                except RowError as exc:
+                    rejected.append(self._rejected(row, exc.reason))
+            yield ConversionBatch(page.number, page.page_count, page.total_count, conversions, rejected)
+
+    def iter_conversion_tables(
+        self, start: datetime, end: datetime, *, page_size: int | None = None
+    ) -> Iterator[ConversionTable]:
+        """The sweep of `iter_conversion_batches`, each page as one Arrow table (CONVERSION_SCHEMA
+        columns, page order) plus its rejected rows: the same values and the same rejections,
+        parsed in bulk. Pages are yielded as they arrive, never accumulated."""
+        for page, zone in self._conversion_pages(start, end, page_size):
+            parsed = parse_conversion_rows(page.rows, zone)
+            rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
+            yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
+
+    def _conversion_pages(
+        self, start: datetime, end: datetime, page_size: int | None
+    ) -> Iterator[tuple[Page, ZoneInfo]]:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("start and end must be timezone-aware (UTC)")
         if start >= end:
@@ -200,19 +225,14 @@ class TuneClient:
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
         for page in self.iter_pages("Report", "getConversions", params, page_size):
-            conversions, rejected = [], []
-            for row in page.rows:
-                try:
-                    conversions.append(parse_conversion_row(row, zone))
-                except RowError as exc:
-                    rejected.append(
-                        RejectedRow(
-                            reason=exc.reason,
-                            raw=redact_value(row, [self.__token]),
-                            conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
-                        )
-                    )
-            yield ConversionBatch(page.number, page.page_count, page.total_count, conversions, rejected)
+            yield page, zone
+
+    def _rejected(self, row: Any, reason: str) -> RejectedRow:
+        return RejectedRow(
+            reason=reason,
+            raw=redact_value(row, [self.__token]),
+            conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
+        )
 
     def test_connection(self) -> ConnectionCheck:
         """Check reachability, network id, token and report access; never raises a TuneError."""

@@ -168,6 +168,42 @@ def raw_conversion_id(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
+_MONEY_QUANTUM = Decimal("0.00001")
+
+
+def _ranged(convert: Callable[[Any], int | None], bits: tuple[int, int]) -> Callable[[Any], int | None]:
+    """An integer converter that also rejects values the warehouse column cannot hold."""
+
+    def ranged(value: Any) -> int | None:
+        number = convert(value)
+        if number is not None and not bits[0] <= number <= bits[1]:
+            raise ValueError(f"is out of range for a {bits[1].bit_length() + 1}-bit integer: {values._short(value)}")
+        return number
+
+    return ranged
+
+
+def _stored_amount(convert: Callable[[Any], Decimal | None]) -> Callable[[Any], Decimal | None]:
+    """An amount converter that also rejects amounts DECIMAL(18, 5) cannot hold exactly."""
+
+    def stored(value: Any) -> Decimal | None:
+        number = convert(value)
+        if number is not None and number != number.quantize(_MONEY_QUANTUM):
+            raise ValueError(f"has more than 5 decimal places: {values._short(value)}")
+        return number
+
+    return stored
+
+
+_to_int64 = _ranged(values.to_int, _INT64)
+_to_optional_int64 = _ranged(values.to_optional_int, _INT64)
+_to_optional_int32 = _ranged(values.to_optional_int, _INT32)
+_to_money = _stored_amount(values.to_amount)
+_to_optional_money = _stored_amount(values.to_optional_amount)
+
+
 def parse_conversion_row(row: Mapping[str, Any], tz: ZoneInfo) -> Conversion:
     """One Report::getConversions row ``{"Stat": {...}, "ConversionsMobile": {...}}`` -> Conversion.
 
@@ -183,19 +219,19 @@ def parse_conversion_row(row: Mapping[str, Any], tz: ZoneInfo) -> Conversion:
     if status not in CONVERSION_STATUSES:
         raise RowError(f"{p}.status is not approved/pending/rejected: {status!r}")
     return Conversion(
-        conversion_id=_required(stat, p, "id", values.to_int),
+        conversion_id=_required(stat, p, "id", _to_int64),
         tune_event_id=_read(stat, p, "tune_event_id", values.to_optional_text),
         ad_id=_read(stat, p, "ad_id", values.to_optional_text),
         converted_at=_required(stat, p, "datetime", lambda v: values.local_to_utc(v, tz)),
-        offer_id=_required(stat, p, "offer_id", values.to_int),
-        affiliate_id=_read(stat, p, "affiliate_id", values.to_optional_int),
-        goal_id=_read(stat, p, "goal_id", values.to_optional_int),
+        offer_id=_required(stat, p, "offer_id", _to_int64),
+        affiliate_id=_read(stat, p, "affiliate_id", _to_optional_int64),
+        goal_id=_read(stat, p, "goal_id", _to_optional_int64),
         status=status,
-        status_code=_read(stat, p, "status_code", values.to_optional_int),
+        status_code=_read(stat, p, "status_code", _to_optional_int32),
         is_adjustment=_read(stat, p, "is_adjustment", values.to_bool),
-        payout=_required(stat, p, "payout", values.to_amount),
-        revenue=_read(stat, p, "revenue", values.to_optional_amount),
-        sale_amount=_read(stat, p, "sale_amount", values.to_optional_amount),
+        payout=_required(stat, p, "payout", _to_money),
+        revenue=_read(stat, p, "revenue", _to_optional_money),
+        sale_amount=_read(stat, p, "sale_amount", _to_optional_money),
         currency=_read(stat, p, "currency", values.to_currency),
         aff_sub=_read(stat, p, "affiliate_info1", values.to_optional_text),
         aff_sub2=_read(stat, p, "affiliate_info2", values.to_optional_text),

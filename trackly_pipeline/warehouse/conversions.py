@@ -12,34 +12,13 @@ import duckdb
 import pyarrow as pa
 
 from trackly_pipeline.tune import Conversion, RejectedRow
+from trackly_pipeline.tune.columns import CONVERSION_SCHEMA, MONEY, SUB_ID_FIELDS, UTC_TIME, conversions_table
 from trackly_pipeline.warehouse.database import run_sql_file
 
-MONEY = pa.decimal128(18, 5)
-UTC_TIME = pa.timestamp("us", tz="UTC")
-SUB_ID_FIELDS = (
-    "aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5", "source",
-    "affiliate_unique1", "affiliate_unique2", "affiliate_unique3", "affiliate_unique4", "affiliate_unique5",
-)
-# The staged columns, in tune.conversions order (without network and the seen timestamps).
-STAGE_SCHEMA = pa.schema(
-    [
-        ("conversion_id", pa.int64()),
-        ("tune_event_id", pa.string()),
-        ("converted_at", UTC_TIME),
-        ("ad_id", pa.string()),
-        ("offer_id", pa.int64()),
-        ("affiliate_id", pa.int64()),
-        ("goal_id", pa.int64()),
-        ("status", pa.string()),
-        ("status_code", pa.int32()),
-        ("is_adjustment", pa.bool_()),
-        ("payout", MONEY),
-        ("revenue", MONEY),
-        ("sale_amount", MONEY),
-        ("currency", pa.string()),
-        *[(name, pa.string()) for name in SUB_ID_FIELDS],
-    ]
-)
+# The staged columns, in tune.conversions order (without network and the seen timestamps): the
+# tune layer owns them (CONVERSION_SCHEMA); the sweep adds `seq`, the row's position in the sweep.
+STAGE_SCHEMA = CONVERSION_SCHEMA
+__all__ = ["MONEY", "STAGE_SCHEMA", "SUB_ID_FIELDS", "UTC_TIME", "ConversionSweep", "WindowStats", "conversions_to_arrow"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +34,7 @@ class WindowStats:
 
 
 def conversions_to_arrow(conversions: Sequence[Conversion], first_seq: int) -> pa.Table:
-    columns = {name: [getattr(c, name) for c in conversions] for name in STAGE_SCHEMA.names}
-    table = pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
+    table = conversions_table(conversions)
     return table.append_column("seq", pa.array(range(first_seq, first_seq + len(conversions)), pa.int64()))
 
 
@@ -78,14 +56,29 @@ class ConversionSweep:
         )
 
     def add_page(self, conversions: Sequence[Conversion], rejected: Iterable[RejectedRow] = ()) -> None:
+        """Stage one page of typed Conversion records (the row-by-row path)."""
         if conversions:
-            page = conversions_to_arrow(conversions, self.rows)
-            self.conn.register("incoming_page", page)
-            try:
-                self.conn.execute("INSERT INTO staged_conversions SELECT * FROM incoming_page")
-            finally:
-                self.conn.unregister("incoming_page")
-            self.rows += len(conversions)
+            self._stage(conversions_to_arrow(conversions, self.rows))
+        self._reject(rejected)
+
+    def add_table(self, table: pa.Table, rejected: Iterable[RejectedRow] = ()) -> None:
+        """Stage one page given as an Arrow table with STAGE_SCHEMA columns (the columnar path,
+        `TuneClient.iter_conversion_tables`). Nothing of the page is kept in Python afterwards."""
+        if table.schema != STAGE_SCHEMA:
+            raise ValueError(f"conversion page does not have the staged columns: {table.schema}")
+        if table.num_rows:
+            self._stage(table.append_column("seq", pa.array(range(self.rows, self.rows + table.num_rows), pa.int64())))
+        self._reject(rejected)
+
+    def _stage(self, page: pa.Table) -> None:
+        self.conn.register("incoming_page", page)
+        try:
+            self.conn.execute("INSERT INTO staged_conversions SELECT * FROM incoming_page")
+        finally:
+            self.conn.unregister("incoming_page")
+        self.rows += page.num_rows
+
+    def _reject(self, rejected: Iterable[RejectedRow]) -> None:
         for row in rejected:
             self.rejected.append((row.conversion_id, row.reason, json.dumps(row.raw, ensure_ascii=False, default=str)))
 

@@ -45,10 +45,11 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
             client = tune.client(context.log)
             with warehouse.connect() as conn:
                 sweep = ConversionSweep(conn, network.key, attempt.sync_id)
-                for batch in client.iter_conversion_batches(start, end):
-                    sweep.add_page(batch.conversions, batch.rejected)
+                # Columnar: each page goes from the reply straight into the staging table.
+                for page in client.iter_conversion_tables(start, end):
+                    sweep.add_table(page.table, page.rejected)
                     attempt.pages += 1
-                    context.log.debug(f"page {batch.page}/{batch.page_count}: {len(batch.conversions)} rows")
+                    context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
                 with transaction(conn):
                     stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
                     attempt.rows, attempt.quarantined = stats.rows, stats.quarantined
