@@ -91,7 +91,8 @@ class ConversionSweep:
         for record_id, reason, raw in self.rejected:
             conn.execute(
                 "INSERT INTO ops.quarantine VALUES ($sync_id, $network, 'conversion', $record_id, $reason, $raw, $seen_at)",
-                {**params, "record_id": record_id, "reason": reason, "raw": raw},
+                {"sync_id": self.sync_id, "network": self.network, "seen_at": seen_at,
+                 "record_id": record_id, "reason": reason, "raw": raw},
             )
         run_sql_file(conn, "conversions_replace_window.sql", params)
         stats = conn.execute("SELECT * FROM window_stats").fetchone()
