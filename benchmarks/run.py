@@ -1,0 +1,531 @@
+"""Performance, measured: each row is the pipeline's own code against a lower bound measured in the
+same run on the same data, repeated, with medians and the ratio.
+
+    ./run python -m benchmarks            # full mode (~15 min on 2 cores; the first run also
+                                          # captures 1M conversions from the sandbox, cached in benchmarks/out)
+    ./run python -m benchmarks --quick    # small sizes, < 60 s: proves the benchmark works
+
+Prints a table and writes benchmarks/out/results.md.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qsl
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repeats: int
+    conversions: int  # ingest: conversions captured from the sandbox
+    page_size: int
+    attr_conversions: int  # attribution: conversions in the 7-day window
+    attr_clicks: int  # ... against this many clicks
+    growth_clicks_per_day: int
+    growth_conversions_per_day: int
+    dagster_conversions: int  # per network, in the sandbox world of the Dagster row
+
+
+FULL = Sizes(5, 1_000_000, 5_000, 1_000_000, 50_000_000, 60_000, 6_000, 3_000)
+QUICK = Sizes(2, 20_000, 5_000, 10_000, 500_000, 2_000, 200, 300)
+
+
+@dataclass
+class Row:
+    name: str
+    unit: str
+    value: float
+    bound_name: str
+    bound: float
+    target: str
+    ratio: float
+    met: bool | None
+    notes: list[str] = field(default_factory=list)
+
+
+def median_time(work: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# ---- 1. ingest ------------------------------------------------------------------------------
+
+
+def capture_pages(sizes: Sizes) -> tuple[Path, dict]:
+    """Real Report::getConversions reply bytes, captured once over HTTP from the sandbox by the
+    TUNE client itself (a recording session), one file per page. Cached in benchmarks/out."""
+    directory = OUT / f"pages-{sizes.conversions}-{sizes.page_size}"
+    meta_path = directory / "meta.json"
+    if meta_path.exists():
+        return directory, json.loads(meta_path.read_text())
+    import requests
+
+    from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWorld
+    from trackly_pipeline.tune import TuneClient
+
+    network = DEFAULT_NETWORKS[0]
+    world = SandboxWorld.generate(seed=7, conversions_per_network=sizes.conversions, networks=(network,))
+    last = datetime.fromtimestamp(int(world.conversions(network.network_id).converted_at.max()), UTC)
+    world.clock.set(last + timedelta(hours=1))
+    start = world.anchor - timedelta(days=world.history_days + 2)
+    end = world.clock.now() + timedelta(seconds=1)
+    tmp = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    class Recording(requests.Session):
+        count = 0
+
+        def get(self, *args, **kwargs):
+            reply = super().get(*args, **kwargs)
+            if dict(kwargs["params"]).get("Method") != "getConversions":
+                return reply  # Application::getTimezone
+            Recording.count += 1
+            (tmp / f"page-{Recording.count:05d}.json").write_bytes(reply.content)
+            return reply
+
+    with SandboxServer(world, port=0, rate_limit=(10**9, 1.0)) as server:
+        client = TuneClient(network.network_id, world.token_for(network.network_id), server.api_url,
+                            session=Recording(), rate_limit=(10**9, 1.0), timeout=300)
+        rows = sum(page.rows for page in client.iter_conversion_tables(start, end, page_size=sizes.page_size))
+        zone = client.timezone
+    meta = {"rows": rows, "pages": Recording.count, "timezone": zone, "network_id": network.network_id,
+            "start": start.isoformat(), "end": end.isoformat(),
+            "bytes": sum(p.stat().st_size for p in tmp.glob("page-*.json"))}
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    shutil.rmtree(directory, ignore_errors=True)
+    tmp.rename(directory)
+    return directory, meta
+
+
+class Replay:
+    """A requests.Session stand-in answering Report::getConversions from captured bodies (no HTTP),
+    so the client's own call path (envelope, paging, parsing) runs unchanged."""
+
+    def __init__(self, bodies: Callable[[int], bytes]):
+        self.bodies = bodies
+
+    def get(self, url, params=None, timeout=None):
+        page = int(dict(params)["page"])
+        return _Reply(self.bodies(page))
+
+
+@dataclass
+class _Reply:
+    content: bytes
+    status_code: int = 200
+    reason: str = "OK"
+
+
+def pipeline_ingest(meta: dict, bodies: Callable[[int], bytes], db_path: Path) -> int:
+    """The pipeline's path: TuneClient.iter_conversion_tables -> ConversionSweep.add_table, into a
+    DuckDB file, as the conversions asset does it."""
+    from trackly_pipeline.tune import TuneClient
+    from trackly_pipeline.warehouse.conversions import ConversionSweep
+    from trackly_pipeline.warehouse.database import Warehouse
+
+    client = TuneClient(meta["network_id"], "benchmark-token", "http://replay.invalid/Apiv3/json",
+                        timezone=meta["timezone"], session=Replay(bodies), rate_limit=(10**9, 1.0))
+    with Warehouse(db_path).connect() as conn:
+        sweep = ConversionSweep(conn, "acme", "benchmark")
+        for page in client.iter_conversion_tables(datetime.fromisoformat(meta["start"]),
+                                                  datetime.fromisoformat(meta["end"])):
+            sweep.add_table(page.table, page.rejected)
+        staged = conn.execute("SELECT count(*) FROM staged_conversions").fetchone()[0]
+    return staged
+
+
+def ingest_child(directory: str) -> None:
+    """Separate process: ingest the captured window reading each page from disk as it is asked for
+    (as replies arrive from the network), and report the peak RSS."""
+    directory_path = Path(directory)
+    meta = json.loads((directory_path / "meta.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = pipeline_ingest(meta, lambda n: (directory_path / f"page-{n:05d}.json").read_bytes(),
+                               Path(tmp) / "ingest.duckdb")
+    print(json.dumps({"rows": rows, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def bench_ingest(sizes: Sizes) -> list[Row]:
+    directory, meta = capture_pages(sizes)
+    pages = [p.read_bytes() for p in sorted(directory.glob("page-*.json"))]
+    rows = meta["rows"]
+
+    def json_only():
+        for body in pages:
+            json.loads(body)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        counter = iter(range(10**6))
+
+        def pipeline():
+            staged = pipeline_ingest(meta, lambda n: pages[n - 1], Path(tmp) / f"ingest-{next(counter)}.duckdb")
+            assert staged == rows, (staged, rows)
+
+        bound = median_time(json_only, sizes.repeats)
+        value = median_time(pipeline, sizes.repeats)
+    child = subprocess.run([sys.executable, "-m", "benchmarks.run", "--ingest-child", str(directory)],
+                           cwd=ROOT, capture_output=True, text=True, check=True)
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["rows"] == rows
+    per_second, bound_per_second = rows / value, rows / bound
+    notes = [f"{rows:,} conversions in {meta['pages']} pages of {sizes.page_size:,}, "
+             f"{meta['bytes'] / 1e6:,.0f} MB of sandbox replies"]
+    return [
+        Row("ingest: parse + load pages into DuckDB (iter_conversion_tables -> add_table)", "conversions/s",
+            per_second, "json.loads of the same bytes", bound_per_second, ">= 200,000/s and within 3x",
+            value / bound, per_second >= 200_000 and value / bound <= 3, notes),
+        Row(f"ingest: peak RSS of a separate process ingesting the {rows:,}-conversion window", "MB",
+            report["maxrss_mb"], "limit", 1536, "< 1.5 GB", report["maxrss_mb"] / 1536, report["maxrss_mb"] < 1536),
+    ]
+
+
+# ---- 2 & 3. attribution, rollups and growth ---------------------------------------------------
+
+
+def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conversion_days: int,
+                     conversions: int, messages: int) -> None:
+    """Synthetic Trackly logs and TUNE conversions straight in DuckDB (range() and hash()).
+    Clicks are spread over `click_days` before `end`, conversions over `conversion_days`; of the
+    conversions 42% carry a click id in ad_id, 27% a click id in aff_sub, 20% a message id in
+    aff_sub, 11% nothing Trackly knows (the sandbox's shares)."""
+    params = {"end": end, "click_span": click_days * 86_400, "conv_span": conversion_days * 86_400,
+              "clicks": clicks, "conversions": conversions, "messages": messages}
+    _execute(conn, """
+        INSERT INTO trackly.messages
+        SELECT 'm' || lpad(to_hex(i), 7, '0'), (hash(i, 1) % 2000)::BIGINT, (hash(i, 2) % 100)::BIGINT, i, 1,
+               $end - to_seconds((i * $click_span // $messages + 600)::BIGINT), 'history'
+        FROM range($messages) AS t(i)""", params)
+    _execute(conn, """
+        INSERT INTO trackly.clicks
+        SELECT 'k' || lpad(to_hex(i), 11, '0'), 'l' || (i % 5000)::VARCHAR,
+               'm' || lpad(to_hex(hash(i, 3) % $messages), 7, '0'), 'acmenet', (hash(i, 4) % 300)::BIGINT,
+               $end - to_seconds((i * $click_span // $clicks)::BIGINT),
+               '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history'
+        FROM range($clicks) AS t(i)""", params)
+    _execute(conn, """
+        INSERT INTO tune.conversions
+        SELECT 'acme', i, md5(i::VARCHAR), ts,
+               CASE WHEN kind < 42 THEN 'k' || lpad(to_hex(hash(i, 5) % $clicks), 11, '0') END,
+               (hash(i, 6) % 300)::BIGINT, 1001, 0,
+               CASE WHEN i % 10 < 7 THEN 'approved' WHEN i % 10 < 9 THEN 'pending' ELSE 'rejected' END,
+               52, i % 50 = 0, ((hash(i, 7) % 5000) / 100)::DECIMAL(18, 5), NULL, NULL, 'USD',
+               CASE WHEN kind >= 42 AND kind < 69 THEN 'k' || lpad(to_hex(hash(i, 5) % $clicks), 11, '0')
+                    WHEN kind >= 69 AND kind < 89 THEN 'm' || lpad(to_hex(hash(i, 8) % $messages), 7, '0')
+                    ELSE 'sms' END,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ts, ts
+        FROM (SELECT i, (hash(i, 9) % 100)::INTEGER AS kind,
+                     $end - to_seconds((i * $conv_span // $conversions + 1)::BIGINT) AS ts
+              FROM range($conversions) AS t(i))""", params)
+    conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+
+
+def _execute(conn, sql: str, params: dict) -> None:
+    """Run `sql` with the named parameters it uses (DuckDB refuses unused ones)."""
+    import re
+
+    conn.execute(sql, {key: value for key, value in params.items() if re.search(rf"\${key}\b", sql)})
+
+
+def attribute_and_roll_up(conn, end: datetime) -> dict:
+    from trackly_pipeline.warehouse.database import transaction
+    from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
+
+    with transaction(conn):
+        methods = attribute_window(conn, network="acme", message_id_field="aff_sub", start=end - timedelta(days=7),
+                                   end=end, reporting_currency="USD", attributed_at=datetime.now(UTC))
+        rebuild_rollups(conn)
+    return methods
+
+
+def bench_attribution(sizes: Sizes, notes_out: list[str]) -> Row:
+    from trackly_pipeline.warehouse.database import Warehouse
+
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        with Warehouse(Path(tmp) / "attribution.duckdb").connect() as conn:
+            started = time.perf_counter()
+            generate_history(conn, end=end, click_days=60, clicks=sizes.attr_clicks, conversion_days=7,
+                             conversions=sizes.attr_conversions, messages=max(1, sizes.attr_clicks // 5))
+            conn.execute("CHECKPOINT")
+            generated = time.perf_counter() - started
+            methods = attribute_and_roll_up(conn, end)  # warm-up (also checks the shares)
+            value = median_time(lambda: attribute_and_roll_up(conn, end), sizes.repeats)
+            join = "SELECT count(*) FROM tune.conversions AS c JOIN trackly.clicks AS k ON k.click_id = c.ad_id"
+            bound = median_time(lambda: conn.execute(join).fetchone(), sizes.repeats)
+            notes = [f"{sizes.attr_conversions:,} conversions x {sizes.attr_clicks:,} clicks (generated in "
+                     f"{generated:.0f}s); methods {dict(sorted(methods.items()))}"]
+            if value / bound > 2:
+                notes_out.append(profile_attribution(conn, end))
+    return Row("attribution + rollups of a 7-day window (attribute_window + rebuild_rollups)", "s", value,
+               "bare hash join conversions.ad_id = clicks.click_id", bound, "within 2x", value / bound,
+               value / bound <= 2, notes)
+
+
+def profile_attribution(conn, end: datetime) -> str:
+    """Time each statement of the two SQL files, to say where the time goes."""
+    import re
+
+    from trackly_pipeline.warehouse.database import _statements, sql_text
+
+    params = {"network": "acme", "message_id_field": "aff_sub", "start": end - timedelta(days=7), "end": end,
+              "reporting_currency": "USD", "attributed_at": datetime.now(UTC)}
+    lines = []
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for name in ("attribute_window.sql", "rollups.sql"):
+            for statement in _statements(sql_text(name)):
+                used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
+                started = time.perf_counter()
+                conn.execute(statement, used)
+                took = time.perf_counter() - started
+                head = " ".join(statement.split())[:90]
+                lines.append((took, f"{name}: {head}"))
+    finally:
+        conn.execute("ROLLBACK")
+    lines.sort(reverse=True)
+    return "Slowest statements: " + "; ".join(f"{took:.2f}s {text}" for took, text in lines[:4])
+
+
+def hourly_run(conn, end: datetime, clicks_dir: Path, hour_index: int, clicks_per_hour: int) -> None:
+    """One hourly run's warehouse work: load the new hour of clicks, attribute the 7-day window,
+    rebuild the rollups."""
+    from trackly_pipeline.warehouse.database import transaction
+    from trackly_pipeline.warehouse.trackly_logs import load_log_files
+
+    hour = end + timedelta(hours=hour_index)
+    path = clicks_dir / f"clicks-{hour_index:04d}.parquet"
+    conn.execute(f"""
+        COPY (SELECT 'n' || lpad(to_hex(i + {hour_index * 10**7}), 11, '0') AS click_id,
+                     'm0000001' AS message_id, 'l1' AS link_id, 'acmenet' AS network_id, 7::BIGINT AS offer_id,
+                     $hour::TIMESTAMPTZ + to_seconds((i * 3600 // {clicks_per_hour})::BIGINT) AS clicked_at,
+                     '10.0.0.1' AS ip, 'Mozilla/5.0' AS user_agent
+              FROM range({clicks_per_hour}) AS t(i)) TO '{path}' (FORMAT parquet)""", {"hour": hour})
+    with transaction(conn):
+        load_log_files(conn, "clicks", str(clicks_dir / "*.parquet"), datetime.now(UTC))
+    attribute_and_roll_up(conn, hour + timedelta(hours=1))
+
+
+def bench_growth(sizes: Sizes) -> Row:
+    from trackly_pipeline.warehouse.database import Warehouse
+
+    end = datetime(2026, 11, 20, tzinfo=UTC)
+    per_hour = max(1, sizes.growth_clicks_per_day // 24)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, days in (("1 month", 30), ("12 months", 365)):
+            clicks_dir = Path(tmp) / f"clicks-{days}"
+            clicks_dir.mkdir()
+            with Warehouse(Path(tmp) / f"growth-{days}.duckdb").connect() as conn:
+                generate_history(conn, end=end, click_days=days, clicks=sizes.growth_clicks_per_day * days,
+                                 conversion_days=days, conversions=sizes.growth_conversions_per_day * days,
+                                 messages=sizes.growth_clicks_per_day * days // 2)
+                conn.execute("CHECKPOINT")
+                hours = iter(range(1000))
+                hourly_run(conn, end, clicks_dir, next(hours), per_hour)  # warm-up
+                results[label] = median_time(lambda: hourly_run(conn, end, clicks_dir, next(hours), per_hour),
+                                             sizes.repeats)
+    ratio = results["12 months"] / results["1 month"]
+    return Row("hourly run (new hour of clicks + 7-day attribution + rollups), 12 months of history", "s",
+               results["12 months"], "same with 1 month of history", results["1 month"], "<= 1.25", ratio,
+               ratio <= 1.25, [f"{sizes.growth_clicks_per_day:,} clicks and {sizes.growth_conversions_per_day:,} "
+                               f"conversions a day of history; {per_hour:,} clicks in the new hour"])
+
+
+# ---- 4. Dagster overhead ------------------------------------------------------------------------
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def bench_dagster(sizes: Sizes) -> Row:
+    import dagster as dg
+    import yaml
+
+    from trackly_pipeline.config import load_config
+    from trackly_pipeline.defs.build import build_definitions
+    from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+    from trackly_pipeline.tune import TuneClient
+    from trackly_pipeline.warehouse.conversions import ConversionSweep
+    from trackly_pipeline.warehouse.database import Warehouse, transaction
+    from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+    from trackly_pipeline.warehouse.trackly_logs import load_log_files
+    from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
+
+    anchor = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    world = SandboxWorld.generate(seed=11, anchor=anchor, history_days=20, conversions_per_network=sizes.dagster_conversions)
+    saved_env = dict(os.environ)
+    os.environ.update(world.token_env())
+    try:
+        with tempfile.TemporaryDirectory() as tmp, SandboxServer(world, port=0, rate_limit=(10**6, 1.0)) as server:
+            root = Path(tmp)
+            world.write_trackly_logs(root / "logs")
+            world.write_fx_rates(root / "fx_rates.csv", "USD")
+            network = world.networks[1]  # bolt: offers sync daily, so an 11:05 tick is conversions + attribution + rollups
+
+            def project(name: str):
+                config = {
+                    "warehouse": {"duckdb_path": f"{name}/trackly.duckdb"},
+                    "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+                    "fx_rates": "fx_rates.csv", "reporting_currency": "USD",
+                    "postback_base_url": "https://app.example.com",
+                    "networks": [{"key": network.key, "network_id": network.network_id,
+                                  "network_token_env": network.token_env_var, "api_url": server.api_url,
+                                  "base_url": "https://track.example.com", "affiliate_id": "2002",
+                                  "message_id_field": "aff_sub3", "offer_sync": {"auto": True, "frequency": "daily"},
+                                  "rate_limit_calls": 10**6}],
+                }
+                path = root / f"{name}.yaml"
+                path.write_text(yaml.safe_dump(config))
+                return load_config(path)
+
+            tick = anchor.replace(hour=11, minute=5)
+            settings = project("dagster")
+            defs = build_definitions(settings)
+            repository = defs.get_repository_def()
+            schedule = next(s for s in repository.schedule_defs if network.key in s.name)
+            instance = dg.DagsterInstance.ephemeral()
+
+            def scheduled_run():
+                context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                                    repository_def=repository)
+                (request,) = schedule.evaluate_tick(context).run_requests
+                job = repository.get_job(request.job_name or schedule.job_name)
+                result = job.execute_in_process(instance=instance, tags=request.tags,
+                                                asset_selection=request.asset_selection, run_config=QUIET)
+                assert result.success
+
+            direct_settings = project("direct")
+            config = direct_settings.network(network.key)
+            first_hour = tick.replace(minute=0) - timedelta(days=7)
+            last_hour = tick.replace(minute=0)
+
+            def direct_run():
+                warehouse = Warehouse(direct_settings.duckdb_path)
+                client = TuneClient(config.network_id, os.environ[network.token_env_var], config.api_url,
+                                    rate_limit=(10**6, 1.0))
+                now = datetime.now(UTC)
+                with warehouse.connect() as conn:
+                    sweep = ConversionSweep(conn, network.key, f"direct-{now.timestamp()}")
+                    for page in client.iter_conversion_tables(first_hour, last_hour):
+                        sweep.add_table(page.table, page.rejected)
+                    with transaction(conn):
+                        sweep.replace_window(first_hour, last_hour, now)
+                    for kind, pattern in (("clicks", direct_settings.clicks_glob),
+                                          ("messages", direct_settings.messages_glob)):
+                        with transaction(conn):
+                            load_log_files(conn, kind, pattern, now)
+                    with transaction(conn):
+                        write_networks(conn, [(network.key, config.network_id, config.message_id_field,
+                                               config.default_currency)])
+                        load_fx_rates(conn, direct_settings.fx_rates_path)
+                        attribute_window(conn, network=network.key, message_id_field=config.message_id_field,
+                                         start=first_hour, end=last_hour, reporting_currency="USD", attributed_at=now)
+                    with transaction(conn):
+                        rebuild_rollups(conn)
+                    warehouse.publish(conn)
+
+            scheduled_run()  # warm-up: the first run also loads every log file
+            direct_run()
+            value = median_time(scheduled_run, sizes.repeats)
+            bound = median_time(direct_run, sizes.repeats)
+            with Warehouse(settings.duckdb_path).connect(read_only=True) as conn:
+                stored = conn.execute("SELECT count(*) FROM tune.conversions").fetchone()[0]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Row("Dagster: one scheduled hourly run (tick -> execute_in_process, launch to success)", "s", value,
+               "same warehouse work called directly", bound, "(overhead, no target)", value / bound, None,
+               [f"network {network.key}, 7-day window ({stored:,} conversions), ephemeral instance, sandbox over HTTP"])
+
+
+# ---- report ---------------------------------------------------------------------------------------
+
+
+def fmt(value: float, unit: str) -> str:
+    if unit == "conversions/s":
+        return f"{value:,.0f}/s"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def table(rows: list[Row], mode: str, repeats: int, extra: list[str]) -> str:
+    lines = [
+        f"Mode: {mode}; medians of {repeats} runs; machine: {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB; Python {sys.version.split()[0]}",
+        "",
+        "| measurement | value | lower bound (same run) | bound | ratio | target | met |",
+        "| --- | ---: | --- | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        met = "—" if row.met is None else ("yes" if row.met else "**no**")
+        lines.append(f"| {row.name} | {fmt(row.value, row.unit)} | {row.bound_name} | {fmt(row.bound, row.unit)} | "
+                     f"{row.ratio:.2f}x | {row.target} | {met} |")
+    lines.append("")
+    for row in rows:
+        for note in row.notes:
+            lines.append(f"- {row.name.split(':')[0]}: {note}")
+    lines.extend(f"- {note}" for note in extra)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s), to check the benchmark works")
+    parser.add_argument("--only", choices=["ingest", "attribution", "growth", "dagster"], action="append")
+    parser.add_argument("--ingest-child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(OUT / "results.md"))
+    args = parser.parse_args(argv)
+    if args.ingest_child:
+        ingest_child(args.ingest_child)
+        return 0
+    sizes = QUICK if args.quick else FULL
+    OUT.mkdir(parents=True, exist_ok=True)
+    chosen = args.only or ["ingest", "attribution", "growth", "dagster"]
+    rows: list[Row] = []
+    extra: list[str] = []
+    started = time.perf_counter()
+    for name in chosen:
+        step = time.perf_counter()
+        if name == "ingest":
+            rows.extend(bench_ingest(sizes))
+        elif name == "attribution":
+            rows.append(bench_attribution(sizes, extra))
+        elif name == "growth":
+            rows.append(bench_growth(sizes))
+        elif name == "dagster":
+            rows.append(bench_dagster(sizes))
+        print(f"[{name}: {time.perf_counter() - step:.0f}s]", file=sys.stderr, flush=True)
+    extra.append(f"whole benchmark: {time.perf_counter() - started:.0f}s")
+    text = table(rows, "quick" if args.quick else "full", sizes.repeats, extra)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
