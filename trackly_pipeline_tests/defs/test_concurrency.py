@@ -1,0 +1,107 @@
+"""Analysts query while runs go by; several networks' runs start in the same minute."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+READER = """
+import json, sys, time
+import duckdb
+path, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+import os
+errors, latencies, queries = [], [], 0
+while not os.path.exists(stop):
+    started = time.monotonic()
+    try:
+        if os.path.exists(path):
+            conn = duckdb.connect()
+            conn.execute("ATTACH ? AS w (READ_ONLY)", [path])
+            conn.execute("SELECT count(*), sum(revenue) FROM w.analytics.revenue_by_offer").fetchall()
+            conn.execute("SELECT attribution_method, count(*) FROM w.analytics.attributed_conversions GROUP BY 1").fetchall()
+            conn.close()
+            queries += 1
+    except Exception as exc:
+        errors.append(repr(exc))
+    latencies.append(time.monotonic() - started)
+    time.sleep(0.1)
+json.dump({"errors": errors, "queries": queries, "max_latency": max(latencies or [0])}, open(out, "w"))
+"""
+
+
+def test_analysts_read_the_published_copy_while_ten_hourly_runs_go_by(project, tmp_path):
+    assert project.sync("acme").success  # the first publish
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    published = project.settings.duckdb_path.with_name("trackly_analytics.duckdb")
+    assert published.exists()
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(stop), str(out)])
+    durations = []
+    try:
+        for _ in range(10):
+            project.world.clock.advance(timedelta(hours=1))
+            started = time.monotonic()
+            assert project.sync("acme", with_offers=False).success
+            durations.append(time.monotonic() - started)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    report = json.loads(out.read_text())
+    assert report["errors"] == []
+    assert report["queries"] >= 20
+    assert report["max_latency"] < 2.0
+    assert max(durations) < 3 * sorted(durations)[len(durations) // 2] + 1.0  # no run waited on a reader
+
+
+def _run_network(config: str, key: str, first: str, last: str, home: str, results) -> None:
+    import os
+
+    os.environ["TRACKLY_CONFIG"] = config
+    from trackly_pipeline.config import load_config
+    from trackly_pipeline.defs.build import build_definitions
+    from trackly_pipeline.defs.jobs import sync_job_name
+    from trackly_pipeline.defs.partitions import range_tags
+
+    defs = build_definitions(load_config())
+    with dg.DagsterInstance.from_config(home) as instance:
+        result = defs.get_job_def(sync_job_name(key)).execute_in_process(
+            instance=instance, tags=range_tags(first, last), raise_on_error=False)
+        errors = [e.event_specific_data.error.to_string() for e in result.get_step_failure_events()]
+    results.put((key, result.success, errors))
+
+
+def test_three_networks_starting_in_the_same_minute_all_succeed(project, tmp_path):
+    """Three processes, one per network, on an instance with the project's dagster.yaml: the
+    `duckdb` pool lets one writing step in at a time; none meets a DuckDB lock error."""
+    from trackly_pipeline.defs.partitions import trailing_window
+
+    from .conftest import EARLIEST
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    (home / "dagster.yaml").write_text((root / ".dagster_home" / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(home)):
+        pass  # create the instance's storage once, before three processes open it
+    # One day of hours: the point is three writers at once, and SQLite event logs are slow to fill.
+    first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_run_network,
+                               args=(str(project.root / "trackly.yaml"), key, first, last, str(home), results))
+               for key in ("acme", "bolt", "cobalt")]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=300) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    for key, success, errors in outcomes:
+        assert success, (key, errors)
+        assert not any("lock" in error.lower() for error in errors)
+    assert project.query("SELECT count(DISTINCT network) FROM analytics.attributed_conversions")[0][0] == 3
