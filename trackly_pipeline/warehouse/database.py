@@ -19,6 +19,12 @@ import duckdb
 
 
 CATALOG = "warehouse"
+# DDL run (idempotently) by every writing connection: the core tables, then each feature's own.
+SCHEMA_FILES = sorted(
+    entry.name
+    for entry in resources.files("trackly_pipeline.warehouse").joinpath("sql").iterdir()
+    if entry.name.startswith("schema") and entry.name.endswith(".sql")
+)
 
 
 def sql_text(name: str) -> str:
@@ -58,7 +64,8 @@ class Warehouse:
             self._attach(conn, read_only)
             conn.execute(f"USE {CATALOG}")
             if not read_only:
-                conn.execute(sql_text("schema.sql"))
+                for name in SCHEMA_FILES:
+                    conn.execute(sql_text(name))
             yield conn
         finally:
             conn.close()
