@@ -60,6 +60,13 @@ class NetworkConfig:
     offer_sync: OfferSync = OfferSync()
     timezone: str | None = None
     lookback_days: int = 7
+    # Once a day (at this UTC hour) the hourly sweep reaches back this far instead, to catch status
+    # and payout changes older than the lookback window.
+    wide_sweep_days: int = 45
+    wide_sweep_hour: int = 3
+    # Click (or send) to conversion, per Trackly's rules: 7 days unless an offer says otherwise.
+    attribution_window_days: int = 7
+    offer_attribution_window_days: dict[int, int] = field(default_factory=dict)
     page_size: int = 5000
     default_currency: str | None = None
     # How patiently to talk to the API (the defaults suit TUNE; tests shorten them).
@@ -212,6 +219,15 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         offer_sync=OfferSync(auto=auto, frequency=frequency),
         timezone=str(timezone) if timezone is not None else None,
         lookback_days=_positive_int(item.get("lookback_days", 7), where, "lookback_days"),
+        wide_sweep_days=_positive_int(item.get("wide_sweep_days", 45), where, "wide_sweep_days"),
+        wide_sweep_hour=_hour(item.get("wide_sweep_hour", 3), where, "wide_sweep_hour"),
+        attribution_window_days=_positive_int(item.get("attribution_window_days", 7), where, "attribution_window_days"),
+        offer_attribution_window_days={
+            int(offer_id): _positive_int(days, where, f"offer_attribution_window_days.{offer_id}")
+            for offer_id, days in _mapping(
+                item.get("offer_attribution_window_days", {}), where, "offer_attribution_window_days"
+            ).items()
+        },
         page_size=_positive_int(item.get("page_size", 5000), where, "page_size"),
         default_currency=str(default_currency) if default_currency is not None else None,
         timeout_s=_positive_number(item.get("timeout_s", 30.0), where, "timeout_s"),
@@ -267,6 +283,12 @@ def _string(value: Any, where: _Where, name: str) -> str:
 def _positive_int(value: Any, where: _Where, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         where.fail(name, "must be a positive integer")
+    return value
+
+
+def _hour(value: Any, where: _Where, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 23:
+        where.fail(name, "must be an hour of the day, 0 to 23 (UTC)")
     return value
 
 

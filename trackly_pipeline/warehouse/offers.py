@@ -56,6 +56,7 @@ class OfferSyncStats:
     offers: int
     imported: int
     newly_imported: int
+    changes: int = 0  # rows this sync added to tune.offer_changes
 
 
 def replace_offers(
@@ -66,9 +67,11 @@ def replace_offers(
     import_all: bool,
     import_ids: Iterable[int] = (),
     synced_at: datetime,
+    sync_id: str | None = None,
 ) -> OfferSyncStats:
     """Replace the network's catalog. An offer is imported when auto-sync is on, when it was
-    imported before, or when this sync was asked to import it. Call inside a transaction."""
+    imported before, or when this sync was asked to import it. What changed against the previous
+    catalog is recorded in tune.offer_changes (offer_changes.sql). Call inside a transaction."""
     rows = list(offers)
     table = pa.Table.from_pylist([row.__dict__ for row in rows], schema=OFFER_SCHEMA)
     conn.register("incoming_offers", table)
@@ -77,13 +80,17 @@ def replace_offers(
         before = conn.execute(
             "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
         ).fetchone()[0]
-        run_sql_file(
-            conn, "offers_replace.sql", {"network": network, "import_all": import_all, "synced_at": synced_at}
-        )
+        changes_before = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchone()[0]
+        params = {"network": network, "import_all": import_all, "synced_at": synced_at, "sync_id": sync_id}
+        run_sql_file(conn, "offers_replace.sql", params)
+        run_sql_file(conn, "offer_changes.sql", params)
+        changes = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchone()[0] - changes_before
     finally:
         conn.unregister("incoming_offers")
         conn.unregister("requested_ids")
     imported = conn.execute(
         "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
     ).fetchone()[0]
-    return OfferSyncStats(offers=len(rows), imported=imported, newly_imported=max(imported - before, 0))
+    return OfferSyncStats(
+        offers=len(rows), imported=imported, newly_imported=max(imported - before, 0), changes=changes
+    )

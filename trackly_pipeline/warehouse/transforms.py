@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
 
 from trackly_pipeline.warehouse.database import run_sql_file
 
@@ -18,21 +20,32 @@ def attribute_window(
     end: datetime,
     reporting_currency: str,
     attributed_at: datetime,
+    window_days: int = 7,
+    offer_window_days: Mapping[int, int] | None = None,
 ) -> dict[str, int]:
     """Rebuild analytics.attributed_conversions for one network's [start, end). Returns the count per
     attribution method. Call inside a transaction."""
-    run_sql_file(
-        conn,
-        "attribute_window.sql",
-        {
-            "network": network,
-            "message_id_field": message_id_field,
-            "start": start,
-            "end": end,
-            "reporting_currency": reporting_currency,
-            "attributed_at": attributed_at,
-        },
+    windows = offer_window_days or {}
+    conn.register(
+        "attribution_windows",
+        pa.table({"offer_id": pa.array(list(windows), pa.int64()), "days": pa.array(list(windows.values()), pa.int32())}),
     )
+    try:
+        run_sql_file(
+            conn,
+            "attribute_window.sql",
+            {
+                "network": network,
+                "message_id_field": message_id_field,
+                "start": start,
+                "end": end,
+                "reporting_currency": reporting_currency,
+                "attributed_at": attributed_at,
+                "default_window_days": window_days,
+            },
+        )
+    finally:
+        conn.unregister("attribution_windows")
     return dict(
         conn.execute(
             "SELECT attribution_method, count(*) FROM resolved_conversions GROUP BY 1 ORDER BY 1"

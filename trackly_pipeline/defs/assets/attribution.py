@@ -58,12 +58,21 @@ def build_attribution_asset(
                     end=end,
                     reporting_currency=settings.reporting_currency,
                     attributed_at=datetime.now(timezone.utc),
+                    window_days=network.attribution_window_days,
+                    offer_window_days=network.offer_attribution_window_days,
                 )
             total = sum(methods.values())
+            reasons = preview(
+                conn,
+                "SELECT unattributed_reason AS reason, count(*) AS conversions FROM analytics.attributed_conversions "
+                "WHERE network = $network AND converted_at >= $start AND converted_at < $end "
+                "AND attribution_method = 'unattributed' GROUP BY 1 ORDER BY 2 DESC",
+                {"network": network.key, "start": start, "end": end},
+            )
             sample = preview(
                 conn,
                 "SELECT conversion_id, converted_at, status, payout, currency, offer_id, message_id, "
-                "attribution_method FROM analytics.attributed_conversions WHERE network = $network "
+                "attribution_method, unattributed_reason FROM analytics.attributed_conversions WHERE network = $network "
                 "AND converted_at >= $start AND converted_at < $end ORDER BY converted_at DESC LIMIT 10",
                 {"network": network.key, "start": start, "end": end},
             )
@@ -73,6 +82,7 @@ def build_attribution_asset(
                 "dagster/row_count": total,
                 **{method: methods.get(method, 0) for method in METHODS},
                 "attributed_share": round(1 - methods.get("unattributed", 0) / total, 4) if total else None,
+                "unattributed_reasons": reasons,
                 "preview": sample,
             }
         )

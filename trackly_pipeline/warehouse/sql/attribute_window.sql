@@ -1,8 +1,10 @@
 -- Resolve one network's conversions in [start, end) to the click and message that earned them.
 --   1. ad_id_click     the conversion's ad_id is a Trackly click_id
 --   2. sub_id_click    the network's message_id_field holds a click_id (the tracking link passes aff_sub={click_id})
---   3. sub_id_message  the message_id_field holds a known 8-character message id
---   4. unattributed    none of these: kept, with the offer and payout, so nothing is dropped
+--   3. sub_id_message  the message_id_field holds a known 8-character message id (credit: its first click)
+--   4. unattributed    none of these within the offer's attribution window: kept, with the reason and
+--                      the raw values looked at, so nothing is dropped
+-- The registered table attribution_windows(offer_id, days) holds per-offer windows.
 CREATE OR REPLACE TEMP TABLE window_conversions AS
 SELECT
     c.*,
@@ -24,30 +26,84 @@ WHERE c.network = $network
   AND c.converted_at >= $start
   AND c.converted_at < $end;
 
--- Only the clicks these conversions can name: a semi-join keeps the click log scan cheap.
+-- Only the clicks and messages these conversions can name: semi-joins keep the log scans cheap.
 CREATE OR REPLACE TEMP TABLE candidate_clicks AS
-SELECT click_id, message_id
+SELECT click_id, message_id, clicked_at
 FROM trackly.clicks
 WHERE click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions)
 QUALIFY row_number() OVER (PARTITION BY click_id ORDER BY clicked_at) = 1;
 
-CREATE OR REPLACE TEMP TABLE resolved_conversions AS
+-- A message named by its id gets the credit through its first click (Trackly's first-click rule);
+-- a message nobody clicked is measured from its send.
+CREATE OR REPLACE TEMP TABLE candidate_messages AS
+SELECT
+    m.message_id,
+    first_click.click_id,
+    coalesce(first_click.clicked_at, m.sent_at) AS engaged_at
+FROM (SELECT DISTINCT ON (message_id) message_id, sent_at
+      FROM trackly.messages
+      WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
+      ORDER BY message_id, sent_at) AS m
+LEFT JOIN (SELECT DISTINCT ON (message_id) message_id, click_id, clicked_at
+           FROM trackly.clicks
+           WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
+           ORDER BY message_id, clicked_at, click_id) AS first_click
+       USING (message_id);
+
+-- Each pass counts only inside the offer's attribution window (click or send -> conversion).
+CREATE OR REPLACE TEMP TABLE matched_conversions AS
 SELECT
     c.*,
-    CASE
-        WHEN by_ad_id.click_id IS NOT NULL THEN 'ad_id_click'
-        WHEN by_sub_id.click_id IS NOT NULL THEN 'sub_id_click'
-        WHEN by_message.message_id IS NOT NULL THEN 'sub_id_message'
-        ELSE 'unattributed'
-    END AS attribution_method,
-    coalesce(by_ad_id.click_id, by_sub_id.click_id) AS click_id,
-    coalesce(by_ad_id.message_id, by_sub_id.message_id, by_message.message_id) AS message_id
+    coalesce(w.days, $default_window_days) AS window_days,
+    by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
+    by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
+    by_message.message_id AS named_message_id, by_message.click_id AS named_click_id, by_message.engaged_at AS named_engaged_at
 FROM window_conversions AS c
+LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
 LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
 LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
-LEFT JOIN (SELECT DISTINCT message_id FROM trackly.messages
-           WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)) AS by_message
-       ON by_message.message_id = c.sub_id;
+LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id;
+
+CREATE OR REPLACE TEMP TABLE resolved_conversions AS
+WITH passes AS (
+    SELECT
+        *,
+        ad_click_id IS NOT NULL
+            AND converted_at - ad_clicked_at <= to_days(window_days) AS ad_id_hits,
+        sub_click_id IS NOT NULL
+            AND converted_at - sub_clicked_at <= to_days(window_days) AS sub_click_hits,
+        named_message_id IS NOT NULL
+            AND converted_at - named_engaged_at <= to_days(window_days) AS message_hits
+    FROM matched_conversions
+)
+SELECT
+    * EXCLUDE (ad_id_hits, sub_click_hits, message_hits),
+    CASE
+        WHEN ad_id_hits THEN 'ad_id_click'
+        WHEN sub_click_hits THEN 'sub_id_click'
+        WHEN message_hits THEN 'sub_id_message'
+        ELSE 'unattributed'
+    END AS attribution_method,
+    CASE
+        WHEN ad_id_hits THEN ad_click_id
+        WHEN sub_click_hits THEN sub_click_id
+        WHEN message_hits THEN named_click_id
+    END AS click_id,
+    CASE
+        WHEN ad_id_hits THEN ad_message_id
+        WHEN sub_click_hits THEN sub_message_id
+        WHEN message_hits THEN named_message_id
+    END AS message_id,
+    -- Why nothing matched, most telling first.
+    CASE
+        WHEN ad_id_hits OR sub_click_hits OR message_hits THEN NULL
+        WHEN coalesce(ad_click_id, sub_click_id, named_message_id) IS NOT NULL THEN 'click outside the attribution window'
+        WHEN coalesce(sub_id, '') = '' AND coalesce(ad_id, '') <> '' THEN 'no click for the ad_id'
+        WHEN coalesce(sub_id, '') = '' THEN 'sub-id empty'
+        WHEN length(sub_id) <> 8 THEN 'sub-id not an 8-character id'
+        ELSE 'message id unknown'
+    END AS unattributed_reason
+FROM passes;
 
 DELETE FROM analytics.attributed_conversions
 WHERE network = $network
@@ -89,6 +145,11 @@ SELECT
     m.creative_id,
     m.campaign_id,
     r.attribution_method,
+    r.unattributed_reason,
+    r.ad_id AS looked_at_ad_id,
+    $message_id_field AS looked_at_field,
+    r.sub_id AS looked_at_sub_id,
+    r.window_days AS attribution_window_days,
     $attributed_at AS attributed_at
 FROM rated AS r
 LEFT JOIN (SELECT DISTINCT ON (message_id) message_id, creative_id, campaign_id

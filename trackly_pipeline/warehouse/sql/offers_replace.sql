@@ -2,6 +2,10 @@
 CREATE OR REPLACE TEMP TABLE previously_imported AS
 SELECT offer_id FROM tune.offers WHERE network = $network AND imported;
 
+-- Record what changed against the catalog we had (offer_changes.sql); nothing on the first sync.
+CREATE OR REPLACE TEMP TABLE previous_offers AS
+SELECT * FROM tune.offers WHERE network = $network;
+
 DELETE FROM tune.offers WHERE network = $network;
 
 INSERT INTO tune.offers

@@ -99,6 +99,11 @@ CREATE TABLE IF NOT EXISTS analytics.attributed_conversions (
     creative_id         BIGINT,
     campaign_id         BIGINT,
     attribution_method  VARCHAR NOT NULL,   -- ad_id_click | sub_id_click | sub_id_message | unattributed
+    unattributed_reason VARCHAR,            -- why an unattributed conversion matched nothing
+    looked_at_ad_id     VARCHAR,            -- the raw values attribution looked at
+    looked_at_field     VARCHAR,
+    looked_at_sub_id    VARCHAR,
+    attribution_window_days INTEGER NOT NULL,
     attributed_at       TIMESTAMPTZ NOT NULL
 );
 
