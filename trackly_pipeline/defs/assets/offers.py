@@ -90,6 +90,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                         import_all=network.offer_sync.auto,
                         import_ids=config.import_offer_ids,
                         synced_at=datetime.now(timezone.utc),
+                        sync_id=attempt.sync_id,
                     )
                     record_sync(conn, attempt.entry("success"))
                 sample = preview(
@@ -98,6 +99,16 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                     "WHERE network = $network ORDER BY offer_id LIMIT 10",
                     {"network": network.key},
                 )
+                changed = conn.execute(
+                    "SELECT count(DISTINCT offer_id) FROM tune.offer_changes WHERE sync_id = $sync_id",
+                    {"sync_id": attempt.sync_id},
+                ).fetchone()[0]
+                changes = preview(
+                    conn,
+                    "SELECT offer_id, change, field, old_value, new_value, modified_at FROM tune.offer_changes "
+                    "WHERE sync_id = $sync_id ORDER BY offer_id, change, field LIMIT 20",
+                    {"sync_id": attempt.sync_id},
+                )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": stats.offers,
@@ -105,6 +116,8 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                 "newly_imported": stats.newly_imported,
                 "auto_sync": network.offer_sync.auto,
                 "preview": sample,
+                "changed_offers": changed,
+                "changes": changes,
             }
         )
 
