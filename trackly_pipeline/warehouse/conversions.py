@@ -31,6 +31,7 @@ class WindowStats:
     unchanged: int
     vanished: int
     quarantined: int
+    transitions: dict[str, int]  # e.g. {"pending -> approved": 12}
 
 
 def conversions_to_arrow(conversions: Sequence[Conversion], first_seq: int) -> pa.Table:
@@ -99,4 +100,10 @@ class ConversionSweep:
         quarantined = conn.execute(
             "SELECT count(*) FROM ops.quarantine WHERE sync_id = $sync_id", {"sync_id": self.sync_id}
         ).fetchone()[0]
-        return WindowStats(*stats, quarantined=quarantined)
+        transitions = dict(conn.execute(
+            "SELECT previous_status || ' -> ' || status, count(*) FROM tune.conversion_changes "
+            "WHERE sync_id = $sync_id AND change = 'changed' AND previous_status IS DISTINCT FROM status "
+            "GROUP BY 1 ORDER BY 1",
+            {"sync_id": self.sync_id},
+        ).fetchall())
+        return WindowStats(*stats, quarantined=quarantined, transitions=transitions)

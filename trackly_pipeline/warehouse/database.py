@@ -108,7 +108,14 @@ class Warehouse:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS published."{schema}"')
             for schema, table in tables:
                 conn.execute(f'CREATE TABLE published."{schema}"."{table}" AS FROM {CATALOG}."{schema}"."{table}"')
+            # Table macros (e.g. tune.conversions_as_of) travel too, defined inside the copy.
+            conn.execute("USE published")
+            for name in SCHEMA_FILES:
+                for statement in _statements(sql_text(name)):
+                    if statement.upper().startswith("CREATE OR REPLACE MACRO"):
+                        conn.execute(statement)
         finally:
+            conn.execute(f"USE {CATALOG}")
             conn.execute("DETACH published")
         os.replace(staging, target)
         return target

@@ -72,6 +72,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                 "unchanged": stats.unchanged,
                 "vanished": stats.vanished,
                 "quarantined": stats.quarantined,
+                "status_transitions": dg.MetadataValue.json(stats.transitions),
                 "by_status": statuses,
                 "sync_id": attempt.sync_id,
             }

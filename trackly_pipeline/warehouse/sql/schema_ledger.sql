@@ -1,0 +1,23 @@
+-- The status ledger: every conversion again each time its content changes, append-only.
+CREATE TABLE IF NOT EXISTS tune.conversion_changes (
+    network         VARCHAR NOT NULL,
+    conversion_id   BIGINT NOT NULL,
+    seen_at         TIMESTAMPTZ NOT NULL,   -- when the sweep that saw the change ran
+    sync_id         VARCHAR NOT NULL,
+    change          VARCHAR NOT NULL,       -- new | changed | vanished
+    converted_at    TIMESTAMPTZ NOT NULL,
+    status          VARCHAR,                -- the state seen (vanished: the last state before)
+    previous_status VARCHAR,
+    payout          DECIMAL(18, 5),
+    revenue         DECIMAL(18, 5),
+    sale_amount     DECIMAL(18, 5),
+    currency        VARCHAR
+);
+
+-- The conversions as we knew them at a moment: `SELECT * FROM tune.conversions_as_of(TIMESTAMPTZ '2026-11-20 23:59:59+00')`.
+CREATE OR REPLACE MACRO tune.conversions_as_of(as_of) AS TABLE
+SELECT network, conversion_id, converted_at, status, payout, revenue, sale_amount, currency, seen_at
+FROM tune.conversion_changes
+WHERE seen_at <= as_of
+QUALIFY row_number() OVER (PARTITION BY network, conversion_id ORDER BY seen_at DESC) = 1
+    AND change <> 'vanished';
