@@ -80,11 +80,11 @@ def replace_offers(
         before = conn.execute(
             "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
         ).fetchone()[0]
-        changes_before = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchone()[0]
+        changes_before = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchall()[0][0]
         params = {"network": network, "import_all": import_all, "synced_at": synced_at, "sync_id": sync_id}
         run_sql_file(conn, "offers_replace.sql", params)
         run_sql_file(conn, "offer_changes.sql", params)
-        changes = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchone()[0] - changes_before
+        changes = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchall()[0][0] - changes_before
     finally:
         conn.unregister("incoming_offers")
         conn.unregister("requested_ids")

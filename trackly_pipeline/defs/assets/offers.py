@@ -102,7 +102,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                 changed = conn.execute(
                     "SELECT count(DISTINCT offer_id) FROM tune.offer_changes WHERE sync_id = $sync_id",
                     {"sync_id": attempt.sync_id},
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 changes = preview(
                     conn,
                     "SELECT offer_id, change, field, old_value, new_value, modified_at FROM tune.offer_changes "
