@@ -68,6 +68,8 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("offer_sync", {"auto": True, "frequency": "weekly"}, "offer_sync.frequency: 'weekly' is not one of"),
         ("affiliate_id", None, "affiliate_id: is required"),
         ("colour", "blue", "colour: unknown field"),
+        ("wide_sweep_hour", 24, "wide_sweep_hour: must be an hour of the day"),
+        ("offer_attribution_window_days", {12: 0}, "offer_attribution_window_days.12: must be a positive integer"),
     ],
 )
 def test_invalid_network_field_is_named(tmp_path, field, value, expected):

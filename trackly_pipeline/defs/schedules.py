@@ -1,5 +1,6 @@
 """Exactly one schedule per network: `tune_<key>_hourly`. Each tick runs the network's sync over
-the trailing lookback window (one API sweep), plus the offer sync when it is due."""
+the trailing lookback window (one API sweep), once a day over the wide window instead, plus the
+offer sync when it is due."""
 
 
 from datetime import datetime, timezone
@@ -21,6 +22,12 @@ def offer_sync_due(network: NetworkConfig, tick: datetime) -> bool:
     return network.offer_sync.frequency == "hourly" or tick.astimezone(timezone.utc).hour == 0
 
 
+def is_wide_sweep(network: NetworkConfig, tick: datetime) -> bool:
+    """Once a day the sweep reaches back `wide_sweep_days`: TUNE never moves a conversion's date, so
+    status and payout changes older than the hourly window are only seen this way."""
+    return tick.astimezone(timezone.utc).hour == network.wide_sweep_hour and network.wide_sweep_days > network.lookback_days
+
+
 def build_schedule(network: NetworkConfig, index: int, partitions_start: datetime) -> dg.ScheduleDefinition:
     # Networks fire at different minutes so their runs queue less behind the DuckDB writer pool.
     minute = (5 + 7 * index) % 60
@@ -33,17 +40,20 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
             f"Hourly sync of network {network.key!r}: the last {network.lookback_days} days of "
-            f"conversions in one sweep; offers {network.offer_sync.frequency if network.offer_sync.auto else 'manual'}."
+            f"conversions in one sweep ({network.wide_sweep_days} days at {network.wide_sweep_hour:02d}:xx UTC); "
+            f"offers {network.offer_sync.frequency if network.offer_sync.auto else 'manual'}."
         ),
     )
     def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         # The tick's own time, not the wall clock: a late or re-evaluated tick asks for its own hours.
         tick = context.scheduled_execution_time or datetime.now(timezone.utc)
-        first, last = trailing_window(tick, network.lookback_days, partitions_start)
+        wide = is_wide_sweep(network, tick)
+        days = network.wide_sweep_days if wide else network.lookback_days
+        first, last = trailing_window(tick, days, partitions_start)
         return dg.RunRequest(
             run_key=f"{network.key}:{last}",
             asset_selection=sync_assets(network, with_offers=offer_sync_due(network, tick)),
-            tags={**range_tags(first, last), "trackly/network": network.key},
+            tags={**range_tags(first, last), "trackly/network": network.key, "trackly/sweep": "wide" if wide else "hourly"},
         )
 
     return hourly

@@ -65,3 +65,33 @@ def test_scheduled_run_succeeds_on_a_real_instance(project):
         materialized = instance.get_materialized_partitions(dg.AssetKey(["tune", "acme", "conversions"]))
     assert len(materialized) == 7 * 24
     assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme'")[0][0] > 0
+
+
+def test_daily_tick_sweeps_the_wide_window(project):
+    request = evaluate(project, "tune_acme_hourly", TICK.replace(hour=3))  # wide_sweep_hour default 3
+    assert request.tags["trackly/sweep"] == "wide"
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-10-06-03:00"  # 45 days
+    assert evaluate(project, "tune_acme_hourly", TICK).tags["trackly/sweep"] == "hourly"
+
+
+def test_wide_sweep_catches_changes_older_than_the_window(project):
+    """Status changes on conversions older than 7 days reach the tables only through the wide sweep."""
+    from trackly_pipeline.sandbox.expected import expected_conversions, read_fx_rates
+
+    assert project.sync("acme", days=20).success
+    project.world.clock.advance(timedelta(days=5))
+    end = project.world.clock.now()
+    fx = read_fx_rates(project.root / "fx_rates.csv")
+    old = expected_conversions(project.world, end - timedelta(days=20), end - timedelta(days=7), fx)
+    old = {r.conversion_id: r.status for r in old.itertuples() if r.network_key == "acme"}
+
+    def stored_old() -> dict:
+        return dict(project.query(
+            "SELECT conversion_id, status FROM tune.conversions WHERE network = 'acme' "
+            "AND converted_at >= $s AND converted_at < $e", {"s": end - timedelta(days=20), "e": end - timedelta(days=7)}))
+
+    assert project.sync("acme").success  # the hourly 7-day sweep
+    stale = {k for k, v in old.items() if stored_old().get(k) != v}
+    assert stale, "the sandbox changed statuses older than the window"
+    assert project.sync("acme", days=20).success  # the wide sweep
+    assert stored_old() == old
