@@ -221,7 +221,8 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
     """Synthetic Trackly logs and TUNE conversions straight in DuckDB (range() and hash()).
     Clicks are spread over `click_days` before `end`, conversions over `conversion_days`; of the
     conversions 42% carry a click id in ad_id, 27% a click id in aff_sub, 20% a message id in
-    aff_sub, 11% nothing Trackly knows (the sandbox's shares)."""
+    aff_sub (one that was clicked), 11% nothing Trackly knows (the sandbox's shares); clicks come up to 2 days before
+    their conversion."""
     params = {"end": end, "click_span": click_days * 86_400, "conv_span": conversion_days * 86_400,
               "clicks": clicks, "conversions": conversions, "messages": messages}
     _execute(conn, """
@@ -232,24 +233,26 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
     _execute(conn, """
         INSERT INTO trackly.clicks
         SELECT 'k' || lpad(to_hex(i), 11, '0'), 'l' || (i % 5000)::VARCHAR,
-               'm' || lpad(to_hex(hash(i, 3) % $messages), 7, '0'), 'acmenet', (hash(i, 4) % 300)::BIGINT,
+               'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet', (hash(i, 4) % 300)::BIGINT,
                $end - to_seconds((i * $click_span // $clicks)::BIGINT),
                '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history'
         FROM range($clicks) AS t(i)""", params)
     _execute(conn, """
         INSERT INTO tune.conversions
         SELECT 'acme', i, md5(i::VARCHAR), ts,
-               CASE WHEN kind < 42 THEN 'k' || lpad(to_hex(hash(i, 5) % $clicks), 11, '0') END,
+               CASE WHEN kind < 42 THEN 'k' || lpad(to_hex(click), 11, '0') END,
                (hash(i, 6) % 300)::BIGINT, 1001, 0,
                CASE WHEN i % 10 < 7 THEN 'approved' WHEN i % 10 < 9 THEN 'pending' ELSE 'rejected' END,
                52, i % 50 = 0, ((hash(i, 7) % 5000) / 100)::DECIMAL(18, 5), NULL, NULL, 'USD',
-               CASE WHEN kind >= 42 AND kind < 69 THEN 'k' || lpad(to_hex(hash(i, 5) % $clicks), 11, '0')
-                    WHEN kind >= 69 AND kind < 89 THEN 'm' || lpad(to_hex(hash(i, 8) % $messages), 7, '0')
+               CASE WHEN kind >= 42 AND kind < 69 THEN 'k' || lpad(to_hex(click), 11, '0')
+                    WHEN kind >= 69 AND kind < 89 THEN 'm' || lpad(to_hex(click * $messages // $clicks), 7, '0')
                     ELSE 'sms' END,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ts, ts
-        FROM (SELECT i, (hash(i, 9) % 100)::INTEGER AS kind,
-                     $end - to_seconds((i * $conv_span // $conversions + 1)::BIGINT) AS ts
-              FROM range($conversions) AS t(i))""", params)
+        FROM (SELECT i, kind, $end - to_seconds(age) AS ts,
+                     -- a click up to 2 days before the conversion (clicks are spaced evenly, newest first)
+                     least((age + hash(i, 5) % 172800) * $clicks // $click_span, $clicks - 1)::BIGINT AS click
+              FROM (SELECT i, (hash(i, 9) % 100)::INTEGER AS kind, (i * $conv_span // $conversions + 1)::BIGINT AS age
+                    FROM range($conversions) AS t(i)))""", params)
     conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
 
 
@@ -301,28 +304,36 @@ def profile_attribution(conn, end: datetime) -> str:
     return "attribution + rollups, slowest statements: " + "; ".join(f"{took:.2f}s {text}" for took, text in lines[:4])
 
 
+class _TimedConnection:
+    """Passes everything to the DuckDB connection and times each execute()."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.times: list[tuple[float, str]] = []
+
+    def execute(self, statement, *args, **kwargs):
+        started = time.perf_counter()
+        result = self._conn.execute(statement, *args, **kwargs)
+        self.times.append((time.perf_counter() - started, " ".join(str(statement).split())[:90]))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
 def statement_times(conn, end: datetime) -> list[tuple[float, str]]:
-    """Time each statement of the two SQL files (rolled back), to say where the time goes."""
-    import re
+    """Time each statement the pipeline's attribute_window + rebuild_rollups run (rolled back)."""
+    from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
-    from trackly_pipeline.warehouse.database import _statements, sql_text
-
-    params = {"network": "acme", "message_id_field": "aff_sub", "start": end - timedelta(days=7), "end": end,
-              "reporting_currency": "USD", "attributed_at": datetime.now(UTC)}
-    lines = []
+    timed = _TimedConnection(conn)
     conn.execute("BEGIN TRANSACTION")
     try:
-        for name in ("attribute_window.sql", "rollups.sql"):
-            for statement in _statements(sql_text(name)):
-                used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
-                started = time.perf_counter()
-                conn.execute(statement, used)
-                took = time.perf_counter() - started
-                head = " ".join(statement.split())[:90]
-                lines.append((took, f"{name}: {head}"))
+        attribute_window(timed, network="acme", message_id_field="aff_sub", start=end - timedelta(days=7), end=end,
+                         reporting_currency="USD", attributed_at=datetime.now(UTC))
+        rebuild_rollups(timed)
     finally:
         conn.execute("ROLLBACK")
-    return lines
+    return timed.times
 
 
 def hourly_run(conn, end: datetime, clicks_dir: Path, hour_index: int, clicks_per_hour: int) -> None:
