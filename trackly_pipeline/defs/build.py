@@ -15,6 +15,7 @@ from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
 from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
 from trackly_pipeline.defs.jobs import build_sync_job, build_test_connection_job
 from trackly_pipeline.defs.partitions import hourly_partitions
+from trackly_pipeline.defs.reconciliation import build_reconcile_job, build_reconciliation_check
 from trackly_pipeline.defs.resources import WarehouseResource, tune_resource_for, tune_resource_key
 from trackly_pipeline.defs.schedules import build_schedule
 
@@ -38,7 +39,10 @@ def build_definitions(settings: TracklyConfig) -> dg.Definitions:
             build_attribution_asset(network, settings, partitions),
         ]
         checks += build_network_checks(network)
+        reconciliation = build_reconciliation_check(network)
+        checks.append(reconciliation)
         jobs += [build_sync_job(network), build_test_connection_job(network)]
+        jobs.append(build_reconcile_job(network, reconciliation))
         schedules.append(build_schedule(network, index, start))
         resources[tune_resource_key(network.key)] = tune_resource_for(network)
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, resources=resources)

@@ -1,0 +1,100 @@
+"""Reconciliation with TUNE: a check per network comparing our conversions with Report::getStats,
+and a job per network that runs only that check (the UI's "reconcile now")."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.defs.assets.conversions import conversions_asset_key
+from trackly_pipeline.defs.metadata import markdown_table
+from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.tune.errors import TuneError
+from trackly_pipeline.tune.redact import redact_text
+from trackly_pipeline.tune.stats import daily_offer_stats
+from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.reconciliation import (
+    DIFFERENCE_COLUMNS,
+    MAX_DAYS,
+    PAYOUT_TOLERANCE,
+    day_list,
+    full_local_days,
+    last_synced_window,
+    reconcile,
+)
+
+CHECK_NAME = "reconciles_with_tune"
+TOLERANCE_TEXT = (f"conversions (approved, adjustments aside) exact; approved payout (adjustments included) "
+                  f"within {PAYOUT_TOLERANCE} per network-local day, offer and currency")
+
+
+def reconcile_job_name(network_key: str) -> str:
+    return f"tune_{network_key}_reconcile"
+
+
+def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefinition:
+    resource_key = tune_resource_key(network.key)
+
+    @dg.asset_check(
+        asset=conversions_asset_key(network.key),
+        name=CHECK_NAME,
+        pool="duckdb",
+        required_resource_keys={"warehouse", resource_key},
+        description=(
+            f"Our tune.conversions of network {network.key!r} agree with TUNE's own Report::getStats totals "
+            f"over the last {MAX_DAYS} full network-local days of the last synced window: {TOLERANCE_TEXT}. "
+            "Differences (per day, offer, currency) are in ops.reconciliation; the days that differ are named."
+        ),
+    )
+    def reconciles_with_tune(context) -> dg.AssetCheckResult:
+        warehouse = context.resources.warehouse.get()
+        tune = getattr(context.resources, resource_key)
+        with warehouse.connect() as conn:
+            window = last_synced_window(conn, network.key)
+        if window is None:
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                       description="no successful conversion sync to reconcile yet")
+        client = tune.client(context.log)
+        try:
+            zone = client.timezone
+            days = full_local_days(window[0], window[1], zone)
+            stats = daily_offer_stats(client, days.first_day, days.last_day) if days else []
+        except TuneError as exc:
+            message = redact_text(f"{type(exc).__name__}: {exc}", tune.secrets())
+            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                       description=f"Report::getStats failed: {message}",
+                                       metadata={"error": message})
+        if days is None:
+            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                       description="the last synced window holds no full network-local day",
+                                       metadata={"window": f"{window[0]} to {window[1]}"})
+        with warehouse.connect() as conn, transaction(conn):
+            result = reconcile(conn, network.key, days, stats, checked_at=datetime.now(timezone.utc))
+        differing = result.differing_days
+        return dg.AssetCheckResult(
+            passed=not differing,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(f"differs from TUNE on {day_list(differing)}" if differing
+                         else f"agrees with TUNE on {days.first_day}..{days.last_day}"),
+            metadata={
+                "differing_days": dg.MetadataValue.json([d.isoformat() for d in differing]),
+                "days_compared": f"{days.first_day} to {days.last_day} ({days.timezone})",
+                "groups_compared": result.groups,
+                "differences": len(result.differences),
+                "tolerance": TOLERANCE_TEXT,
+                "difference_table": dg.MetadataValue.md(markdown_table(DIFFERENCE_COLUMNS, result.differences[:50])),
+            },
+        )
+
+    return reconciles_with_tune
+
+
+def build_reconcile_job(network: NetworkConfig, check: dg.AssetChecksDefinition) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        reconcile_job_name(network.key),
+        selection=dg.AssetSelection.checks(check),
+        description=f"Reconcile network {network.key!r} with TUNE's Report::getStats now (no sync).",
+        tags={"trackly/network": network.key},
+    )
