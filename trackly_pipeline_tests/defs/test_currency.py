@@ -1,0 +1,40 @@
+"""Money stays in the conversion's own currency and is converted with the user's rates, recording
+the rate used; a missing rate is flagged by a check, never guessed."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from decimal import Decimal
+
+from trackly_pipeline.sandbox.expected import read_fx_rates
+
+
+def test_rates_used_are_recorded_and_a_missing_rate_is_flagged(project):
+    rates_path = project.root / "fx_rates.csv"
+    rates = read_fx_rates(rates_path)
+    missing_day = (project.world.clock.now() - timedelta(days=2)).date()  # inside the synced window
+    with rates_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "currency", "rate"])
+        for (day, currency), rate in sorted(rates.items()):
+            if not (day == missing_day and currency == "EUR"):
+                writer.writerow([day.isoformat(), currency, rate])
+
+    result = project.sync("bolt")  # Berlin, EUR by default
+    assert result.success  # a missing rate does not fail the sync
+    rows = project.query(
+        "SELECT converted_at::DATE, currency, payout, fx_rate, payout_reporting FROM analytics.attributed_conversions")
+    for day, currency, payout, fx_rate, in_usd in rows:
+        if currency == "USD":
+            assert fx_rate == 1 and in_usd == payout
+        elif day == missing_day and currency == "EUR":
+            assert fx_rate is None and in_usd is None
+        else:
+            assert fx_rate == rates[(day, currency)]
+            assert in_usd == (payout * fx_rate).quantize(Decimal("0.00001"))
+    assert any(day == missing_day and currency == "EUR" for day, currency, *_ in rows)
+
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "fx_rates_complete")
+    assert not check.passed
+    assert str(missing_day) in check.metadata["missing"].value and "EUR" in check.metadata["missing"].value
