@@ -1,5 +1,5 @@
 """TUNE (HasOffers) Network API v3 client. Plain Python: no Dagster imports here."""
-from .client import ConnectionCheck, TuneClient
+from .client import ConnectionCheck, OfferCatalog, TuneClient
 from .columnar import ConversionTable, parse_conversion_rows
 from .columns import CONVERSION_SCHEMA
 from .envelope import Page
@@ -38,6 +38,7 @@ __all__ = [
     "Conversion",
     "ConversionBatch",
     "Offer",
+    "OfferCatalog",
     "Page",
     "RateLimiter",
     "RejectedRow",

@@ -56,6 +56,14 @@ _PROBE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
+class OfferCatalog:
+    """A network's offers as read, and the rows that could not be read (with the reason)."""
+
+    offers: list[Offer]
+    rejected: list[RejectedRow]
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
     outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | error
@@ -163,16 +171,22 @@ class TuneClient:
         return self._timezone_from(self.call("Application", "getTimezone"))
 
     def find_offers(self, offer_ids: Iterable[int] | None = None) -> list[Offer]:
-        """All offers (or the given ids), sorted by id, with the advertiser's company name."""
+        """All offers (or the given ids), sorted by id, with the advertiser's company name.
+        Unreadable rows are logged and left out: use read_offer_catalog to keep them."""
+        return self.read_offer_catalog(offer_ids).offers
+
+    def read_offer_catalog(self, offer_ids: Iterable[int] | None = None) -> OfferCatalog:
+        """Like find_offers, but unreadable rows come back too, with the reason, for quarantine."""
         base: dict[str, Any] = {"fields": list(OFFER_FIELDS), "contain": ["Advertiser"], "sort": {"id": "asc"}}
+        catalog = OfferCatalog([], [])
         if offer_ids is None:
-            return self._read_offers(base)
+            self._read_offers(base, catalog)
+            return catalog
         ids = sorted({int(offer_id) for offer_id in offer_ids})
-        offers: list[Offer] = []
         for start in range(0, len(ids), OFFER_IDS_PER_CALL):
             chunk = ids[start : start + OFFER_IDS_PER_CALL]
-            offers.extend(self._read_offers({**base, "filters": {"id": chunk}}))
-        return offers
+            self._read_offers({**base, "filters": {"id": chunk}}, catalog)
+        return catalog
 
     def iter_conversion_batches(
         self, start: datetime, end: datetime, *, page_size: int | None = None
@@ -291,17 +305,20 @@ class TuneClient:
     def _check(self, outcome: str, message: str) -> ConnectionCheck:
         return ConnectionCheck(ok=False, outcome=outcome, message=self._redact(message), timezone=None)
 
-    def _read_offers(self, params: Mapping[str, Any]) -> list[Offer]:
+    def _read_offers(self, params: Mapping[str, Any], catalog: OfferCatalog) -> None:
         zone = ZoneInfo(self.timezone)
-        offers: list[Offer] = []
         for page in self.iter_pages("Offer", "findAll", params):
             for row in page.rows:
                 try:
-                    offers.append(parse_offer_row(row, zone))
+                    catalog.offers.append(parse_offer_row(row, zone))
                 except RowError as exc:
                     # An unreadable offer must not block the others; it is reported, not hidden.
-                    self._log.warning("TUNE network %s: skipping unreadable offer row: %s", self.network_id, exc.reason)
-        return offers
+                    self._log.warning("TUNE network %s: unreadable offer row: %s", self.network_id, exc.reason)
+                    offer = row.get("Offer") if isinstance(row, Mapping) else None
+                    offer_id = offer.get("id") if isinstance(offer, Mapping) else None
+                    catalog.rejected.append(
+                        RejectedRow(exc.reason, redact_value(row, [self.__token]), None if offer_id is None else str(offer_id))
+                    )
 
     def _timezone_from(self, data: Any) -> str:
         name = _find_zone_name(data)
