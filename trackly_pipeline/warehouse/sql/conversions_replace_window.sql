@@ -28,7 +28,7 @@ INSERT INTO tune.conversion_changes
 SELECT
     $network, new.conversion_id, $seen_at, $sync_id,
     CASE WHEN old.conversion_id IS NULL THEN 'new' ELSE 'changed' END,
-    new.converted_at, new.status, old.status, new.payout, new.revenue, new.sale_amount, new.currency
+    new.converted_at, new.offer_id, new.status, old.status, new.payout, new.revenue, new.sale_amount, new.currency
 FROM staged_conversions AS new
 LEFT JOIN stored_window AS old USING (conversion_id)
 WHERE old.conversion_id IS NULL
@@ -38,7 +38,7 @@ WHERE old.conversion_id IS NULL
 INSERT INTO tune.conversion_changes
 SELECT
     $network, old.conversion_id, $seen_at, $sync_id, 'vanished',
-    old.converted_at, old.status, old.status, old.payout, old.revenue, old.sale_amount, old.currency
+    old.converted_at, old.offer_id, old.status, old.status, old.payout, old.revenue, old.sale_amount, old.currency
 FROM stored_window AS old
 WHERE old.conversion_id NOT IN (SELECT conversion_id FROM staged_conversions);
 

@@ -6,6 +6,7 @@ CREATE TABLE IF NOT EXISTS tune.conversion_changes (
     sync_id         VARCHAR NOT NULL,
     change          VARCHAR NOT NULL,       -- new | changed | vanished
     converted_at    TIMESTAMPTZ NOT NULL,
+    offer_id        BIGINT NOT NULL,
     status          VARCHAR,                -- the state seen (vanished: the last state before)
     previous_status VARCHAR,
     payout          DECIMAL(18, 5),
@@ -16,7 +17,7 @@ CREATE TABLE IF NOT EXISTS tune.conversion_changes (
 
 -- The conversions as we knew them at a moment: `SELECT * FROM tune.conversions_as_of(TIMESTAMPTZ '2026-11-20 23:59:59+00')`.
 CREATE OR REPLACE MACRO tune.conversions_as_of(as_of) AS TABLE
-SELECT network, conversion_id, converted_at, status, payout, revenue, sale_amount, currency, seen_at
+SELECT network, conversion_id, converted_at, offer_id, status, payout, revenue, sale_amount, currency, seen_at
 FROM tune.conversion_changes
 WHERE seen_at <= as_of
 QUALIFY row_number() OVER (PARTITION BY network, conversion_id ORDER BY seen_at DESC) = 1
