@@ -10,6 +10,7 @@ from trackly_pipeline.config import TracklyConfig
 from trackly_pipeline.defs.assets.attribution import build_attribution_asset
 from trackly_pipeline.defs.assets.conversions import build_conversions_asset
 from trackly_pipeline.defs.assets.offers import build_offers_asset
+from trackly_pipeline.defs.assets.payout_mismatches import build_payout_mismatch_asset, build_payout_mismatch_check
 from trackly_pipeline.defs.assets.rollups import build_rollup_assets
 from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
 from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
@@ -29,6 +30,8 @@ def build_definitions(settings: TracklyConfig) -> dg.Definitions:
     start = partitions.start
     assets: list = [*build_trackly_log_assets(settings), build_rollup_assets(settings)]
     checks: list = build_rollup_checks(settings)
+    assets.append(build_payout_mismatch_asset(settings))
+    checks.append(build_payout_mismatch_check())
     jobs: list = []
     schedules: list = []
     resources: dict = {"warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path))}

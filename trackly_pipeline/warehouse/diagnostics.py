@@ -1,0 +1,26 @@
+"""Payout-mismatch diagnosis: analytics.payout_mismatches, rebuilt from tune.conversions,
+tune.offers, tune.offer_changes and ops.sync_log (payout_mismatches.sql)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from trackly_pipeline.warehouse.database import run_sql_file
+
+CAUSES = ("currency", "payout type", "stale offer sync", "custom payout per affiliate")
+# Causes someone should act on: re-sync the offers, or fix the offer's/network's currency.
+ACTIONABLE_CAUSES = ("stale offer sync", "currency")
+
+
+def rebuild_payout_mismatches(conn: duckdb.DuckDBPyConnection, computed_at: datetime) -> dict[str, int]:
+    """Rebuild the table; returns the conversions paid differently per likely cause. Call inside a
+    transaction."""
+    run_sql_file(conn, "payout_mismatches.sql", {"computed_at": computed_at})
+    rows = conn.execute(
+        "SELECT likely_cause, sum(conversions) FROM analytics.payout_mismatches GROUP BY ALL"
+    ).fetchall()
+    counts = dict.fromkeys(CAUSES, 0)
+    counts.update({cause: int(n) for cause, n in rows})
+    return counts
