@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
 from trackly_pipeline.warehouse.database import run_sql_file
+
+MIN_LOOKUP_DAYS = 30
 
 
 def attribute_window(
@@ -26,6 +28,9 @@ def attribute_window(
     """Rebuild analytics.attributed_conversions for one network's [start, end). Returns the count per
     attribution method. Call inside a transaction."""
     windows = offer_window_days or {}
+    # How far back clicks and messages are looked up: no click older than the longest window can
+    # earn credit; 30 days at least, so an older click still explains an unattributed conversion.
+    lookup_days = max(MIN_LOOKUP_DAYS, window_days, *windows.values())
     conn.register(
         "attribution_windows",
         pa.table({"offer_id": pa.array(list(windows), pa.int64()), "days": pa.array(list(windows.values()), pa.int32())}),
@@ -42,6 +47,7 @@ def attribute_window(
                 "reporting_currency": reporting_currency,
                 "attributed_at": attributed_at,
                 "default_window_days": window_days,
+                "lookup_start": start - timedelta(days=lookup_days),
             },
         )
     finally:

@@ -26,29 +26,44 @@ WHERE c.network = $network
   AND c.converted_at >= $start
   AND c.converted_at < $end;
 
--- Only the clicks and messages these conversions can name: semi-joins keep the log scans cheap.
+-- Only the clicks and messages these conversions can name, made since $lookup_start (the longest
+-- attribution window, at least 30 days, before the window): the scans follow the window, not the
+-- history, and hash aggregates pick the first row per key without sorting.
 CREATE OR REPLACE TEMP TABLE candidate_clicks AS
-SELECT click_id, message_id, clicked_at
+SELECT click_id, arg_min(message_id, clicked_at) AS message_id, min(clicked_at) AS clicked_at
 FROM trackly.clicks
-WHERE click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions)
-QUALIFY row_number() OVER (PARTITION BY click_id ORDER BY clicked_at) = 1;
+WHERE clicked_at >= $lookup_start
+  AND click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions)
+GROUP BY click_id;
+
+CREATE OR REPLACE TEMP TABLE candidate_message_facts AS
+SELECT
+    message_id,
+    min(sent_at) AS sent_at,
+    arg_min(creative_id, sent_at) AS creative_id,
+    arg_min(campaign_id, sent_at) AS campaign_id
+FROM trackly.messages
+WHERE sent_at >= $lookup_start
+  AND message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8
+                     UNION SELECT message_id FROM candidate_clicks)
+GROUP BY message_id;
 
 -- A message named by its id gets the credit through its first click (Trackly's first-click rule);
--- a message nobody clicked is measured from its send.
+-- a message nobody clicked is measured from its send. Its clicks all follow its send, so the same
+-- lookup horizon sees every one of them.
 CREATE OR REPLACE TEMP TABLE candidate_messages AS
 SELECT
     m.message_id,
     first_click.click_id,
     coalesce(first_click.clicked_at, m.sent_at) AS engaged_at
-FROM (SELECT DISTINCT ON (message_id) message_id, sent_at
-      FROM trackly.messages
-      WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
-      ORDER BY message_id, sent_at) AS m
-LEFT JOIN (SELECT DISTINCT ON (message_id) message_id, click_id, clicked_at
+FROM candidate_message_facts AS m
+LEFT JOIN (SELECT message_id, arg_min(click_id, (clicked_at, click_id)) AS click_id, min(clicked_at) AS clicked_at
            FROM trackly.clicks
-           WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
-           ORDER BY message_id, clicked_at, click_id) AS first_click
-       USING (message_id);
+           WHERE clicked_at >= $lookup_start
+             AND message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
+           GROUP BY message_id) AS first_click
+       USING (message_id)
+WHERE m.message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8);
 
 -- Each pass counts only inside the offer's attribution window (click or send -> conversion).
 CREATE OR REPLACE TEMP TABLE matched_conversions AS
@@ -152,11 +167,7 @@ SELECT
     r.window_days AS attribution_window_days,
     $attributed_at AS attributed_at
 FROM rated AS r
-LEFT JOIN (SELECT DISTINCT ON (message_id) message_id, creative_id, campaign_id
-           FROM trackly.messages
-           WHERE message_id IN (SELECT message_id FROM resolved_conversions)
-           ORDER BY message_id, sent_at) AS m
-       ON m.message_id = r.message_id;
+LEFT JOIN candidate_message_facts AS m ON m.message_id = r.message_id;
 
 INSERT INTO ops.dirty_days
 SELECT DISTINCT converted_at::DATE, 'attribution ' || $network FROM window_conversions

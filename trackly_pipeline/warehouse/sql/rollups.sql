@@ -20,6 +20,16 @@ WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
   AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
   AND clicked_at::DATE IN (SELECT day FROM rollup_days);
 
+-- Creative and campaign of the messages these days touch, from sends up to 30 days before the
+-- first day (the same horizon attribution looks back): the scan follows the days, not the history.
+CREATE OR REPLACE TEMP TABLE rollup_messages AS
+SELECT message_id, arg_min(creative_id, sent_at) AS creative_id, arg_min(campaign_id, sent_at) AS campaign_id
+FROM trackly.messages
+WHERE sent_at >= (SELECT min(day) FROM rollup_days) - INTERVAL 30 DAY
+  AND message_id IN (SELECT message_id FROM rollup_clicks
+                     UNION SELECT message_id FROM rollup_conversions WHERE message_id IS NOT NULL)
+GROUP BY message_id;
+
 -- Per message ------------------------------------------------------------------------------
 DELETE FROM analytics.revenue_by_message WHERE day IN (SELECT day FROM rollup_days);
 INSERT INTO analytics.revenue_by_message
@@ -45,10 +55,7 @@ clicks AS (
     GROUP BY day, message_id
 ),
 messages AS (
-    SELECT DISTINCT ON (message_id) message_id, creative_id, campaign_id
-    FROM trackly.messages
-    WHERE message_id IN (SELECT message_id FROM conversions UNION SELECT message_id FROM clicks)
-    ORDER BY message_id, sent_at
+    SELECT * FROM rollup_messages
 )
 SELECT
     day, message_id, m.creative_id, m.campaign_id,
@@ -81,7 +88,7 @@ WITH conversions AS (
 clicks AS (
     SELECT k.day, m.creative_id, count(*) AS clicks
     FROM rollup_clicks AS k
-    JOIN trackly.messages AS m USING (message_id)
+    JOIN rollup_messages AS m USING (message_id)
     GROUP BY k.day, m.creative_id
 ),
 sends AS (
