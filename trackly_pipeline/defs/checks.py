@@ -1,5 +1,6 @@
 """Asset checks on what goes wrong: duplicate keys, a network that stopped syncing, a large
-unattributed share, payouts that differ from the offer's, missing exchange rates."""
+unattributed share, missing exchange rates. (Payout mismatches: defs/assets/payout_mismatches.py;
+reconciliation with TUNE's own totals: defs/reconciliation.py.)"""
 
 
 from datetime import datetime, timedelta, timezone
@@ -76,26 +77,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
                       "limit": MAX_UNATTRIBUTED_SHARE},
         )
 
-    @dg.asset_check(asset=attributed_asset_key(network.key), name="payout_matches_offer", **common)
-    def payout_matches_offer(context) -> dg.AssetCheckResult:
-        """Flat-payout offers whose conversions were paid another amount than the offer's default:
-        custom payouts per affiliate, a currency difference, or a stale offer sync."""
-        columns, rows = _query(
-            context,
-            "SELECT o.offer_id, o.name, o.payout AS offer_payout, o.currency AS offer_currency, "
-            "count(*) AS conversions, min(c.payout) AS min_paid, max(c.payout) AS max_paid "
-            "FROM tune.conversions AS c JOIN tune.offers AS o USING (network, offer_id) "
-            "WHERE c.network = $network AND o.payout_type = 'cpa_flat' AND NOT c.is_adjustment "
-            "AND c.payout <> o.payout GROUP BY ALL ORDER BY conversions DESC LIMIT 20",
-            params,
-        )
-        return dg.AssetCheckResult(
-            passed=not rows,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"offers": len(rows), "mismatches": dg.MetadataValue.md(markdown_table(columns, rows))},
-        )
-
-    return [no_duplicate_conversions, sync_is_fresh, unattributed_share, payout_matches_offer]
+    return [no_duplicate_conversions, sync_is_fresh, unattributed_share]
 
 
 def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinition]:

@@ -5,6 +5,7 @@ from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.assets.payout_mismatches import PAYOUT_MISMATCHES
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.resources import tune_resource_key
@@ -17,7 +18,15 @@ def sync_job_name(network_key: str) -> str:
 def sync_assets(network: NetworkConfig, *, with_offers: bool) -> list[dg.AssetKey]:
     """What one hourly sync of a network materializes, upstream first."""
     keys = [offers_asset_key(network.key)] if with_offers else []
-    return [*keys, conversions_asset_key(network.key), CLICKS, MESSAGES, attributed_asset_key(network.key), *ROLLUPS]
+    return [
+        *keys,
+        conversions_asset_key(network.key),
+        CLICKS,
+        MESSAGES,
+        attributed_asset_key(network.key),
+        PAYOUT_MISMATCHES,
+        *ROLLUPS,
+    ]
 
 
 def build_sync_job(network: NetworkConfig) :

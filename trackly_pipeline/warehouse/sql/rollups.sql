@@ -11,14 +11,18 @@ SELECT
     *,
     NOT is_adjustment AS is_conversion
 FROM analytics.attributed_conversions
-WHERE converted_at::DATE IN (SELECT day FROM rollup_days);
+WHERE converted_at >= (SELECT min(day) FROM rollup_days)
+  AND converted_at < (SELECT max(day) FROM rollup_days) + 1
+  AND converted_at::DATE IN (SELECT day FROM rollup_days);
 
+-- Clicks of those days, counted once per (day, message, offer) for the three rollups below.
 CREATE OR REPLACE TEMP TABLE rollup_clicks AS
-SELECT clicked_at::DATE AS day, click_id, message_id, network_id, offer_id
+SELECT clicked_at::DATE AS day, message_id, network_id, offer_id, count(*) AS clicks
 FROM trackly.clicks
 WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
   AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
-  AND clicked_at::DATE IN (SELECT day FROM rollup_days);
+  AND clicked_at::DATE IN (SELECT day FROM rollup_days)
+GROUP BY ALL;
 
 -- Creative and campaign of the messages these days touch, from sends up to 30 days before the
 -- first day (the same horizon attribution looks back): the scan follows the days, not the history.
@@ -49,7 +53,7 @@ WITH conversions AS (
     GROUP BY day, message_id
 ),
 clicks AS (
-    SELECT day, message_id, count(*) AS clicks
+    SELECT day, message_id, sum(clicks) AS clicks
     FROM rollup_clicks
     WHERE message_id IS NOT NULL
     GROUP BY day, message_id
@@ -86,7 +90,7 @@ WITH conversions AS (
     GROUP BY day, creative_id
 ),
 clicks AS (
-    SELECT k.day, m.creative_id, count(*) AS clicks
+    SELECT k.day, m.creative_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
     JOIN rollup_messages AS m USING (message_id)
     GROUP BY k.day, m.creative_id
@@ -131,7 +135,7 @@ WITH conversions AS (
     GROUP BY day, network, offer_id
 ),
 clicks AS (
-    SELECT k.day, n.network, k.offer_id, count(*) AS clicks
+    SELECT k.day, n.network, k.offer_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
     JOIN ops.networks AS n USING (network_id)
     GROUP BY ALL
