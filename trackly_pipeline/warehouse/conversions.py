@@ -3,7 +3,6 @@ swept window in one transaction. A sweep that fails part-way changes nothing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ import pyarrow as pa
 from trackly_pipeline.tune import Conversion, RejectedRow
 from trackly_pipeline.tune.columns import CONVERSION_SCHEMA, MONEY, SUB_ID_FIELDS, UTC_TIME, conversions_table
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.ops import quarantine
 
 # The staged columns, in tune.conversions order (without network and the seen timestamps): the
 # tune layer owns them (CONVERSION_SCHEMA); the sweep adds `seq`, the row's position in the sweep.
@@ -47,7 +47,7 @@ class ConversionSweep:
         self.network = network
         self.sync_id = sync_id
         self.rows = 0
-        self.rejected: list[tuple[str | None, str, str]] = []
+        self.rejected: list[RejectedRow] = []
         conn.execute("CREATE OR REPLACE TEMP TABLE staged_conversions AS SELECT * FROM tune.conversions LIMIT 0")
         conn.execute(
             "ALTER TABLE staged_conversions DROP COLUMN network; "
@@ -80,8 +80,7 @@ class ConversionSweep:
         self.rows += page.num_rows
 
     def _reject(self, rejected: Iterable[RejectedRow]) -> None:
-        for row in rejected:
-            self.rejected.append((row.conversion_id, row.reason, json.dumps(row.raw, ensure_ascii=False, default=str)))
+        self.rejected.extend(rejected)
 
     def replace_window(self, start: datetime, end: datetime, seen_at: datetime) -> WindowStats:
         """Make tune.conversions hold exactly this sweep for [start, end). Call inside a transaction."""
@@ -89,12 +88,8 @@ class ConversionSweep:
         conn = self.conn
         # Rows the sweep cannot store as they are go to quarantine with the reason.
         run_sql_file(conn, "conversions_quarantine_staged.sql", params)
-        for record_id, reason, raw in self.rejected:
-            conn.execute(
-                "INSERT INTO ops.quarantine VALUES ($sync_id, $network, 'conversion', $record_id, $reason, $raw, $seen_at)",
-                {"sync_id": self.sync_id, "network": self.network, "seen_at": seen_at,
-                 "record_id": record_id, "reason": reason, "raw": raw},
-            )
+        quarantine(conn, sync_id=self.sync_id, network=self.network, kind="conversion",
+                   rejected=self.rejected, received_at=seen_at)
         run_sql_file(conn, "conversions_replace_window.sql", params)
         stats = conn.execute("SELECT * FROM window_stats").fetchone()
         quarantined = conn.execute(

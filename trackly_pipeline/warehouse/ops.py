@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
+
+from trackly_pipeline.tune import RejectedRow
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,26 @@ def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
         "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error)",
         {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
     )
+
+
+def quarantine(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    sync_id: str,
+    network: str,
+    kind: str,
+    rejected: Iterable[RejectedRow],
+    received_at: datetime,
+) -> int:
+    """Keep API rows that could not be stored as they came, with the reason and the raw row."""
+    rows = [
+        (sync_id, network, kind, row.conversion_id, row.reason,
+         json.dumps(row.raw, ensure_ascii=False, default=str), received_at)
+        for row in rejected
+    ]
+    if rows:
+        conn.executemany("INSERT INTO ops.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
 
 
 def mark_interrupted_syncs(conn: duckdb.DuckDBPyConnection, network: str, kind: str) -> int:

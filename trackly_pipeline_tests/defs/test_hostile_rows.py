@@ -39,3 +39,4 @@ def test_hostile_rows_are_quarantined_or_stored_verbatim(project):
     with_hostile = project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'acme'")[0][0]
     assert with_hostile > 0
     assert_matches_ground_truth(project, "acme", ignore=hostile_ids)
+

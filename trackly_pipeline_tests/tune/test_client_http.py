@@ -303,6 +303,17 @@ def test_find_offers_by_ids_and_all(scripted_server):
     assert len(server.requests) == 1
 
 
+def test_offer_catalog_returns_unreadable_rows_with_their_reason(scripted_server):
+    good = {"Offer": {"id": "3", "name": "Good", "status": "active", "modified": 1700000000}}
+    bad = {"Offer": {"id": "three", "name": "Bad", "status": "active", "note": f"echo {SECRET_TOKEN}"}}
+    server = scripted_server(paginated(1, 1, 2, [good, bad]))
+    catalog = make_client(server.url, timezone="UTC").read_offer_catalog()
+    assert [offer.offer_id for offer in catalog.offers] == [3]
+    (rejected,) = catalog.rejected
+    assert rejected.conversion_id == "three" and "id" in rejected.reason
+    assert SECRET_TOKEN not in repr(rejected.raw)
+
+
 # ---- test_connection -----------------------------------------------------------------------
 
 

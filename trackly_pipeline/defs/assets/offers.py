@@ -15,7 +15,7 @@ from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
-from trackly_pipeline.warehouse.ops import record_sync
+from trackly_pipeline.warehouse.ops import quarantine, record_sync
 
 
 class OfferImportConfig(dg.Config):
@@ -73,7 +73,8 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
         warehouse = context.resources.warehouse.get()
         attempt = SyncAttempt(network.key, "offers")
         with logged_sync(warehouse, attempt, tune.secrets()):
-            offers = tune.client(context.log).find_offers()
+            catalog = tune.client(context.log).read_offer_catalog()
+            offers = catalog.offers
             found = {offer.offer_id for offer in offers}
             unknown = sorted(set(config.import_offer_ids) - found)
             if unknown:
@@ -83,6 +84,10 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             attempt.rows = len(rows)
             with warehouse.connect() as conn:
                 with transaction(conn):
+                    attempt.quarantined = quarantine(
+                        conn, sync_id=attempt.sync_id, network=network.key, kind="offer",
+                        rejected=catalog.rejected, received_at=datetime.now(timezone.utc),
+                    )
                     stats = replace_offers(
                         conn,
                         network.key,
@@ -115,6 +120,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                 "imported": stats.imported,
                 "newly_imported": stats.newly_imported,
                 "auto_sync": network.offer_sync.auto,
+                "quarantined": attempt.quarantined,
                 "preview": sample,
                 "changed_offers": changed,
                 "changes": changes,
