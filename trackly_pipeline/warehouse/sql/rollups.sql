@@ -5,15 +5,23 @@
 CREATE OR REPLACE TEMP TABLE rollup_days AS
 SELECT DISTINCT day FROM ops.dirty_days;
 
+-- Conversions of those days, split by status once, at the finest grain the rollups share.
 CREATE OR REPLACE TEMP TABLE rollup_conversions AS
 SELECT
-    converted_at::DATE AS day,
-    *,
-    NOT is_adjustment AS is_conversion
+    converted_at::DATE AS day, network, offer_id, message_id, creative_id,
+    count(*) FILTER (WHERE NOT is_adjustment) AS conversions,
+    count(*) FILTER (WHERE NOT is_adjustment AND status = 'approved') AS approved,
+    count(*) FILTER (WHERE NOT is_adjustment AND status = 'pending') AS pending,
+    count(*) FILTER (WHERE NOT is_adjustment AND status = 'rejected') AS rejected,
+    count(*) FILTER (WHERE is_adjustment) AS adjustments,
+    coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
+    coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
+    coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
 FROM analytics.attributed_conversions
 WHERE converted_at >= (SELECT min(day) FROM rollup_days)
   AND converted_at < (SELECT max(day) FROM rollup_days) + 1
-  AND converted_at::DATE IN (SELECT day FROM rollup_days);
+  AND converted_at::DATE IN (SELECT day FROM rollup_days)
+GROUP BY ALL;
 
 -- Clicks of those days, counted once per (day, message, offer) for the three rollups below.
 CREATE OR REPLACE TEMP TABLE rollup_clicks AS
@@ -40,14 +48,9 @@ INSERT INTO analytics.revenue_by_message
 WITH conversions AS (
     SELECT
         day, message_id,
-        count(*) FILTER (WHERE is_conversion) AS conversions,
-        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
-        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
-        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
-        count(*) FILTER (WHERE is_adjustment) AS adjustments,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
+        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
+        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
     FROM rollup_conversions
     WHERE message_id IS NOT NULL
     GROUP BY day, message_id
@@ -77,14 +80,9 @@ INSERT INTO analytics.revenue_by_creative
 WITH conversions AS (
     SELECT
         day, creative_id,
-        count(*) FILTER (WHERE is_conversion) AS conversions,
-        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
-        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
-        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
-        count(*) FILTER (WHERE is_adjustment) AS adjustments,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
+        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
+        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
     FROM rollup_conversions
     WHERE creative_id IS NOT NULL
     GROUP BY day, creative_id
@@ -123,14 +121,9 @@ INSERT INTO analytics.revenue_by_offer
 WITH conversions AS (
     SELECT
         day, network, offer_id,
-        count(*) FILTER (WHERE is_conversion) AS conversions,
-        count(*) FILTER (WHERE is_conversion AND status = 'approved') AS approved,
-        count(*) FILTER (WHERE is_conversion AND status = 'pending') AS pending,
-        count(*) FILTER (WHERE is_conversion AND status = 'rejected') AS rejected,
-        count(*) FILTER (WHERE is_adjustment) AS adjustments,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
-        coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
+        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
+        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
+        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
     FROM rollup_conversions
     GROUP BY day, network, offer_id
 ),
