@@ -122,7 +122,19 @@ def _filter_mask(name: str, spec, view: ReportView) -> np.ndarray:
         pattern = like_pattern(str(raw_values[0]))
         hit = np.array([pattern.fullmatch(str(x)) is not None for x in column.tolist()], dtype=bool)
         return hit if conditional == "LIKE" else ~hit
-    values = [_parse(field, raw) for raw in raw_values]
+    return compare_values(column, conditional, [_parse(field, raw) for raw in raw_values], name)
+
+
+_COMPARISONS = {
+    "LESS_THAN": np.less,
+    "LESS_THAN_OR_EQUAL_TO": np.less_equal,
+    "GREATER_THAN": np.greater,
+    "GREATER_THAN_OR_EQUAL_TO": np.greater_equal,
+}
+
+
+def compare_values(column: np.ndarray, conditional: str, values: list, name: str) -> np.ndarray:
+    """The rows a report filter's value conditional keeps (shared by getConversions and getStats)."""
     if conditional == "EQUAL_TO":
         return np.isin(column, values)
     if conditional == "NOT_EQUAL_TO":
@@ -131,15 +143,9 @@ def _filter_mask(name: str, spec, view: ReportView) -> np.ndarray:
         if len(values) != 2:
             raise ApiError(f"BETWEEN on {name} needs exactly two values")
         return (column >= values[0]) & (column <= values[1])  # inclusive at both ends
-    comparisons = {
-        "LESS_THAN": np.less,
-        "LESS_THAN_OR_EQUAL_TO": np.less_equal,
-        "GREATER_THAN": np.greater,
-        "GREATER_THAN_OR_EQUAL_TO": np.greater_equal,
-    }
-    if conditional not in comparisons:
+    if conditional not in _COMPARISONS:
         raise ApiError(f"Invalid conditional {conditional} for {name}")
-    return comparisons[conditional](column, values[0])
+    return _COMPARISONS[conditional](column, values[0])
 
 
 def _sort_order(sort: dict, view: ReportView) -> np.ndarray:

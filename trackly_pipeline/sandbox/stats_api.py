@@ -25,7 +25,7 @@ from .money import tune_amount
 from .networks import SandboxNetwork
 from .paging import limit_and_page, page_slice
 from .params import as_list
-from .report_api import MAX_LIMIT, REPORT_FIELDS, _parse
+from .report_api import MAX_LIMIT, REPORT_FIELDS, _parse, compare_values
 from .wire import ApiError, page_envelope
 
 DIMENSIONS = {  # wire name -> column of the fine-grained frame
@@ -88,20 +88,7 @@ def _mask(frame: pd.DataFrame, name: str, spec) -> np.ndarray:
     values = [_parse(REPORT_FIELDS[name], raw) for raw in as_list(spec.get("values"))]
     if not values:
         raise ApiError(f"Filter on {name} needs values")
-    column = frame[DIMENSIONS[name]].to_numpy()
-    if conditional == "EQUAL_TO":
-        return np.isin(column, values)
-    if conditional == "NOT_EQUAL_TO":
-        return ~np.isin(column, values)
-    if conditional == "BETWEEN":
-        if len(values) != 2:
-            raise ApiError(f"BETWEEN on {name} needs exactly two values")
-        return (column >= values[0]) & (column <= values[1])
-    operators = {"LESS_THAN": np.less, "LESS_THAN_OR_EQUAL_TO": np.less_equal,
-                 "GREATER_THAN": np.greater, "GREATER_THAN_OR_EQUAL_TO": np.greater_equal}
-    if conditional not in operators:
-        raise ApiError(f"Invalid conditional {conditional} for {name}")
-    return operators[conditional](column, values[0])
+    return compare_values(frame[DIMENSIONS[name]].to_numpy(), conditional, values, name)
 
 
 def _render(name: str, value) -> str:
