@@ -88,7 +88,7 @@ for _n, _sub_field in enumerate(("aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", 
     REPORT_FIELDS[f"ConversionsMobile.affiliate_unique{_n}"] = ReportField("text", _sub(f"affiliate_unique{_n}"))
 
 
-def _parse(field: ReportField, raw: str):
+def parse_filter_value(field: ReportField, raw: str):
     text = str(raw).strip()
     try:
         if field.kind == "int":
@@ -122,7 +122,7 @@ def _filter_mask(name: str, spec, view: ReportView) -> np.ndarray:
         pattern = like_pattern(str(raw_values[0]))
         hit = np.array([pattern.fullmatch(str(x)) is not None for x in column.tolist()], dtype=bool)
         return hit if conditional == "LIKE" else ~hit
-    return compare_values(column, conditional, [_parse(field, raw) for raw in raw_values], name)
+    return compare_values(column, conditional, [parse_filter_value(field, raw) for raw in raw_values], name)
 
 
 _COMPARISONS = {

@@ -25,7 +25,7 @@ from .money import tune_amount
 from .networks import SandboxNetwork
 from .paging import limit_and_page, page_slice
 from .params import as_list
-from .report_api import MAX_LIMIT, REPORT_FIELDS, _parse, compare_values
+from .report_api import MAX_LIMIT, REPORT_FIELDS, compare_values, parse_filter_value
 from .wire import ApiError, page_envelope
 
 DIMENSIONS = {  # wire name -> column of the fine-grained frame
@@ -85,7 +85,7 @@ def _mask(frame: pd.DataFrame, name: str, spec) -> np.ndarray:
     if not isinstance(spec, dict) or "conditional" not in spec:
         raise ApiError(f"Filter on {name} needs a conditional")
     conditional = str(spec["conditional"]).upper()
-    values = [_parse(REPORT_FIELDS[name], raw) for raw in as_list(spec.get("values"))]
+    values = [parse_filter_value(REPORT_FIELDS[name], raw) for raw in as_list(spec.get("values"))]
     if not values:
         raise ApiError(f"Filter on {name} needs values")
     return compare_values(frame[DIMENSIONS[name]].to_numpy(), conditional, values, name)
