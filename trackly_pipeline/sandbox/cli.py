@@ -7,6 +7,7 @@ sandbox/ground_truth.parquet (the truth as of the sandbox clock at start).
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import threading
 from pathlib import Path
 
@@ -28,8 +29,13 @@ def _serve(args: argparse.Namespace) -> int:
     world.write_ground_truth(data / "sandbox" / "ground_truth.parquet")
     print(f"Wrote Trackly logs to {data / 'trackly'}, FX rates to {data / 'fx_rates.csv'}, "
           f"ground truth to {data / 'sandbox' / 'ground_truth.parquet'}")
+    if not args.frozen_clock:
+        # Run on real time from now on: the world's hour anchor is at most an hour behind.
+        world.clock.follow_wall_clock = True
+        world.clock.set(datetime.now(timezone.utc))
     with SandboxServer(world, port=args.port) as server:
-        print(f"TUNE sandbox at {server.api_url} (clock {world.clock.now().isoformat()}); Ctrl-C stops it.")
+        ticking = "frozen" if args.frozen_clock else "following the wall clock"
+        print(f"TUNE sandbox at {server.api_url} (clock {world.clock.now().isoformat()}, {ticking}); Ctrl-C stops it.")
         print("\n".join(_export_lines(world.seed, world.networks)), flush=True)
         try:
             threading.Event().wait()
@@ -55,6 +61,8 @@ def register(subparsers) -> None:
     serve.add_argument("--history-days", type=int, default=30)
     serve.add_argument("--conversions", type=int, default=2000, help="conversions per network")
     serve.add_argument("--data-dir", default="data")
+    serve.add_argument("--frozen-clock", action="store_true",
+                       help="keep the sandbox's clock at its start instead of letting it follow the wall clock")
     serve.set_defaults(func=_serve)
 
     env = commands.add_parser("env", help="print the export lines for the sandbox's tokens")
