@@ -7,8 +7,8 @@ sandbox/ground_truth.parquet (the truth as of the sandbox clock at start).
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .networks import DEFAULT_NETWORKS, network_token
