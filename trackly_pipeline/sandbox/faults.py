@@ -6,15 +6,15 @@ from dataclasses import asdict, dataclass, field, fields
 
 FAULT_KINDS = (
     "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
-    "invalid_token", "invalid_network", "api_error", "hostile_rows",
+    "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
 )
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
-_METHOD_OF_KIND = {"hostile_rows": "Report::getConversions"}
+_METHOD_OF_KIND = {"hostile_rows": "Report::getConversions", "hostile_offers": "Offer::findAll"}
 
 
 @dataclass
 class FaultRule:
-    kind: str  # one of FAULT_KINDS; hostile_rows: see hostile.py (Report::getConversions only)
+    kind: str  # one of FAULT_KINDS; hostile_rows / hostile_offers: see hostile.py
     times: int | None = 1  # inject on this many matching requests; None = every matching request
     skip: int = 0  # let this many matching requests through first (e.g. fail on page k of n)
     method: str | None = None  # "Report::getConversions", "Offer::findAll", ...

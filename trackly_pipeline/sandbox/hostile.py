@@ -152,3 +152,20 @@ def add_hostile_rows(world: SandboxWorld, params: dict, body: dict) -> dict:
     extra = hostile_rows(world, str(params.get("NetworkId")), page, int(first) if first else None)
     data["data"].extend(project(row, fields) for row in extra)
     return body
+
+
+# An Offer::findAll row no client can read: its id is not a number. Added by the hostile_offers
+# fault next to the page's real offers, keyed like them.
+HOSTILE_OFFER_ID = "not-a-number"
+
+
+def add_hostile_offer(body: dict) -> dict:
+    """Add one unreadable offer to a successful Offer::findAll reply (paginated or not), in place."""
+    response = body.get("response") or {}
+    data = response.get("data")
+    if response.get("status") != 1 or not isinstance(data, dict):
+        return body
+    rows = data.get("data") if "pageCount" in data else data
+    if isinstance(rows, dict):
+        rows[HOSTILE_OFFER_ID] = {"Offer": {"id": HOSTILE_OFFER_ID, "name": "Broken \"offer\" ☃", "status": "active"}}
+    return body

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .api import SandboxApi
 from .control import ControlError, handle_control
 from .faults import FaultPlan, FaultRule
-from .hostile import add_hostile_rows
+from .hostile import add_hostile_offer, add_hostile_rows
 from .params import decode_params, redacted
 from .wire import INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, encode, failure
 from .world import SandboxWorld
@@ -215,6 +215,8 @@ class SandboxServer:
             return 200, encode(failure(target, params, INVALID_TOKEN_MESSAGE))
         if rule.kind == "hostile_rows":
             return 200, encode(add_hostile_rows(self.world, params, self.api.handle(target, params)))
+        if rule.kind == "hostile_offers":
+            return 200, encode(add_hostile_offer(self.api.handle(target, params)))
         if rule.kind == "invalid_network":
             return 200, encode(INVALID_NETWORK_BODY)
         return 200, encode(failure(target, params, rule.message))  # api_error

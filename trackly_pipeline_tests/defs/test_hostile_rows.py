@@ -40,3 +40,17 @@ def test_hostile_rows_are_quarantined_or_stored_verbatim(project):
     assert with_hostile > 0
     assert_matches_ground_truth(project, "acme", ignore=hostile_ids)
 
+
+
+def test_an_unreadable_offer_row_is_quarantined_and_the_catalog_kept(project):
+    from trackly_pipeline.defs.assets.offers import offers_asset_key
+
+    project.server.add_fault(FaultRule("hostile_offers", times=None))
+    job = project.defs.get_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=project.instance, asset_selection=[offers_asset_key("acme")]).success
+    stored = {r[0] for r in project.query("SELECT offer_id FROM tune.offers WHERE network = 'acme'")}
+    assert stored == set(project.world.ground_truth_offers("acmenet").offer_id)
+    (kind, record_id, reason, raw), = project.query(
+        "SELECT kind, record_id, reason, raw_json FROM ops.quarantine WHERE network = 'acme'")
+    assert (kind, record_id) == ("offer", "not-a-number") and "id" in reason
+    assert "☃" in json.loads(raw)["Offer"]["name"]
