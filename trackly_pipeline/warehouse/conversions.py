@@ -3,22 +3,21 @@ swept window in one transaction. A sweep that fails part-way changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
-from trackly_pipeline.tune import Conversion, RejectedRow
-from trackly_pipeline.tune.columns import CONVERSION_SCHEMA, MONEY, SUB_ID_FIELDS, UTC_TIME, conversions_table
+from trackly_pipeline.tune import RejectedRow
+from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.ops import quarantine
 
 # The staged columns, in tune.conversions order (without network and the seen timestamps): the
 # tune layer owns them (CONVERSION_SCHEMA); the sweep adds `seq`, the row's position in the sweep.
 STAGE_SCHEMA = CONVERSION_SCHEMA
-__all__ = ["MONEY", "STAGE_SCHEMA", "SUB_ID_FIELDS", "UTC_TIME", "ConversionSweep", "WindowStats", "conversions_to_arrow"]
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,6 @@ class WindowStats:
     vanished: int
     quarantined: int
     transitions: dict[str, int]  # e.g. {"pending -> approved": 12}
-
-
-def conversions_to_arrow(conversions: Sequence[Conversion], first_seq: int) -> pa.Table:
-    table = conversions_table(conversions)
-    return table.append_column("seq", pa.array(range(first_seq, first_seq + len(conversions)), pa.int64()))
 
 
 class ConversionSweep:
@@ -56,30 +50,20 @@ class ConversionSweep:
             "ALTER TABLE staged_conversions ADD COLUMN seq BIGINT"
         )
 
-    def add_page(self, conversions: Sequence[Conversion], rejected: Iterable[RejectedRow] = ()) -> None:
-        """Stage one page of typed Conversion records (the row-by-row path)."""
-        if conversions:
-            self._stage(conversions_to_arrow(conversions, self.rows))
-        self._reject(rejected)
-
     def add_table(self, table: pa.Table, rejected: Iterable[RejectedRow] = ()) -> None:
         """Stage one page given as an Arrow table with STAGE_SCHEMA columns (the columnar path,
         `TuneClient.iter_conversion_tables`). Nothing of the page is kept in Python afterwards."""
         if table.schema != STAGE_SCHEMA:
             raise ValueError(f"conversion page does not have the staged columns: {table.schema}")
         if table.num_rows:
-            self._stage(table.append_column("seq", pa.array(range(self.rows, self.rows + table.num_rows), pa.int64())))
-        self._reject(rejected)
-
-    def _stage(self, page: pa.Table) -> None:
-        self.conn.register("incoming_page", page)
-        try:
-            self.conn.execute("INSERT INTO staged_conversions SELECT * FROM incoming_page")
-        finally:
-            self.conn.unregister("incoming_page")
-        self.rows += page.num_rows
-
-    def _reject(self, rejected: Iterable[RejectedRow]) -> None:
+            # seq keeps arrival order, so the first of two rows with one conversion_id wins.
+            page = table.append_column("seq", pa.array(range(self.rows, self.rows + table.num_rows), pa.int64()))
+            self.conn.register("incoming_page", page)
+            try:
+                self.conn.execute("INSERT INTO staged_conversions SELECT * FROM incoming_page")
+            finally:
+                self.conn.unregister("incoming_page")
+            self.rows += table.num_rows
         self.rejected.extend(rejected)
 
     def replace_window(self, start: datetime, end: datetime, seen_at: datetime) -> WindowStats:

@@ -4,7 +4,7 @@ the sandbox over HTTP, a DuckDB file in tmp_path, and Dagster definitions built 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -112,10 +112,6 @@ def project(tmp_path, monkeypatch) -> Project:
     server, project = make_project(world, tmp_path, monkeypatch)
     yield project
     server.stop()
-
-
-def hours(n: int) -> timedelta:
-    return timedelta(hours=n)
 
 
 def table_checksums(project) -> dict[str, str]:
