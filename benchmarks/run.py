@@ -152,6 +152,7 @@ def pipeline_ingest(meta: dict, bodies: Callable[[int], bytes], db_path: Path) -
         for page in client.iter_conversion_tables(datetime.fromisoformat(meta["start"]),
                                                   datetime.fromisoformat(meta["end"])):
             sweep.add_table(page.table, page.rejected)
+        sweep.flush()
         staged = conn.execute("SELECT count(*) FROM staged_conversions").fetchone()[0]
     return staged
 

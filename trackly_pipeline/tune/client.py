@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 
 from . import envelope
-from .columnar import ConversionTable, parse_conversion_rows
+from .columnar import ConversionTable, parse_conversion_page
 from .envelope import Page
 from .errors import (
     TuneApiError,
@@ -44,12 +44,15 @@ from .models import (
 )
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
+from .raw_rows import decode_page, raw_schema
 from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
 from .values import TUNE_DATETIME_FORMAT
 
 LOGGER_NAME = "trackly_pipeline.tune"
 # Offer ids per Offer::findAll call when filtering by id, to keep GET URLs short.
 OFFER_IDS_PER_CALL = 200
+# Conversion rows as Arrow reads them in bulk: one struct of strings per model.
+_RAW_CONVERSION_SCHEMA = raw_schema(CONVERSION_FIELDS)
 # Retry budget for test_connection, so an unreachable host answers within seconds.
 _PROBE_RETRIES = 1
 _PROBE_TIMEOUT = 10.0
@@ -130,9 +133,17 @@ class TuneClient:
 
     # ---- low level -------------------------------------------------------------------------
 
-    def call(self, target: str, method: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Call ``Target::Method`` and return ``response.data``; raise a TuneError on failure."""
-        return self._call(target, method, params, self.max_retries, self.rate_limit_retries, self.timeout)
+    def call(
+        self,
+        target: str,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        decode: Callable[[bytes], Any] = envelope.parse_body,
+    ) -> Any:
+        """Call ``Target::Method`` and return ``response.data`` as `decode` reads the reply body;
+        raise a TuneError on failure."""
+        return self._call(target, method, params, self.max_retries, self.rate_limit_retries, self.timeout, decode)
 
     def iter_pages(
         self,
@@ -140,12 +151,15 @@ class TuneClient:
         method: str,
         params: Mapping[str, Any] | None,
         page_size: int | None = None,
+        *,
+        decode: Callable[[bytes], Any] = envelope.parse_body,
     ) -> Iterator[Page]:
-        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here)."""
+        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here).
+        `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`)."""
         size = page_size or self.page_size
         number = 1
         while True:
-            data = self.call(target, method, {**(params or {}), "limit": size, "page": number})
+            data = self.call(target, method, {**(params or {}), "limit": size, "page": number}, decode=decode)
             page = envelope.page_of(data)
             if envelope.is_paginated(data) and page.number != number:
                 raise TuneResponseError(
@@ -212,13 +226,13 @@ class TuneClient:
         """The sweep of `iter_conversion_batches`, each page as one Arrow table (CONVERSION_SCHEMA
         columns, page order) plus its rejected rows: the same values and the same rejections,
         parsed in bulk. Pages are yielded as they arrive, never accumulated."""
-        for page, zone in self._conversion_pages(start, end, page_size):
-            parsed = parse_conversion_rows(page.rows, zone)
+        for page, zone in self._conversion_pages(start, end, page_size, in_bulk=True):
+            parsed = parse_conversion_page(page.rows, zone)
             rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
             yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
 
     def _conversion_pages(
-        self, start: datetime, end: datetime, page_size: int | None
+        self, start: datetime, end: datetime, page_size: int | None, *, in_bulk: bool = False
     ) -> Iterator[tuple[Page, ZoneInfo]]:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("start and end must be timezone-aware (UTC)")
@@ -238,8 +252,13 @@ class TuneClient:
             },
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
-        for page in self.iter_pages("Report", "getConversions", params, page_size):
+        decode = self._decode_conversions if in_bulk else envelope.parse_body
+        for page in self.iter_pages("Report", "getConversions", params, page_size, decode=decode):
             yield page, zone
+
+    @staticmethod
+    def _decode_conversions(body: bytes) -> Any:
+        return decode_page(body, _RAW_CONVERSION_SCHEMA)
 
     def _rejected(self, row: Any, reason: str) -> RejectedRow:
         return RejectedRow(
@@ -336,6 +355,7 @@ class TuneClient:
         max_retries: int,
         rate_limit_retries: int,
         timeout: float,
+        decode: Callable[[bytes], Any] = envelope.parse_body,
     ) -> Any:
         pairs: list[Param] = [
             ("NetworkId", self.network_id),
@@ -351,7 +371,7 @@ class TuneClient:
             self._limiter.acquire()
             failure: _Transient | TuneRateLimitError
             try:
-                return self._attempt(pairs, timeout, where)
+                return self._attempt(pairs, timeout, where, decode)
             except _Transient as transient:
                 failure, failures = transient, failures + 1
             except TuneRateLimitError as exc:
@@ -379,7 +399,7 @@ class TuneClient:
                 )
             self._sleep(delay)
 
-    def _attempt(self, pairs: list[Param], timeout: float, where: str) -> Any:
+    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Callable[[bytes], Any]) -> Any:
         """One HTTP round trip. Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
         try:
@@ -394,7 +414,7 @@ class TuneClient:
             failure = self._failure_of(response, where)
             if failure is None:
                 try:
-                    return envelope.parse_body(response.content)
+                    return decode(response.content)
                 except TuneResponseError as exc:
                     failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
                 except TuneRateLimitError as exc:

@@ -1,8 +1,8 @@
 """Columnar parsing of Report::getConversions pages: rows -> one Arrow table per page.
 
 Same semantics as `models.parse_conversion_row`, at a fraction of the cost: each field becomes a
-column in one pass over the page, and the columns are validated and typed in bulk with Arrow
-compute. The bulk checks accept only the canonical shapes TUNE sends ("12.34000", "2026-03-08
+string column (from the Python rows in one pass, or read straight from the reply by
+`raw_rows.decode_page`), and the columns are validated and typed in bulk with Arrow compute. The bulk checks accept only the canonical shapes TUNE sends ("12.34000", "2026-03-08
 01:59:59", "1"); a row with any value outside them (blank where required, whitespace, other
 number spellings, DST gaps, wrong types, ...) is handed to `parse_conversion_row`, so the typed
 values and the rejection reasons are those of the per-row parser by construction.
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .columns import CONVERSION_SCHEMA, MONEY, UTC_TIME, conversions_table
+from .envelope import RowTable
 from .models import CONVERSION_STATUSES, Conversion, RejectedRow, RowError, parse_conversion_row
 from .values import TUNE_DATETIME_FORMAT
 
@@ -45,9 +46,6 @@ _DATETIME_RE = (
     r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
 )
 _DATETIME_PLACEHOLDER = "2000-01-01 00:00:00"
-# Python's str.isspace() characters: a non-empty string of only these is blank (None) for TUNE text.
-_PY_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
-_BLANK_RE = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _PY_WHITESPACE) + "]+$"
 _STATUSES = pa.array(sorted(CONVERSION_STATUSES))
 _BOOLEAN_TEXTS = pa.array(["0", "1", ""])
 
@@ -87,7 +85,8 @@ class _Page:
         self.fallback |= pc.fill_null(bad, null_is_bad).to_numpy(zero_copy_only=False)
 
     def strings(self, values: Sequence[Any]) -> pa.Array:
-        """A string array; None stays null, any other non-string value is null and sent per row."""
+        """Python values -> a string array; None stays null, any other non-string value is null
+        and sent per row."""
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
@@ -95,32 +94,31 @@ class _Page:
             self.fallback |= ~ok
             return pa.array([v if good else None for v, good in zip(values, ok.tolist())], pa.string())
 
-    def text(self, values: Sequence[Any]) -> pa.Array:
-        """Optional text: "" and None -> null; whitespace-only strings are decided per row."""
-        array = self.strings(values)
-        self.mark(pc.match_substring_regex(array, _BLANK_RE), null_is_bad=False)
+    def text(self, array: pa.Array) -> pa.Array:
+        """Optional text: "" and null -> null; whitespace-only strings are decided per row."""
+        # utf8_is_space: non-empty and all Zs/WS/B/S characters, Python's str.isspace() definition.
+        self.mark(pc.utf8_is_space(array), null_is_bad=False)
         return pc.if_else(pc.equal(array, ""), None, array)
 
-    def matching(self, values: Sequence[Any], pattern: str, *, required: bool) -> pa.Array:
-        """Strings of `pattern` stay; "" and None become null (a row needing a value goes per row);
+    def matching(self, array: pa.Array, pattern: str, *, required: bool) -> pa.Array:
+        """Strings of `pattern` stay; "" and null become null (a row needing a value goes per row);
         anything else is null and decided per row."""
-        array = self.strings(values)
         empty = pc.fill_null(pc.equal(array, ""), True)
         good = pc.fill_null(pc.match_substring_regex(array, pattern), False)
         self.mark(pc.invert(pc.or_(good, empty)) if not required else pc.invert(good))
         return pc.if_else(good, array, None)
 
-    def integers(self, values: Sequence[Any], kind: pa.DataType, *, required: bool) -> pa.Array:
+    def integers(self, array: pa.Array, kind: pa.DataType, *, required: bool) -> pa.Array:
         pattern = _INT32_RE if kind == pa.int32() else _INT64_RE
-        return pc.cast(self.matching(values, pattern, required=required), kind)
+        return pc.cast(self.matching(array, pattern, required=required), kind)
 
-    def money(self, values: Sequence[Any], *, required: bool) -> pa.Array:
-        return pc.cast(self.matching(values, _MONEY_RE, required=required), MONEY)
+    def money(self, array: pa.Array, *, required: bool) -> pa.Array:
+        return pc.cast(self.matching(array, _MONEY_RE, required=required), MONEY)
 
-    def utc_times(self, values: Sequence[Any], zone: ZoneInfo) -> pa.Array:
+    def utc_times(self, array: pa.Array, zone: ZoneInfo) -> pa.Array:
         """Network-local "YYYY-MM-DD HH:MM:SS" -> UTC. Ambiguous (fall-back) times take the first
         occurrence; times in a spring-forward gap are decided (rejected) per row."""
-        local = self.matching(values, _DATETIME_RE, required=True)
+        local = self.matching(array, _DATETIME_RE, required=True)
         naive = pc.strptime(pc.fill_null(local, _DATETIME_PLACEHOLDER), format=TUNE_DATETIME_FORMAT, unit="s")
         written_day = pc.cast(pc.utf8_slice_codeunits(local, 8, 10), pa.int64())
         self.mark(pc.not_equal(pc.day(naive), written_day))  # 02-30 would roll over to 03-02
@@ -129,14 +127,12 @@ class _Page:
         self.mark(pc.not_equal(earliest, latest))  # differ only for times that do not exist
         return pc.cast(pc.cast(earliest, pa.timestamp("s", tz="UTC")), UTC_TIME)
 
-    def flags(self, values: Sequence[Any]) -> pa.Array:
+    def flags(self, array: pa.Array) -> pa.Array:
         """TUNE booleans "0"/"1" ("" and null are false); other spellings are decided per row."""
-        array = self.strings(values)
         self.mark(pc.invert(pc.or_(pc.is_null(array), pc.is_in(array, _BOOLEAN_TEXTS))))
         return pc.fill_null(pc.equal(array, "1"), False)
 
-    def one_of(self, values: Sequence[Any], allowed: pa.Array) -> pa.Array:
-        array = self.strings(values)
+    def one_of(self, array: pa.Array, allowed: pa.Array) -> pa.Array:
         self.mark(pc.invert(pc.is_in(array, allowed)))
         return array
 
@@ -176,11 +172,54 @@ def parse_conversion_rows(rows: Sequence[Any], zone: ZoneInfo) -> ParsedRows:
     page = _Page(size)
     stats = _models(rows, "Stat", page)
     mobiles = _models(rows, "ConversionsMobile", None)  # a missing ConversionsMobile reads as empty
+    stat_columns = [page.strings(values) for values in _columns(stats, _STAT_GET, _STAT_KEYS)]
+    mobile_columns = [page.strings(values) for values in _columns(mobiles, _MOBILE_GET, _MOBILE_KEYS)]
+    table = _typed_table(page, stat_columns, mobile_columns, zone)
+    if not page.fallback.any():
+        return ParsedRows(table, [])
+    return _with_fallback(rows, zone, table, page.fallback)
+
+
+def parse_conversion_page(rows: Sequence[Any] | RowTable, zone: ZoneInfo) -> ParsedRows:
+    """A page's rows, as Python objects or read in bulk, -> `parse_conversion_rows`'s result."""
+    if isinstance(rows, RowTable):
+        parsed = parse_raw_conversions(rows.table, zone)
+        if parsed is not None:
+            return parsed
+        rows = rows.rows()  # some row needs a closer look: the per-row rules decide it
+    return parse_conversion_rows(rows, zone)
+
+
+def parse_raw_conversions(raw: pa.Table, zone: ZoneInfo) -> ParsedRows | None:
+    """Rows read in bulk by `raw_rows.decode_page` (a "Stat" and a "ConversionsMobile" struct of
+    strings) -> the conversions as `parse_conversion_rows` gives them, or None when some row must
+    be decided by the per-row rules (the caller then parses the page's rows)."""
+    if raw.num_rows == 0:
+        return ParsedRows(CONVERSION_SCHEMA.empty_table(), [])
+    stat = raw.column("Stat").combine_chunks()
+    if stat.null_count:
+        return None
+    # flatten() honours a null ConversionsMobile (its fields read null, as a missing one reads empty).
+    mobile = raw.column("ConversionsMobile").combine_chunks()
+    page = _Page(raw.num_rows)
+    table = _typed_table(page, _fields(stat, _STAT_KEYS), _fields(mobile, _MOBILE_KEYS), zone)
+    return None if page.fallback.any() else ParsedRows(table, [])
+
+
+def _fields(struct: pa.StructArray, keys: tuple[str, ...]) -> list[pa.Array]:
+    by_name = dict(zip((field.name for field in struct.type), struct.flatten()))
+    return [by_name[key] for key in keys]
+
+
+def _typed_table(
+    page: _Page, stat_columns: Sequence[pa.Array], mobile_columns: Sequence[pa.Array], zone: ZoneInfo
+) -> pa.Table:
+    """String columns in _STAT_KEYS and _MOBILE_KEYS order -> a CONVERSION_SCHEMA table; rows
+    outside the canonical shapes are marked on `page` for the per-row parser."""
     (
         conversion_id, tune_event_id, ad_id, converted_at, offer_id, affiliate_id, goal_id, status,
         status_code, is_adjustment, payout, revenue, sale_amount, currency, *stat_sub_ids,
-    ) = _columns(stats, _STAT_GET, _STAT_KEYS)
-    mobile_sub_ids = _columns(mobiles, _MOBILE_GET, _MOBILE_KEYS)
+    ) = stat_columns
     columns = [
         page.integers(conversion_id, pa.int64(), required=True),
         page.text(tune_event_id),
@@ -196,12 +235,9 @@ def parse_conversion_rows(rows: Sequence[Any], zone: ZoneInfo) -> ParsedRows:
         page.money(revenue, required=False),
         page.money(sale_amount, required=False),
         page.matching(currency, _CURRENCY_RE, required=False),
-        *[page.text(values) for values in (*stat_sub_ids, *mobile_sub_ids)],
+        *[page.text(values) for values in (*stat_sub_ids, *mobile_columns)],
     ]
-    table = pa.Table.from_arrays(columns, schema=CONVERSION_SCHEMA)
-    if not page.fallback.any():
-        return ParsedRows(table, [])
-    return _with_fallback(rows, zone, table, page.fallback)
+    return pa.Table.from_arrays(columns, schema=CONVERSION_SCHEMA)
 
 
 def _with_fallback(rows: Sequence[Any], zone: ZoneInfo, table: pa.Table, fallback: np.ndarray) -> ParsedRows:
@@ -222,4 +258,4 @@ def _with_fallback(rows: Sequence[Any], zone: ZoneInfo, table: pa.Table, fallbac
     return ParsedRows(merged.take(pa.array(np.argsort(positions, kind="stable"))), rejected)
 
 
-__all__ = ["ConversionTable", "ParsedRows", "parse_conversion_rows"]
+__all__ = ["ConversionTable", "ParsedRows", "parse_conversion_page", "parse_conversion_rows", "parse_raw_conversions"]

@@ -20,13 +20,30 @@ _SNIPPET_LENGTH = 200
 
 
 @dataclass(frozen=True)
+class RowTable:
+    """A page's rows read in bulk (`raw_rows.decode_page`): `table` has one struct column per model
+    (e.g. "Stat"), every field a string; `text` is the row array as sent, for `rows()`."""
+
+    table: Any  # pyarrow.Table
+    text: bytes
+
+    def rows(self) -> list[dict]:
+        """The same rows as Python objects, for when they must be looked at one by one."""
+        try:
+            return rows_of(json.loads(self.text))
+        except ValueError as exc:  # Arrow has read it, so not expected; fail clearly all the same
+            raise TuneResponseError(f"row array is not valid JSON ({exc})") from None
+
+
+@dataclass(frozen=True)
 class Page:
-    """One page of a paginated call; ``rows`` are the row objects as TUNE sent them."""
+    """One page of a paginated call; ``rows`` are the row objects as TUNE sent them, or a RowTable
+    when the caller asked for the rows in bulk."""
 
     number: int
     page_count: int
     total_count: int
-    rows: list[dict]
+    rows: list[dict] | RowTable
 
 
 def parse_body(body: str | bytes) -> Any:
@@ -103,7 +120,7 @@ def page_of(data: Any) -> Page:
         number=_int_member(data, "page", default=1),
         page_count=_int_member(data, "pageCount"),
         total_count=_int_member(data, "count", default=0),
-        rows=rows_of(data["data"]),
+        rows=data["data"] if isinstance(data["data"], RowTable) else rows_of(data["data"]),
     )
 
 
