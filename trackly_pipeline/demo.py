@@ -33,6 +33,7 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
     warehouse = Warehouse(settings.duckdb_path)
     for path in (warehouse.path, warehouse.published_path):
         path.unlink(missing_ok=True)
+    shutil.rmtree(warehouse.published_parts_folder, ignore_errors=True)
     world.write_trackly_logs(logs_dir)
     if settings.fx_rates_path:
         world.write_fx_rates(settings.fx_rates_path, settings.reporting_currency)

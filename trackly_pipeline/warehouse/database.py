@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from trackly_pipeline.warehouse.publish import parts_folder, publish_copy
 
 CATALOG = "warehouse"
 # DDL run (idempotently) by every writing connection: the core tables, then each feature's own.
@@ -89,36 +90,22 @@ class Warehouse:
         """The analysts' copy: same tables, replaced atomically after each successful write."""
         return self.path.with_name(f"{self.path.stem}_analytics{self.path.suffix}")
 
+    @property
+    def published_parts_folder(self) -> Path:
+        """The month files the analysts' copy reads (see `publish.publish_copy`)."""
+        return parts_folder(self.published_path)
+
     def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
-        """Write the analysts' copy from a writing connection (so it is a consistent snapshot taken
-        under the writer's lock), then swap it in with an atomic rename: readers never see a
-        half-written file and never hold a lock the pipeline needs. The raw click log is left out:
-        it is the largest table and analysts can read Trackly's files directly."""
-        target = self.published_path
-        staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        staging.unlink(missing_ok=True)
-        conn.execute("ATTACH $path AS published", {"path": str(staging)})
-        try:
-            tables = conn.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $catalog "
-                "AND NOT (schema_name = 'trackly' AND table_name = 'clicks') ORDER BY ALL",
-                {"catalog": CATALOG},
-            ).fetchall()
-            for schema in sorted({schema for schema, _ in tables}):
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS published."{schema}"')
-            for schema, table in tables:
-                conn.execute(f'CREATE TABLE published."{schema}"."{table}" AS FROM {CATALOG}."{schema}"."{table}"')
-            # Table macros (e.g. tune.conversions_as_of) travel too, defined inside the copy.
-            conn.execute("USE published")
-            for name in SCHEMA_FILES:
-                for statement in _statements(sql_text(name)):
-                    if statement.upper().startswith("CREATE OR REPLACE MACRO"):
-                        conn.execute(statement)
-        finally:
-            conn.execute(f"USE {CATALOG}")
-            conn.execute("DETACH published")
-        os.replace(staging, target)
-        return target
+        """Publish the analysts' copy from a writing connection (a consistent snapshot taken under
+        the writer's lock), swapped in atomically: readers never see a half-written file and never
+        hold a lock the pipeline needs. See `publish.publish_copy`."""
+        macros = [
+            statement
+            for name in SCHEMA_FILES
+            for statement in _statements(sql_text(name))
+            if statement.upper().startswith("CREATE OR REPLACE MACRO")
+        ]
+        return publish_copy(conn, CATALOG, self.published_path, macros)
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from datetime import datetime
 
 import duckdb
 
+from trackly_pipeline.warehouse.publish import PARTITIONED
+
 # Columns read from each log, and the timestamp that places a row on a day.
 LOG_COLUMNS = {
     "clicks": (
@@ -81,7 +83,14 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 
 
 def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
+    """Days to roll up again, and (for the published messages) months to publish again."""
     conn.execute(
         f"INSERT INTO ops.dirty_days SELECT DISTINCT {time_column}::DATE, 'trackly.{kind}' FROM trackly.{kind} {where}",
         params,
     )
+    if f"trackly.{kind}" in PARTITIONED:
+        conn.execute(
+            f"INSERT INTO ops.publish_pending SELECT DISTINCT 'trackly.{kind}', date_trunc('month', {time_column})::DATE "
+            f"FROM trackly.{kind} {where}",
+            params,
+        )

@@ -120,6 +120,16 @@ SELECT
     END AS unattributed_reason
 FROM passes;
 
+-- The months of the analysts' copy this rewrites: the window's, and any a conversion moved out of.
+INSERT INTO ops.publish_pending
+SELECT DISTINCT 'analytics.attributed_conversions', date_trunc('month', converted_at)::DATE
+FROM analytics.attributed_conversions
+WHERE network = $network
+  AND ((converted_at >= $start AND converted_at < $end)
+       OR conversion_id IN (SELECT conversion_id FROM window_conversions))
+UNION
+SELECT 'analytics.attributed_conversions', date_trunc('month', converted_at)::DATE FROM window_conversions;
+
 DELETE FROM analytics.attributed_conversions
 WHERE network = $network
   AND ((converted_at >= $start AND converted_at < $end)

@@ -145,4 +145,11 @@ FROM conversions AS c
 FULL JOIN clicks AS k USING (day, network, offer_id)
 LEFT JOIN tune.offers AS o USING (network, offer_id);
 
+-- The months of the analysts' copy these rollups rewrote (warehouse/publish.py).
+INSERT INTO ops.publish_pending
+SELECT DISTINCT rollup.name, date_trunc('month', day)::DATE
+FROM rollup_days
+CROSS JOIN (VALUES ('analytics.revenue_by_message'), ('analytics.revenue_by_creative'),
+                   ('analytics.revenue_by_offer')) AS rollup(name);
+
 DELETE FROM ops.dirty_days WHERE day IN (SELECT day FROM rollup_days);
