@@ -152,9 +152,9 @@ def _all_months(conn: duckdb.DuckDBPyConnection, table: str) -> list[date]:
 def _write_month(conn: duckdb.DuckDBPyConnection, table: str, month: date, parts: Path, version: str) -> str | None:
     """One month of `table` as a new Parquet file; None when the month has no rows (any more)."""
     column = PARTITIONED[table]
-    reader = conn.execute(
+    reader = conn.sql(
         f"SELECT * FROM {table} WHERE {column} >= $month AND {column} < $month + INTERVAL 1 MONTH",
-        {"month": month},
+        params={"month": month},
     ).to_arrow_reader()
     file = f"{table}/{month:%Y-%m}.{version}.parquet"
     path = parts / file
