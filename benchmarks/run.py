@@ -10,7 +10,6 @@ Prints a table and writes benchmarks/out/results.md.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import resource
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
-from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"

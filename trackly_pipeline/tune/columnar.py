@@ -2,10 +2,11 @@
 
 Same semantics as `models.parse_conversion_row`, at a fraction of the cost: each field becomes a
 string column (from the Python rows in one pass, or read straight from the reply by
-`raw_rows.decode_page`), and the columns are validated and typed in bulk with Arrow compute. The bulk checks accept only the canonical shapes TUNE sends ("12.34000", "2026-03-08
-01:59:59", "1"); a row with any value outside them (blank where required, whitespace, other
-number spellings, DST gaps, wrong types, ...) is handed to `parse_conversion_row`, so the typed
-values and the rejection reasons are those of the per-row parser by construction.
+`raw_rows.decode_page`), and the columns are validated and typed in bulk with Arrow compute. The
+bulk checks accept only the canonical shapes TUNE sends ("12.34000", "2026-03-08 01:59:59", "1");
+a row with any value outside them (blank where required, whitespace, other number spellings, DST
+gaps, wrong types, ...) is handed to `parse_conversion_row`, so the typed values and the rejection
+reasons are those of the per-row parser by construction.
 """
 from __future__ import annotations
 
@@ -199,7 +200,6 @@ def parse_raw_conversions(raw: pa.Table, zone: ZoneInfo) -> ParsedRows | None:
     stat = raw.column("Stat").combine_chunks()
     if stat.null_count:
         return None
-    # flatten() honours a null ConversionsMobile (its fields read null, as a missing one reads empty).
     mobile = raw.column("ConversionsMobile").combine_chunks()
     page = _Page(raw.num_rows)
     table = _typed_table(page, _fields(stat, _STAT_KEYS), _fields(mobile, _MOBILE_KEYS), zone)
@@ -207,6 +207,8 @@ def parse_raw_conversions(raw: pa.Table, zone: ZoneInfo) -> ParsedRows | None:
 
 
 def _fields(struct: pa.StructArray, keys: tuple[str, ...]) -> list[pa.Array]:
+    """The struct's fields in `keys` order. flatten() honours the struct's nulls: the fields of a
+    null ConversionsMobile read null, as those of a missing one read empty in the per-row rules."""
     by_name = dict(zip((field.name for field in struct.type), struct.flatten()))
     return [by_name[key] for key in keys]
 

@@ -15,7 +15,7 @@ from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.ops import quarantine
 
-# Pages are inserted in batches of at least one DuckDB row group (122,880 rows, ~75 MB of Arrow):
+# Pages are inserted in batches of at least one DuckDB row group (122,880 rows, ~30 MB of Arrow):
 # measured, an INSERT per 5,000-row page costs ~4x as much per row (benchmarks/, ingest).
 STAGE_BATCH_ROWS = 122_880
 # The staged columns, in tune.conversions order (without network and the seen timestamps): the

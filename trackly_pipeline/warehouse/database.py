@@ -6,7 +6,6 @@ concurrency pool, see dagster.yaml); analysts read the published copy (see `publ
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
