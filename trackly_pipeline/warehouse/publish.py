@@ -13,6 +13,7 @@ before they are deleted, so a session must reconnect within a day.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -61,6 +62,10 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     _detach(conn, catalog)
     os.replace(staging, target)
 
+    # The grace period of a replaced file runs from now: its mtime is when a newer copy replaced it.
+    for key in written.keys() & files.keys():
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(parts / files[key])
     conn.execute("BEGIN TRANSACTION")
     for (table, month), file in written.items():
         conn.execute("DELETE FROM ops.published_parts WHERE table_name = $t AND month = $m", {"t": table, "m": month})
@@ -180,7 +185,8 @@ def _sql_path(path: Path) -> str:
 
 
 def _remove_replaced(parts: Path, current: set[str]) -> None:
-    """Delete files no view reads any more, once readers of older snapshots have had a day."""
+    """Delete files the copy no longer reads once they were replaced a day ago (or, for files a
+    failed publish left behind, written a day ago): readers of older snapshots have had a day."""
     cutoff = time.time() - KEEP_REPLACED_FILES_S
     for path in parts.glob("*/*.parquet"):
         if path.relative_to(parts).as_posix() not in current and path.stat().st_mtime < cutoff:

@@ -130,6 +130,22 @@ def test_a_reader_keeps_its_snapshot_and_replaced_files_go_after_a_day(warehouse
     assert_copy_equals_warehouse(warehouse)
 
 
+def test_an_old_month_file_replaced_now_still_gets_its_day(warehouse):
+    """A month published long ago and replaced today stays for readers of the snapshot before."""
+    parts = parts_folder(warehouse.published_path)
+    a_month_ago = time.time() - 30 * 24 * 3600
+    for path in parts.glob("*/*.parquet"):
+        os.utime(path, (a_month_ago, a_month_ago))
+    with warehouse.connect() as conn:
+        replaced = current_files(conn)[date(2026, 9, 1)]
+        add_conversions(conn, date(2026, 9, 1), 5, 9000)
+        warehouse.publish(conn)
+        assert current_files(conn)[date(2026, 9, 1)] != replaced
+        warehouse.publish(conn)  # a later run within the day
+    assert (parts / replaced).exists()
+    assert_copy_equals_warehouse(warehouse)
+
+
 def test_a_folder_with_a_quote_is_refused_and_loses_nothing(tmp_path):
     warehouse = Warehouse(tmp_path / "it's" / "w.duckdb")
     with warehouse.connect() as conn:
