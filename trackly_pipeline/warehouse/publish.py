@@ -66,19 +66,29 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     for key in written.keys() & files.keys():
         with contextlib.suppress(FileNotFoundError):
             os.utime(parts / files[key])
-    conn.execute("BEGIN TRANSACTION")
-    for (table, month), file in written.items():
-        conn.execute("DELETE FROM ops.published_parts WHERE table_name = $t AND month = $m", {"t": table, "m": month})
-        if file is not None:
-            conn.execute(
-                "INSERT INTO ops.published_parts VALUES ($t, $m, $f, $at)",
-                {"t": table, "m": month, "f": file, "at": datetime.now(timezone.utc)},
-            )
-    for table, month in pending:
-        conn.execute("DELETE FROM ops.publish_pending WHERE table_name = $t AND month = $m", {"t": table, "m": month})
-    conn.execute("COMMIT")
+    _record(conn, written, pending)
     _remove_replaced(parts, set(current.values()))
     return target
+
+
+def _record(
+    conn: duckdb.DuckDBPyConnection, written: dict[tuple[str, date], str | None], pending: set[tuple[str, date]]
+) -> None:
+    """The copy is in place: note its files and clear the months it published, in one transaction.
+    Should this fail, the next publish writes those months again."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for (table, month), file in written.items():
+            key = {"t": table, "m": month}
+            conn.execute("DELETE FROM ops.published_parts WHERE table_name = $t AND month = $m", key)
+            if file is not None:
+                conn.execute("INSERT INTO ops.published_parts VALUES ($t, $m, $f, now())", {**key, "f": file})
+        for table, month in pending:
+            conn.execute("DELETE FROM ops.publish_pending WHERE table_name = $t AND month = $m", {"t": table, "m": month})
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _write_changed_months(
