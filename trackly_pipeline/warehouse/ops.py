@@ -59,6 +59,10 @@ def quarantine(
     ]
     if rows:
         conn.executemany("INSERT INTO ops.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute(
+            "INSERT INTO ops.publish_pending VALUES ('ops.quarantine', date_trunc('month', $at)::DATE)",
+            {"at": received_at},
+        )
     return len(rows)
 
 

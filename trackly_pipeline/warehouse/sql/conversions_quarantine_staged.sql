@@ -16,4 +16,7 @@ INSERT INTO ops.quarantine
 SELECT $sync_id, $network, 'conversion', r.conversion_id::VARCHAR, r.reason, to_json(r)::VARCHAR, $seen_at
 FROM staged_rejects AS r;
 
+INSERT INTO ops.publish_pending
+SELECT 'ops.quarantine', date_trunc('month', $seen_at)::DATE WHERE EXISTS (SELECT 1 FROM staged_rejects);
+
 DELETE FROM staged_conversions WHERE seq IN (SELECT seq FROM staged_rejects);
