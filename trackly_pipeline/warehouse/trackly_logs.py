@@ -83,14 +83,13 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 
 
 def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
-    """Days to roll up again, and (for the published messages) months to publish again."""
-    conn.execute(
-        f"INSERT INTO ops.dirty_days SELECT DISTINCT {time_column}::DATE, 'trackly.{kind}' FROM trackly.{kind} {where}",
-        params,
-    )
-    if f"trackly.{kind}" in PARTITIONED:
-        conn.execute(
-            f"INSERT INTO ops.publish_pending SELECT DISTINCT 'trackly.{kind}', date_trunc('month', {time_column})::DATE "
-            f"FROM trackly.{kind} {where}",
-            params,
-        )
+    """Days to roll up again, and (for the published messages) months to publish again: one scan."""
+    table = f"trackly.{kind}"
+    rows = conn.execute(f"SELECT DISTINCT {time_column}::DATE FROM {table} {where}", params).fetchall()
+    days = [day for (day,) in rows]
+    if not days:
+        return
+    conn.executemany("INSERT INTO ops.dirty_days VALUES (?, ?)", [(day, table) for day in days])
+    if table in PARTITIONED:
+        months = sorted({day.replace(day=1) for day in days})
+        conn.executemany("INSERT INTO ops.publish_pending VALUES (?, ?)", [(table, month) for month in months])
