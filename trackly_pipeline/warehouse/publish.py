@@ -85,7 +85,8 @@ def _record(
             if file is not None:
                 conn.execute("INSERT INTO ops.published_parts VALUES ($t, $m, $f, now())", {**key, "f": file})
         for table, month in pending:
-            conn.execute("DELETE FROM ops.publish_pending WHERE table_name = $t AND month = $m", {"t": table, "m": month})
+            key = {"t": table, "m": month}
+            conn.execute("DELETE FROM ops.publish_pending WHERE table_name = $t AND month = $m", key)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
