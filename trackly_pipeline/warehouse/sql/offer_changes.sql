@@ -3,24 +3,18 @@
 INSERT INTO tune.offer_changes
 WITH had_catalog AS (SELECT count(*) > 0 AS yes FROM previous_offers),
 fields AS (
-    SELECT n.offer_id, n.modified_at, 'payout' AS field, CAST(o.payout AS VARCHAR) AS old_value,
-           CAST(n.payout AS VARCHAR) AS new_value
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
-    UNION ALL
-    SELECT n.offer_id, n.modified_at, 'status', o.status, n.status
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
-    UNION ALL
-    SELECT n.offer_id, n.modified_at, 'offer_url', o.offer_url, n.offer_url
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
-    UNION ALL
-    SELECT n.offer_id, n.modified_at, 'name', o.tune_name, n.tune_name
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
-    UNION ALL
-    SELECT n.offer_id, n.modified_at, 'payout_type', o.payout_type, n.payout_type
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
-    UNION ALL
-    SELECT n.offer_id, n.modified_at, 'currency', o.currency, n.currency
-    FROM incoming_offers AS n JOIN previous_offers AS o USING (offer_id)
+    -- One row per compared field of each offer in both catalogs.
+    SELECT n.offer_id, n.modified_at, f.field, f.old_value, f.new_value
+    FROM incoming_offers AS n
+    JOIN previous_offers AS o USING (offer_id),
+    UNNEST([
+        {'field': 'payout', 'old_value': CAST(o.payout AS VARCHAR), 'new_value': CAST(n.payout AS VARCHAR)},
+        {'field': 'status', 'old_value': o.status, 'new_value': n.status},
+        {'field': 'offer_url', 'old_value': o.offer_url, 'new_value': n.offer_url},
+        {'field': 'name', 'old_value': o.tune_name, 'new_value': n.tune_name},
+        {'field': 'payout_type', 'old_value': o.payout_type, 'new_value': n.payout_type},
+        {'field': 'currency', 'old_value': o.currency, 'new_value': n.currency}
+    ]) AS u(f)
 )
 SELECT $network, offer_id, 'changed', field, old_value, new_value, modified_at, $sync_id, $synced_at
 FROM fields
