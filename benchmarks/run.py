@@ -232,7 +232,8 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
     _execute(conn, """
         INSERT INTO trackly.clicks
         SELECT 'k' || lpad(to_hex(i), 11, '0'), 'l' || (i % 5000)::VARCHAR,
-               'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet', (hash(i, 4) % 300)::BIGINT,
+               'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet',
+               (hash(i * $messages // $clicks, 4) % 300)::BIGINT,  -- a message promotes one offer
                $end - to_seconds((i * $click_span // $clicks)::BIGINT),
                '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history'
         FROM range($clicks) AS t(i)""", params)
@@ -240,7 +241,7 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
         INSERT INTO tune.conversions
         SELECT 'acme', i, md5(i::VARCHAR), ts,
                CASE WHEN kind < 42 THEN 'k' || lpad(to_hex(click), 11, '0') END,
-               (hash(i, 6) % 300)::BIGINT, 1001, 0,
+               (hash(click * $messages // $clicks, 4) % 300)::BIGINT, 1001, 0,  -- the clicked message's offer
                CASE WHEN i % 10 < 7 THEN 'approved' WHEN i % 10 < 9 THEN 'pending' ELSE 'rejected' END,
                52, i % 50 = 0, ((hash(i, 7) % 5000) / 100)::DECIMAL(18, 5), NULL, NULL, 'USD',
                CASE WHEN kind >= 42 AND kind < 69 THEN 'k' || lpad(to_hex(click), 11, '0')
