@@ -7,7 +7,7 @@
 -- The registered table attribution_windows(offer_id, days) holds per-offer windows.
 CREATE OR REPLACE TEMP TABLE window_conversions AS
 SELECT
-    c.*,
+    c.network, c.conversion_id, c.converted_at, c.status, c.is_adjustment, c.payout, c.currency, c.offer_id, c.ad_id,
     CASE $message_id_field
         WHEN 'aff_sub' THEN c.aff_sub
         WHEN 'aff_sub2' THEN c.aff_sub2
@@ -26,9 +26,9 @@ WHERE c.network = $network
   AND c.converted_at >= $start
   AND c.converted_at < $end;
 
--- Only the clicks and messages these conversions can name, made since $lookup_start (the longest
--- attribution window, at least 30 days, before the window): the scans follow the window, not the
--- history, and hash aggregates pick the first row per key without sorting.
+-- Only the clicks these conversions can name, made since $lookup_start (the longest attribution
+-- window, at least 30 days, before the window): the scan follows the window, not the history, and
+-- hash aggregates pick the first row per key without sorting.
 CREATE OR REPLACE TEMP TABLE candidate_clicks AS
 SELECT click_id, arg_min(message_id, clicked_at) AS message_id, min(clicked_at) AS clicked_at
 FROM trackly.clicks
@@ -36,6 +36,8 @@ WHERE clicked_at >= $lookup_start
   AND click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions)
 GROUP BY click_id;
 
+-- The send of every message named or clicked, however old: an old message clicked today still has
+-- its creative. One narrow scan of trackly.messages, a small share of the run even after a year.
 CREATE OR REPLACE TEMP TABLE candidate_message_facts AS
 SELECT
     message_id,
@@ -43,14 +45,13 @@ SELECT
     arg_min(creative_id, sent_at) AS creative_id,
     arg_min(campaign_id, sent_at) AS campaign_id
 FROM trackly.messages
-WHERE sent_at >= $lookup_start
-  AND message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8
+WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8
                      UNION SELECT message_id FROM candidate_clicks)
 GROUP BY message_id;
 
 -- A message named by its id gets the credit through its first click (Trackly's first-click rule);
--- a message nobody clicked is measured from its send. Its clicks all follow its send, so the same
--- lookup horizon sees every one of them.
+-- a message nobody clicked is measured from its send. Only messages sent since $lookup_start: their
+-- clicks all follow the send, so the same horizon sees every one of them and the first is exact.
 CREATE OR REPLACE TEMP TABLE candidate_messages AS
 SELECT
     m.message_id,
@@ -63,24 +64,27 @@ LEFT JOIN (SELECT message_id, arg_min(click_id, (clicked_at, click_id)) AS click
              AND message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
            GROUP BY message_id) AS first_click
        USING (message_id)
-WHERE m.message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8);
+WHERE m.sent_at >= $lookup_start
+  AND m.message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8);
 
 -- Each pass counts only inside the offer's attribution window (click or send -> conversion).
-CREATE OR REPLACE TEMP TABLE matched_conversions AS
+CREATE OR REPLACE TEMP TABLE resolved_conversions AS
+WITH matched AS (
 SELECT
     c.*,
     coalesce(w.days, $default_window_days) AS window_days,
     by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
     by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
-    by_message.message_id AS named_message_id, by_message.click_id AS named_click_id, by_message.engaged_at AS named_engaged_at
+    by_message.message_id AS named_message_id, by_message.click_id AS named_click_id, by_message.engaged_at AS named_engaged_at,
+    named.sent_at AS named_message_sent_at
 FROM window_conversions AS c
 LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
 LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
 LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
-LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id;
-
-CREATE OR REPLACE TEMP TABLE resolved_conversions AS
-WITH passes AS (
+LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
+LEFT JOIN candidate_message_facts AS named ON named.message_id = c.sub_id
+),
+passes AS (
     SELECT
         *,
         ad_click_id IS NOT NULL
@@ -89,10 +93,10 @@ WITH passes AS (
             AND converted_at - sub_clicked_at <= to_days(window_days) AS sub_click_hits,
         named_message_id IS NOT NULL
             AND converted_at - named_engaged_at <= to_days(window_days) AS message_hits
-    FROM matched_conversions
+    FROM matched
 )
 SELECT
-    * EXCLUDE (ad_id_hits, sub_click_hits, message_hits),
+    * EXCLUDE (ad_id_hits, sub_click_hits, message_hits, named_message_sent_at),
     CASE
         WHEN ad_id_hits THEN 'ad_id_click'
         WHEN sub_click_hits THEN 'sub_id_click'
@@ -116,19 +120,29 @@ SELECT
         WHEN coalesce(sub_id, '') = '' AND coalesce(ad_id, '') <> '' THEN 'no click for the ad_id'
         WHEN coalesce(sub_id, '') = '' THEN 'sub-id empty'
         WHEN length(sub_id) <> 8 THEN 'sub-id not an 8-character id'
+        WHEN named_message_sent_at IS NOT NULL THEN 'message sent before the lookup horizon'
         ELSE 'message id unknown'
     END AS unattributed_reason
 FROM passes;
 
--- The months of the analysts' copy this rewrites: the window's, and any a conversion moved out of.
-INSERT INTO ops.publish_pending
-SELECT DISTINCT 'analytics.attributed_conversions', date_trunc('month', converted_at)::DATE
+-- Every day this rewrites: the window's, and any day a conversion moved out of (TUNE can change a
+-- conversion's time). Their rollups are rebuilt and their months of the analysts' copy published.
+CREATE OR REPLACE TEMP TABLE rewritten_days AS
+SELECT converted_at::DATE AS day
 FROM analytics.attributed_conversions
 WHERE network = $network
   AND ((converted_at >= $start AND converted_at < $end)
        OR conversion_id IN (SELECT conversion_id FROM window_conversions))
 UNION
-SELECT 'analytics.attributed_conversions', date_trunc('month', converted_at)::DATE FROM window_conversions;
+SELECT converted_at::DATE FROM window_conversions
+UNION
+SELECT day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t(day);
+
+INSERT INTO ops.publish_pending
+SELECT DISTINCT 'analytics.attributed_conversions', date_trunc('month', day)::DATE FROM rewritten_days;
+
+INSERT INTO ops.dirty_days
+SELECT day, 'attribution ' || $network FROM rewritten_days;
 
 DELETE FROM analytics.attributed_conversions
 WHERE network = $network
@@ -178,9 +192,3 @@ SELECT
     $attributed_at AS attributed_at
 FROM rated AS r
 LEFT JOIN candidate_message_facts AS m ON m.message_id = r.message_id;
-
-INSERT INTO ops.dirty_days
-SELECT DISTINCT converted_at::DATE, 'attribution ' || $network FROM window_conversions
-UNION
-SELECT day, 'attribution ' || $network
-FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t(day);

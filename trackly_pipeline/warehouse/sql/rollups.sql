@@ -32,13 +32,12 @@ WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
   AND clicked_at::DATE IN (SELECT day FROM rollup_days)
 GROUP BY ALL;
 
--- Creative and campaign of the messages these days touch, from sends up to 30 days before the
--- first day (the same horizon attribution looks back): the scan follows the days, not the history.
+-- Creative and campaign of the messages these days touch, from their sends however old, so a day's
+-- rows never depend on which other days are rebuilt with it (as in attribute_window.sql).
 CREATE OR REPLACE TEMP TABLE rollup_messages AS
 SELECT message_id, arg_min(creative_id, sent_at) AS creative_id, arg_min(campaign_id, sent_at) AS campaign_id
 FROM trackly.messages
-WHERE sent_at >= (SELECT min(day) FROM rollup_days) - INTERVAL 30 DAY
-  AND message_id IN (SELECT message_id FROM rollup_clicks
+WHERE message_id IN (SELECT message_id FROM rollup_clicks
                      UNION SELECT message_id FROM rollup_conversions WHERE message_id IS NOT NULL)
 GROUP BY message_id;
 

@@ -1,0 +1,92 @@
+"""Attribution and rollups when TUNE changes a conversion under them: the rollups must keep summing
+exactly the attributed conversions, whatever day the change moves them to or from."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from trackly_pipeline.warehouse.database import Warehouse, transaction
+from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
+
+UTC = timezone.utc
+WEEK = timedelta(days=7)
+
+
+def set_conversion(conn, conversion_id: int, converted_at: datetime, payout: str) -> None:
+    """The state a sweep leaves in tune.conversions: the conversion's latest version only."""
+    conn.execute("DELETE FROM tune.conversions WHERE conversion_id = $id", {"id": conversion_id})
+    conn.execute(
+        """
+        INSERT INTO tune.conversions BY NAME
+        SELECT 'acme' AS network, $id AS conversion_id, $at AS converted_at, 7 AS offer_id, 'approved' AS status,
+               false AS is_adjustment, $payout::DECIMAL(18, 5) AS payout, 'USD' AS currency, now() AS first_seen_at,
+               now() AS last_seen_at
+        """,
+        {"id": conversion_id, "at": converted_at, "payout": payout},
+    )
+
+
+def attribute_and_roll_up(conn, window_end: datetime) -> None:
+    with transaction(conn):
+        attribute_window(conn, network="acme", message_id_field="aff_sub", start=window_end - WEEK, end=window_end,
+                         reporting_currency="USD", attributed_at=window_end)
+        rebuild_rollups(conn)
+
+
+def revenue_by_day(conn, table: str) -> dict:
+    return dict(conn.execute(f"SELECT day, sum(revenue) FROM analytics.{table} GROUP BY day").fetchall())
+
+
+@pytest.mark.parametrize("moved_by", [timedelta(days=9), -timedelta(days=9)], ids=["later", "earlier"])
+def test_a_conversion_moved_out_of_the_window_leaves_no_revenue_on_its_old_day(tmp_path, moved_by):
+    first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        set_conversion(conn, 1, first_day, "10")
+        set_conversion(conn, 2, first_day, "5")
+        attribute_and_roll_up(conn, first_day + timedelta(days=3))
+
+        # TUNE moves conversion 1 to another week; the next window sweeps and attributes it there.
+        set_conversion(conn, 1, first_day + moved_by, "10")
+        attribute_and_roll_up(conn, first_day + moved_by + timedelta(days=3))
+
+        # No clicks or messages here, so only the offer rollup has rows.
+        assert revenue_by_day(conn, "revenue_by_offer") == {
+            first_day.date(): Decimal("5"), (first_day + moved_by).date(): Decimal("10")}
+        assert conn.execute("SELECT sum(payout_reporting) FROM analytics.attributed_conversions").fetchone()[0] == 15
+
+
+def test_a_message_sent_long_before_its_click_keeps_its_creative(tmp_path):
+    """A message sent 40 days before the window and clicked inside it: the click's conversion gets
+    the message's creative, the click counts for that creative whatever days are rebuilt with it,
+    and a conversion naming the message says why it is not credited."""
+    sent, clicked = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 11, 10, 9, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv')", {"at": sent})
+        conn.execute("INSERT INTO trackly.clicks VALUES ('clickAAA', 'l1', 'MSG00001', 'acmenet', 7, $at, '10.0.0.1',"
+                     " 'ua', 'c.csv')", {"at": clicked})
+        set_conversion(conn, 1, clicked + timedelta(days=1), "10")
+        conn.execute("UPDATE tune.conversions SET ad_id = 'clickAAA' WHERE conversion_id = 1")
+        set_conversion(conn, 2, clicked + timedelta(days=1), "4")
+        conn.execute("UPDATE tune.conversions SET aff_sub = 'MSG00001' WHERE conversion_id = 2")
+        attribute_and_roll_up(conn, clicked + timedelta(days=2))
+
+        assert conn.execute(
+            "SELECT conversion_id, attribution_method, message_id, creative_id, campaign_id, unattributed_reason "
+            "FROM analytics.attributed_conversions ORDER BY 1").fetchall() == [
+            (1, "ad_id_click", "MSG00001", 501, 77, None),
+            (2, "unattributed", None, None, None, "message sent before the lookup horizon"),
+        ]
+        by_creative = "SELECT day, creative_id, clicks, revenue FROM analytics.revenue_by_creative ORDER BY ALL"
+        rebuilt_with_the_window = conn.execute(by_creative).fetchall()
+        assert (clicked.date(), 501, 1, 0) in rebuilt_with_the_window
+
+        # The click's day rebuilt alone gives the same rows.
+        conn.execute("INSERT INTO ops.dirty_days VALUES ($day, 'test')", {"day": clicked.date()})
+        with transaction(conn):
+            rebuild_rollups(conn)
+        assert conn.execute(by_creative).fetchall() == rebuilt_with_the_window
+        assert conn.execute("SELECT creative_id FROM analytics.revenue_by_message").fetchall() == [(501,), (501,)]
