@@ -1,13 +1,14 @@
-"""Attribution and rollups when TUNE changes a conversion under them: the rollups must keep summing
-exactly the attributed conversions, whatever day the change moves them to or from."""
+"""Attribution and rollups when their inputs change under them: a conversion moved to another week,
+an old message clicked today, a renamed offer. The rollups must follow, whatever days are rebuilt."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse, transaction
+from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
 from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
 UTC = timezone.utc
@@ -90,3 +91,33 @@ def test_a_message_sent_long_before_its_click_keeps_its_creative(tmp_path):
             rebuild_rollups(conn)
         assert conn.execute(by_creative).fetchall() == rebuilt_with_the_window
         assert conn.execute("SELECT creative_id FROM analytics.revenue_by_message").fetchall() == [(501,), (501,)]
+
+
+def offer(offer_id: int, name: str) -> OfferRow:
+    return OfferRow(offer_id=offer_id, name=name, tune_name=name, status="active", payout=Decimal("10"),
+                    payout_type="cpa_flat", percent_payout=None, currency="USD", advertiser_id=None, advertiser=None,
+                    offer_url=None, tracking_url="https://t.example/aff_c", postback_url="https://p.example/",
+                    modified_at=None)
+
+
+def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
+    first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        with transaction(conn):
+            replace_offers(conn, "acme", [offer(7, "Old name"), offer(8, "Other")], import_all=True,
+                           synced_at=first_day)
+        set_conversion(conn, 1, first_day, "10")
+        set_conversion(conn, 2, first_day + timedelta(days=10), "5")
+        attribute_and_roll_up(conn, first_day + timedelta(days=3))
+        attribute_and_roll_up(conn, first_day + timedelta(days=13))
+        conn.execute("DELETE FROM ops.publish_pending")
+
+        with transaction(conn):
+            replace_offers(conn, "acme", [offer(7, "New name"), offer(8, "Other")], import_all=True,
+                           synced_at=first_day + timedelta(days=14))
+
+        rows = conn.execute("SELECT day, offer_id, offer_name FROM analytics.revenue_by_offer ORDER BY day").fetchall()
+        assert rows == [(first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
+        assert conn.execute("SELECT table_name, month FROM ops.publish_pending").fetchall() == [
+            ("analytics.revenue_by_offer", date(2026, 11, 1))]

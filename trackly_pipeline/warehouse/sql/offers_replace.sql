@@ -19,3 +19,17 @@ SELECT
     o.modified_at,
     $synced_at AS synced_at
 FROM incoming_offers AS o;
+
+-- A renamed offer is renamed on every day of its rollup, not only on the days the next run rebuilds,
+-- so analysts grouping by offer_name see one name per offer.
+INSERT INTO ops.publish_pending
+SELECT DISTINCT 'analytics.revenue_by_offer', date_trunc('month', r.day)::DATE
+FROM analytics.revenue_by_offer AS r
+JOIN tune.offers AS o USING (network, offer_id)
+WHERE r.network = $network AND r.offer_name IS DISTINCT FROM o.name;
+
+UPDATE analytics.revenue_by_offer AS r
+SET offer_name = o.name
+FROM tune.offers AS o
+WHERE o.network = r.network AND o.offer_id = r.offer_id
+  AND r.network = $network AND r.offer_name IS DISTINCT FROM o.name;
