@@ -1,7 +1,7 @@
 -- Rebuild analytics.payout_mismatches: conversions (adjustments aside) paid differently from their
 -- offer's default payout (another amount, or another currency than the offer's), grouped per
 -- network, offer, conversion currency and likely cause. The first cause that applies wins:
---   currency          the conversion's currency is not the offer's
+--   currency          the conversion's currency is not the offer's (a conversion without one is paid in the offer's)
 --   payout type       the offer is not cpa_flat, so the amount depends on the sale (or is 0 for cpc/cpm)
 --   stale offer sync  TUNE modified the offer after our last successful offer sync started, or the
 --                     amount equals an earlier default payout of the offer (tune.offer_changes)
@@ -24,7 +24,7 @@ paid AS (
     SELECT c.network, c.offer_id, c.currency AS conversion_currency, c.payout AS paid, c.converted_at,
            o.name, o.status, o.payout AS offer_payout, o.payout_type, o.currency AS offer_currency,
            CASE
-               WHEN o.currency IS NOT NULL AND c.currency IS DISTINCT FROM o.currency THEN 'currency'
+               WHEN c.currency <> o.currency THEN 'currency'  -- NULL on either side is no mismatch
                WHEN o.payout_type IS DISTINCT FROM 'cpa_flat' THEN 'payout type'
                WHEN o.modified_at > s.started_at
                     OR EXISTS (SELECT 1 FROM earlier_payouts AS e
@@ -36,7 +36,7 @@ paid AS (
     JOIN tune.offers AS o USING (network, offer_id)
     LEFT JOIN last_offer_sync AS s USING (network)
     WHERE NOT c.is_adjustment
-      AND (c.payout <> o.payout OR (o.currency IS NOT NULL AND c.currency IS DISTINCT FROM o.currency))
+      AND (c.payout <> o.payout OR c.currency <> o.currency)
 ),
 amounts AS (
     SELECT network, offer_id, conversion_currency, likely_cause, paid, count(*) AS n
