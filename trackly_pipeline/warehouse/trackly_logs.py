@@ -49,6 +49,8 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     }
     stale = [path for path in known if path not in on_disk or known[path] != _signature(on_disk[path])]
     fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat)]
+    for path in fresh:
+        _check_readable_name(path)
 
     for path in stale:
         _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
@@ -58,9 +60,7 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     rows_loaded = 0
     column_list = ", ".join(columns)
     for path in fresh:
-        reader = _READERS.get(os.path.splitext(path)[1].lower())
-        if reader is None:
-            raise ValueError(f"{path}: Trackly logs must be .parquet or .csv files")
+        reader = _READERS[_suffix(path)]
         rows = conn.execute(
             f"INSERT INTO trackly.{kind} ({column_list}, source_file) SELECT {column_list}, $path FROM {reader}",
             {"path": path},
@@ -76,6 +76,21 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
 
     total = conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchone()[0]
     return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
+
+
+def _suffix(path: str) -> str:
+    return os.path.splitext(path)[1].lower()
+
+
+def _check_readable_name(path: str) -> None:
+    """Refuse, before anything is written, a file DuckDB would not read as exactly that file."""
+    if _suffix(path) not in _READERS:
+        raise ValueError(f"{path}: Trackly logs must be .parquet or .csv files")
+    # DuckDB expands *, ? and [..] in a path even when it is a bound parameter, so such a path could
+    # read other files too, or none.
+    if any(char in path for char in "*?["):
+        raise ValueError(f"{path}: a log file's path must not contain *, ? or [ (DuckDB reads it as a pattern); "
+                         "rename it")
 
 
 def _signature(stat: os.stat_result) -> tuple[int, int]:

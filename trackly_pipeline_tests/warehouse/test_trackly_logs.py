@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import duckdb
+import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
@@ -58,3 +59,18 @@ def test_clicks_mark_days_but_no_months(tmp_path):
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         load_log_files(conn, "clicks", str(logs / "*.parquet"), NOW)
         assert marks(conn) == ([(date(2026, 11, 2), "trackly.clicks")], [])  # the click log is not published
+
+
+def test_a_file_whose_name_duckdb_would_read_as_a_pattern_is_refused_before_anything_is_loaded(tmp_path):
+    logs = tmp_path / "messages"
+    logs.mkdir()
+    for name in ("m_1.parquet", "m_2.parquet", "m_?.parquet"):
+        write_messages(logs / name, ["2026-11-20 12:00:00+00"])
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        with pytest.raises(ValueError, match=r"m_\?\.parquet: a log file's path must not contain"):
+            load_log_files(conn, "messages", str(logs / "*.parquet"), NOW)
+        assert conn.execute("SELECT count(*) FROM trackly.messages").fetchone()[0] == 0
+        assert marks(conn) == ([], [])
+
+        (logs / "m_?.parquet").rename(logs / "m_3.parquet")
+        assert load_log_files(conn, "messages", str(logs / "*.parquet"), NOW).rows_loaded == 3
