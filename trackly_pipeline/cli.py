@@ -28,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
 
     register(commands)
     args = parser.parse_args(argv)
-    return args.func(args)
+    from trackly_pipeline.config import ConfigError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        # A configuration mistake is the user's to fix: say what it is, not where Python was.
+        print(f"trackly: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -41,12 +48,13 @@ def _run_test_connection(args: argparse.Namespace) -> int:
     from trackly_pipeline.config import load_config
     from trackly_pipeline.tune import TuneClient
 
-    settings = load_config()
+    # Only the networks tested need their token set.
+    settings = load_config(require_tokens=False)
+    keys = [args.network] if args.network else [network.key for network in settings.networks]
+    chosen = [settings.network_with_token(key) for key in keys]
     failures = 0
-    for network in settings.networks:
-        if args.network and network.key != args.network:
-            continue
-        client = TuneClient(network.network_id, network.token, network.api_url, timezone=network.timezone,
+    for network, token in chosen:
+        client = TuneClient(network.network_id, token, network.api_url, timezone=network.timezone,
                             max_retries=1, backoff_base=0.2)
         check = client.test_connection()
         failures += not check.ok

@@ -11,12 +11,15 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
+from trackly_pipeline.tune.links import own_param_names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "TRACKLY_CONFIG"
@@ -34,6 +37,8 @@ OFFER_SYNC_FREQUENCIES = ("hourly", "daily")
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MACRO_PATTERN = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
+# Dagster's hourly partition key format (defs/partitions.py).
+PARTITIONS_START_FORMAT = "%Y-%m-%d-%H:%M"
 
 
 class ConfigError(ValueError):
@@ -103,6 +108,19 @@ class TracklyConfig:
                 return network
         raise KeyError(key)
 
+    def network_with_token(self, key: str) -> tuple[NetworkConfig, str]:
+        """A network and its token, for a command that talks to that network only: loaded with
+        require_tokens=False, the file needs only this network's variable set. Unknown keys and
+        unset variables are ConfigErrors named like the load-time ones."""
+        where = _Where(self.path)
+        if key not in {network.key for network in self.networks}:
+            where.fail("networks", f"no network {key!r} (configured: {', '.join(n.key for n in self.networks)})")
+        network = self.network(key)
+        token = os.environ.get(network.network_token_env)
+        if not token:
+            where.network_named(key).fail("network_token_env", _unset(network.network_token_env))
+        return network, token
+
 
 def find_config_path() -> Path:
     if os.environ.get(CONFIG_ENV):
@@ -112,6 +130,8 @@ def find_config_path() -> Path:
 
 
 def load_config(path: str | Path | None = None, *, require_tokens: bool = True) -> TracklyConfig:
+    """require_tokens: every network's token variable must be set (the demo loads once without,
+    to learn what to start, then sets them)."""
     path = Path(path).resolve() if path else find_config_path()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -147,6 +167,7 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
         seen.add(network.key)
 
     fx_rates = top.get("fx_rates")
+    fx_rates_path = where.resolve(_string(fx_rates, where, "fx_rates")) if fx_rates else None
     return TracklyConfig(
         path=path,
         duckdb_path=where.resolve(_string(warehouse.get("duckdb_path", "data/trackly.duckdb"), where, "warehouse.duckdb_path")),
@@ -155,8 +176,8 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
         reporting_currency=currency,
         postback_base_url=postback.rstrip("/"),
         networks=networks,
-        fx_rates_path=where.resolve(_string(fx_rates, where, "fx_rates")) if fx_rates else None,
-        partitions_start=str(top.get("partitions_start", "2026-01-01-00:00")),
+        fx_rates_path=fx_rates_path,
+        partitions_start=_partitions_start(top.get("partitions_start", "2026-01-01-00:00"), where),
     )
 
 
@@ -173,7 +194,7 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
     if not re.match(r"^[A-Z_][A-Z0-9_]*$", token_env):
         where.fail("network_token_env", f"{token_env!r} is not an environment variable name")
     if require_tokens and not os.environ.get(token_env):
-        where.fail("network_token_env", f"environment variable {token_env} is not set (the token lives only there)")
+        where.fail("network_token_env", _unset(token_env))
     api_url = _url(item.get("api_url") or f"https://{network_id}.api.hasoffers.com/Apiv3/json", where, "api_url")
     base_url = _url(item.get("base_url"), where, "base_url", required=True)
 
@@ -182,7 +203,15 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         where.fail("message_id_field", f"{field_name!r} is not one of {', '.join(MESSAGE_ID_FIELDS)}")
 
     params = _mapping(item.get("global_url_params", {}), where, "global_url_params")
+    own = own_param_names(MESSAGE_ID_FIELDS[field_name])
     for name, value in params.items():
+        # Appended after the link's own parameters, a same-named one would replace them in PHP
+        # (the last value wins): aff_sub would no longer carry the click id.
+        if _php_param_name(str(name)) in own:
+            where.fail(f"global_url_params.{name}",
+                       f"the tracking link sets this parameter itself ({', '.join(sorted(own))} are reserved)")
+        if value is None or isinstance(value, (dict, list)):
+            where.fail(f"global_url_params.{name}", "must be a string")
         for macro in MACRO_PATTERN.findall(str(value)):
             if macro not in TRACKLY_MACROS:
                 where.fail(f"global_url_params.{name}", f"unknown macro {macro}; known: {', '.join(sorted(TRACKLY_MACROS))}")
@@ -214,7 +243,7 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         base_url=base_url.rstrip("/"),
         affiliate_id=_string(item.get("affiliate_id"), where, "affiliate_id"),
         message_id_field=field_name,
-        offer_name_prefix=str(item.get("offer_name_prefix", "")),
+        offer_name_prefix=_prefix(item.get("offer_name_prefix"), where, "offer_name_prefix"),
         global_url_params={str(k): str(v) for k, v in params.items()},
         offer_sync=OfferSync(auto=auto, frequency=frequency),
         timezone=str(timezone) if timezone is not None else None,
@@ -222,12 +251,7 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         wide_sweep_days=_positive_int(item.get("wide_sweep_days", 45), where, "wide_sweep_days"),
         wide_sweep_hour=_hour(item.get("wide_sweep_hour", 3), where, "wide_sweep_hour"),
         attribution_window_days=_positive_int(item.get("attribution_window_days", 7), where, "attribution_window_days"),
-        offer_attribution_window_days={
-            int(offer_id): _positive_int(days, where, f"offer_attribution_window_days.{offer_id}")
-            for offer_id, days in _mapping(
-                item.get("offer_attribution_window_days", {}), where, "offer_attribution_window_days"
-            ).items()
-        },
+        offer_attribution_window_days=_offer_windows(item.get("offer_attribution_window_days", {}), where),
         page_size=_positive_int(item.get("page_size", 5000), where, "page_size"),
         default_currency=str(default_currency) if default_currency is not None else None,
         timeout_s=_positive_number(item.get("timeout_s", 30.0), where, "timeout_s"),
@@ -284,6 +308,65 @@ def _positive_int(value: Any, where: _Where, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         where.fail(name, "must be a positive integer")
     return value
+
+
+def _unset(variable: str) -> str:
+    return f"environment variable {variable} is not set (the token lives only there)"
+
+
+def _prefix(value: Any, where: _Where, name: str) -> str:
+    """An empty YAML value (`offer_name_prefix:`) means no prefix, not the text 'None'."""
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        where.fail(name, "must be a string")
+    return str(value)
+
+
+def _offer_windows(value: Any, where: _Where) -> dict[int, int]:
+    windows: dict[int, int] = {}
+    for offer_id, days in _mapping(value, where, "offer_attribution_window_days").items():
+        name = f"offer_attribution_window_days.{offer_id}"
+        if isinstance(offer_id, bool) or not re.fullmatch(r"\s*[0-9]+\s*", str(offer_id)) or int(offer_id) <= 0:
+            where.fail(name, f"{offer_id!r} is not an offer id (a positive integer)")
+        if int(offer_id) in windows:
+            where.fail(name, f"offer {int(offer_id)} is given twice")
+        windows[int(offer_id)] = _positive_int(days, where, name)
+    return windows
+
+
+def _partitions_start(value: Any, where: _Where) -> str:
+    """The first hourly partition as Dagster's key (YYYY-MM-DD-HH:MM, UTC). A date (YAML reads
+    `2026-01-01` as one) means its midnight; a timestamp must fall on the hour."""
+    expected = "expected YYYY-MM-DD-HH:MM (UTC, on the hour) or YYYY-MM-DD"
+    if isinstance(value, str):
+        for form in (PARTITIONS_START_FORMAT, "%Y-%m-%d"):
+            try:
+                value = datetime.strptime(value.strip(), form)
+                break
+            except ValueError:
+                continue
+        else:
+            where.fail("partitions_start", f"{value!r} is not a start hour; {expected}")
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        where.fail("partitions_start", f"{value!r} is not a start hour; {expected}")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if (value.minute, value.second, value.microsecond) != (0, 0, 0):
+        where.fail("partitions_start", f"{value.isoformat()} is not on the hour; {expected}")
+    return value.strftime(PARTITIONS_START_FORMAT)
+
+
+def _php_param_name(name: str) -> str:
+    """The name PHP files a query parameter under: leading spaces dropped, ' ' and '.' become '_',
+    and `a[x]` is an array under `a` (so `aff.sub` or `aff_sub[]` replace aff_sub too)."""
+    name = name.lstrip(" ")
+    bracket = name.find("[")
+    if bracket > 0 and "]" in name[bracket:]:
+        name = name[:bracket]
+    return re.sub(r"[ .\[]", "_", name)
 
 
 def _hour(value: Any, where: _Where, name: str) -> int:

@@ -14,8 +14,12 @@ def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
     for path in (warehouse.path, warehouse.published_path):
         if not path.exists():
             continue
+        # With the analysts' copy to fall back on, a writer's lock is not worth waiting for (a sync
+        # may hold it for minutes): try once, then read the copy.
+        fallback = path == warehouse.path and warehouse.published_path.exists()
+        reader = Warehouse(path, lock_timeout_s=0 if fallback else warehouse.lock_timeout_s)
         try:
-            with Warehouse(path).connect(read_only=True) as conn:
+            with reader.connect(read_only=True) as conn:
                 rows = conn.execute(
                     "SELECT offer_id FROM tune.offers WHERE network = $network AND imported", {"network": network}
                 ).fetchall()
@@ -26,9 +30,10 @@ def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
 
 
 def print_offer_listing(network_key: str) -> int:
-    settings = load_config()
-    network = settings.network(network_key)
-    client = TuneClient(network.network_id, network.token, network.api_url, timezone=network.timezone)
+    # Only this network's token is needed.
+    settings = load_config(require_tokens=False)
+    network, token = settings.network_with_token(network_key)
+    client = TuneClient(network.network_id, token, network.api_url, timezone=network.timezone)
     imported = imported_offer_ids(Warehouse(settings.duckdb_path), network.key)
     print(f"{'offer_id':>8}  {'imported':<8}  {'status':<8}  {'payout':>10}  {'type':<14}  name")
     for offer in client.find_offers():

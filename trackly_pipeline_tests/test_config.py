@@ -104,3 +104,111 @@ def test_dagster_load_fails_with_the_field_named(tmp_path):
     )
     assert result.returncode != 0
     assert f"{path}: networks[1] (bolt): message_id_field: 'aff_sub7' is not one of" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message_id_field", "params", "expected"),
+    [
+        # what the link builder sets itself (tune/links.py): a global param comes after it and PHP
+        # keeps the last value, so the click id would never reach TUNE
+        ("aff_sub", {"aff_sub": "promo"}, "global_url_params.aff_sub: the tracking link sets this parameter itself"),
+        ("aff_sub", {"offer_id": "7"}, "global_url_params.offer_id: the tracking link sets"),
+        ("aff_sub", {"aff_id": "9"}, "global_url_params.aff_id: the tracking link sets"),
+        # the message id's own parameter, wherever it travels
+        ("aff_sub3", {"aff_sub3": "x"}, "global_url_params.aff_sub3: the tracking link sets"),
+        ("aff_sub3", {"aff_sub": "{{messageId}}"}, "global_url_params.aff_sub: the tracking link sets"),
+        ("affiliate_unique1", {"aff_unique1": "x"}, "global_url_params.aff_unique1: the tracking link sets"),
+        # names PHP files under aff_sub all the same
+        ("aff_sub", {"aff.sub": "x"}, "global_url_params.aff.sub: the tracking link sets"),
+        ("aff_sub", {"aff sub": "x"}, "global_url_params.aff sub: the tracking link sets"),
+        ("aff_sub", {"aff_sub[]": "x"}, "global_url_params.aff_sub[]: the tracking link sets"),
+        ("aff_sub", {"mid": None}, "global_url_params.mid: must be a string"),
+    ],
+)
+def test_global_params_may_not_replace_the_links_own(tmp_path, message_id_field, params, expected):
+    config = with_network_field("global_url_params", params)
+    config["networks"][1]["message_id_field"] = message_id_field
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: networks[1] (bolt): {expected}" in str(error.value)
+
+
+def test_global_params_the_link_does_not_set_are_kept(tmp_path):
+    from trackly_pipeline.config import MESSAGE_ID_FIELDS
+    from trackly_pipeline.tune.links import tracking_url
+
+    # acme carries the message id in aff_sub, so aff_sub3 is free for it
+    params = {"aff_sub3": "promo", "mid": "{{messageId}}", "AFF_SUB": "x"}
+    acme = load_config(write(tmp_path, with_network_field("global_url_params", params, 0))).network("acme")
+    url = tracking_url(acme.base_url, 5, acme.affiliate_id, message_id_param=MESSAGE_ID_FIELDS[acme.message_id_field],
+                       global_params=acme.global_url_params)
+    query = url.split("?")[1].split("&")
+    assert query[:3] == ["offer_id=5", "aff_id=1001", "aff_sub={click_id}"]
+    assert sorted(query[3:]) == ["AFF_SUB=x", "aff_sub3=promo", "mid={{messageId}}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("yesterday", "partitions_start: 'yesterday' is not a start hour; expected YYYY-MM-DD-HH:MM"),
+        ("2026-01-01-00:30", "partitions_start: 2026-01-01T00:30:00 is not on the hour"),
+        ("2026-13-01-00:00", "partitions_start: '2026-13-01-00:00' is not a start hour"),
+        (20260101, "partitions_start: 20260101 is not a start hour"),
+    ],
+)
+def test_bad_partitions_start_fails_at_load(tmp_path, value, expected):
+    path = write(tmp_path, {**BASE, "partitions_start": value})
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: {expected}" in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["2026-01-01", "'2026-01-01'", "'2026-01-01-00:00'", "2026-01-01T00:00:00Z"])
+def test_a_plain_date_starts_at_its_midnight(tmp_path, text):
+    """YAML reads an unquoted 2026-01-01 as a date: it means that day's first hour, and Dagster
+    builds its partitions from it (this used to fail in build_definitions, not at load)."""
+    from trackly_pipeline.defs.build import build_definitions
+    from trackly_pipeline.defs.partitions import hourly_partitions
+
+    path = tmp_path / "trackly.yaml"
+    path.write_text(yaml.safe_dump(BASE) + f"partitions_start: {text}\n")
+    settings = load_config(path)
+    assert settings.partitions_start == "2026-01-01-00:00"
+    assert hourly_partitions(settings.partitions_start).get_first_partition_key() == "2026-01-01-00:00"
+    assert build_definitions(settings).get_job_def("tune_acme_sync")
+
+
+@pytest.mark.parametrize(
+    ("windows", "expected"),
+    [
+        ({"abc": 3}, "offer_attribution_window_days.abc: 'abc' is not an offer id"),
+        ({-4: 3}, "offer_attribution_window_days.-4: -4 is not an offer id"),
+        ({True: 3}, "offer_attribution_window_days.True: True is not an offer id"),
+        ({12: "3"}, "offer_attribution_window_days.12: must be a positive integer"),
+    ],
+)
+def test_bad_offer_window_key_is_named(tmp_path, windows, expected):
+    path = tmp_path / "trackly.yaml"
+    path.write_text(yaml.safe_dump(with_network_field("offer_attribution_window_days", windows), sort_keys=False))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: networks[1] (bolt): {expected}" in str(error.value)
+
+
+def test_offer_window_keys_may_be_quoted_but_not_repeated(tmp_path):
+    path = write(tmp_path, with_network_field("offer_attribution_window_days", {"12": 3, 40: 9}))
+    assert load_config(path).network("bolt").offer_attribution_window_days == {12: 3, 40: 9}
+    path.write_text(yaml.safe_dump(BASE).replace(
+        "  network_id: boltmedia\n", "  network_id: boltmedia\n  offer_attribution_window_days: {'12': 3, 12: 4}\n"))
+    with pytest.raises(ConfigError, match=r"offer_attribution_window_days\.12: offer 12 is given twice"):
+        load_config(path)
+
+
+def test_a_null_offer_name_prefix_means_none(tmp_path):
+    path = tmp_path / "trackly.yaml"
+    path.write_text(yaml.safe_dump(BASE).replace("  network_id: boltmedia\n",
+                                                 "  network_id: boltmedia\n  offer_name_prefix:\n"))
+    assert load_config(path).network("bolt").offer_name_prefix == ""
+    with pytest.raises(ConfigError, match=r"networks\[1\] \(bolt\): offer_name_prefix: must be a string"):
+        load_config(write(tmp_path, with_network_field("offer_name_prefix", ["BOLT"])))

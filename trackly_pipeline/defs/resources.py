@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import dagster as dg
+from pydantic import Field
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.tune import TuneClient
@@ -26,7 +27,9 @@ class TuneNetworkResource(dg.ConfigurableResource):
 
     network_id: str
     api_url: str
-    token: str
+    # Resolved from EnvVar inside a run; repr=False keeps it out of repr()/str() (logs, tracebacks,
+    # debuggers) while Dagster's config schema and `self.token` stay as they were.
+    token: str = Field(repr=False)
     timezone: str | None = None
     page_size: int = 5000
     timeout_s: float = 30.0

@@ -23,6 +23,19 @@ def tracking_url(
 ) -> str:
     """The offer's `aff_c` link: aff_sub carries Trackly's click id; when the message id travels in
     another field, that parameter carries `{{messageId}}`; then the network's global params."""
+    params = _own_params(offer_id, affiliate_id, message_id_param)
+    params.extend((str(k), str(v)) for k, v in (global_params or {}).items())
+    query = "&".join(f"{quote(k, safe='')}={quote(v, safe=_MACRO_SAFE)}" for k, v in params)
+    return f"{base_url.rstrip('/')}/aff_c?{query}"
+
+
+def own_param_names(message_id_param: str = "aff_sub") -> frozenset[str]:
+    """The parameters `tracking_url` sets itself. A global param of the same name would come after
+    them and win (PHP keeps the last value), so the config refuses those names."""
+    return frozenset(name for name, _ in _own_params(0, "", message_id_param))
+
+
+def _own_params(offer_id: int, affiliate_id: str, message_id_param: str) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = [
         ("offer_id", str(offer_id)),
         ("aff_id", str(affiliate_id)),
@@ -30,9 +43,7 @@ def tracking_url(
     ]
     if message_id_param != "aff_sub":
         params.append((message_id_param, "{{messageId}}"))
-    params.extend((str(k), str(v)) for k, v in (global_params or {}).items())
-    query = "&".join(f"{quote(k, safe='')}={quote(v, safe=_MACRO_SAFE)}" for k, v in params)
-    return f"{base_url.rstrip('/')}/aff_c?{query}"
+    return params
 
 
 def postback_url(postback_base_url: str, network_key: str) -> str:

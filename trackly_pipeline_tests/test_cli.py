@@ -1,0 +1,148 @@
+"""The `trackly` command: a command about one network needs only that network's token, a config
+mistake is one line and a non-zero exit (no traceback), and `trackly offers` does not wait on a
+writer's DuckDB lock when the analysts' copy can answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trackly_pipeline.cli import main as trackly_main
+from trackly_pipeline.config import load_config
+from trackly_pipeline.offer_listing import imported_offer_ids
+from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+from trackly_pipeline.warehouse.database import Warehouse
+
+# Holds the warehouse's write connection (and so its lock) until killed: a sync in progress.
+HOLD_WRITE_LOCK = """
+import sys, time
+from trackly_pipeline.warehouse.database import Warehouse
+with Warehouse(sys.argv[1]).connect():
+    print("holding", flush=True)
+    time.sleep(300)
+"""
+
+
+@pytest.fixture(scope="module")
+def world() -> SandboxWorld:
+    return SandboxWorld.generate(seed=5, history_days=2, conversions_per_network=20)
+
+
+@pytest.fixture(scope="module")
+def server(world):
+    with SandboxServer(world, port=0) as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path, world, server, monkeypatch) -> Path:
+    """Every sandbox network in trackly.yaml; only acme's token in the environment."""
+    for name in [*os.environ]:
+        if name.startswith("TUNE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TUNE_ACME_TOKEN", world.token_env("acmenet")["TUNE_ACME_TOKEN"])
+    path = tmp_path / "trackly.yaml"
+    path.write_text(yaml.safe_dump({
+        "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
+        "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+        "postback_base_url": "https://app.example.com",
+        "networks": [
+            {"key": n.key, "network_id": n.network_id, "network_token_env": n.token_env_var,
+             "api_url": server.api_url, "base_url": "https://t.example.com", "affiliate_id": "1",
+             "max_retries": 1, "backoff_base_s": 0.01}
+            for n in world.networks
+        ],
+    }))
+    monkeypatch.setenv("TRACKLY_CONFIG", str(path))
+    return path
+
+
+def test_test_connection_needs_only_the_chosen_networks_token(config, capsys):
+    assert trackly_main(["test-connection", "--network", "acme"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("acme") and " OK " in lines[0]
+
+
+def test_offers_needs_only_the_chosen_networks_token(config, world, capsys):
+    assert trackly_main(["offers", "acme"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == len(world.ground_truth_offers("acmenet"))
+
+
+@pytest.mark.parametrize("command", [["test-connection", "--network", "bolt"], ["test-connection"], ["offers", "bolt"]])
+def test_a_missing_token_is_one_line_naming_file_network_and_field(config, capsys, command):
+    assert trackly_main(command) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"trackly: {config}: network 'bolt': network_token_env: environment variable TUNE_BOLT_TOKEN "
+                   "is not set (the token lives only there)\n")
+
+
+@pytest.mark.parametrize("command", [["test-connection", "--network", "nosuch"], ["offers", "nosuch"]])
+def test_an_unknown_network_is_named(config, capsys, command):
+    assert trackly_main(command) == 2
+    expected = f"trackly: {config}: networks: no network 'nosuch' (configured: acme, bolt, cobalt)\n"
+    assert capsys.readouterr().err == expected
+
+
+def test_an_invalid_config_stops_the_command_without_a_traceback(config):
+    config.write_text(config.read_text() + "partitions_start: yesterday\n")
+    result = subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "offers", "acme"],
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"trackly: {config}: partitions_start: 'yesterday' is not a start hour")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_the_command_runs_with_one_token_in_a_fresh_process(config):
+    result = subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "test-connection", "--network", "acme"],
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("acme") and "Traceback" not in result.stderr
+
+
+def test_offers_do_not_wait_on_a_writers_lock(config, world, capsys):
+    """A sync holds the write connection in another process: the listing reads the analysts' copy
+    at once instead of waiting (up to 300 s) for the lock."""
+    warehouse = Warehouse(load_config(config, require_tokens=False).duckdb_path)
+    published, newer = sorted(world.ground_truth_offers("acmenet").offer_id)[:2]
+    add = "INSERT INTO tune.offers (network, offer_id, imported, synced_at) VALUES ('acme', ?, true, now())"
+    with warehouse.connect() as conn:
+        conn.execute(add, [published])
+        warehouse.publish(conn)
+        conn.execute(add, [newer])  # only in the writer's file
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        done: dict = {}
+
+        def run(name, call):
+            started = time.monotonic()
+            done[name] = call()
+            done[f"{name}_s"] = time.monotonic() - started
+
+        for name, call in [("ids", lambda: imported_offer_ids(warehouse, "acme")),
+                           ("command", lambda: trackly_main(["offers", "acme"]))]:
+            thread = threading.Thread(target=run, args=(name, call), daemon=True)
+            thread.start()
+            thread.join(timeout=20)
+            assert name in done, f"{name} waited on the writer's lock"
+            assert done[f"{name}_s"] < 5
+        assert done["ids"] == {published}
+        assert done["command"] == 0
+        imported = {int(line.split()[0]) for line in capsys.readouterr().out.splitlines()
+                    if line.strip()[:1].isdigit() and line.split()[1] == "yes"}
+        assert imported == {published}
+    finally:
+        holder.kill()
+        holder.wait()
+    # with no writer, the writer's own (fresher) file is read
+    assert imported_offer_ids(warehouse, "acme") == {published, newer}
