@@ -89,7 +89,10 @@ def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
     The file is checked row by row: a bad date, currency or rate, or two different rates for the
     same day and currency, fails with the line number instead of loading a guess."""
     rows: dict[tuple[date, str], Decimal] = {}
-    if path is not None and path.exists():
+    if path is not None:
+        if not path.is_file():
+            # Loading no rates would leave every converted amount NULL: say why instead.
+            raise FileNotFoundError(f"fx_rates: no such file: {path} (configured in trackly.yaml)")
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             missing = {"date", "currency", "rate"} - set(reader.fieldnames or ())

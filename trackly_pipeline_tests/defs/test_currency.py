@@ -38,3 +38,15 @@ def test_rates_used_are_recorded_and_a_missing_rate_is_flagged(project):
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "fx_rates_complete")
     assert not check.passed
     assert str(missing_day) in check.metadata["missing"].value and "EUR" in check.metadata["missing"].value
+
+
+def test_a_configured_rates_file_that_is_missing_fails_attribution_naming_it(project):
+    rates_path = project.root / "fx_rates.csv"
+    rates_path.unlink()
+    result = project.sync("bolt")
+    assert not result.success
+    failures = [event.step_key + ": " + event.event_specific_data.error.to_string()
+                for event in result.all_events if event.is_step_failure]
+    assert len(failures) == 1 and "attributed_conversions" in failures[0], failures
+    assert f"fx_rates: no such file: {rates_path}" in failures[0]
+    assert project.query("SELECT count(*) FROM analytics.attributed_conversions") == [(0,)]  # nothing priced without rates
