@@ -70,19 +70,20 @@ WHERE m.sent_at >= $lookup_start
 -- Each pass counts only inside the offer's attribution window (click or send -> conversion).
 CREATE OR REPLACE TEMP TABLE resolved_conversions AS
 WITH matched AS (
-SELECT
-    c.*,
-    coalesce(w.days, $default_window_days) AS window_days,
-    by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
-    by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
-    by_message.message_id AS named_message_id, by_message.click_id AS named_click_id, by_message.engaged_at AS named_engaged_at,
-    named.sent_at AS named_message_sent_at
-FROM window_conversions AS c
-LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
-LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
-LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
-LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
-LEFT JOIN candidate_message_facts AS named ON named.message_id = c.sub_id
+    SELECT
+        c.*,
+        coalesce(w.days, $default_window_days) AS window_days,
+        by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
+        by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
+        by_message.message_id AS named_message_id, by_message.click_id AS named_click_id,
+        by_message.engaged_at AS named_engaged_at,
+        named_send.sent_at AS named_message_sent_at
+    FROM window_conversions AS c
+    LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
+    LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
+    LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
+    LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
+    LEFT JOIN candidate_message_facts AS named_send ON named_send.message_id = c.sub_id
 ),
 passes AS (
     SELECT
