@@ -124,16 +124,27 @@ class Replay:
     def __init__(self, bodies: Callable[[int], bytes]):
         self.bodies = bodies
 
-    def get(self, url, params=None, timeout=None):
+    def get(self, url, params=None, timeout=None, stream=False):
         page = int(dict(params)["page"])
         return _Reply(self.bodies(page))
 
 
 @dataclass
 class _Reply:
+    """What the client reads of a streamed requests.Response."""
+
     content: bytes
     status_code: int = 200
     reason: str = "OK"
+    headers: dict = field(default_factory=dict)
+    raw: object = None  # what the client's deadline watchdog would shut; never fires here
+
+    def iter_content(self, chunk_size: int):
+        for offset in range(0, len(self.content), chunk_size):
+            yield self.content[offset:offset + chunk_size]
+
+    def close(self) -> None:
+        pass
 
 
 def pipeline_ingest(meta: dict, bodies: Callable[[int], bytes], db_path: Path) -> int:

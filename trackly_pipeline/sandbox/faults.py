@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 FAULT_KINDS = (
     "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
     "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
+    "trickle", "truncated", "http_429",
 )
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
 _METHOD_OF_KIND = {"hostile_rows": "Report::getConversions", "hostile_offers": "Offer::findAll"}
@@ -20,8 +21,10 @@ class FaultRule:
     method: str | None = None  # "Report::getConversions", "Offer::findAll", ...
     page: int | None = None  # only requests for this page (a request without `page` is page 1)
     network_id: str | None = None
-    delay: float = 0.0  # seconds, for slow
+    delay: float = 0.0  # seconds: before the reply for slow; between pieces for trickle
     message: str = "Internal error"  # for api_error
+    piece_bytes: int = 8  # for trickle: body bytes per piece
+    retry_after: str | None = "1"  # for http_429: the Retry-After header; None sends none
     # Matching requests seen so far; runtime state, not configuration.
     seen: int = field(default=0, compare=False, repr=False)
 
@@ -34,6 +37,9 @@ class FaultRule:
                 self.method = only
             elif self.method != only:
                 raise ValueError(f"fault kind {self.kind!r} applies to {only} only")
+        # A trickle without pauses would be an ordinary reply.
+        if self.kind == "trickle" and (self.delay <= 0 or self.piece_bytes < 1):
+            raise ValueError("fault kind 'trickle' needs delay > 0 (seconds between pieces) and piece_bytes >= 1")
 
     @classmethod
     def from_dict(cls, data: dict) -> "FaultRule":

@@ -5,6 +5,7 @@ import ipaddress
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterable
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +21,19 @@ from .world import SandboxWorld
 log = logging.getLogger(__name__)
 
 _HTTP_FAULTS = {"http_500": 500, "http_502": 502, "http_504": 504}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the handler writes for one API request; the wire faults shape how it is sent."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    piece_bytes: int = 0  # trickle: send the body this many bytes at a time...
+    pause: float = 0.0  # ...this many seconds apart
+    cut_at: int | None = None  # truncated: send only this many body bytes, then drop the connection
 
 
 def _page_of(params: dict) -> int:
@@ -51,11 +65,34 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self._deliver(Reply(status, body, content_type))
+
+    def _deliver(self, reply: Reply) -> None:
+        # Content-Length is always the whole body, also when a fault sends less or sends it slowly.
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers:
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            if reply.cut_at is not None:
+                self.wfile.write(reply.body[: reply.cut_at])
+                self.close_connection = True
+            elif reply.piece_bytes:
+                self._trickle(reply)
+            else:
+                self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. its deadline passed)
+
+    def _trickle(self, reply: Reply) -> None:
+        stopping = self.server.sandbox._stopping
+        for start in range(0, len(reply.body), reply.piece_bytes):
+            if start and stopping.wait(reply.pause):
+                self.close_connection = True  # the server is stopping: do not hold it up
+                return
+            self.wfile.write(reply.body[start : start + reply.piece_bytes])
 
     def _dispatch(self, verb: str) -> None:
         sandbox = self.server.sandbox
@@ -75,11 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
             pairs += parse_qsl(self._body().decode("utf-8", "replace"), keep_blank_values=True)
         params = decode_params(pairs)
         target = target or str(params.get("Target") or "")
-        status, body = sandbox.respond(target, params)
-        if status == 200:
-            self._send(200, body)
-        else:
-            self._send(status, body, "text/html")
+        self._deliver(sandbox.respond(target, params))
 
     def _control(self, verb: str, path: str) -> None:
         sandbox = self.server.sandbox
@@ -183,8 +216,8 @@ class SandboxServer:
 
     # -- one API request ----------------------------------------------------------------------
 
-    def respond(self, target: str, params: dict) -> tuple[int, bytes]:
-        """(HTTP status, body) for a decoded API request, faults included."""
+    def respond(self, target: str, params: dict) -> Reply:
+        """The reply to a decoded API request, faults included."""
         method = f"{target}::{params.get('Method', '')}"
         page = _page_of(params)
         with self._record_lock:
@@ -193,30 +226,43 @@ class SandboxServer:
         if rule is None:
             body = encode(self.api.handle(target, params))
             log.debug("served %s page %s", method, page)
-            return 200, body
+            return Reply(200, body)
         with self._record_lock:
             self.injected.append((rule.kind, method, page))
         log.debug("injected %s into %s page %s", rule.kind, method, page)
         return self._inject(rule, target, params)
 
-    def _inject(self, rule: FaultRule, target: str, params: dict) -> tuple[int, bytes]:
+    def _inject(self, rule: FaultRule, target: str, params: dict) -> Reply:
         if rule.kind in _HTTP_FAULTS:
             status = _HTTP_FAULTS[rule.kind]
-            return status, f"<html><body><h1>{status}</h1><p>Sandbox fault</p></body></html>".encode()
+            return Reply(status, _html_page(status, "Sandbox fault"), "text/html")
+        if rule.kind == "http_429":
+            # What a proxy or CDN in front of TUNE sends; TUNE itself answers 200 (rate_limit).
+            headers = () if rule.retry_after is None else (("Retry-After", rule.retry_after),)
+            return Reply(429, _html_page(429, "Too Many Requests"), "text/html", headers)
         if rule.kind == "slow":
             self._stopping.wait(rule.delay)
-            return 200, encode(self.api.handle(target, params))
+            return Reply(200, encode(self.api.handle(target, params)))
+        if rule.kind == "trickle":
+            return Reply(200, encode(self.api.handle(target, params)), piece_bytes=rule.piece_bytes, pause=rule.delay)
+        if rule.kind == "truncated":
+            body = encode(self.api.handle(target, params))
+            return Reply(200, body, cut_at=len(body) // 2)
         if rule.kind == "malformed_json":
             body = encode(self.api.handle(target, params))
-            return 200, body[: max(1, len(body) // 2)]
+            return Reply(200, body[: max(1, len(body) // 2)])
         if rule.kind == "rate_limit":
-            return 200, encode(self.api.rate_limited_body(target, params))
+            return Reply(200, encode(self.api.rate_limited_body(target, params)))
         if rule.kind == "invalid_token":
-            return 200, encode(failure(target, params, INVALID_TOKEN_MESSAGE))
+            return Reply(200, encode(failure(target, params, INVALID_TOKEN_MESSAGE)))
         if rule.kind == "hostile_rows":
-            return 200, encode(add_hostile_rows(self.world, params, self.api.handle(target, params)))
+            return Reply(200, encode(add_hostile_rows(self.world, params, self.api.handle(target, params))))
         if rule.kind == "hostile_offers":
-            return 200, encode(add_hostile_offer(self.api.handle(target, params)))
+            return Reply(200, encode(add_hostile_offer(self.api.handle(target, params))))
         if rule.kind == "invalid_network":
-            return 200, encode(INVALID_NETWORK_BODY)
-        return 200, encode(failure(target, params, rule.message))  # api_error
+            return Reply(200, encode(INVALID_NETWORK_BODY))
+        return Reply(200, encode(failure(target, params, rule.message)))  # api_error
+
+
+def _html_page(status: int, text: str) -> bytes:
+    return f"<html><body><h1>{status}</h1><p>{text}</p></body></html>".encode()

@@ -6,16 +6,20 @@ everything the client logs, raises or returns is redacted.
 from __future__ import annotations
 
 import logging
+import math
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+import urllib3
 
 from . import envelope
 from .columnar import ConversionTable, parse_conversion_page
@@ -56,6 +60,12 @@ _RAW_CONVERSION_SCHEMA = raw_schema(CONVERSION_FIELDS)
 # Retry budget for test_connection, so an unreachable host answers within seconds.
 _PROBE_RETRIES = 1
 _PROBE_TIMEOUT = 10.0
+# Longest wait a Retry-After header can ask of us; a longer one is cut to this.
+_RETRY_AFTER_CAP = 60.0
+# Bytes per read of a reply body.
+_READ_CHUNK = 1 << 16
+# A connection that breaks once headers are in: the reply is cut short or its bytes do not decode.
+_BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,10 @@ class ConnectionCheck:
     outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | error
     message: str
     timezone: str | None
+
+
+class _DeadlineExceeded(Exception):
+    """The attempt's whole-reply deadline passed while the body was still arriving."""
 
 
 class _Transient(Exception):
@@ -379,13 +393,12 @@ class TuneClient:
             # Decided outside the except blocks, so a final error has no (unredacted) chained cause.
             if isinstance(failure, TuneRateLimitError):
                 if rate_limited > rate_limit_retries:
-                    raise TuneRateLimitError(
-                        self._redact(f"{where}: still rate limited after {rate_limit_retries} waits: {failure.message}")
-                    )
-                delay = self._next_window_wait()
+                    message = f"{where}: still rate limited after {rate_limit_retries} waits: {failure.message}"
+                    raise TuneRateLimitError(self._redact(message), retry_after=failure.retry_after)
+                delay, why = self._rate_limit_wait(failure.retry_after)
                 self._log.warning(
-                    "%s: TUNE rate limit hit; waiting %.2fs for the next window, retry %d/%d (%s)",
-                    where, delay, rate_limited, rate_limit_retries, url_for_logs,
+                    "%s: TUNE rate limit hit; waiting %.2fs %s, retry %d/%d (%s)",
+                    where, delay, why, rate_limited, rate_limit_retries, url_for_logs,
                 )
             else:
                 if failures > max_retries:
@@ -400,31 +413,53 @@ class TuneClient:
             self._sleep(delay)
 
     def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Callable[[bytes], Any]) -> Any:
-        """One HTTP round trip. Raises _Transient for retryable failures, TuneError otherwise."""
+        """One HTTP round trip, connect to last body byte within `timeout` seconds.
+        Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
         try:
-            response = self._session.get(self.api_url, params=pairs, timeout=timeout)
-        except requests.Timeout as exc:
+            body = self._fetch(pairs, timeout, where)
+        except (requests.Timeout, _DeadlineExceeded) as exc:
             failure = _Transient(f"timed out after {timeout:g}s ({self._redact(str(exc))})", TuneConnectionError)
         except requests.ConnectionError as exc:
             failure = _Transient(f"connection failed ({self._redact(str(exc))})", TuneConnectionError)
+        except _BROKEN_MID_REPLY as exc:
+            failure = _Transient(f"connection broken mid-reply ({self._redact(str(exc))})", TuneConnectionError)
         except requests.RequestException as exc:
             failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
         else:
-            failure = self._failure_of(response, where)
-            if failure is None:
-                try:
-                    return decode(response.content)
-                except TuneResponseError as exc:
-                    failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
-                except TuneRateLimitError as exc:
-                    failure = TuneRateLimitError(self._redact(exc.message))
-                except TuneApiError as exc:
-                    failure = type(exc)(self._redact(f"{where}: {exc.message}"))
+            try:
+                return decode(body)
+            except TuneResponseError as exc:
+                failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
+            except TuneRateLimitError as exc:
+                failure = TuneRateLimitError(self._redact(exc.message))
+            except TuneApiError as exc:
+                failure = type(exc)(self._redact(f"{where}: {exc.message}"))
         raise failure
+
+    def _fetch(self, pairs: list[Param], timeout: float, where: str) -> bytes:
+        """The body of a 2xx reply; raises the HTTP status's failure otherwise.
+        requests' `timeout` bounds each socket read only, so the body is read here against a
+        deadline: a reply trickled a few bytes at a time must not take forever."""
+        deadline = time.monotonic() + timeout
+        # total=: connecting and waiting for the headers share one budget.
+        response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout), stream=True)
+        try:
+            failure = self._failure_of(response, where)
+            if failure is not None:
+                raise failure
+            return _read_body(response, deadline)
+        finally:
+            response.close()  # an abandoned reply must not keep its connection
 
     def _failure_of(self, response: requests.Response, where: str) -> TuneError | _Transient | None:
         status = response.status_code
+        if status == 429:
+            # TUNE signals its limit inside HTTP 200 replies; a 429 comes from a proxy or CDN in front.
+            return TuneRateLimitError(
+                self._redact(f"HTTP 429 {response.reason}"),
+                retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if status >= 500:
             return _Transient(f"HTTP {status} {response.reason}", TuneHttpError, status)
         if status >= 300:
@@ -434,6 +469,12 @@ class TuneClient:
     def _backoff(self, attempt: int) -> float:
         # Full jitter: uniform in [0, min(cap, base * 2**attempt)], attempt counting from 0.
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+
+    def _rate_limit_wait(self, retry_after: float | None) -> tuple[float, str]:
+        """Seconds to wait after a rate-limit reply, and why (for the log)."""
+        if retry_after is None:
+            return self._next_window_wait(), "for the next window"
+        return min(retry_after, _RETRY_AFTER_CAP), "as Retry-After asks"
 
     def _next_window_wait(self) -> float:
         # TUNE's window is fixed; waiting one whole window of our limiter (plus jitter, so that
@@ -446,6 +487,56 @@ class TuneClient:
 
     def _redact(self, text: str) -> str:
         return redact_text(text, [self.__token])
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The whole body, decoded; _DeadlineExceeded if it is not complete by `deadline`."""
+    cut_off = threading.Event()
+    watchdog = threading.Timer(deadline - time.monotonic(), _cut_off, (response.raw, cut_off))
+    watchdog.daemon = True
+    watchdog.start()
+    chunks: list[bytes] = []
+    try:
+        for chunk in response.iter_content(_READ_CHUNK):
+            chunks.append(chunk)
+    except requests.RequestException:
+        if not cut_off.is_set():
+            raise
+    finally:
+        watchdog.cancel()
+    # Checked after a clean end too: a reply without Content-Length just ends when cut off.
+    if cut_off.is_set():
+        raise _DeadlineExceeded("the reply was not complete in time")
+    return b"".join(chunks)
+
+
+def _cut_off(raw: urllib3.response.BaseHTTPResponse, cut_off: threading.Event) -> None:
+    # Runs on the watchdog's thread: shutting the socket for reading wakes a read blocked on a
+    # trickling reply (closing it would not).
+    cut_off.set()
+    try:
+        raw.shutdown()  # urllib3 >= 2.3; before that, the read ends at its own per-read timeout
+    except (AttributeError, ValueError, RuntimeError, OSError):
+        pass  # e.g. the body is complete and the connection already back in the pool
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds to wait (delta-seconds or an HTTP date), or None if absent or
+    not sane (unparseable, negative, not finite)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:  # HTTP dates are GMT
+            moment = moment.replace(tzinfo=timezone.utc)
+        return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _validated_zone(name: str) -> str:

@@ -36,7 +36,12 @@ class TuneApiError(TuneError):
 
 
 class TuneRateLimitError(TuneApiError):
-    """TUNE's server-side rate limit ("API usage exceeded rate limit") was hit."""
+    """TUNE's server-side rate limit ("API usage exceeded rate limit") was hit, or a proxy in
+    front of it answered HTTP 429; `retry_after` is the wait in seconds it asked for, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TuneAuthError(TuneApiError):

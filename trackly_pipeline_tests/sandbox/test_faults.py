@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
 import requests
+import urllib3
 
 from trackly_pipeline.sandbox import FaultRule
 
@@ -80,6 +82,94 @@ def test_slow_answers_normally_after_the_delay(tune, server):
     with pytest.raises(requests.Timeout):
         server.add_fault(FaultRule("slow", delay=2.0))
         requests.get(server.api_url, params={"Target": "Offer", "Method": "findAll"}, timeout=0.3)
+
+
+def test_trickle_sends_the_whole_reply_a_few_bytes_at_a_time(tune, server):
+    whole = tune.raw("Application", "getTimezone")
+    server.add_fault(FaultRule("trickle", delay=0.03, piece_bytes=8, method="Application::getTimezone"))
+    pieces = -(-len(whole.content) // 8)
+    assert pieces > 20
+    started = time.perf_counter()
+    # Every read gets bytes within 0.3 s, so a per-read timeout never fires: the reply is slow in total only.
+    slow = requests.get(whole.url, timeout=0.3)
+    elapsed = time.perf_counter() - started
+    assert slow.status_code == 200 and slow.content == whole.content
+    assert slow.headers["Content-Length"] == str(len(whole.content))
+    assert elapsed >= (pieces - 1) * 0.03 > 0.6
+    assert tune.raw("Application", "getTimezone").content == whole.content  # times=1: only once
+    assert [kind for kind, _, _ in server.injected] == ["trickle"]
+
+
+def test_trickle_needs_a_pause_between_pieces():
+    with pytest.raises(ValueError, match="delay > 0"):
+        FaultRule("trickle")
+    with pytest.raises(ValueError, match="piece_bytes"):
+        FaultRule("trickle", delay=0.1, piece_bytes=0)
+
+
+def raw_get(url: str) -> tuple[dict[str, str], bytes]:
+    """GET over a plain socket: the headers, and every body byte sent before the server closed."""
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    path = url.split(f":{port}", 1)[1]
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:])}
+    return {"status": lines[0].split()[1], **headers}, body
+
+
+def test_truncated_declares_the_whole_length_and_closes_after_half(tune, server):
+    whole = tune.raw("Report", "getConversions", [*fields("Stat.id"), ("limit", "50")])
+    server.add_fault(FaultRule("truncated", method=REPORT))
+    headers, body = raw_get(whole.url)
+    assert headers["status"] == "200" and headers["content-length"] == str(len(whole.content))
+    assert body == whole.content[: len(whole.content) // 2]
+    server.add_fault(FaultRule("truncated", method=REPORT))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(whole.url, timeout=5)
+    assert tune.raw("Report", "getConversions", [*fields("Stat.id"), ("limit", "50")]).content == whole.content
+    assert [kind for kind, _, _ in server.injected] == ["truncated", "truncated"]
+
+
+def test_http_429_with_and_without_retry_after(tune, server):
+    server.add_fault(FaultRule("http_429", method=REPORT, retry_after="7"))
+    limited = page(tune, 1)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+    assert limited.headers["Content-Type"].startswith("text/html") and "<html>" in limited.text
+    assert page(tune, 1).status_code == 200  # times=1: only once
+    server.add_fault(FaultRule("http_429", method=REPORT, retry_after=None))
+    bare = page(tune, 1)
+    assert bare.status_code == 429 and "Retry-After" not in bare.headers
+    assert server.injected == [("http_429", REPORT, 1)] * 2
+
+
+def test_wire_faults_through_the_control_endpoint(tune, server):
+    rules = [{"kind": "http_429", "retry_after": "3", "method": REPORT, "page": 2},
+             {"kind": "trickle", "delay": 0.01, "piece_bytes": 64, "method": "Offer::findAll"}]
+    reply = requests.post(server.url + "/_sandbox/faults", json=rules, timeout=5)
+    assert reply.status_code == 200
+    assert [(r["kind"], r["retry_after"], r["piece_bytes"]) for r in reply.json()["faults"]] == [
+        ("http_429", "3", 8), ("trickle", "1", 64)]
+    assert page(tune, 2).headers["Retry-After"] == "3"
+    assert requests.post(server.url + "/_sandbox/faults", json=[{"kind": "trickle"}], timeout=5).status_code == 400
+
+
+def test_stop_does_not_wait_for_a_trickling_reply(world):
+    from trackly_pipeline.sandbox import SandboxServer
+
+    server = SandboxServer(world, faults=[FaultRule("trickle", delay=30, piece_bytes=1)]).start()
+    reply = requests.get(server.api_url, timeout=5, stream=True)
+    assert reply.raw.read(1)  # the first piece is out; the next is 30 s away
+    started = time.perf_counter()
+    server.stop()
+    with pytest.raises(urllib3.exceptions.ProtocolError):  # the reply is cut off, not left hanging
+        reply.raw.read()
+    assert time.perf_counter() - started < 3
+    reply.close()
 
 
 def test_stop_does_not_wait_for_a_sleeping_request(world):

@@ -49,9 +49,10 @@ def api_error(message: str) -> str:
 
 @dataclass
 class Reply:
-    body: str
+    body: str | bytes
     status: int = 200
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,11 +80,13 @@ def scripted_server() -> Iterator[callable]:
                 reply = script.next_reply(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
                 if reply.delay:
                     threading.Event().wait(reply.delay)
-                payload = reply.body.encode()
+                payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):

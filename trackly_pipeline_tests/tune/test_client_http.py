@@ -1,11 +1,13 @@
 """TuneClient over real HTTP against a small scripted server on 127.0.0.1 (no sandbox needed)."""
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from email.utils import format_datetime
 
 import pytest
 
@@ -168,6 +170,66 @@ def test_api_errors_fail_at_once_with_the_api_message(scripted_server, body, err
     assert len(server.requests) == 1
     assert str(caught.value).startswith("TUNE Offer::addCategory: ")
     assert_token_free(str(caught.value))
+
+
+def http_date_in(seconds: float) -> str:
+    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds), usegmt=True)
+
+
+@pytest.mark.parametrize(
+    "retry_after, low, high",
+    [
+        ("3", 3.0, 3.0),  # delta-seconds, honoured as asked
+        ("0.25", 0.25, 0.25),
+        (None, 2.0, 2.2),  # none: the next window of our limiter, as for TUNE's own rate-limit error
+        ("soon", 2.0, 2.2),  # not sane: likewise
+        ("-5", 2.0, 2.2),
+        ("nan", 2.0, 2.2),
+        ("86400", 60.0, 60.0),  # capped
+        ("HTTP-DATE+10", 8.0, 10.0),  # an HTTP date 10 s ahead (1 s resolution)
+        ("HTTP-DATE-30", 0.0, 0.0),  # already passed: go at once
+    ],
+)
+def test_http_429_waits_as_retry_after_asks_then_succeeds(scripted_server, caplog, retry_after, low, high):
+    if retry_after and retry_after.startswith("HTTP-DATE"):
+        retry_after = http_date_in(float(retry_after[len("HTTP-DATE"):]))
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    server = scripted_server(Reply("<html>Too Many Requests</html>", 429, headers=headers), envelope("done"))
+    sleep = RecordingSleep()
+    client = make_client(server.url, sleep=sleep, rate_limit=(5, 2.0))
+    with caplog.at_level(logging.WARNING, logger="trackly_pipeline.tune"):
+        assert client.call("Report", "getConversions") == "done"
+    assert len(server.requests) == 2
+    (waited,) = sleep.calls
+    assert low <= waited <= high
+    assert "rate limit" in caplog.text
+    assert_token_free(caplog.text)
+
+
+def test_persistent_http_429_gives_up_after_the_rate_limit_budget(scripted_server):
+    server = scripted_server(Reply("slow down", 429, headers={"Retry-After": "1"}))
+    sleep = RecordingSleep()
+    client = make_client(server.url, sleep=sleep, rate_limit_retries=2, max_retries=5)
+    with pytest.raises(TuneRateLimitError) as caught:
+        client.call("Report", "getConversions")
+    assert len(server.requests) == 3 and sleep.calls == [1.0, 1.0]  # the rate-limit budget, not max_retries
+    message = str(caught.value)
+    assert "TUNE Report::getConversions: still rate limited after 2 waits: HTTP 429 Too Many Requests" in message
+    assert caught.value.retry_after == 1.0
+    assert_token_free(str(caught.value))
+    assert_no_chained_cause(caught.value)
+
+
+def test_reply_that_does_not_decode_is_retried_as_broken_mid_reply(scripted_server, caplog):
+    good = gzip.compress(envelope("unzipped").encode())
+    broken = b"\x1f\x8b\x08\x00" + b"not really gzip" * 10
+    server = scripted_server(Reply(broken, headers={"Content-Encoding": "gzip"}),
+                             Reply(good, headers={"Content-Encoding": "gzip"}))
+    with caplog.at_level(logging.WARNING, logger="trackly_pipeline.tune"):
+        assert make_client(server.url).call("Offer", "findAll") == "unzipped"
+    assert len(server.requests) == 2
+    assert "connection broken mid-reply" in caplog.text
+    assert_token_free(caplog.text)
 
 
 def test_slow_reply_beyond_the_timeout_is_retried(scripted_server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,11 @@ from trackly_pipeline.tune import (
     TuneApiError,
     TuneAuthError,
     TuneClient,
+    TuneConnectionError,
     TuneHttpError,
     TuneInvalidNetworkError,
     TunePermissionError,
+    TuneRateLimitError,
 )
 
 from .sandbox_support import everything, mismatches, sandbox_client, truth_in_window
@@ -187,6 +190,80 @@ def test_slow_reply_beyond_the_timeout_is_retried(world, server):
     offers = sandbox_client(server, world, ACME, timeout=0.3).find_offers()
     assert len(offers) == len(world.offers(ACME))
     assert [k for k, _, _ in server.injected] == ["slow"]
+
+
+# Faults on the wire. A trickle sends ~256 bytes every 30 ms: each read is fast, the whole reply
+# takes seconds (a 35 kB report page: 4 s), far past the 0.5 s timeouts below.
+WIRE_FAULTS = {
+    "trickle": dict(delay=0.03, piece_bytes=256),
+    "truncated": {},
+    "http_429": dict(retry_after="2"),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", list(WIRE_FAULTS))
+def test_wire_faults_a_few_times_are_retried_and_read_the_same_rows(world, server, kind):
+    start = world.anchor - timedelta(days=10)
+    end = start + timedelta(days=3)
+    truth = truth_in_window(world, ACME, start, end)
+    page_size = len(truth) // 3 + 1
+    clean = sandbox_client(server, world, ACME, timezone="America/New_York")
+    _, expected = read_all(clean, start, end, page_size=page_size)
+    server.requests.clear()
+    server.add_fault(FaultRule(kind=kind, times=2, method="Report::getConversions", page=2, **WIRE_FAULTS[kind]))
+    sleeps: list[float] = []
+    client = sandbox_client(server, world, ACME, timezone="America/New_York", timeout=0.5, sleep=sleeps.append)
+    _, conversions = read_all(client, start, end, page_size=page_size)
+    assert conversions == expected and mismatches(conversions, truth) == []
+    assert server.injected == [(kind, "Report::getConversions", 2)] * 2
+    assert report_pages_requested(server) == ["1", "2", "2", "2", "3"]
+    if kind == "http_429":
+        assert sleeps == [2.0, 2.0]  # as Retry-After asked, not the client's own window
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "kind, cause", [("trickle", "timed out after 0.5s"), ("truncated", "connection broken mid-reply")]
+)
+def test_persistent_wire_faults_fail_clearly_within_the_retry_budget(world, server, kind, cause):
+    server.add_fault(FaultRule(kind=kind, times=None, method="Offer::findAll", **WIRE_FAULTS[kind]))
+    client = sandbox_client(server, world, ACME, timezone="UTC", timeout=0.5, max_retries=2)
+    started = time.monotonic()
+    with pytest.raises(TuneConnectionError) as caught:
+        client.find_offers()
+    elapsed = time.monotonic() - started
+    assert len(server.injected) == 3
+    # Three attempts of at most 0.5 s each, plus backoffs of at most 0.05 s.
+    assert elapsed < 3 * 0.5 + 0.6
+    if kind == "trickle":
+        assert elapsed >= 3 * 0.5  # each attempt ran to its deadline
+    message = str(caught.value)
+    assert f"TUNE Offer::findAll failed after 3 attempts: {cause}" in message
+    assert "NetworkToken=***" in message and world.token_for(ACME) not in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+@pytest.mark.timeout(30)
+def test_a_read_waits_no_longer_than_the_attempt_has_left(world, server):
+    # Pieces at 0, 0.9, 1.8 s: a read started at 0.9 s may block 0.1 s, not until the piece at 1.8 s.
+    server.add_fault(FaultRule(kind="trickle", times=None, method="Offer::findAll", delay=0.9, piece_bytes=4096))
+    client = sandbox_client(server, world, ACME, timezone="UTC", timeout=1.0, max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(TuneConnectionError, match="failed after 1 attempts: timed out after 1s"):
+        client.find_offers()
+    assert 1.0 <= time.monotonic() - started < 1.4
+
+
+def test_persistent_http_429_uses_the_rate_limit_budget(world, server):
+    server.add_fault(FaultRule(kind="http_429", times=None, method="Offer::findAll", retry_after="1"))
+    sleeps: list[float] = []
+    client = sandbox_client(server, world, ACME, timezone="UTC", rate_limit_retries=2, sleep=sleeps.append)
+    expected = "still rate limited after 2 waits: HTTP 429 Too Many Requests"
+    with pytest.raises(TuneRateLimitError, match=expected) as caught:
+        client.find_offers()
+    assert sleeps == [1.0, 1.0] and len(server.injected) == 3
+    assert world.token_for(ACME) not in str(caught.value)
 
 
 def test_server_rate_limit_is_waited_out(world):
