@@ -45,6 +45,10 @@ def last_sync(project, network_key: str) -> tuple:
         pytest.param(FaultRule("http_504", times=2, method=REPORT), {}, id="http-504"),
         pytest.param(FaultRule("slow", times=1, method=REPORT, delay=2.5), {"timeout_s": 1}, id="slow-past-timeout"),
         pytest.param(FaultRule("malformed_json", times=1, method=REPORT, page=3), {}, id="malformed-json"),
+        pytest.param(FaultRule("trickle", times=1, method=REPORT, delay=0.05), {"timeout_s": 1},
+                     id="trickled-past-timeout"),
+        pytest.param(FaultRule("truncated", times=1, method=REPORT, page=2), {}, id="cut-mid-reply-on-page-2"),
+        pytest.param(FaultRule("http_429", times=2, method=REPORT, retry_after="0.2"), {}, id="http-429-from-a-proxy"),
     ],
 )
 def test_transient_faults_are_retried_and_the_run_matches_ground_truth(project, rule, overrides):
@@ -64,6 +68,7 @@ def test_transient_faults_are_retried_and_the_run_matches_ground_truth(project, 
         pytest.param(FaultRule("invalid_token", times=None), id="invalid-token"),
         pytest.param(FaultRule("malformed_json", times=None, method=REPORT, page=2), id="page-2-always-malformed"),
         pytest.param(FaultRule("rate_limit", times=None, method=REPORT), id="rate-limited-for-good"),
+        pytest.param(FaultRule("truncated", times=None, method=REPORT, page=2), id="page-2-always-cut-mid-reply"),
     ],
 )
 def test_lasting_faults_fail_cleanly_and_the_next_run_repairs(project, rule):

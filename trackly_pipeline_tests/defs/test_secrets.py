@@ -19,7 +19,11 @@ FAULTS = [
     FaultRule("http_504", times=1, method=REPORT),
     FaultRule("slow", times=1, method=REPORT, delay=1.5),
     FaultRule("malformed_json", times=1, method=REPORT),
+    FaultRule("trickle", times=1, method=REPORT, delay=0.05),
+    FaultRule("truncated", times=1, method=REPORT),
+    FaultRule("http_429", times=1, method=REPORT, retry_after="0.2"),
     FaultRule("http_500", times=None, method=REPORT, page=2),
+    FaultRule("truncated", times=None, method=REPORT, page=2),
     FaultRule("invalid_token", times=None),
     FaultRule("invalid_network", times=None),
 ]
