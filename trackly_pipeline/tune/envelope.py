@@ -1,6 +1,6 @@
 """Reading TUNE reply bodies: success/failure, pagination and row shapes.
 
-Shapes seen in real replies (see shared/fixtures/tune-recorded):
+Shapes seen in real replies (see trackly_pipeline_tests/tune/recorded):
 - success: ``{"request": {...}, "response": {"status": 1, "data": ...}}``
 - failure: ``status`` other than 1, or missing entirely (invalid network id), with messages in
   ``errorMessage`` and/or ``errors`` (a list of objects, or a single object)

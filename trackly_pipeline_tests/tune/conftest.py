@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RECORDED_DIR = REPO_ROOT / ".." / "shared" / "fixtures" / "tune-recorded"
+# Real recorded replies (MIT, from the pyoffers client's cassettes); see recorded/README.md.
+RECORDED_DIR = Path(__file__).resolve().parent / "recorded"
 
 SECRET_TOKEN = "s3cr3t-T0KEN-do-not-leak"
 

@@ -1,4 +1,4 @@
-"""Every envelope shape in the real recorded replies (shared/fixtures/tune-recorded)."""
+"""Every envelope shape in the real recorded replies (trackly_pipeline_tests/tune/recorded)."""
 import json
 
 import pytest
