@@ -37,7 +37,8 @@ class WindowStats:
 
 
 class ConversionSweep:
-    """Stages one sweep's pages in a temporary table of this connection (outside the DuckDB file)."""
+    """Stages one sweep's pages in a temporary table of this connection (outside the DuckDB file,
+    which need not be attached until `replace_window`)."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, network: str, sync_id: str):
         self.conn = conn
@@ -47,13 +48,11 @@ class ConversionSweep:
         self.rejected: list[RejectedRow] = []
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
-        conn.execute("CREATE OR REPLACE TEMP TABLE staged_conversions AS SELECT * FROM tune.conversions LIMIT 0")
-        conn.execute(
-            "ALTER TABLE staged_conversions DROP COLUMN network; "
-            "ALTER TABLE staged_conversions DROP COLUMN first_seen_at; "
-            "ALTER TABLE staged_conversions DROP COLUMN last_seen_at; "
-            "ALTER TABLE staged_conversions ADD COLUMN seq BIGINT"
-        )
+        conn.register("no_pages", STAGE_SCHEMA.empty_table())
+        try:
+            conn.execute("CREATE OR REPLACE TEMP TABLE staged_conversions AS SELECT *, NULL::BIGINT AS seq FROM no_pages")
+        finally:
+            conn.unregister("no_pages")
 
     def add_table(self, table: pa.Table, rejected: Iterable[RejectedRow] = ()) -> None:
         """Stage one page given as an Arrow table with STAGE_SCHEMA columns (the columnar path,

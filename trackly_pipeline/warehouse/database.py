@@ -52,27 +52,36 @@ class Warehouse:
         self.lock_timeout_s = lock_timeout_s
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, *, read_only: bool = False, attach: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the file, attached under the fixed name `warehouse`: a file named like
-        one of our schemas (trackly.duckdb) would otherwise make `trackly.clicks` ambiguous."""
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        one of our schemas (trackly.duckdb) would otherwise make `trackly.clicks` ambiguous.
+        With attach=False the file is not touched (nor locked) until `attach(conn)`: work can be
+        staged in the connection's temporary tables first."""
         conn = duckdb.connect(":memory:")
         try:
             # Days and hours in SQL are UTC days and hours, whatever the machine's zone.
             conn.execute("SET TimeZone = 'UTC'")
-            self._attach(conn, read_only)
-            conn.execute(f"USE {CATALOG}")
-            if not read_only:
-                for name in SCHEMA_FILES:
-                    conn.execute(sql_text(name))
+            if attach:
+                self.attach(conn, read_only=read_only)
             yield conn
         finally:
             conn.close()
 
+    def attach(self, conn: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
+        """Attach the file to a connection from `connect(attach=False)`, waiting while another
+        process holds its lock, and make it the default catalog (with the schema, for writers)."""
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._attach(conn, read_only)
+        conn.execute(f"USE {CATALOG}")
+        if not read_only:
+            for name in SCHEMA_FILES:
+                conn.execute(sql_text(name))
+
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
-        """Attach the file, waiting while another process holds its lock. Dagster's `duckdb` pool
-        already serialises writers; this covers writers outside Dagster (a CLI, a notebook)."""
+        """Attach the file, waiting while another process holds its lock: a conversion sweep's final
+        write (outside the `duckdb` pool, see defs/assets/conversions.py) and writers outside
+        Dagster (a CLI, a notebook) meet the pool's steps here."""
         mode = "READ_ONLY" if read_only else "READ_WRITE"
         deadline = time.monotonic() + self.lock_timeout_s
         while True:

@@ -73,7 +73,19 @@ def _run_network(config: str, key: str, first: str, last: str, home: str, result
         result = defs.get_job_def(sync_job_name(key)).execute_in_process(
             instance=instance, tags=range_tags(first, last), raise_on_error=False)
         errors = [e.event_specific_data.error.to_string() for e in result.get_step_failure_events()]
-    results.put((key, result.success, errors))
+    results.put((key, result.success, errors, time.time()))
+
+
+def instance_home(tmp_path: Path) -> Path:
+    """A Dagster home with the project's dagster.yaml (its pools), storage created once, before
+    several processes open it."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    root = Path(__file__).resolve().parents[2]
+    (home / "dagster.yaml").write_text((root / ".dagster_home" / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
+    return home
 
 
 def test_three_networks_starting_in_the_same_minute_all_succeed(project, tmp_path):
@@ -83,12 +95,7 @@ def test_three_networks_starting_in_the_same_minute_all_succeed(project, tmp_pat
 
     from .conftest import EARLIEST
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    root = Path(__file__).resolve().parents[2]
-    (home / "dagster.yaml").write_text((root / ".dagster_home" / "dagster.yaml").read_text())
-    with dg.DagsterInstance.from_config(str(home)):
-        pass  # create the instance's storage once, before three processes open it
+    home = instance_home(tmp_path)
     # One day of hours: the point is three writers at once, and SQLite event logs are slow to fill.
     first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
     context = multiprocessing.get_context("spawn")
@@ -101,7 +108,43 @@ def test_three_networks_starting_in_the_same_minute_all_succeed(project, tmp_pat
     outcomes = [results.get(timeout=300) for _ in workers]
     for worker in workers:
         worker.join(timeout=60)
-    for key, success, errors in outcomes:
+    for key, success, errors, _ in outcomes:
         assert success, (key, errors)
         assert not any("lock" in error.lower() for error in errors)
     assert project.query("SELECT count(DISTINCT network) FROM analytics.attributed_conversions")[0][0] == 3
+
+
+def test_a_slow_network_does_not_hold_up_the_others(project, tmp_path):
+    """acme's TUNE answers each page after 3 s; bolt's run, started once acme is paging, finishes
+    first: a sweep pages outside the `duckdb` pool and takes the file only to write."""
+    from trackly_pipeline.defs.partitions import trailing_window
+    from trackly_pipeline.sandbox import FaultRule
+
+    from .conftest import EARLIEST
+
+    project.rebuild(acme={"page_size": 5})
+    home = instance_home(tmp_path)
+    first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
+    project.server.add_fault(FaultRule("slow", times=None, method="Report::getConversions", network_id="acmenet",
+                                       delay=3.0))
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    config = str(project.root / "trackly.yaml")
+    slow = context.Process(target=_run_network, args=(config, "acme", first, last, str(home), results))
+    slow.start()
+    deadline = time.monotonic() + 120
+    while not project.server.injected:  # acme is paging
+        assert time.monotonic() < deadline and slow.is_alive()
+        time.sleep(0.1)
+    started = time.time()
+    other = context.Process(target=_run_network, args=(config, "bolt", first, last, str(home), results))
+    other.start()
+    outcomes = {key: (success, errors, finished) for key, success, errors, finished in
+                (results.get(timeout=300) for _ in range(2))}
+    for worker in (slow, other):
+        worker.join(timeout=60)
+    assert all(success for success, _, _ in outcomes.values()), outcomes
+    slow_pages = len(project.server.injected)
+    assert slow_pages >= 3  # acme paged for at least 9 s
+    assert outcomes["bolt"][2] < outcomes["acme"][2], "bolt waited for acme's sweep"
+    print(f"bolt took {outcomes['bolt'][2] - started:.1f}s; acme paged {slow_pages} slow pages")

@@ -19,6 +19,11 @@ def conversions_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["tune", network_key, "conversions"])
 
 
+def api_pool(network_key: str) -> str:
+    """The concurrency pool of a network's conversion sweeps (limit 1, dagster.yaml)."""
+    return f"tune_api_{network_key}"
+
+
 def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     resource_key = tune_resource_key(network.key)
 
@@ -26,7 +31,11 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         key=conversions_asset_key(network.key),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="duckdb",
+        # One sweep per network at a time (TUNE limits calls per network), and not in the `duckdb`
+        # pool: paging can take minutes on a slow or throttled network, and other networks' steps
+        # must not wait for it. The file is taken only for the final write (Warehouse.attach waits
+        # for its lock).
+        pool=api_pool(network.key),
         required_resource_keys={"warehouse", resource_key},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "api"},
@@ -43,13 +52,14 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         attempt = SyncAttempt(network.key, "conversions", start, end)
         with logged_sync(warehouse, attempt, tune.secrets()):
             client = tune.client(context.log)
-            with warehouse.connect() as conn:
+            with warehouse.connect(attach=False) as conn:
                 sweep = ConversionSweep(conn, network.key, attempt.sync_id)
-                # Columnar: each page goes from the reply straight into the staging table.
+                # Columnar: each page goes from the reply straight into the staging table, in memory.
                 for page in client.iter_conversion_tables(start, end):
                     sweep.add_table(page.table, page.rejected)
                     attempt.pages += 1
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
+                warehouse.attach(conn)
                 with transaction(conn):
                     stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
                     attempt.rows, attempt.quarantined = stats.rows, stats.quarantined
