@@ -3,7 +3,7 @@ an old message clicked today, a renamed offer. The rollups must follow, whatever
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -13,6 +13,7 @@ from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_roll
 
 UTC = timezone.utc
 WEEK = timedelta(days=7)
+CENT_FIFTH = Decimal("0.00001")  # DECIMAL(18, 5)
 
 
 def set_conversion(conn, conversion_id: int, converted_at: datetime, payout: str) -> None:
@@ -121,3 +122,25 @@ def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
         assert rows == [(first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
         assert conn.execute("SELECT table_name, month FROM ops.publish_pending").fetchall() == [
             ("analytics.revenue_by_offer", date(2026, 11, 1))]
+
+
+def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_path):
+    """100 USD reported in KRW is 140,000: DuckDB types DECIMAL(18,5) x DECIMAL(18,8) as
+    DECIMAL(18,13), which overflows from 100,000 unless widened."""
+    at = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO reference.fx_rates VALUES ($day, 'USD', '1400.12345678')", {"day": at.date()})
+        set_conversion(conn, 1, at, "100")
+        set_conversion(conn, 2, at, "99999999.99999")
+        with transaction(conn):
+            attribute_window(conn, network="acme", message_id_field="aff_sub", start=at - WEEK, end=at + WEEK,
+                             reporting_currency="KRW", attributed_at=at)
+            rebuild_rollups(conn)
+        rate = Decimal("1400.12345678")
+        expected = {1: (Decimal("100") * rate).quantize(CENT_FIFTH, ROUND_HALF_UP),
+                    2: (Decimal("99999999.99999") * rate).quantize(CENT_FIFTH, ROUND_HALF_UP)}
+        assert expected[1] == Decimal("140012.34568")
+        assert dict(conn.execute("SELECT conversion_id, payout_reporting FROM analytics.attributed_conversions")
+                    .fetchall()) == expected
+        assert revenue_by_day(conn, "revenue_by_offer") == {at.date(): expected[1] + expected[2]}

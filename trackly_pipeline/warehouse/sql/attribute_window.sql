@@ -178,7 +178,8 @@ SELECT
     r.payout_currency AS currency,
     $reporting_currency AS reporting_currency,
     r.fx_rate,
-    CAST(r.payout * r.fx_rate AS DECIMAL(18, 5)) AS payout_reporting,
+    -- DECIMAL(18,5) x DECIMAL(18,8) would be DECIMAL(18,13): under 100,000 only. Widen first.
+    CAST(CAST(r.payout AS DECIMAL(38, 5)) * r.fx_rate AS DECIMAL(18, 5)) AS payout_reporting,
     r.offer_id,
     r.click_id,
     r.message_id,
