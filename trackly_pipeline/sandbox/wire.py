@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 
-from .params import redacted
 
 INVALID_NETWORK_BODY = {
     "response": {"errors": {"publicMessage": "Network id is not valid"}, "link": "http://developers.hasoffers.com/"}
@@ -28,9 +27,10 @@ def encode(body: object) -> bytes:
 
 
 def echo_request(target: str, params: dict) -> dict:
-    """The `request` block: Target and TUNE's fixed keys first, then the caller's params as sent."""
+    """The `request` block: Target and TUNE's fixed keys first, then the caller's params as sent,
+    the NetworkToken included, as TUNE does (tune-api.md 2.1): clients must redact it themselves."""
     echoed = {"Target": target, "Format": "json", "Service": "HasOffers", "Version": "2"}
-    for key, value in redacted(params).items():
+    for key, value in params.items():
         if key not in echoed:
             echoed[key] = value
     return echoed

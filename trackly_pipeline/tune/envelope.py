@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import TuneResponseError, api_error_class
+from .redact import redact_text
 
 _SNIPPET_LENGTH = 200
 
@@ -135,6 +136,7 @@ def _int_member(data: dict, name: str, default: int | None = None) -> int:
 
 
 def _snippet(body: str | bytes) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    # Redacted before it is cut: TUNE echoes the token, and a cut inside it would leave a prefix.
+    text = redact_text(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     return text if len(text) <= _SNIPPET_LENGTH else text[:_SNIPPET_LENGTH] + "..."
 

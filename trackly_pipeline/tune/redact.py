@@ -13,8 +13,9 @@ SECRET_PARAM_NAMES = frozenset({"networktoken", "api_key", "apikey", "token", "a
 _NAMES = r"NetworkToken|api_key|apikey|access_token|token"
 # `NetworkToken=abc` in a query string or log line (also URL-encoded forms end at & or space).
 _QUERY_SECRET = re.compile(rf"(?i)\b({_NAMES})=[^&\s\"'#<>]*")
-# `"NetworkToken":"abc"` in an echoed JSON `request` block.
-_JSON_SECRET = re.compile(rf'(?i)("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*"')
+# `"NetworkToken":"abc"` in an echoed JSON `request` block; also when the text was cut inside the
+# value (no closing quote), as in a snippet of a reply.
+_JSON_SECRET = re.compile(rf'(?i)("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 # Tokens shorter than this are not scrubbed literally: replacing e.g. "a" would mangle text.
 _MIN_LITERAL_LENGTH = 4
 

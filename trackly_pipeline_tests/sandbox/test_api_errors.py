@@ -1,6 +1,7 @@
 """Failures TUNE reports, the rate limit, credential hygiene, loopback binding and control endpoints."""
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -60,7 +61,7 @@ def test_default_rate_limit_message_names_50_per_10s(server):
     assert message == "API usage exceeded rate limit.  Configured: 50/10s window; Your usage: 51."
 
 
-def test_tokens_never_appear_in_replies_or_logs(world, caplog):
+def test_tokens_appear_only_where_tune_echoes_them_and_never_in_logs(world, caplog):
     caplog.set_level(logging.DEBUG, logger="trackly_pipeline.sandbox")
     tokens = list(world.token_env().values())
     with SandboxServer(world) as server:
@@ -73,8 +74,12 @@ def test_tokens_never_appear_in_replies_or_logs(world, caplog):
             tune.raw("Report", "getConversions", verb="POST").text,
         ]
         recorded = repr(server.requests)
+    # TUNE echoes the token sent in request.NetworkToken (tune-api.md 2.1), and nowhere else.
+    echoed = [json.loads(body).get("request", {}).pop("NetworkToken", None) for body in bodies]
+    assert echoed.count(world.token_for("acmenet")) >= 3
+    rest = [json.dumps({k: v for k, v in json.loads(body).items() if k != "request"}) for body in bodies]
     for token in tokens:
-        assert all(token not in body for body in bodies)
+        assert all(token not in text for text in rest)
         assert token not in recorded
         # (the test's own HTTP client logs its URLs; only the sandbox's records are ours)
         assert all(token not in r.getMessage() for r in caplog.records if r.name.startswith("trackly_pipeline.sandbox"))

@@ -164,3 +164,16 @@ def test_report_rows_as_list_and_string_page_numbers():
     page = page_of(data)
     assert (page.number, page.page_count, page.total_count) == (2, 2, 3)
     assert page.rows == [{"Stat": {"id": "3"}}]
+
+
+def test_a_reply_cut_inside_the_echoed_token_leaves_none_of_it_in_the_error():
+    """TUNE echoes the token; a malformed reply's error quotes the reply's start, cut short: by the
+    network (a truncated reply) or by the quote's length limit."""
+    token = "NETa8f3k2m9qZZ7"
+    for padding in range(0, 260, 7):
+        head = '{"request":{"Target":"' + "R" * padding + '","NetworkToken":"' + token + '",'
+        for body in (head[:cut] for cut in range(len(head) - len(token) - 2, len(head) + 1)):
+            with pytest.raises(TuneResponseError) as error:
+                parse_body(body.encode())
+            quoted = str(error.value)
+            assert not any(token[:n] in quoted for n in range(4, len(token) + 1)), (padding, body, quoted)
