@@ -1,4 +1,5 @@
-"""Every sync attempt leaves a row in ops.sync_log, and a failed one leaves nothing else behind."""
+"""Every sync attempt (and attribution and rollups run) leaves a row in ops.sync_log, and a failed
+one leaves nothing else behind."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import dagster as dg
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.ops import SyncLogEntry, mark_interrupted_syncs, record_sync
+
+
+# The network of a step that works for all networks at once (the rollups and the analysts' copy).
+ALL_NETWORKS = "*"
 
 
 @dataclass
@@ -54,8 +59,10 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
         message = redact_text(f"{type(exc).__name__}: {exc}", secrets)
         with warehouse.connect() as conn, transaction(conn):
             record_sync(conn, attempt.entry("failed", message))
+        what = f"TUNE {attempt.kind} sync" if attempt.kind in ("conversions", "offers") else attempt.kind.capitalize()
+        whose = "every network" if attempt.network == ALL_NETWORKS else f"network {attempt.network!r}"
         raise SyncFailed(
-            description=f"TUNE {attempt.kind} sync for network {attempt.network!r} failed: {message}",
+            description=f"{what} for {whose} failed: {message}",
             metadata={"network": attempt.network, "sync_id": attempt.sync_id, "error": message},
         ) from None
 

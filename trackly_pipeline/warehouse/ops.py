@@ -110,7 +110,8 @@ def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
                 if rows.setdefault((day, currency), rate) != rate:
                     raise ValueError(f"{path}:{line}: a second, different rate for {currency} on {day}")
     conn.execute("DELETE FROM reference.fx_rates")
-    conn.executemany(
-        "INSERT INTO reference.fx_rates VALUES (?, ?, ?)", [(d, c, r) for (d, c), r in sorted(rows.items())]
-    )
+    if rows:  # DuckDB refuses an executemany without rows (a file with its header only)
+        conn.executemany(
+            "INSERT INTO reference.fx_rates VALUES (?, ?, ?)", [(d, c, r) for (d, c), r in sorted(rows.items())]
+        )
     return len(rows)

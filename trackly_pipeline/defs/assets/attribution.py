@@ -11,8 +11,9 @@ from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
-from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
 from trackly_pipeline.warehouse.transforms import attribute_window
 
 METHODS = ("ad_id_click", "sub_id_click", "sub_id_message", "unattributed")
@@ -46,7 +47,11 @@ def build_attribution_asset(
     )
     def attributed_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        with context.resources.warehouse.get().connect() as conn:
+        warehouse = context.resources.warehouse.get()
+        attempt = SyncAttempt(network.key, "attribution", start, end)
+        # Logged like the sweeps, so a network whose conversions arrive but stop being attributed
+        # (a missing rates file, a bad config) shows in ops.sync_log too.
+        with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
                 write_networks(conn, network_rows(settings))
                 load_fx_rates(conn, settings.fx_rates_path)
@@ -61,7 +66,9 @@ def build_attribution_asset(
                     window_days=network.attribution_window_days,
                     offer_window_days=network.offer_attribution_window_days,
                 )
-            total = sum(methods.values())
+                attempt.rows = sum(methods.values())
+                record_sync(conn, attempt.entry("success"))
+            total = attempt.rows
             reasons = preview(
                 conn,
                 "SELECT unattributed_reason AS reason, count(*) AS conversions FROM analytics.attributed_conversions "

@@ -8,7 +8,9 @@ from trackly_pipeline.config import TracklyConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.ops import record_sync
 from trackly_pipeline.warehouse.transforms import rebuild_rollups
 
 REVENUE_BY_MESSAGE = dg.AssetKey(["analytics", "revenue_by_message"])
@@ -51,9 +53,15 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
     )
     def revenue_rollups(context: dg.AssetExecutionContext):
         warehouse = context.resources.warehouse.get()
-        with warehouse.connect() as conn:
+        # One step for every network: logged under network '*'. A publish that fails leaves the
+        # rebuilt rollups and the months still pending, published by the next run.
+        attempt = SyncAttempt(ALL_NETWORKS, "rollups")
+        with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
                 days = rebuild_rollups(conn)
+                attempt.rows = len(days)
+                # Recorded before publishing, so that the copy carries it; a failed publish replaces it.
+                record_sync(conn, attempt.entry("success"))
             tops = {key: preview(conn, query) for key, query in _TOP.items()}
             # Analysts read this copy, which a writer never locks (README, "Querying while the pipeline runs").
             published = warehouse.publish(conn)

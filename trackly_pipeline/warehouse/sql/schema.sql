@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS analytics.revenue_by_offer (
 CREATE TABLE IF NOT EXISTS ops.sync_log (
     sync_id         VARCHAR NOT NULL,
     network         VARCHAR NOT NULL,
-    kind            VARCHAR NOT NULL,       -- conversions | offers
+    kind            VARCHAR NOT NULL,       -- conversions | offers | attribution | rollups
     window_start    TIMESTAMPTZ,
     window_end      TIMESTAMPTZ,
     started_at      TIMESTAMPTZ NOT NULL,
@@ -171,7 +171,7 @@ CREATE TABLE IF NOT EXISTS ops.sync_log (
     pages           INTEGER NOT NULL,
     rows            BIGINT NOT NULL,
     quarantined     BIGINT NOT NULL,
-    status          VARCHAR NOT NULL,       -- success | failed
+    status          VARCHAR NOT NULL,       -- running | success | failed | interrupted
     error           VARCHAR
 );
 -- API rows we could not store as they came, with the reason. Never silently dropped.
