@@ -14,6 +14,7 @@ import duckdb
 from dagster import DagsterInstance
 
 from trackly_pipeline.config import load_config
+from trackly_pipeline.defs.partitions import hourly_partitions, range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
@@ -24,7 +25,17 @@ HISTORY_DAYS = 30
 def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
     settings = load_config(require_tokens=False)
     now = datetime.now(timezone.utc)
-    world = SandboxWorld.generate(seed=seed, history_days=HISTORY_DAYS, conversions_per_network=conversions)
+    end = now.replace(minute=0, second=0, microsecond=0)  # the sandbox's data is anchored here
+    # Like the schedules: the window starts no earlier than the first partition (`partitions_start`).
+    earliest = hourly_partitions(settings.partitions_start).start
+    if end <= earliest:
+        print(f"Nothing to sync: partitions_start {settings.partitions_start} ({settings.path}) is not "
+              f"before the last full hour, {end:%Y-%m-%d %H:00} UTC.")
+        return 2
+    start = max(end - timedelta(days=days), earliest)
+    first, last = trailing_window(end, days, earliest)
+    world = SandboxWorld.generate(seed=seed, anchor=end, history_days=HISTORY_DAYS,
+                                  conversions_per_network=conversions)
     os.environ.update(world.token_env())
 
     # A fresh start: the sandbox's data is anchored at this hour, so last run's rows don't belong.
@@ -43,12 +54,9 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
     with SandboxServer(world, port=port):
         from trackly_pipeline.defs.build import build_definitions
         from trackly_pipeline.defs.jobs import sync_job_name
-        from trackly_pipeline.defs.partitions import range_tags, trailing_window
 
         settings = load_config()
         defs = build_definitions(settings)
-        end = world.anchor
-        first, last = trailing_window(end, days, datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
         instance = DagsterInstance.get()
         failed = []
         for network in settings.networks:
@@ -64,7 +72,6 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
             if not result.success:
                 failed.append(network.key)
 
-    start = end - timedelta(days=days)
     mismatches = print_report(settings, world, start, end)
     print(f"\nDemo finished in {(datetime.now(timezone.utc) - now).total_seconds():.0f} s.")
     return 1 if failed or mismatches else 0

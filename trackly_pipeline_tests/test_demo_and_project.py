@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -52,6 +53,45 @@ def test_demo_runs_every_network_and_matches_ground_truth(tmp_path):
     # the runs are on the instance, for the UI to show
     instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     assert len(instance.get_runs()) == 3
+
+
+def set_partitions_start(tmp_path: Path, start: str) -> None:
+    config = yaml.safe_load((tmp_path / "trackly.yaml").read_text())
+    config["partitions_start"] = start
+    (tmp_path / "trackly.yaml").write_text(yaml.safe_dump(config))
+
+
+def run_demo(tmp_path: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "demo", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_starts_at_partitions_start_inside_its_window(tmp_path):
+    """With `partitions_start` two days ago the demo syncs from there (as the schedules do), not
+    from seven days ago, which Dagster refuses as before the first partition."""
+    env = project_copy(tmp_path)
+    start = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
+    set_partitions_start(tmp_path, start)
+    result = run_demo(tmp_path, env, "--conversions", "300")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for key in ("acme", "bolt", "cobalt"):
+        line = next(line for line in result.stdout.splitlines() if f"tune_{key}_sync" in line)
+        assert f" {start} .. " in line and line.split()[4] == "ok", line
+    for grain in ("message", "creative", "offer"):  # the ground truth over the same hours
+        line = next(line for line in result.stdout.splitlines() if line.strip().startswith(f"per {grain}"))
+        assert line.rstrip().endswith(" 0 differ"), line
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    assert {run.tags["dagster/asset_partition_range_start"] for run in instance.get_runs()} == {start}
+
+
+def test_demo_with_partitions_start_in_the_future_says_there_is_nothing_to_sync(tmp_path):
+    env = project_copy(tmp_path)
+    start = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
+    set_partitions_start(tmp_path, start)
+    result = run_demo(tmp_path, env)
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"Nothing to sync: partitions_start {start}" in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_shipped_instance_limits_the_duckdb_pool_to_one(tmp_path):
