@@ -40,7 +40,7 @@ def test_dagster_dev_shows_every_network(tmp_path):
         assert nodes, "dagster dev never served the code location"
         repository = nodes[0]
         schedules = sorted(s["name"] for s in repository["schedules"])
-        assert schedules == ["tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
+        assert schedules == ["sync_freshness_hourly", "tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
         jobs = {j["name"] for j in repository["jobs"]}
         assert {"tune_acme_sync", "tune_bolt_test_connection", "tune_cobalt_reconcile"} <= jobs
         assets = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}

@@ -14,11 +14,11 @@ from trackly_pipeline.defs.assets.payout_mismatches import build_payout_mismatch
 from trackly_pipeline.defs.assets.rollups import build_rollup_assets
 from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
 from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
-from trackly_pipeline.defs.jobs import build_sync_job, build_test_connection_job
+from trackly_pipeline.defs.jobs import build_freshness_job, build_sync_job, build_test_connection_job
 from trackly_pipeline.defs.partitions import hourly_partitions
 from trackly_pipeline.defs.reconciliation import build_reconcile_job, build_reconciliation_check
 from trackly_pipeline.defs.resources import WarehouseResource, tune_resource_for, tune_resource_key
-from trackly_pipeline.defs.schedules import build_schedule
+from trackly_pipeline.defs.schedules import build_freshness_schedule, build_schedule
 
 # Single-run backfills (one API sweep per run) are what this project is built on; Dagster marks the
 # parameter beta, and saying so on every load helps no one.
@@ -48,5 +48,7 @@ def build_definitions(settings: TracklyConfig) -> dg.Definitions:
         jobs.append(build_reconcile_job(network, reconciliation))
         schedules.append(build_schedule(network, index, start))
         resources[tune_resource_key(network.key)] = tune_resource_for(network)
+    jobs.append(build_freshness_job(settings.networks))
+    schedules.append(build_freshness_schedule())
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, resources=resources)
 

@@ -1,6 +1,10 @@
 """Asset checks on what goes wrong: duplicate keys, a network that stopped syncing, a large
 unattributed share, missing exchange rates. (Payout mismatches: defs/assets/payout_mismatches.py;
-reconciliation with TUNE's own totals: defs/reconciliation.py.)"""
+reconciliation with TUNE's own totals: defs/reconciliation.py.)
+
+`sync_is_fresh` also runs on its own, hourly, in the `sync_freshness` job (defs/jobs.py,
+defs/schedules.py): inside a sync run it is only evaluated after a successful sweep, so it could
+never see a network whose sweeps fail, hang or are no longer launched."""
 
 
 from datetime import datetime, timedelta, timezone
@@ -11,18 +15,36 @@ from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
-from trackly_pipeline.defs.metadata import markdown_table
+from trackly_pipeline.defs.metadata import markdown_table, window_text
 
+FRESHNESS_CHECK = "sync_is_fresh"
 # A network whose last successful conversion sync is older than this is stale.
 FRESHNESS_LIMIT = timedelta(hours=2)
 # Above this share of unattributed conversions (adjustments aside) the tracking links deserve a look.
 MAX_UNATTRIBUTED_SHARE = 0.25
+# The share is taken over recent conversions only: over the whole history a tracking break of a
+# day or two would be diluted by months of healthy days.
+UNATTRIBUTED_WINDOW = timedelta(days=7)
 
 
 def _query(context, sql: str, params: dict):
     with context.resources.warehouse.get().connect() as conn:
         cursor = conn.execute(sql, params)
         return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def _hours(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _run_window_end(context) -> tuple[datetime | None, str]:
+    """The end of the run's partition window (a sync run's hours, a backfill's range), or None when
+    the check runs on its own, outside any partitioned run."""
+    run = context.op_execution_context
+    if run.has_partition_key_range or run.has_partition_key:
+        return run.partition_time_window.end, "the end of the run's partition window"
+    return None, ""
 
 
 def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinition]:
@@ -42,9 +64,17 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             passed=not rows, metadata={"duplicates": len(rows), "sample": dg.MetadataValue.md(markdown_table(columns, rows))}
         )
 
-    @dg.asset_check(asset=conversions_asset_key(network.key), name="sync_is_fresh", **common)
+    @dg.asset_check(
+        asset=conversions_asset_key(network.key),
+        name=FRESHNESS_CHECK,
+        description=(
+            f"The last successful conversion sync of network {network.key!r} (ops.sync_log) finished "
+            f"less than {_hours(FRESHNESS_LIMIT)} ago. Evaluated hourly by the `sync_freshness` job, "
+            "whether or not the syncs run or succeed."
+        ),
+        **common,
+    )
     def sync_is_fresh(context) -> dg.AssetCheckResult:
-        """The last successful conversion sync finished within the freshness limit."""
         _, rows = _query(
             context,
             "SELECT max(finished_at) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
@@ -53,27 +83,61 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         )
         last = rows[0][0]
         age = datetime.now(timezone.utc) - last if last else None
+        passed = age is not None and age <= FRESHNESS_LIMIT
+        if age is None:
+            description = "no successful conversion sync yet"
+        else:
+            description = (f"last successful conversion sync {_hours(age)} ago "
+                           f"({'within' if passed else 'over'} the {_hours(FRESHNESS_LIMIT)} limit)")
         return dg.AssetCheckResult(
-            passed=age is not None and age <= FRESHNESS_LIMIT,
+            passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"last_success": str(last), "age_minutes": round(age.total_seconds() / 60, 1) if age else None},
+            description=description,
+            metadata={"last_success": str(last), "age_minutes": round(age.total_seconds() / 60, 1) if age else None,
+                      "limit_minutes": FRESHNESS_LIMIT.total_seconds() / 60},
         )
 
-    @dg.asset_check(asset=attributed_asset_key(network.key), name="unattributed_share", **common)
+    @dg.asset_check(
+        asset=attributed_asset_key(network.key),
+        name="unattributed_share",
+        description=(
+            f"Share of network {network.key!r}'s conversions (adjustments aside) that resolved to no click "
+            f"or message, over the {UNATTRIBUTED_WINDOW.days} days (by converted_at) ending at the end of "
+            f"the run's hours (or, run alone, at the latest conversion): at most {MAX_UNATTRIBUTED_SHARE}."
+        ),
+        **common,
+    )
     def unattributed_share(context) -> dg.AssetCheckResult:
-        """Share of conversions (adjustments aside) that resolved to no click or message."""
+        end, source = _run_window_end(context)
+        if end is None:
+            _, rows = _query(
+                context,
+                "SELECT max(converted_at) FROM analytics.attributed_conversions "
+                "WHERE network = $network AND NOT is_adjustment",
+                params,
+            )
+            latest = rows[0][0]
+            end = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) if latest else None
+            source = "the latest conversion"
+        if end is None:
+            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                       description="no conversions yet", metadata={"conversions": 0})
+        start = end - UNATTRIBUTED_WINDOW
         _, rows = _query(
             context,
             "SELECT count(*) FILTER (WHERE attribution_method = 'unattributed'), count(*) "
-            "FROM analytics.attributed_conversions WHERE network = $network AND NOT is_adjustment",
-            params,
+            "FROM analytics.attributed_conversions WHERE network = $network AND NOT is_adjustment "
+            "AND converted_at >= $start AND converted_at < $end",
+            {**params, "start": start, "end": end},
         )
         unattributed, total = rows[0]
         share = unattributed / total if total else 0.0
         return dg.AssetCheckResult(
             passed=share <= MAX_UNATTRIBUTED_SHARE,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={"unattributed": unattributed, "conversions": total, "share": round(share, 4),
+            description=f"{share:.1%} of {total} conversions unattributed, {window_text(start, end)}",
+            metadata={"window": window_text(start, end), "window_ends_at": source,
+                      "unattributed": unattributed, "conversions": total, "share": round(share, 4),
                       "limit": MAX_UNATTRIBUTED_SHARE},
         )
 

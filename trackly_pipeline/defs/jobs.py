@@ -1,4 +1,7 @@
-"""One sync job per network, and a test-connection job per network."""
+"""One sync job per network, a test-connection job per network, and one job that runs every
+network's `sync_is_fresh` check on its own."""
+from collections.abc import Sequence
+
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
@@ -8,7 +11,10 @@ from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.payout_mismatches import PAYOUT_MISMATCHES
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK
 from trackly_pipeline.defs.resources import tune_resource_key
+
+FRESHNESS_JOB = "sync_freshness"
 
 
 def sync_job_name(network_key: str) -> str:
@@ -29,7 +35,7 @@ def sync_assets(network: NetworkConfig, *, with_offers: bool) -> list[dg.AssetKe
     ]
 
 
-def build_sync_job(network: NetworkConfig) :
+def build_sync_job(network: NetworkConfig) -> "dg.UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         sync_job_name(network.key),
         selection=dg.AssetSelection.assets(*sync_assets(network, with_offers=True)),
@@ -38,6 +44,19 @@ def build_sync_job(network: NetworkConfig) :
             "attribution and rollups. Its schedule runs it hourly over the trailing window."
         ),
         tags={"trackly/network": network.key},
+    )
+
+
+def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAssetJobDefinition":
+    """Every network's `sync_is_fresh` check and nothing else. Inside a sync run the check is only
+    evaluated after a successful sweep (right after it, so it always passes); run on its own it
+    sees a network whose sweeps fail, hang or are no longer launched."""
+    return dg.define_asset_job(
+        FRESHNESS_JOB,
+        selection=dg.AssetSelection.checks(
+            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks)
+        ),
+        description="Check that every network's last successful conversion sync is recent (no sync, no API call).",
     )
 
 

@@ -19,8 +19,13 @@ def partition_key(hour: datetime) -> str:
 
 
 def trailing_window(end: datetime, lookback_days: int, earliest: datetime) -> tuple[str, str]:
-    """First and last hourly partition keys of the `lookback_days` ending at `end` (exclusive)."""
+    """First and last hourly partition keys of the `lookback_days` ending at `end` (exclusive).
+    A window ending at or before `earliest` holds no partition: that is an error, never a reversed
+    range (callers such as the schedules skip such ticks)."""
     end = end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    if end <= earliest:
+        raise ValueError(f"no hourly partition before {end:%Y-%m-%d %H:%M} UTC: partitions start at "
+                         f"{earliest:%Y-%m-%d %H:%M} UTC")
     first = max(end - timedelta(days=lookback_days), earliest)
     return partition_key(first), partition_key(end - timedelta(hours=1))
 

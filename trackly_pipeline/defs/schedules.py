@@ -1,6 +1,7 @@
-"""Exactly one schedule per network: `tune_<key>_hourly`. Each tick runs the network's sync over
-the trailing lookback window (one API sweep), once a day over the wide window instead, plus the
-offer sync when it is due."""
+"""Exactly one sync schedule per network: `tune_<key>_hourly`. Each tick runs the network's sync
+over the trailing lookback window (one API sweep), once a day over the wide window instead, plus the
+offer sync when it is due. And one schedule for all networks, `sync_freshness_hourly`, that runs
+only the `sync_is_fresh` checks, so a network whose syncs fail or stop is flagged."""
 
 
 from datetime import datetime, timezone
@@ -8,8 +9,12 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
-from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
+from trackly_pipeline.defs.checks import FRESHNESS_LIMIT
+from trackly_pipeline.defs.jobs import FRESHNESS_JOB, sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
+
+
+FRESHNESS_SCHEDULE = "sync_freshness_hourly"
 
 
 def schedule_name(network_key: str) -> str:
@@ -44,9 +49,17 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
             f"offers {network.offer_sync.frequency if network.offer_sync.auto else 'manual'}."
         ),
     )
-    def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         # The tick's own time, not the wall clock: a late or re-evaluated tick asks for its own hours.
         tick = context.scheduled_execution_time or datetime.now(timezone.utc)
+        end = tick.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        if end <= partitions_start:
+            # Its window would end before the first partition: a reversed range that sweeps nothing
+            # and would log a success in ops.sync_log.
+            return dg.SkipReason(
+                f"no complete hour since partitions_start {partitions_start:%Y-%m-%d %H:%M} UTC "
+                f"for the tick of {tick:%Y-%m-%d %H:%M} UTC"
+            )
         wide = is_wide_sweep(network, tick)
         days = network.wide_sweep_days if wide else network.lookback_days
         first, last = trailing_window(tick, days, partitions_start)
@@ -57,3 +70,19 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
         )
 
     return hourly
+
+
+def build_freshness_schedule() -> dg.ScheduleDefinition:
+    # On the hour, apart from the networks' sync ticks (staggered from minute 5), and independent
+    # of them: a network whose syncs fail, hang or are no longer launched is still checked.
+    return dg.ScheduleDefinition(
+        name=FRESHNESS_SCHEDULE,
+        cron_schedule="0 * * * *",
+        job_name=FRESHNESS_JOB,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            "Hourly, every network's `sync_is_fresh` check alone (no sync): it warns when a network's last "
+            f"successful conversion sync is older than {FRESHNESS_LIMIT.total_seconds() / 3600:g} hours."
+        ),
+    )

@@ -3,33 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 
 TICK = datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
+PROJECT_INSTANCE = Path(__file__).resolve().parents[2] / ".dagster_home" / "dagster.yaml"
 
 
-def evaluate(project, name: str, tick: datetime, instance: dg.DagsterInstance | None = None) -> dg.RunRequest:
+def tick_result(project, name: str, tick: datetime, instance: dg.DagsterInstance | None = None):
     repository = project.defs.get_repository_def()
     schedule = repository.get_schedule_def(name)
     context = dg.build_schedule_context(
         instance=instance or project.instance, scheduled_execution_time=tick, repository_def=repository
     )
-    result = schedule.evaluate_tick(context)
+    return schedule.evaluate_tick(context)
+
+
+def evaluate(project, name: str, tick: datetime, instance: dg.DagsterInstance | None = None) -> dg.RunRequest:
+    result = tick_result(project, name, tick, instance)
     assert len(result.run_requests) == 1
     return result.run_requests[0]
 
 
-def test_exactly_one_schedule_per_network(project):
+def test_exactly_one_sync_schedule_per_network_and_one_freshness_schedule(project):
     repository = project.defs.get_repository_def()
     names = sorted(s.name for s in repository.schedule_defs)
-    assert names == ["tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
-    minutes = {s.cron_schedule.split()[0] for s in repository.schedule_defs}
+    assert names == ["sync_freshness_hourly", "tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
+    syncs = [s for s in repository.schedule_defs if s.name.startswith("tune_")]
+    assert [s.job_name for s in syncs] == ["tune_acme_sync", "tune_bolt_sync", "tune_cobalt_sync"]
+    minutes = {s.cron_schedule.split()[0] for s in syncs}
     assert len(minutes) == 3  # staggered
+    freshness = repository.get_schedule_def("sync_freshness_hourly")
+    assert freshness.job_name == "sync_freshness"
+    assert freshness.cron_schedule == "0 * * * *" and "0" not in minutes  # between the sync ticks
     for schedule in repository.schedule_defs:
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_ticks_before_the_first_partition_are_skipped(project):
+    """partitions_start is 2026-01-01-00:00 here: a tick whose window would end at or before it has
+    no hour to sync, and must not launch a run over a reversed range (which would 'succeed' with
+    nothing swept and log a success in ops.sync_log)."""
+    assert project.settings.partitions_start == "2026-01-01-00:00"  # the default
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for tick in (start - timedelta(days=3), start - timedelta(minutes=55), start + timedelta(minutes=5)):
+        result = tick_result(project, "tune_acme_hourly", tick)
+        assert result.run_requests == [] and "partitions_start 2026-01-01 00:00" in result.skip_message
+    first = evaluate(project, "tune_acme_hourly", start + timedelta(hours=1, minutes=5))  # one hour so far
+    assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) == (
+        "2026-01-01-00:00", "2026-01-01-00:00")
+    wide = evaluate(project, "tune_acme_hourly", start + timedelta(hours=3, minutes=5))  # the wide sweep's hour
+    assert (wide.tags["dagster/asset_partition_range_start"], wide.tags["dagster/asset_partition_range_end"]) == (
+        "2026-01-01-00:00", "2026-01-01-02:00")
 
 
 def test_tick_asks_for_the_trailing_seven_days_of_hours(project):
@@ -55,10 +84,12 @@ def test_offer_sync_follows_each_networks_frequency(project):
 
 
 def test_scheduled_run_succeeds_on_a_real_instance(project):
-    """Launch what the tick asks for, on an instance that enforces concurrency pools."""
+    """Launch what the tick asks for, on an instance with the project's dagster.yaml: its pools
+    (`duckdb`, `tune_api_<key>`) limited to one step at a time, as in production."""
     tick = project.world.clock.now() + timedelta(minutes=5)
     job = project.defs.get_job_def("tune_acme_sync")
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test(overrides=yaml.safe_load(PROJECT_INSTANCE.read_text())) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         request = evaluate(project, "tune_acme_hourly", tick, instance)
         result = job.execute_in_process(instance=instance, tags=request.tags, asset_selection=request.asset_selection)
         assert result.success
