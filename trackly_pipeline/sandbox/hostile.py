@@ -154,18 +154,81 @@ def add_hostile_rows(world: SandboxWorld, params: dict, body: dict) -> dict:
     return body
 
 
-# An Offer::findAll row no client can read: its id is not a number. Added by the hostile_offers
-# fault next to the page's real offers, keyed like them.
+# Offer::findAll rows added by the hostile_offers fault next to the page's real offers, keyed like
+# them (by id), in HOSTILE_OFFER_CASES order: (label, expected_valid). The first is the original
+# one, a bare row whose id is not a number; the others are copies of the reply's first real offer
+# that break (or stretch) one field. None is in the world's ground truth.
 HOSTILE_OFFER_ID = "not-a-number"
+HOSTILE_OFFER_ID_BASE = 990_000_000  # Offer.id of the hostile copies: HOSTILE_OFFER_ID_BASE + case index
+HOSTILE_OFFER_DST_GAP = "2026-03-08 02:30:00"  # does not exist in US zones (the acme network's)
+HOSTILE_OFFER_CASES: list[tuple[str, bool]] = [
+    ("id_not_a_number", False),
+    ("id_beyond_int64", False),
+    ("default_payout_6_decimals", False),
+    ("advertiser_id_beyond_int64", False),
+    ("name_lone_surrogate", False),
+    ("expiration_date_in_dst_gap", True),
+    ("default_payout_json_number", True),
+]
+HOSTILE_OFFER_WHY: dict[str, str] = {
+    "id_not_a_number": 'Offer.id is "not-a-number" (keyed so too)',
+    "id_beyond_int64": 'Offer.id is "9223372036854775808": 2**63, beyond BIGINT',
+    "default_payout_6_decimals": 'Offer.default_payout is "0.123456": not exact in DECIMAL(18,5)',
+    "advertiser_id_beyond_int64": 'Offer.advertiser_id is "9223372036854775808": 2**63, beyond BIGINT',
+    "name_lone_surrogate": 'Offer.name holds a lone surrogate (the JSON escape \\ud800): not storable text',
+    "expiration_date_in_dst_gap": (
+        f"valid: Offer.expiration_date is {HOSTILE_OFFER_DST_GAP!r}, a local time that does not exist in"
+        " US zones; the field is not stored, so the offer must be stored"
+    ),
+    "default_payout_json_number": "valid: Offer.default_payout is the JSON number 12.34567, not a string",
+}
+
+
+def hostile_offer_id(label: str) -> str:
+    """The Offer.id (and key) of a hostile offer as sent."""
+    if label == "id_not_a_number":
+        return HOSTILE_OFFER_ID
+    if label == "id_beyond_int64":
+        return str(2**63)
+    return str(HOSTILE_OFFER_ID_BASE + [name for name, _ in HOSTILE_OFFER_CASES].index(label))
+
+
+def hostile_offers(template: dict | None) -> dict[str, dict]:
+    """The hostile offer rows, keyed by their id; `template` is a real entry ({"Offer": {...}, ...})."""
+    rows: dict[str, dict] = {}
+    for label, _ in HOSTILE_OFFER_CASES:
+        offer_id = hostile_offer_id(label)
+        if label == "id_not_a_number":
+            rows[offer_id] = {"Offer": {"id": offer_id, "name": "Broken \"offer\" \u2603", "status": "active"}}
+            continue
+        if template is None:  # no real offer to copy
+            continue
+        row = copy.deepcopy(template)
+        offer = row["Offer"]
+        offer["id"], offer["name"] = offer_id, f"Hostile offer {label}"
+        if label == "default_payout_6_decimals":
+            offer["default_payout"] = "0.123456"
+        elif label == "advertiser_id_beyond_int64":
+            offer["advertiser_id"] = str(2**63)
+        elif label == "name_lone_surrogate":
+            offer["name"] = "Broken \ud800 offer"
+        elif label == "expiration_date_in_dst_gap":
+            offer["expiration_date"] = HOSTILE_OFFER_DST_GAP
+        elif label == "default_payout_json_number":
+            offer["default_payout"] = 12.34567
+        rows[offer_id] = row
+    return rows
 
 
 def add_hostile_offer(body: dict) -> dict:
-    """Add one unreadable offer to a successful Offer::findAll reply (paginated or not), in place."""
+    """Add the hostile offers to a successful Offer::findAll reply (paginated or not), in place.
+    An empty catalog (sent as `[]`) is left alone."""
     response = body.get("response") or {}
     data = response.get("data")
     if response.get("status") != 1 or not isinstance(data, dict):
         return body
     rows = data.get("data") if "pageCount" in data else data
     if isinstance(rows, dict):
-        rows[HOSTILE_OFFER_ID] = {"Offer": {"id": HOSTILE_OFFER_ID, "name": "Broken \"offer\" ☃", "status": "active"}}
+        template = next((row for row in rows.values() if isinstance(row, dict) and "Offer" in row), None)
+        rows.update(hostile_offers(template))
     return body

@@ -5,8 +5,8 @@ string column (from the Python rows in one pass, or read straight from the reply
 `raw_rows.decode_page`), and the columns are validated and typed in bulk with Arrow compute. The
 bulk checks accept only the canonical shapes TUNE sends ("12.34000", "2026-03-08 01:59:59", "1");
 a row with any value outside them (blank where required, whitespace, other number spellings, DST
-gaps, wrong types, ...) is handed to `parse_conversion_row`, so the typed values and the rejection
-reasons are those of the per-row parser by construction.
+gaps, wrong types, text with lone surrogates, ...) is handed to `parse_conversion_row`, so the
+typed values and the rejection reasons are those of the per-row parser by construction.
 """
 from __future__ import annotations
 
@@ -86,12 +86,13 @@ class _Page:
         self.fallback |= pc.fill_null(bad, null_is_bad).to_numpy(zero_copy_only=False)
 
     def strings(self, values: Sequence[Any]) -> pa.Array:
-        """Python values -> a string array; None stays null, any other non-string value is null
-        and sent per row."""
+        """Python values -> a string array; None stays null, any other value (not a string, or a
+        string UTF-8 cannot hold: a lone surrogate) is null and sent per row."""
         try:
             return pa.array(values, pa.string())
-        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError):
-            ok = np.fromiter((v is None or type(v) is str for v in values), dtype=bool, count=len(values))
+        except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, UnicodeEncodeError):
+            ok = np.fromiter((v is None or (type(v) is str and _is_utf8(v)) for v in values), dtype=bool,
+                             count=len(values))
             self.fallback |= ~ok
             return pa.array([v if good else None for v, good in zip(values, ok.tolist())], pa.string())
 
@@ -136,6 +137,14 @@ class _Page:
     def one_of(self, array: pa.Array, allowed: pa.Array) -> pa.Array:
         self.mark(pc.invert(pc.is_in(array, allowed)))
         return array
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _columns(models: list[dict], getter: itemgetter, keys: tuple[str, ...]) -> list[Sequence[Any]]:
@@ -193,8 +202,8 @@ def parse_conversion_page(rows: Sequence[Any] | RowTable, zone: ZoneInfo) -> Par
 
 def parse_raw_conversions(raw: pa.Table, zone: ZoneInfo) -> ParsedRows | None:
     """Rows read in bulk by `raw_rows.decode_page` (a "Stat" and a "ConversionsMobile" struct of
-    strings) -> the conversions as `parse_conversion_rows` gives them, or None when some row must
-    be decided by the per-row rules (the caller then parses the page's rows)."""
+    strings, validated as UTF-8 there) -> the conversions as `parse_conversion_rows` gives them, or
+    None when some row must be decided by the per-row rules (the caller then parses the page's rows)."""
     if raw.num_rows == 0:
         return ParsedRows(CONVERSION_SCHEMA.empty_table(), [])
     stat = raw.column("Stat").combine_chunks()

@@ -6,12 +6,22 @@ Shapes seen in real replies (see trackly_pipeline_tests/tune/recorded):
   ``errorMessage`` and/or ``errors`` (a list of objects, or a single object)
 - paginated data: ``{"page", "count", "pageCount", "data": rows}``; unpaginated: the rows
 - rows: a list, an id-keyed object, or ``[]`` when empty; ``findById`` not found: ``null``
+
+Bodies are read by `loads`: JSON numbers with a fraction or exponent become exact Decimals (money
+sent as a number keeps every digit), and bytes that are not UTF-8 are read as lone surrogates
+U+DC80..U+DCFF (Python's "surrogateescape"), like JSON ``\\udXXX`` escapes without a pair. Such
+text cannot be stored, so the value parsers reject the row that holds it (quarantined with the
+reason) and the rest of the page is kept. Invalid UTF-8 is deliberately not treated as a malformed
+reply to retry: it is what TUNE has stored (e.g. a sub id sent in Latin-1), so every retry would
+return it again and one row would fail the whole sweep on every run. A reply cut short or corrupted
+in transit is still not valid JSON, and still retried.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .errors import TuneResponseError, api_error_class
@@ -31,7 +41,7 @@ class RowTable:
     def rows(self) -> list[dict]:
         """The same rows as Python objects, for when they must be looked at one by one."""
         try:
-            return rows_of(json.loads(self.text))
+            return rows_of(loads(self.text))
         except ValueError as exc:  # Arrow has read it, so not expected; fail clearly all the same
             raise TuneResponseError(f"row array is not valid JSON ({exc})") from None
 
@@ -47,6 +57,19 @@ class Page:
     rows: list[dict] | RowTable
 
 
+def loads(body: str | bytes) -> Any:
+    """`json.loads` for TUNE replies: exact Decimal for JSON numbers with a fraction or exponent
+    (ints stay ints), and bytes that are not UTF-8 read as lone surrogates instead of failing.
+    Raises ValueError (json.JSONDecodeError) for what is not JSON."""
+    if isinstance(body, (bytes, bytearray)):
+        encoding = json.detect_encoding(body)
+        try:
+            body = bytes(body).decode(encoding, "surrogatepass")  # what json.loads(bytes) does
+        except UnicodeDecodeError:
+            body = bytes(body).decode(encoding, "surrogateescape")
+    return json.loads(body, parse_float=Decimal)
+
+
 def parse_body(body: str | bytes) -> Any:
     """Return ``response.data`` of a reply body, or raise.
 
@@ -55,7 +78,7 @@ def parse_body(body: str | bytes) -> Any:
     callers redact them.
     """
     try:
-        document = json.loads(body)
+        document = loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TuneResponseError(f"reply is not valid JSON ({exc}): {_snippet(body)!r}") from None
     response = document.get("response") if isinstance(document, dict) else None
@@ -85,8 +108,12 @@ def error_message(response: dict) -> str:
 
 
 def _add_message(messages: list[str], candidate: Any) -> None:
-    if isinstance(candidate, str) and candidate.strip() and candidate.strip() not in messages:
-        messages.append(candidate.strip())
+    if not isinstance(candidate, str):
+        return
+    # Lone surrogates (see `loads`) as their escape text: the message is logged and stored.
+    message = candidate.strip().encode("utf-8", "backslashreplace").decode("utf-8")
+    if message and message not in messages:
+        messages.append(message)
 
 
 def is_paginated(data: Any) -> bool:

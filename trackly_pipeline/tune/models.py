@@ -1,7 +1,9 @@
 """Typed records for offers and conversions, and per-row parsing with validation.
 
 A row that fails validation raises RowError whose reason names the field; the client turns it
-into a RejectedRow so the pipeline can quarantine it without stopping the batch.
+into a RejectedRow so the pipeline can quarantine it without stopping the batch. Conversions and
+offers share the value checks: integers must fit the warehouse's BIGINT (INTEGER for status_code),
+amounts its DECIMAL(18, 5) exactly, text must be valid Unicode.
 """
 from __future__ import annotations
 
@@ -94,6 +96,10 @@ class Conversion:
 
 @dataclass(frozen=True)
 class Offer:
+    """An Offer::findAll row. `preview_url`, `approve_conversions` and `expiration_date` are not
+    stored in the warehouse: an unreadable value there (e.g. an expiration in a DST gap) reads as
+    None instead of rejecting the offer."""
+
     offer_id: int
     name: str
     status: str
@@ -105,16 +111,25 @@ class Offer:
     advertiser_name: str | None
     offer_url: str | None
     preview_url: str | None
-    approve_conversions: bool
-    expiration_date: datetime | None  # UTC
+    approve_conversions: bool | None  # None: unreadable
+    expiration_date: datetime | None  # UTC; None: never, or unreadable
     modified: datetime | None  # UTC
 
 
 @dataclass(frozen=True)
 class RejectedRow:
+    """A row that could not be stored, for ops.quarantine, kept as `values.storable` gives it: lone
+    surrogates (text UTF-8 cannot hold, often why the row was rejected) as their ``\\udXXX`` escape
+    text, so that the quarantine can always store the row, and JSON numbers as floats only where a
+    float is exact."""
+
     reason: str
     raw: dict  # the row as received
-    conversion_id: str | None
+    conversion_id: str | None  # the row's id as sent (Stat.id, or Offer.id for offers)
+
+    def __post_init__(self) -> None:
+        for name in ("reason", "raw", "conversion_id"):
+            object.__setattr__(self, name, values.storable(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,14 @@ def _read(model: Mapping[str, Any], prefix: str, name: str, convert: Callable[[A
         return convert(model.get(name))
     except ValueError as exc:
         raise RowError(f"{prefix}.{name} {exc}") from None
+
+
+def _unstored(model: Mapping[str, Any], name: str, convert: Callable[[Any], T]) -> T | None:
+    """A field Trackly reads but does not store: an unreadable value is None, not a rejected row."""
+    try:
+        return convert(model.get(name))
+    except ValueError:
+        return None
 
 
 def _required(model: Mapping[str, Any], prefix: str, name: str, convert: Callable[[Any], T]) -> T:
@@ -251,6 +274,8 @@ def parse_offer_row(row: Mapping[str, Any], tz: ZoneInfo | None = None) -> Offer
     """One Offer::findAll row ``{"Offer": {...}, "Advertiser": {...}}`` (or a bare Offer) -> Offer.
 
     ``tz`` is the network zone that ``expiration_date`` is expressed in (UTC when not given).
+    The stored fields get the conversions' checks (BIGINT ids, DECIMAL(18, 5) amounts, valid
+    Unicode text), so an offer the catalog cannot hold is rejected with a reason naming the field.
     """
     if not isinstance(row, Mapping):
         raise RowError(f"row is not an object: {type(row).__name__}")
@@ -260,19 +285,19 @@ def parse_offer_row(row: Mapping[str, Any], tz: ZoneInfo | None = None) -> Offer
     zone = tz or ZoneInfo("UTC")
     p = "Offer"
     return Offer(
-        offer_id=_required(offer, p, "id", values.to_int),
+        offer_id=_required(offer, p, "id", _to_int64),
         name=_read(offer, p, "name", values.to_optional_text) or "",
         status=_read(offer, p, "status", values.to_optional_text) or "",
         payout_type=_read(offer, p, "payout_type", values.to_optional_text),
-        default_payout=_read(offer, p, "default_payout", values.to_optional_amount),
-        percent_payout=_read(offer, p, "percent_payout", values.to_optional_amount),
+        default_payout=_read(offer, p, "default_payout", _to_optional_money),
+        percent_payout=_read(offer, p, "percent_payout", _to_optional_money),
         currency=_read(offer, p, "currency", values.to_currency),
-        advertiser_id=_read(offer, p, "advertiser_id", values.to_optional_int),
+        advertiser_id=_read(offer, p, "advertiser_id", _to_optional_int64),
         advertiser_name=_advertiser_company(row.get("Advertiser")),
         offer_url=_read(offer, p, "offer_url", values.to_optional_text),
-        preview_url=_read(offer, p, "preview_url", values.to_optional_text),
-        approve_conversions=_read(offer, p, "approve_conversions", values.to_bool),
-        expiration_date=_read(offer, p, "expiration_date", lambda v: values.to_optional_local_datetime(v, zone)),
+        preview_url=_unstored(offer, "preview_url", values.to_optional_text),
+        approve_conversions=_unstored(offer, "approve_conversions", values.to_bool),
+        expiration_date=_unstored(offer, "expiration_date", lambda v: values.to_optional_local_datetime(v, zone)),
         modified=_read(offer, p, "modified", values.unix_to_utc),
     )
 
@@ -285,7 +310,10 @@ def _advertiser_company(contained: Any) -> str | None:
     for candidate in candidates:
         company = candidate.get("company")
         if isinstance(company, str) and company != "":
-            return company
+            try:
+                return values.check_unicode(company)
+            except ValueError as exc:
+                raise RowError(f"Advertiser.company {exc}") from None
     return None
 
 

@@ -8,10 +8,12 @@ newline-delimited JSON reader as raw string columns (`RowTable`).
 The fast path is taken only when it is provably the same reply: the cut must put a placeholder
 exactly at ``response.data.data``, every row must start with the first row's model key (so
 ``},{"Stat":`` separates rows; outside a string that byte sequence can only be a row boundary, and
-inside a valid JSON string its quote would be escaped), and Arrow must read every value as a
-string or null. Anything else (numbers where TUNE sends strings, duplicate keys, other layouts,
-malformed bytes) returns None, and the caller parses the whole reply the ordinary way, so errors and
-odd rows behave exactly as before.
+inside a valid JSON string its quote would be escaped), Arrow must read every value as a string or
+null, and every string must be valid UTF-8 (Arrow's reader refuses lone ``\\udXXX`` escapes but
+passes raw invalid bytes through, which DuckDB would then refuse: the table is validated). Anything
+else (numbers where TUNE sends strings, duplicate keys, other layouts, malformed bytes, text that is
+not UTF-8) returns None, and the caller parses the whole reply the ordinary way, so errors and odd
+rows behave exactly as before: the per-row rules reject the rows with broken text, with a reason.
 """
 from __future__ import annotations
 
@@ -73,6 +75,7 @@ def _decode_in_bulk(body: bytes, schema: pa.Schema) -> dict | None:
             read_options=pa_json.ReadOptions(block_size=_BLOCK_SIZE),
             parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
+        table.validate(full=True)  # full: checks that every string is UTF-8
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     data["data"] = RowTable(table, text)

@@ -2,6 +2,12 @@
 strings, empty strings stand for "no value", zero dates for "never").
 
 Each converter raises ValueError with a short description; callers add the field name.
+
+Numbers may also arrive as JSON numbers: replies are read with ``parse_float=Decimal``
+(`envelope.loads`), so a JSON number is an int or an exact Decimal here, never a float.
+
+Text must be valid Unicode: a lone surrogate (a JSON ``\\ud800`` escape, or an invalid UTF-8 byte in
+the reply, which `envelope.loads` reads as U+DC80..U+DCFF) cannot be stored, so it is rejected.
 """
 from __future__ import annotations
 
@@ -75,12 +81,51 @@ def to_bool(value: Any) -> bool:
 
 
 def to_optional_text(value: Any) -> str | None:
-    """Strings as sent; "" means no value. Numbers are accepted as their text."""
+    """Strings as sent; "" means no value. Numbers are accepted as their text (integers only: a
+    JSON number with a fraction is a Decimal, and is not text)."""
     if is_blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ValueError(f"is not text: {_short(value)}")
-    return str(value)
+    return check_unicode(str(value))
+
+
+def check_unicode(text: str) -> str:
+    """`text` when UTF-8 can hold it; ValueError naming the first lone surrogate otherwise."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"is not valid Unicode text: {describe_surrogate(text, exc.start)}") from None
+    return text
+
+
+def describe_surrogate(text: str, index: int) -> str:
+    code = ord(text[index])
+    where = f"lone surrogate U+{code:04X} at character {index}"
+    if 0xDC80 <= code <= 0xDCFF:  # how envelope.loads reads a byte that is not UTF-8
+        return f"{where} (invalid UTF-8 byte 0x{code - 0xDC00:02X} in the reply, or a \\u{code:04x} escape)"
+    return where
+
+
+def storable(value: Any) -> Any:
+    """A JSON-like value as a row is kept for the quarantine: every lone surrogate (in strings and
+    keys) written as its ``\\udXXX`` escape text, so that it can be stored as UTF-8; a Decimal (a
+    JSON number) as a float when the float has the same value, else kept exact (it is then written
+    as its digits); anything else as it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if Decimal(repr(number)) == value else value
+    return value
 
 
 def to_currency(value: Any) -> str | None:
@@ -130,5 +175,6 @@ def unix_to_utc(value: Any) -> datetime | None:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    """The value for a reason: repr, but a Decimal (a JSON number) as its digits, like a float."""
+    text = str(value) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -59,6 +59,25 @@ class OfferSyncStats:
     changes: int = 0  # rows this sync added to tune.offer_changes
 
 
+def offer_table(rows: list[OfferRow]) -> pa.Table:
+    """The rows as an OFFER_SCHEMA table. `tune.parse_offer_row` rejects (for quarantine) every offer
+    these columns cannot hold; should one get here all the same, the error names the offer and the
+    field instead of Arrow's bare "Rescaling Decimal value would cause data loss"."""
+    try:
+        return pa.Table.from_pylist([row.__dict__ for row in rows], schema=OFFER_SCHEMA)
+    except (pa.ArrowException, OverflowError, UnicodeEncodeError, TypeError):
+        for row in rows:
+            for field in OFFER_SCHEMA:
+                try:
+                    pa.array([getattr(row, field.name)], field.type)
+                except (pa.ArrowException, OverflowError, UnicodeEncodeError, TypeError) as bad:
+                    raise ValueError(
+                        f"offer {row.offer_id!r}: {field.name} cannot be stored as {field.type}: "
+                        f"{getattr(row, field.name)!r:.80} ({bad})"
+                    ) from None
+        raise
+
+
 def replace_offers(
     conn: duckdb.DuckDBPyConnection,
     network: str,
@@ -73,7 +92,7 @@ def replace_offers(
     imported before, or when this sync was asked to import it. What changed against the previous
     catalog is recorded in tune.offer_changes (offer_changes.sql). Call inside a transaction."""
     rows = list(offers)
-    table = pa.Table.from_pylist([row.__dict__ for row in rows], schema=OFFER_SCHEMA)
+    table = offer_table(rows)
     conn.register("incoming_offers", table)
     conn.register("requested_ids", pa.table({"offer_id": pa.array(sorted(set(import_ids)), pa.int64())}))
     try:
