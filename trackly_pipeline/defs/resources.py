@@ -57,6 +57,12 @@ class TuneNetworkResource(dg.ConfigurableResource):
         return [self.token]
 
 
+def api_pool(network_key: str) -> str:
+    """The concurrency pool of the steps that call a network's API (limit 1, dagster.yaml): one
+    at a time per network, as TUNE limits calls per network, and never in the `duckdb` pool."""
+    return f"tune_api_{network_key}"
+
+
 def tune_resource_key(network_key: str) -> str:
     return f"tune_{network_key}"
 

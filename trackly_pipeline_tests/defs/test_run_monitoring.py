@@ -1,6 +1,6 @@
-"""A run whose process is killed while it holds the `duckdb` pool slot: with the shipped
-dagster.yaml the daemon's run monitoring fails it and frees the slot, and the other networks'
-syncs go on (without it the run stays STARTED and every later writing step waits forever)."""
+"""A run whose process is killed while it holds a concurrency-pool slot: with the shipped
+dagster.yaml the daemon's run monitoring fails it and frees the slot, and later runs go on (without
+it the run stays STARTED and every later step in that pool waits forever)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dagster._utils.error import SerializableErrorInfo
 
 from trackly_pipeline.defs.jobs import sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
+from trackly_pipeline.defs.resources import api_pool
 from trackly_pipeline.sandbox import FaultRule
 
 from .conftest import EARLIEST
@@ -49,13 +50,14 @@ def monitor_once(daemon: MonitoringDaemon, context) -> None:
     assert errors == [], [e.to_string() for e in errors]
 
 
-def test_a_killed_run_is_failed_and_its_duckdb_slot_freed(project, tmp_path):
-    """An acme sync killed (SIGKILL) while it holds the `duckdb` slot, on an instance with the
+def test_a_killed_run_is_failed_and_its_pool_slot_freed(project, tmp_path):
+    """An acme sync killed (SIGKILL) while it holds acme's API pool slot, on an instance with the
     project's dagster.yaml; one pass of the monitoring daemon at each of its limits fails the run,
-    then frees the slot; bolt's sync then runs."""
+    then frees the slot; acme's next sync then runs."""
+    pool = api_pool("acme")
     home = instance_home(tmp_path)  # the project's dagster.yaml
     first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
-    # acme's offer catalog (fetched inside the `duckdb` pool) answers after 30 s: the run is killed then.
+    # acme's offer catalog (fetched inside acme's API pool) answers after 30 s: the run is killed then.
     project.server.add_fault(FaultRule("slow", times=None, method="Offer::findAll", network_id="acmenet", delay=30))
     env = {**os.environ, "TRACKLY_CONFIG": str(project.root / "trackly.yaml"), "DAGSTER_HOME": str(home)}
 
@@ -64,9 +66,9 @@ def test_a_killed_run_is_failed_and_its_duckdb_slot_freed(project, tmp_path):
                                  stdout=subprocess.DEVNULL, stderr=err)
         try:
             deadline = time.monotonic() + 60
-            while not (project.server.injected and claimed(instance, "duckdb")):
+            while not (project.server.injected and claimed(instance, pool)):
                 assert child.poll() is None, (tmp_path / "child.err").read_text()[-3000:]
-                assert time.monotonic() < deadline, "the run never fetched offers holding the duckdb slot"
+                assert time.monotonic() < deadline, "the run never fetched offers holding the pool slot"
                 time.sleep(0.05)
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=30)
@@ -76,7 +78,7 @@ def test_a_killed_run_is_failed_and_its_duckdb_slot_freed(project, tmp_path):
 
         [run] = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.STARTED
-        [(holder, step)] = claimed(instance, "duckdb")
+        [(holder, step)] = claimed(instance, pool)
         assert holder == run.run_id and "offers" in step
 
         # `dagster dev` (and `dagster-daemon run`) start the monitoring daemon only when it is enabled.
@@ -93,19 +95,20 @@ def test_a_killed_run_is_failed_and_its_duckdb_slot_freed(project, tmp_path):
             with freeze_time(failed_at):
                 monitor_once(daemon, context)
             assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
-            assert claimed(instance, "duckdb") == [(run.run_id, step)]  # failing a run frees nothing
+            assert claimed(instance, pool) == [(run.run_id, step)]  # failing a run frees nothing
 
             free_slots_after = instance.run_monitoring_settings.get("free_slots_after_run_end_seconds", 0)
             with freeze_time(failed_at + free_slots_after + 1):
                 monitor_once(daemon, context)
-        for pool in ("duckdb", "tune_api_acme"):
-            assert claimed(instance, pool) == []
+        for name in ("duckdb", pool):
+            assert claimed(instance, name) == []
         assert instance.event_log_storage.get_concurrency_run_ids() == set()
 
-        # The next network's sync gets the pool.
+        # acme's next sync gets the pool.
+        project.server.clear_faults()
         started = time.monotonic()
-        result = project.defs.get_job_def(sync_job_name("bolt")).execute_in_process(
+        result = project.defs.get_job_def(sync_job_name("acme")).execute_in_process(
             instance=instance, tags=range_tags(first, last), raise_on_error=False)
         assert result.success
         assert time.monotonic() - started < 60
-    assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'bolt'")[0][0] > 0
+    assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'acme'")[0][0] > 0

@@ -8,7 +8,7 @@ import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.metadata import preview, window_text
-from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import transaction
@@ -17,11 +17,6 @@ from trackly_pipeline.warehouse.ops import record_sync
 
 def conversions_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["tune", network_key, "conversions"])
-
-
-def api_pool(network_key: str) -> str:
-    """The concurrency pool of a network's conversion sweeps (limit 1, dagster.yaml)."""
-    return f"tune_api_{network_key}"
 
 
 def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:

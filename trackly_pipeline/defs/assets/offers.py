@@ -9,7 +9,7 @@ import dagster as dg
 
 from trackly_pipeline.config import MESSAGE_ID_FIELDS, NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.metadata import preview
-from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
@@ -58,7 +58,9 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
 
     @dg.asset(
         key=offers_asset_key(network.key),
-        pool="duckdb",
+        # Calls TUNE, so in the network's API pool like its sweeps, not the `duckdb` pool: a slow
+        # catalog must not hold up other networks. The file is taken only to write (it waits for it).
+        pool=api_pool(network.key),
         required_resource_keys={"warehouse", resource_key},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "api"},
