@@ -10,7 +10,7 @@ import dagster as dg
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.metadata import markdown_table
-from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.tune.errors import TuneError
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.tune.stats import daily_offer_stats
@@ -40,7 +40,8 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
     @dg.asset_check(
         asset=conversions_asset_key(network.key),
         name=CHECK_NAME,
-        pool="duckdb",
+        # Asks TUNE for its totals: in the network's API pool, like the sweeps (defs/resources.py).
+        pool=api_pool(network.key),
         required_resource_keys={"warehouse", resource_key},
         description=(
             f"Our tune.conversions of network {network.key!r} agree with TUNE's own Report::getStats totals "
