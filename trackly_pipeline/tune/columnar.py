@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from .columns import CONVERSION_SCHEMA, MONEY, UTC_TIME, conversions_table
 from .envelope import RowTable
 from .models import CONVERSION_STATUSES, Conversion, RejectedRow, RowError, parse_conversion_row
-from .values import TUNE_DATETIME_FORMAT
+from .values import TUNE_DATETIME_FORMAT, is_unicode
 
 # Stat fields in the order the columns are built; ConversionsMobile fields after them.
 _STAT_KEYS = (
@@ -91,7 +91,7 @@ class _Page:
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, UnicodeEncodeError):
-            ok = np.fromiter((v is None or (type(v) is str and _is_utf8(v)) for v in values), dtype=bool,
+            ok = np.fromiter((v is None or (type(v) is str and is_unicode(v)) for v in values), dtype=bool,
                              count=len(values))
             self.fallback |= ~ok
             return pa.array([v if good else None for v, good in zip(values, ok.tolist())], pa.string())
@@ -137,14 +137,6 @@ class _Page:
     def one_of(self, array: pa.Array, allowed: pa.Array) -> pa.Array:
         self.mark(pc.invert(pc.is_in(array, allowed)))
         return array
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _columns(models: list[dict], getter: itemgetter, keys: tuple[str, ...]) -> list[Sequence[Any]]:

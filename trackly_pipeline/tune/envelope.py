@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import TuneResponseError, api_error_class
 from .redact import redact_text
+from .values import storable
 
 _SNIPPET_LENGTH = 200
 
@@ -111,7 +112,7 @@ def _add_message(messages: list[str], candidate: Any) -> None:
     if not isinstance(candidate, str):
         return
     # Lone surrogates (see `loads`) as their escape text: the message is logged and stored.
-    message = candidate.strip().encode("utf-8", "backslashreplace").decode("utf-8")
+    message = storable(candidate.strip())
     if message and message not in messages:
         messages.append(message)
 

@@ -90,6 +90,15 @@ def to_optional_text(value: Any) -> str | None:
     return check_unicode(str(value))
 
 
+def is_unicode(text: str) -> bool:
+    """Whether UTF-8 can hold `text` (it has no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_unicode(text: str) -> str:
     """`text` when UTF-8 can hold it; ValueError naming the first lone surrogate otherwise."""
     try:
@@ -113,11 +122,7 @@ def storable(value: Any) -> Any:
     JSON number) as a float when the float has the same value, else kept exact (it is then written
     as its digits); anything else as it is."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value if is_unicode(value) else value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
         return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, list):
