@@ -81,14 +81,6 @@ class NetworkConfig:
     rate_limit_calls: int = 40
     rate_limit_window_s: float = 10.0
 
-    @property
-    def token(self) -> str:
-        """The network token, read from the environment at the moment it is needed."""
-        token = os.environ.get(self.network_token_env)
-        if not token:
-            raise ConfigError(f"network {self.key!r}: environment variable {self.network_token_env} is not set")
-        return token
-
 
 @dataclass(frozen=True)
 class TracklyConfig:
