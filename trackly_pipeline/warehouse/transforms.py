@@ -52,11 +52,12 @@ def attribute_window(
         )
     finally:
         conn.unregister("attribution_windows")
-    return dict(
-        conn.execute(
-            "SELECT attribution_method, count(*) FROM resolved_conversions GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
+    methods = """
+        SELECT attribution_method, count(*)
+        FROM analytics.attributed_conversions
+        WHERE network = ? AND conversion_id IN (SELECT conversion_id FROM window_conversions)
+        GROUP BY 1 ORDER BY 1"""
+    return dict(conn.execute(methods, [network]).fetchall())
 
 
 def rebuild_rollups(conn: duckdb.DuckDBPyConnection) -> list:

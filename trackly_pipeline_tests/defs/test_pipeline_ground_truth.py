@@ -27,14 +27,15 @@ def test_every_network_syncs_and_matches_ground_truth(project):
     assert truth.currency.nunique() >= 3
 
     stored = project.query(
-        "SELECT network, conversion_id, status, payout, currency, attribution_method, click_id, message_id "
-        "FROM analytics.attributed_conversions"
+        "SELECT network, conversion_id, status, payout, currency, payout_reporting, attribution_method, click_id,"
+        " message_id FROM analytics.attributed_conversions"
     )
     got = {(r[0], r[1]): r[2:] for r in stored}
     assert len(got) == len(stored) == len(truth)
     for row in truth.itertuples():
-        status, payout, currency, method, click_id, message_id = got[(row.network_key, row.conversion_id)]
+        status, payout, currency, reporting, method, click_id, message_id = got[(row.network_key, row.conversion_id)]
         assert (status, payout, currency) == (row.status, Decimal(row.payout), row.currency)
+        assert reporting == row.payout_reporting, (row.network_key, row.conversion_id)  # exact, to 5 decimals
         assert method == row.attribution_method, (row.network_key, row.conversion_id)
         assert message_id == row.message_id
         if method in ("ad_id_click", "sub_id_click"):

@@ -67,65 +67,6 @@ LEFT JOIN (SELECT message_id, arg_min(click_id, (clicked_at, click_id)) AS click
 WHERE m.sent_at >= $lookup_start
   AND m.message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8);
 
--- Each pass counts only inside the offer's attribution window (click or send -> conversion).
-CREATE OR REPLACE TEMP TABLE resolved_conversions AS
-WITH matched AS (
-    SELECT
-        c.*,
-        coalesce(w.days, $default_window_days) AS window_days,
-        by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
-        by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
-        by_message.message_id AS named_message_id, by_message.click_id AS named_click_id,
-        by_message.engaged_at AS named_engaged_at,
-        named_send.sent_at AS named_message_sent_at
-    FROM window_conversions AS c
-    LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
-    LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
-    LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
-    LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
-    LEFT JOIN candidate_message_facts AS named_send ON named_send.message_id = c.sub_id
-),
-passes AS (
-    SELECT
-        *,
-        ad_click_id IS NOT NULL
-            AND converted_at - ad_clicked_at <= to_days(window_days) AS ad_id_hits,
-        sub_click_id IS NOT NULL
-            AND converted_at - sub_clicked_at <= to_days(window_days) AS sub_click_hits,
-        named_message_id IS NOT NULL
-            AND converted_at - named_engaged_at <= to_days(window_days) AS message_hits
-    FROM matched
-)
-SELECT
-    * EXCLUDE (ad_id_hits, sub_click_hits, message_hits, named_message_sent_at),
-    CASE
-        WHEN ad_id_hits THEN 'ad_id_click'
-        WHEN sub_click_hits THEN 'sub_id_click'
-        WHEN message_hits THEN 'sub_id_message'
-        ELSE 'unattributed'
-    END AS attribution_method,
-    CASE
-        WHEN ad_id_hits THEN ad_click_id
-        WHEN sub_click_hits THEN sub_click_id
-        WHEN message_hits THEN named_click_id
-    END AS click_id,
-    CASE
-        WHEN ad_id_hits THEN ad_message_id
-        WHEN sub_click_hits THEN sub_message_id
-        WHEN message_hits THEN named_message_id
-    END AS message_id,
-    -- Why nothing matched, most telling first.
-    CASE
-        WHEN ad_id_hits OR sub_click_hits OR message_hits THEN NULL
-        WHEN coalesce(ad_click_id, sub_click_id, named_message_id) IS NOT NULL THEN 'click outside the attribution window'
-        WHEN coalesce(sub_id, '') = '' AND coalesce(ad_id, '') <> '' THEN 'no click for the ad_id'
-        WHEN coalesce(sub_id, '') = '' THEN 'sub-id empty'
-        WHEN length(sub_id) <> 8 THEN 'sub-id not an 8-character id'
-        WHEN named_message_sent_at IS NOT NULL THEN 'message sent before the lookup horizon'
-        ELSE 'message id unknown'
-    END AS unattributed_reason
-FROM passes;
-
 -- Every day this rewrites: the window's, and any day a conversion moved out of (TUNE can change a
 -- conversion's time). Their rollups are rebuilt and their months of the analysts' copy published.
 CREATE OR REPLACE TEMP TABLE rewritten_days AS
@@ -150,8 +91,68 @@ WHERE network = $network
   AND ((converted_at >= $start AND converted_at < $end)
        OR conversion_id IN (SELECT conversion_id FROM window_conversions));
 
+-- Resolve and write in one statement: no temporary copy of the wide resolved rows.
 INSERT INTO analytics.attributed_conversions
-WITH priced AS (
+WITH matched AS (
+    SELECT
+        c.*,
+        coalesce(w.days, $default_window_days) AS window_days,
+        by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
+        by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
+        by_message.message_id AS named_message_id, by_message.click_id AS named_click_id,
+        by_message.engaged_at AS named_engaged_at,
+        named_send.sent_at AS named_message_sent_at
+    FROM window_conversions AS c
+    LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
+    LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
+    LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
+    LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
+    LEFT JOIN candidate_message_facts AS named_send ON named_send.message_id = c.sub_id
+),
+passes AS (
+    -- Each pass counts only inside the offer's attribution window (click or send -> conversion).
+    SELECT
+        *,
+        ad_click_id IS NOT NULL
+            AND converted_at - ad_clicked_at <= to_days(window_days) AS ad_id_hits,
+        sub_click_id IS NOT NULL
+            AND converted_at - sub_clicked_at <= to_days(window_days) AS sub_click_hits,
+        named_message_id IS NOT NULL
+            AND converted_at - named_engaged_at <= to_days(window_days) AS message_hits
+    FROM matched
+),
+resolved_conversions AS (
+    SELECT
+        * EXCLUDE (ad_id_hits, sub_click_hits, message_hits, named_message_sent_at),
+        CASE
+            WHEN ad_id_hits THEN 'ad_id_click'
+            WHEN sub_click_hits THEN 'sub_id_click'
+            WHEN message_hits THEN 'sub_id_message'
+            ELSE 'unattributed'
+        END AS attribution_method,
+        CASE
+            WHEN ad_id_hits THEN ad_click_id
+            WHEN sub_click_hits THEN sub_click_id
+            WHEN message_hits THEN named_click_id
+        END AS click_id,
+        CASE
+            WHEN ad_id_hits THEN ad_message_id
+            WHEN sub_click_hits THEN sub_message_id
+            WHEN message_hits THEN named_message_id
+        END AS message_id,
+        -- Why nothing matched, most telling first.
+        CASE
+            WHEN ad_id_hits OR sub_click_hits OR message_hits THEN NULL
+            WHEN coalesce(ad_click_id, sub_click_id, named_message_id) IS NOT NULL THEN 'click outside the attribution window'
+            WHEN coalesce(sub_id, '') = '' AND coalesce(ad_id, '') <> '' THEN 'no click for the ad_id'
+            WHEN coalesce(sub_id, '') = '' THEN 'sub-id empty'
+            WHEN length(sub_id) <> 8 THEN 'sub-id not an 8-character id'
+            WHEN named_message_sent_at IS NOT NULL THEN 'message sent before the lookup horizon'
+            ELSE 'message id unknown'
+        END AS unattributed_reason
+    FROM passes
+),
+priced AS (
     SELECT
         r.*,
         coalesce(r.currency, o.currency, n.default_currency) AS payout_currency
@@ -178,8 +179,12 @@ SELECT
     r.payout_currency AS currency,
     $reporting_currency AS reporting_currency,
     r.fx_rate,
-    -- DECIMAL(18,5) x DECIMAL(18,8) would be DECIMAL(18,13): under 100,000 only. Widen first.
-    CAST(CAST(r.payout AS DECIMAL(38, 5)) * r.fx_rate AS DECIMAL(18, 5)) AS payout_reporting,
+    -- DECIMAL(18,5) x DECIMAL(18,8) would be DECIMAL(18,13): under 100,000 only. Widen first; the
+    -- 128-bit product is the slowest expression here, so a payout already in the reporting
+    -- currency is taken as it is.
+    CASE WHEN r.fx_rate = 1 THEN r.payout
+         ELSE CAST(CAST(r.payout AS DECIMAL(38, 5)) * r.fx_rate AS DECIMAL(18, 5))
+    END AS payout_reporting,
     r.offer_id,
     r.click_id,
     r.message_id,
