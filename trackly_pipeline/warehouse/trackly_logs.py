@@ -100,7 +100,7 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
     """Days to roll up again, and (for the published messages) months to publish again: one scan."""
     table = f"trackly.{kind}"
-    rows = conn.execute(f"SELECT DISTINCT {time_column}::DATE FROM {table} {where}", params).fetchall()
+    rows = conn.execute(f"SELECT DISTINCT utc_day({time_column}) FROM {table} {where}", params).fetchall()
     days = [day for (day,) in rows]
     if not days:
         return

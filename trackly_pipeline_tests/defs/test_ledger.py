@@ -60,9 +60,14 @@ def test_ledger_records_changes_and_rebuilds_the_past(project):
     assert metadata["new"].value == len(set(second_truth) - set(first_truth))
 
 
-def test_the_published_copy_carries_the_as_of_macro(project):
+def test_the_published_copy_carries_the_macros(project):
     assert project.sync("acme", with_offers=False).success
     published = Warehouse(project.settings.duckdb_path).published_path
     with Warehouse(published).connect(read_only=True) as conn:
         count = conn.execute("SELECT count(*) FROM tune.conversions_as_of(now())").fetchone()[0]
+        days = conn.execute("SELECT count(DISTINCT utc_day(converted_at)) FROM tune.conversions").fetchone()[0]
+        recent = conn.execute("SELECT count(*) FROM tune.conversions WHERE within_days(converted_at, now(), 3)").fetchone()[0]
     assert count == project.query("SELECT count(*) FROM tune.conversions")[0][0]
+    assert days == project.query("SELECT count(DISTINCT converted_at::DATE) FROM tune.conversions")[0][0]
+    assert recent == project.query(
+        "SELECT count(*) FROM tune.conversions WHERE converted_at >= now() - INTERVAL 3 DAY")[0][0]

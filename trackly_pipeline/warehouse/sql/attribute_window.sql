@@ -70,13 +70,13 @@ WHERE m.sent_at >= $lookup_start
 -- Every day this rewrites: the window's, and any day a conversion moved out of (TUNE can change a
 -- conversion's time). Their rollups are rebuilt and their months of the analysts' copy published.
 CREATE OR REPLACE TEMP TABLE rewritten_days AS
-SELECT converted_at::DATE AS day
+SELECT utc_day(converted_at) AS day
 FROM analytics.attributed_conversions
 WHERE network = $network
   AND ((converted_at >= $start AND converted_at < $end)
        OR conversion_id IN (SELECT conversion_id FROM window_conversions))
 UNION
-SELECT converted_at::DATE FROM window_conversions
+SELECT utc_day(converted_at) FROM window_conversions
 UNION
 SELECT day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t(day);
 
@@ -114,11 +114,11 @@ passes AS (
     SELECT
         *,
         ad_click_id IS NOT NULL
-            AND converted_at - ad_clicked_at <= to_days(window_days) AS ad_id_hits,
+            AND within_days(ad_clicked_at, converted_at, window_days) AS ad_id_hits,
         sub_click_id IS NOT NULL
-            AND converted_at - sub_clicked_at <= to_days(window_days) AS sub_click_hits,
+            AND within_days(sub_clicked_at, converted_at, window_days) AS sub_click_hits,
         named_message_id IS NOT NULL
-            AND converted_at - named_engaged_at <= to_days(window_days) AS message_hits
+            AND within_days(named_engaged_at, converted_at, window_days) AS message_hits
     FROM matched
 ),
 resolved_conversions AS (
@@ -167,7 +167,7 @@ rated AS (
         CASE WHEN p.payout_currency = $reporting_currency THEN 1 ELSE fx.rate END AS fx_rate
     FROM priced AS p
     LEFT JOIN reference.fx_rates AS fx
-           ON fx.day = p.converted_at::DATE AND fx.currency = p.payout_currency
+           ON fx.day = utc_day(p.converted_at) AND fx.currency = p.payout_currency
 )
 SELECT
     r.network,

@@ -44,7 +44,7 @@ WHERE old.conversion_id NOT IN (SELECT conversion_id FROM staged_conversions);
 
 -- The months of the analysts' copy this replacement rewrites (warehouse/publish.py).
 INSERT INTO ops.publish_pending
-SELECT DISTINCT 'tune.conversions', date_trunc('month', converted_at)::DATE
+SELECT DISTINCT 'tune.conversions', date_trunc('month', utc_day(converted_at))::DATE
 FROM (SELECT converted_at FROM stored_window UNION ALL SELECT converted_at FROM staged_conversions)
 UNION ALL
 SELECT 'tune.conversion_changes', date_trunc('month', $seen_at)::DATE;

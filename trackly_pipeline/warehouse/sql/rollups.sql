@@ -8,7 +8,7 @@ SELECT DISTINCT day FROM ops.dirty_days;
 -- Conversions of those days, split by status once, at the finest grain the rollups share.
 CREATE OR REPLACE TEMP TABLE rollup_conversions AS
 SELECT
-    converted_at::DATE AS day, network, offer_id, message_id, creative_id,
+    utc_day(converted_at) AS day, network, offer_id, message_id, creative_id,
     count(*) FILTER (WHERE NOT is_adjustment) AS conversions,
     count(*) FILTER (WHERE NOT is_adjustment AND status = 'approved') AS approved,
     count(*) FILTER (WHERE NOT is_adjustment AND status = 'pending') AS pending,
@@ -20,16 +20,16 @@ SELECT
 FROM analytics.attributed_conversions
 WHERE converted_at >= (SELECT min(day) FROM rollup_days)
   AND converted_at < (SELECT max(day) FROM rollup_days) + 1
-  AND converted_at::DATE IN (SELECT day FROM rollup_days)
+  AND utc_day(converted_at) IN (SELECT day FROM rollup_days)
 GROUP BY ALL;
 
 -- Clicks of those days, counted once per (day, message, offer) for the three rollups below.
 CREATE OR REPLACE TEMP TABLE rollup_clicks AS
-SELECT clicked_at::DATE AS day, message_id, network_id, offer_id, count(*) AS clicks
+SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id, count(*) AS clicks
 FROM trackly.clicks
 WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
   AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
-  AND clicked_at::DATE IN (SELECT day FROM rollup_days)
+  AND utc_day(clicked_at) IN (SELECT day FROM rollup_days)
 GROUP BY ALL;
 
 -- Creative and campaign of the messages these days touch, from their sends however old, so a day's
@@ -93,11 +93,11 @@ clicks AS (
     GROUP BY k.day, m.creative_id
 ),
 sends AS (
-    SELECT sent_at::DATE AS day, creative_id, count(*) AS sends
+    SELECT utc_day(sent_at) AS day, creative_id, count(*) AS sends
     FROM trackly.messages
     WHERE sent_at >= (SELECT min(day) FROM rollup_days)
       AND sent_at < (SELECT max(day) FROM rollup_days) + 1
-      AND sent_at::DATE IN (SELECT day FROM rollup_days)
+      AND utc_day(sent_at) IN (SELECT day FROM rollup_days)
     GROUP BY ALL
 )
 SELECT
