@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from trackly_pipeline.config import NetworkConfig
-from trackly_pipeline.tune import TuneClient
+from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, TuneClient
 from trackly_pipeline.warehouse.database import Warehouse
 
 
@@ -37,6 +37,7 @@ class TuneNetworkResource(dg.ConfigurableResource):
     backoff_base_s: float = 1.0
     rate_limit_calls: int = 40
     rate_limit_window_s: float = 10.0
+    extra_conversion_fields: list[str] = []  # see conversion_fields_needed
 
     def client(self, logger: logging.Logger | None = None) -> TuneClient:
         return TuneClient(
@@ -49,6 +50,7 @@ class TuneNetworkResource(dg.ConfigurableResource):
             max_retries=self.max_retries,
             backoff_base=self.backoff_base_s,
             rate_limit=(self.rate_limit_calls, self.rate_limit_window_s),
+            extra_conversion_fields=self.extra_conversion_fields,
             logger=logger,
         )
 
@@ -79,4 +81,14 @@ def tune_resource_for(network: NetworkConfig) -> TuneNetworkResource:
         backoff_base_s=network.backoff_base_s,
         rate_limit_calls=network.rate_limit_calls,
         rate_limit_window_s=network.rate_limit_window_s,
+        extra_conversion_fields=conversion_fields_needed(network),
     )
+
+
+def conversion_fields_needed(network: NetworkConfig) -> list[str]:
+    """The optional Report::getConversions fields the network's sweep requests: the
+    ConversionsMobile.affiliate_unique1..5 when Trackly's message id travels in one of them, else
+    none, as a TUNE that does not know them would reject every sweep."""
+    if network.message_id_field.startswith("affiliate_unique"):
+        return list(AFFILIATE_UNIQUE_FIELDS)
+    return []

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 FAULT_KINDS = (
     "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
     "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
-    "trickle", "truncated", "http_429",
+    "trickle", "truncated", "http_429", "short_page",
 )
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
 _METHOD_OF_KIND = {"hostile_rows": "Report::getConversions", "hostile_offers": "Offer::findAll"}
@@ -25,6 +25,7 @@ class FaultRule:
     message: str = "Internal error"  # for api_error
     piece_bytes: int = 8  # for trickle: body bytes per piece
     retry_after: str | None = "1"  # for http_429: the Retry-After header; None sends none
+    keep_rows: int | None = None  # for short_page: rows of the page to send; None: all but the last
     # Matching requests seen so far; runtime state, not configuration.
     seen: int = field(default=0, compare=False, repr=False)
 
@@ -40,6 +41,8 @@ class FaultRule:
         # A trickle without pauses would be an ordinary reply.
         if self.kind == "trickle" and (self.delay <= 0 or self.piece_bytes < 1):
             raise ValueError("fault kind 'trickle' needs delay > 0 (seconds between pieces) and piece_bytes >= 1")
+        if self.keep_rows is not None and self.keep_rows < 0:
+            raise ValueError(f"keep_rows must be 0 or more, got {self.keep_rows}")
 
     @classmethod
     def from_dict(cls, data: dict) -> "FaultRule":

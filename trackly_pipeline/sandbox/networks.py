@@ -25,6 +25,9 @@ class SandboxNetwork:
     message_id_field: str  # where Trackly message ids travel (one of SUB_ID_FIELDS)
     affiliate_id: str  # our affiliate id in that network
     report_access: bool = True  # False: the token cannot call Report::* (error reply)
+    # False: Report::getConversions refuses ConversionsMobile.* fields as unknown ("Invalid field: ..."),
+    # as a TUNE without them (only its current docs list them) would.
+    mobile_report_fields: bool = True
 
     def __post_init__(self) -> None:
         if not _KEY_PATTERN.fullmatch(self.key):

@@ -29,3 +29,19 @@ def page_slice(limit: int | None, page: int) -> slice:
     if limit is None:
         return slice(None)
     return slice((page - 1) * limit, page * limit)
+
+
+def short_page(body: dict, keep_rows: int | None) -> dict:
+    """A paginated success reply cut to its first `keep_rows` rows (default: all but the last), in
+    place, with `count` and `pageCount` left as they were: what a network that caps rows per page
+    below the `limit` asked for would send. Other replies are left alone."""
+    response = body.get("response") or {}
+    data = response.get("data")
+    if response.get("status") != 1 or not isinstance(data, dict) or "pageCount" not in data:
+        return body
+    rows = data.get("data")
+    if isinstance(rows, (list, dict)) and rows:
+        keep = len(rows) - 1 if keep_rows is None else keep_rows
+        # Rows are a list (reports) or an id-keyed object (Offer::findAll).
+        data["data"] = rows[:keep] if isinstance(rows, list) else dict(list(rows.items())[:keep])
+    return body

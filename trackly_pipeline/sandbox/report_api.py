@@ -11,6 +11,7 @@ import numpy as np
 from .conversions import STATUSES, ConversionTable
 from .model_filters import like_pattern
 from .money import tune_amount
+from .networks import SandboxNetwork
 from .paging import limit_and_page, page_slice
 from .params import as_list
 from .wire import ApiError, page_envelope
@@ -88,6 +89,13 @@ for _n, _sub_field in enumerate(("aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", 
     REPORT_FIELDS[f"ConversionsMobile.affiliate_unique{_n}"] = ReportField("text", _sub(f"affiliate_unique{_n}"))
 
 
+def report_field(network: SandboxNetwork, name: str) -> ReportField | None:
+    """The Report::getConversions field `name` as the network's TUNE knows it (None: unknown)."""
+    if name.startswith("ConversionsMobile.") and not network.mobile_report_fields:
+        return None
+    return REPORT_FIELDS.get(name)
+
+
 def parse_filter_value(field: ReportField, raw: str):
     text = str(raw).strip()
     try:
@@ -105,7 +113,7 @@ def parse_filter_value(field: ReportField, raw: str):
 
 
 def _filter_mask(name: str, spec, view: ReportView) -> np.ndarray:
-    field = REPORT_FIELDS.get(name)
+    field = report_field(view.table.network, name)
     if field is None:
         raise ApiError(f"Invalid filter field: {name}")
     if not isinstance(spec, dict) or "conditional" not in spec:
@@ -152,7 +160,7 @@ def _sort_order(sort: dict, view: ReportView) -> np.ndarray:
     """Positions ordered by the sort keys (first key most significant), Stat.id breaking ties."""
     keys = [view.table.conversion_id[view.rows]]
     for name, direction in reversed(list(sort.items())):
-        field = REPORT_FIELDS.get(name)
+        field = report_field(view.table.network, name)
         if field is None:
             raise ApiError(f"Invalid sort field: {name}")
         if str(direction).lower() not in ("asc", "desc"):
@@ -193,7 +201,7 @@ def get_conversions(table: ConversionTable, clock_seconds: int, params: dict, of
     if not fields:
         raise ApiError("Missing required argument: fields")
     for name in fields:
-        if name not in REPORT_FIELDS:
+        if report_field(table.network, name) is None:
             raise ApiError(f"Invalid field: {name}")
     filters = params.get("filters") or {}
     sort = params.get("sort") or {}

@@ -14,6 +14,7 @@ from .api import SandboxApi
 from .control import ControlError, handle_control
 from .faults import FaultPlan, FaultRule
 from .hostile import add_hostile_offer, add_hostile_rows
+from .paging import short_page
 from .params import decode_params, redacted
 from .wire import INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, encode, failure
 from .world import SandboxWorld
@@ -248,6 +249,8 @@ class SandboxServer:
         if rule.kind == "truncated":
             body = encode(self.api.handle(target, params))
             return Reply(200, body, cut_at=len(body) // 2)
+        if rule.kind == "short_page":
+            return Reply(200, encode(short_page(self.api.handle(target, params), rule.keep_rows)))
         if rule.kind == "malformed_json":
             body = encode(self.api.handle(target, params))
             return Reply(200, body[: max(1, len(body) // 2)])

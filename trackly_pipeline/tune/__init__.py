@@ -9,13 +9,16 @@ from .errors import (
     TuneConnectionError,
     TuneError,
     TuneHttpError,
+    TuneIncompleteSweepError,
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
     TuneResponseError,
 )
 from .models import (
+    AFFILIATE_UNIQUE_FIELDS,
     CONVERSION_FIELDS,
+    CONVERSION_STAT_FIELDS,
     OFFER_FIELDS,
     Conversion,
     ConversionBatch,
@@ -29,7 +32,9 @@ from .params import encode_params
 from .ratelimit import RateLimiter
 
 __all__ = [
+    "AFFILIATE_UNIQUE_FIELDS",
     "CONVERSION_FIELDS",
+    "CONVERSION_STAT_FIELDS",
     "CONVERSION_SCHEMA",
     "ConversionTable",
     "parse_conversion_rows",
@@ -49,6 +54,7 @@ __all__ = [
     "TuneConnectionError",
     "TuneError",
     "TuneHttpError",
+    "TuneIncompleteSweepError",
     "TuneInvalidNetworkError",
     "TunePermissionError",
     "TuneRateLimitError",

@@ -30,13 +30,16 @@ from .errors import (
     TuneConnectionError,
     TuneError,
     TuneHttpError,
+    TuneIncompleteSweepError,
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
     TuneResponseError,
 )
 from .models import (
+    AFFILIATE_UNIQUE_FIELDS,
     CONVERSION_FIELDS,
+    CONVERSION_STAT_FIELDS,
     OFFER_FIELDS,
     ConversionBatch,
     Offer,
@@ -55,7 +58,8 @@ from .values import TUNE_DATETIME_FORMAT
 LOGGER_NAME = "trackly_pipeline.tune"
 # Offer ids per Offer::findAll call when filtering by id, to keep GET URLs short.
 OFFER_IDS_PER_CALL = 200
-# Conversion rows as Arrow reads them in bulk: one struct of strings per model.
+# Conversion rows as Arrow reads them in bulk: one struct of strings per model, with every field the
+# parsers read (a model the sweep did not request reads as null).
 _RAW_CONVERSION_SCHEMA = raw_schema(CONVERSION_FIELDS)
 # Retry budget for test_connection, so an unreachable host answers within seconds.
 _PROBE_RETRIES = 1
@@ -118,6 +122,7 @@ class TuneClient:
         backoff_max: float = 30.0,
         rate_limit: tuple[int, float] = (40, 10.0),
         rate_limit_retries: int = 5,
+        extra_conversion_fields: Iterable[str] = (),
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -135,6 +140,7 @@ class TuneClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.rate_limit_retries = rate_limit_retries
+        self.conversion_fields = _conversion_fields(extra_conversion_fields)
         self._timezone = _validated_zone(timezone) if timezone else None
         self._session = session or requests.Session()
         self._log = logger or logging.getLogger(LOGGER_NAME)
@@ -224,6 +230,9 @@ class TuneClient:
         TUNE filters on network-local "YYYY-MM-DD HH:MM:SS" with an inclusive BETWEEN, so the
         window becomes [first whole second >= start, last whole second < end] in the network zone.
         One typed Conversion per row; `iter_conversion_tables` is the same sweep as Arrow tables.
+        affiliate_unique1..5 are None unless the client was built with them in `extra_conversion_fields`.
+        After the last page it raises TuneIncompleteSweepError if fewer rows came than TUNE's
+        `count`: store nothing before the iterator is exhausted.
         """
         for page, zone in self._conversion_pages(start, end, page_size):
             conversions, rejected = [], []
@@ -257,7 +266,7 @@ class TuneClient:
         if first > last:
             return
         params = {
-            "fields": list(CONVERSION_FIELDS),
+            "fields": list(self.conversion_fields),
             "filters": {
                 "Stat.datetime": {
                     "conditional": "BETWEEN",
@@ -266,8 +275,10 @@ class TuneClient:
             },
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
+        size = page_size or self.page_size
         decode = self._decode_conversions if in_bulk else envelope.parse_body
-        for page in self.iter_pages("Report", "getConversions", params, page_size, decode=decode):
+        pages = self.iter_pages("Report", "getConversions", params, size, decode=decode)
+        for page in _every_conversion_received(pages, size):
             yield page, zone
 
     @staticmethod
@@ -487,6 +498,37 @@ class TuneClient:
 
     def _redact(self, text: str) -> str:
         return redact_text(text, [self.__token])
+
+
+def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
+    """The fields a sweep requests: the Stat fields, plus those of AFFILIATE_UNIQUE_FIELDS asked for
+    (the only optional fields the parsers read)."""
+    asked = set(extra)
+    unknown = asked - set(AFFILIATE_UNIQUE_FIELDS)
+    if unknown:
+        raise ValueError(f"extra_conversion_fields: {sorted(unknown)} are not among {list(AFFILIATE_UNIQUE_FIELDS)}")
+    return CONVERSION_STAT_FIELDS + tuple(name for name in AFFILIATE_UNIQUE_FIELDS if name in asked)
+
+
+def _every_conversion_received(pages: Iterator[Page], page_size: int) -> Iterator[Page]:
+    """Yield the sweep's pages; once they are read, raise TuneIncompleteSweepError if they held
+    fewer rows (valid or not) than the last page's `count`. A sweep short of rows must fail before
+    anything is stored: the rows it lacks would be taken for conversions TUNE no longer has.
+    The last page's count is the one to meet: it grows while conversions arrive mid-sweep, and on
+    the ascending Stat.id sort they arrive on the later pages. More rows than `count` is no loss
+    (duplicates are the row checks' business)."""
+    received = pages_read = count = 0
+    for page in pages:
+        received += page.row_count
+        pages_read += 1
+        count = page.total_count
+        yield page
+    if received < count:
+        raise TuneIncompleteSweepError(
+            f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
+            f"{pages_read} page{'s' if pages_read != 1 else ''} of {page_size:,}; if the network caps rows "
+            "per page, lower page_size"
+        )
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:

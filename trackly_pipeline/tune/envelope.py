@@ -57,6 +57,11 @@ class Page:
     total_count: int
     rows: list[dict] | RowTable
 
+    @property
+    def row_count(self) -> int:
+        """How many rows TUNE sent on this page, however they were read."""
+        return self.rows.table.num_rows if isinstance(self.rows, RowTable) else len(self.rows)
+
 
 def loads(body: str | bytes) -> Any:
     """`json.loads` for TUNE replies: exact Decimal for JSON numbers with a fraction or exponent

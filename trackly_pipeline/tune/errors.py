@@ -31,6 +31,11 @@ class TuneResponseError(TuneError):
     """The reply was not a readable TUNE envelope (malformed JSON, unexpected shape)."""
 
 
+class TuneIncompleteSweepError(TuneResponseError):
+    """A paged sweep ended with fewer rows than TUNE's `count` said match (e.g. a network that caps
+    rows per page below the `limit` asked for): what is missing would otherwise pass for vanished."""
+
+
 class TuneApiError(TuneError):
     """TUNE understood the request and said no (``response.status != 1``)."""
 

@@ -18,8 +18,8 @@ from . import values
 
 CONVERSION_STATUSES = frozenset({"approved", "pending", "rejected"})
 
-# Report::getConversions fields requested (fields[] is required for report methods).
-CONVERSION_FIELDS: tuple[str, ...] = (
+# Report::getConversions fields every sweep requests (fields[] is required for report methods).
+CONVERSION_STAT_FIELDS: tuple[str, ...] = (
     "Stat.id",
     "Stat.tune_event_id",
     "Stat.ad_id",
@@ -40,12 +40,13 @@ CONVERSION_FIELDS: tuple[str, ...] = (
     "Stat.affiliate_info4",
     "Stat.affiliate_info5",
     "Stat.source",
-    "ConversionsMobile.affiliate_unique1",
-    "ConversionsMobile.affiliate_unique2",
-    "ConversionsMobile.affiliate_unique3",
-    "ConversionsMobile.affiliate_unique4",
-    "ConversionsMobile.affiliate_unique5",
 )
+# The link's aff_unique1..5. Only TUNE's current docs list them (tune-api.md 4.2), and a TUNE that
+# does not know a field rejects the whole report, so a sweep requests them only when asked to
+# (TuneClient's `extra_conversion_fields`); not requested, they read as None.
+AFFILIATE_UNIQUE_FIELDS: tuple[str, ...] = tuple(f"ConversionsMobile.affiliate_unique{n}" for n in range(1, 6))
+# Every field the conversion parsers read.
+CONVERSION_FIELDS: tuple[str, ...] = CONVERSION_STAT_FIELDS + AFFILIATE_UNIQUE_FIELDS
 
 # Offer::findAll fields read by parse_offer_row (the Advertiser comes from contain[]).
 OFFER_FIELDS: tuple[str, ...] = (
@@ -318,7 +319,9 @@ def _advertiser_company(contained: Any) -> str | None:
 
 
 __all__ = [
+    "AFFILIATE_UNIQUE_FIELDS",
     "CONVERSION_FIELDS",
+    "CONVERSION_STAT_FIELDS",
     "OFFER_FIELDS",
     "Conversion",
     "ConversionBatch",

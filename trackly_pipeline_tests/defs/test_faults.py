@@ -89,3 +89,32 @@ def test_lasting_faults_fail_cleanly_and_the_next_run_repairs(project, rule):
     project.server.clear_faults()
     assert project.sync("acme").success
     assert_matches_ground_truth(project, "acme")
+
+
+def test_a_sweep_short_of_rows_fails_before_writing_and_the_next_run_repairs(project):
+    """A network that caps rows per page below our `limit` (TUNE's maximum is undocumented) while its
+    `count` and `pageCount` follow the limit: stored, the sweep would mark the rows it never got as
+    vanished. The run fails instead, saying how many rows TUNE counted and how many came."""
+    project.rebuild(acme={"page_size": 100})
+    assert project.sync("acme").success
+    project.world.clock.advance(timedelta(hours=30))  # new conversions and status changes
+    before = table_checksums(project)
+
+    cap = 60
+    project.server.add_fault(FaultRule("short_page", times=None, method=REPORT, keep_rows=cap))
+    result = project.sync("acme", with_offers=False)
+    assert not result.success
+    count = int((window_truth(project).network_key == "acme").sum())  # what TUNE says matches
+    pages = -(-count // 100)
+    received = (pages - 1) * cap + min(cap, count - (pages - 1) * 100)
+    reason = (f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
+              f"{pages} pages of 100; if the network caps rows per page, lower page_size")
+    assert pages > 1 and received < count
+    message = result.get_step_failure_events()[0].event_specific_data.error.message
+    assert "network 'acme'" in message and reason in message
+    assert table_checksums(project) == before  # no conversion marked vanished, nothing else written
+    assert last_sync(project, "acme") == ("failed", f"TuneIncompleteSweepError: {reason}")
+
+    project.server.clear_faults()
+    assert project.sync("acme").success
+    assert_matches_ground_truth(project, "acme")

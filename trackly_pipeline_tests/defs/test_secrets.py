@@ -24,6 +24,7 @@ FAULTS = [
     FaultRule("http_429", times=1, method=REPORT, retry_after="0.2"),
     FaultRule("http_500", times=None, method=REPORT, page=2),
     FaultRule("truncated", times=None, method=REPORT, page=2),
+    FaultRule("short_page", times=None, method=REPORT),
     FaultRule("invalid_token", times=None),
     FaultRule("invalid_network", times=None),
 ]

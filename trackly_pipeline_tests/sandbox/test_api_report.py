@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -136,6 +137,23 @@ def test_report_errors(tune):
     assert "Stat.nope" in tune.error("Report", "getConversions", fields("Stat.nope"))
     assert "10000" in tune.error("Report", "getConversions", [*fields("Stat.id"), ("limit", "10001")])
     assert tune.data("Report", "getConversions", [*fields("Stat.id"), ("limit", "10000")])["pageCount"] == 1
+
+
+def test_a_network_without_mobile_fields_refuses_them_as_unknown():
+    plain = replace(DEFAULT_NETWORKS[0], mobile_report_fields=False)
+    world = SandboxWorld.generate(seed=8, history_days=10, conversions_per_network=300, networks=(plain,))
+    with SandboxServer(world) as server:
+        tune = Tune(server)
+        unique = "ConversionsMobile.affiliate_unique1"
+        assert tune.error("Report", "getConversions", fields("Stat.id", unique)) == f"Invalid field: {unique}"
+        assert tune.error("Report", "getConversions", [*fields("Stat.id"), (f"sort[{unique}]", "asc")]) == (
+            f"Invalid sort field: {unique}")
+        assert tune.error("Report", "getConversions", [*fields("Stat.id"), *between(unique, "a", "b")]) == (
+            f"Invalid filter field: {unique}")
+        stat_only = [name for _, name in ALL_FIELDS if not name.startswith("ConversionsMobile.")]
+        data = tune.data("Report", "getConversions", fields(*stat_only))
+    assert data["count"] == len(world.ground_truth_conversions(plain.network_id)) > 0
+    assert all(list(row) == ["Stat", "Offer"] for row in data["data"])
 
 
 def test_clock_reveals_conversions_and_changes_statuses():

@@ -135,6 +135,33 @@ def test_truncated_declares_the_whole_length_and_closes_after_half(tune, server)
     assert [kind for kind, _, _ in server.injected] == ["truncated", "truncated"]
 
 
+def test_short_page_drops_rows_and_keeps_count_and_page_count(tune, server):
+    whole = page(tune, 2).json()["response"]["data"]
+    assert len(whole["data"]) == 50 and whole["count"] > 100
+    server.add_fault(FaultRule("short_page", method=REPORT, page=2))
+    server.add_fault(FaultRule("short_page", method=REPORT, page=2, skip=1, keep_rows=7))
+    one_less, capped = page(tune, 2).json()["response"]["data"], page(tune, 2).json()["response"]["data"]
+    assert one_less == {**whole, "data": whole["data"][:-1]}
+    assert capped == {**whole, "data": whole["data"][:7]}
+    assert page(tune, 2).json()["response"]["data"] == whole  # times=1: only once each
+    assert server.injected == [("short_page", REPORT, 2)] * 2
+
+
+def test_short_page_cuts_id_keyed_offers_and_leaves_unpaginated_replies(tune, server):
+    paged = [("limit", "5"), ("page", "1")]
+    whole, catalog = tune.data("Offer", "findAll", paged), tune.data("Offer", "findAll")
+    server.add_fault(FaultRule("short_page", method="Offer::findAll", times=2, keep_rows=2))
+    capped = tune.data("Offer", "findAll", paged)
+    assert len(whole["data"]) == 5 and capped == {**whole, "data": dict(list(whole["data"].items())[:2])}
+    assert tune.data("Offer", "findAll") == catalog  # no limit: not a page, left whole
+    assert [kind for kind, _, _ in server.injected] == ["short_page"] * 2
+
+
+def test_short_page_refuses_a_negative_row_count():
+    with pytest.raises(ValueError, match="keep_rows"):
+        FaultRule("short_page", keep_rows=-1)
+
+
 def test_http_429_with_and_without_retry_after(tune, server):
     server.add_fault(FaultRule("http_429", method=REPORT, retry_after="7"))
     limited = page(tune, 1)

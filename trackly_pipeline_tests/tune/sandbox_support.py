@@ -8,7 +8,7 @@ from decimal import Decimal
 import pandas as pd
 
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
-from trackly_pipeline.tune import Conversion, TuneClient
+from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, Conversion, TuneClient
 
 # Conversion attributes and the ground-truth columns they must equal.
 COMPARED = {
@@ -25,8 +25,9 @@ COMPARED = {
 
 
 def sandbox_client(server: SandboxServer, world: SandboxWorld, network_id: str, **overrides) -> TuneClient:
+    # The sandbox's networks know every field: ask for all, so reads compare with the whole truth.
     options = dict(backoff_base=0.01, backoff_max=0.05, max_retries=3, rate_limit=(40, 10.0),
-                   rate_limit_retries=3, timeout=10.0)
+                   rate_limit_retries=3, timeout=10.0, extra_conversion_fields=AFFILIATE_UNIQUE_FIELDS)
     options.update(overrides)
     return TuneClient(network_id, world.token_for(network_id), server.api_url, **options)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from trackly_pipeline.tune import (
     TuneClient,
     TuneConnectionError,
     TuneHttpError,
+    TuneIncompleteSweepError,
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
@@ -326,6 +328,110 @@ def test_wrong_token_and_wrong_network(world, server):
     assert "sbx-not-the-right-token" not in str(caught.value)
     with pytest.raises(TuneInvalidNetworkError):
         TuneClient("nosuchnet", world.token_for(ACME), server.api_url, timezone="UTC").find_offers()
+
+
+# ---- every row TUNE counts must arrive ----------------------------------------------------
+
+
+def incomplete(count: int, received: int, pages: int, page_size: int) -> str:
+    return (f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
+            f"{pages} pages of {page_size:,}; if the network caps rows per page, lower page_size")
+
+
+@pytest.mark.parametrize("sweep", ["iter_conversion_tables", "iter_conversion_batches"])
+def test_a_page_one_row_short_fails_the_sweep_once_its_pages_are_read(world, server, sweep):
+    start = world.anchor - timedelta(days=10)
+    end = start + timedelta(days=3)
+    truth = truth_in_window(world, ACME, start, end)
+    page_size = len(truth) // 3 + 1
+    server.add_fault(FaultRule("short_page", method="Report::getConversions", page=2))  # drops its last row
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    pages = getattr(client, sweep)(start, end, page_size=page_size)
+    assert [next(pages).page for _ in range(3)] == [1, 2, 3]  # every page is handed over...
+    with pytest.raises(TuneIncompleteSweepError) as caught:
+        next(pages)  # ...and the sweep fails where it would have ended
+    assert str(caught.value) == incomplete(len(truth), len(truth) - 1, 3, page_size)
+    assert report_pages_requested(server) == ["1", "2", "3"]  # the pages were read once: not retried
+    assert server.injected == [("short_page", "Report::getConversions", 2)]
+
+
+def test_a_network_capping_rows_per_page_fails_the_sweep(world, server):
+    start, end = everything(world)
+    truth = truth_in_window(world, ACME, start, end)
+    cap, page_size = 300, 700
+    server.add_fault(FaultRule("short_page", times=None, method="Report::getConversions", keep_rows=cap))
+    client = sandbox_client(server, world, ACME, timezone="America/New_York")
+    pages = -(-len(truth) // page_size)
+    last_page = len(truth) - (pages - 1) * page_size
+    with pytest.raises(TuneIncompleteSweepError) as caught:
+        read_all(client, start, end, page_size=page_size)
+    assert str(caught.value) == incomplete(len(truth), (pages - 1) * cap + min(cap, last_page), pages, page_size)
+    assert world.token_for(ACME) not in str(caught.value)
+
+
+def test_hostile_rows_beyond_count_do_not_fail_the_sweep(world, server):
+    start, end = everything(world)
+    server.add_fault(FaultRule("hostile_rows", page=2))  # more rows than `count` on page 2
+    batches, _ = read_all(sandbox_client(server, world, ACME, timezone="America/New_York"), start, end, page_size=700)
+    received = sum(len(b.conversions) + len(b.rejected) for b in batches)
+    assert received > batches[-1].total_count == len(truth_in_window(world, ACME, start, end))
+
+
+def test_conversions_arriving_mid_sweep_grow_count_without_failing_it():
+    world = SandboxWorld.generate(seed=7, conversions_per_network=2000)  # its own: the clock moves
+    start, end = world.clock.now() - timedelta(days=3), world.clock.now() + timedelta(days=1)
+    with SandboxServer(world, port=0) as own:
+        client = sandbox_client(own, world, ACME, timezone="America/New_York")
+        pages = client.iter_conversion_batches(start, end, page_size=50)
+        first = next(pages)
+        world.clock.advance(timedelta(hours=12))  # conversions arrive while the sweep reads on
+        batches = [first, *pages]
+    truth = truth_in_window(world, ACME, start, end)  # as of the advanced clock
+    assert first.total_count < batches[-1].total_count == len(truth)
+    assert first.page_count < batches[-1].page_count == len(batches)
+    assert [c.conversion_id for b in batches for c in b.conversions] == truth["conversion_id"].tolist()
+
+
+# ---- fields only some TUNE versions know --------------------------------------------------
+
+UNIQUE_COLUMNS = [f"affiliate_unique{n}" for n in range(1, 6)]
+
+
+def requested_fields(server) -> set[str]:
+    return {name for t, m, p in server.requests if (t, m) == ("Report", "getConversions") for name in p["fields"]}
+
+
+def test_without_extra_fields_a_sweep_reads_a_tune_that_lacks_conversions_mobile():
+    plain = replace(DEFAULT_NETWORKS[0], mobile_report_fields=False)
+    world = SandboxWorld.generate(seed=7, conversions_per_network=800, networks=(plain,))
+    with SandboxServer(world, port=0) as own:
+        start, end = everything(world)
+        truth = truth_in_window(world, ACME, start, end)
+        assert truth[UNIQUE_COLUMNS].notna().any().all()  # values TUNE holds but will not report here
+        _, conversions = read_all(sandbox_client(own, world, ACME, extra_conversion_fields=()), start, end, 300)
+        assert mismatches(conversions, truth.assign(**dict.fromkeys(UNIQUE_COLUMNS))) == []  # all None
+        assert not any(name.startswith("ConversionsMobile.") for name in requested_fields(own))
+        with pytest.raises(TuneApiError, match="Invalid field: ConversionsMobile.affiliate_unique1"):
+            read_all(sandbox_client(own, world, ACME), start, end)  # asked for: TUNE refuses the report
+
+
+def test_extra_fields_are_requested_and_read_back(world, server):
+    start, end = everything(world)
+    truth = truth_in_window(world, "cobaltads", start, end)
+    assert truth["affiliate_unique1"].notna().sum() > 100  # cobalt carries Trackly's message id there
+    assert truth[UNIQUE_COLUMNS].notna().any().all()  # and every column holds values in the truth
+    client = sandbox_client(server, world, "cobaltads", extra_conversion_fields=["ConversionsMobile.affiliate_unique1",
+                                                                                  "ConversionsMobile.affiliate_unique2"])
+    _, conversions = read_all(client, start, end, page_size=700)
+    others = dict.fromkeys(UNIQUE_COLUMNS[2:])
+    assert mismatches(conversions, truth.assign(**others)) == []
+    assert {n for n in requested_fields(server) if n.startswith("ConversionsMobile.")} == {
+        "ConversionsMobile.affiliate_unique1", "ConversionsMobile.affiliate_unique2"}
+
+
+def test_extra_fields_the_parsers_do_not_read_are_refused(world, server):
+    with pytest.raises(ValueError, match="ConversionsMobile.ios_ifa"):
+        sandbox_client(server, world, ACME, extra_conversion_fields=["ConversionsMobile.ios_ifa"])
 
 
 # ---- test_connection ----------------------------------------------------------------------
