@@ -1,4 +1,4 @@
-"""The DuckDB file: connections that always close, explicit transactions, the schema.
+"""The DuckDB file: connections that always close, explicit transactions (the schema: `schema`).
 
 DuckDB allows one writing process at a time. Writers are serialised by Dagster (the `duckdb`
 concurrency pool, see dagster.yaml); analysts read the published copy (see `publish`).
@@ -10,26 +10,15 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from trackly_pipeline.warehouse.publish import parts_folder, publish_copy
+from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
 
 CATALOG = "warehouse"
-# DDL run (idempotently) by every writing connection: the core tables, then each feature's own.
-SCHEMA_FILES = sorted(
-    entry.name
-    for entry in resources.files("trackly_pipeline.warehouse").joinpath("sql").iterdir()
-    if entry.name.startswith("schema") and entry.name.endswith(".sql")
-)
-
-
-def sql_text(name: str) -> str:
-    """The text of a SQL file shipped in trackly_pipeline/warehouse/sql/."""
-    return resources.files("trackly_pipeline.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
 def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> None:
@@ -75,8 +64,7 @@ class Warehouse:
         self._attach(conn, read_only)
         conn.execute(f"USE {CATALOG}")
         if not read_only:
-            for name in SCHEMA_FILES:
-                conn.execute(sql_text(name))
+            apply_schema(conn, CATALOG, file=str(self.path))
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         """Attach the file, waiting while another process holds its lock: a conversion sweep's final

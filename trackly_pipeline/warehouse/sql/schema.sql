@@ -1,5 +1,6 @@
 -- The warehouse: the analysts' contract. Every column is documented in docs/tables.md.
--- Idempotent: run at the start of every writing step.
+-- Idempotent: run at the start of every writing step. A new column goes at the end of its table:
+-- an existing warehouse then gets it by itself (warehouse/schema.py).
 CREATE SCHEMA IF NOT EXISTS tune;
 CREATE SCHEMA IF NOT EXISTS trackly;
 CREATE SCHEMA IF NOT EXISTS analytics;

@@ -1,0 +1,120 @@
+"""The warehouse schema: created by every writing connection, and brought up to date when an older
+version of the pipeline created the file.
+
+Upgrades are additive only. A table whose columns are the leading columns of its declaration (same
+names, types, order) gets the missing trailing ones, NULL or their DEFAULT in existing rows. Anything
+else (a column removed, renamed, retyped or reordered, or one this version does not know) is refused
+with the table and columns named: the transforms insert by position, so a table that differs from
+its declaration would take values into the wrong columns rather than fail.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import duckdb
+
+# DDL run (idempotently) by every writing connection: the core tables, then each feature's own.
+SCHEMA_FILES = sorted(
+    entry.name
+    for entry in resources.files("trackly_pipeline.warehouse").joinpath("sql").iterdir()
+    if entry.name.startswith("schema") and entry.name.endswith(".sql")
+)
+
+
+class SchemaMismatchError(RuntimeError):
+    """The warehouse file has a table this version cannot write to safely."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+    nullable: bool
+    default: str | None
+
+    def ddl(self) -> str:
+        # Names and types come from our own schema files, never from the data.
+        return (f'"{self.name}" {self.data_type}'
+                + (f" DEFAULT {self.default}" if self.default is not None else "")
+                + ("" if self.nullable else " NOT NULL"))
+
+
+def sql_text(name: str) -> str:
+    """The text of a SQL file shipped in trackly_pipeline/warehouse/sql/."""
+    return resources.files("trackly_pipeline.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:
+    """Create what is missing and add the trailing columns an older version did not have. Returns
+    the columns added ("schema.table.column"); raises SchemaMismatchError naming `file` otherwise."""
+    for name in SCHEMA_FILES:
+        conn.execute(sql_text(name))
+    existing = _columns(conn, catalog)
+    added = []
+    for table, declared in declared_columns().items():
+        missing = _missing_trailing_columns(table, existing[table], declared, file)
+        for column in missing:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column.ddl()}")
+            except duckdb.ConstraintException:
+                raise SchemaMismatchError(
+                    f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "
+                    "this version declares; rebuild the warehouse (README, Upgrading)"
+                ) from None
+            added.append(f"{table}.{column.name}")
+        if missing:
+            _republish(conn, table)
+    return added
+
+
+@functools.cache
+def declared_columns() -> dict[str, tuple[Column, ...]]:
+    """Every table the schema files declare, with its columns in order (read from a scratch
+    in-memory database, so the SQL files stay the one definition)."""
+    with duckdb.connect(":memory:") as scratch:
+        for name in SCHEMA_FILES:
+            scratch.execute(sql_text(name))
+        return _columns(scratch, "memory")
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[Column, ...]]:
+    rows = conn.execute(
+        """
+        SELECT schema_name || '.' || table_name, column_name, data_type, is_nullable, column_default
+        FROM duckdb_columns()
+        WHERE database_name = $catalog AND NOT internal
+        ORDER BY schema_name, table_name, column_index
+        """,
+        {"catalog": catalog},
+    ).fetchall()
+    tables: dict[str, list[Column]] = {}
+    for table, *column in rows:
+        tables.setdefault(table, []).append(Column(*column))
+    return {table: tuple(columns) for table, columns in tables.items()}
+
+
+def _missing_trailing_columns(
+    table: str, existing: tuple[Column, ...], declared: tuple[Column, ...], file: str
+) -> tuple[Column, ...]:
+    for position, (have, want) in enumerate(zip(existing, declared), start=1):
+        if (have.name, have.data_type) != (want.name, want.data_type):
+            raise SchemaMismatchError(
+                f"{file}: {table} column {position} is {have.name} {have.data_type}, this version declares "
+                f"{want.name} {want.data_type}; only new trailing columns are added by themselves (README, Upgrading)"
+            )
+    if len(existing) > len(declared):
+        unknown = ", ".join(column.name for column in existing[len(declared):])
+        raise SchemaMismatchError(
+            f"{file}: {table} has columns this version does not declare ({unknown}); was the file written "
+            "by a newer version? (README, Upgrading)"
+        )
+    return declared[len(existing):]
+
+
+def _republish(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Forget the table's published month files: the next publish writes every month again, with
+    the new column (warehouse/publish.py republishes a table it has no parts for)."""
+    conn.execute("DELETE FROM ops.published_parts WHERE table_name = $table", {"table": table})

@@ -1,0 +1,125 @@
+"""A warehouse file written by another version of the pipeline: new trailing columns are added by
+themselves and the rows kept; any other difference is refused, naming the table and column, before
+a transform could insert values into the wrong columns."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.schema import SchemaMismatchError, declared_columns
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> Warehouse:
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    with warehouse.connect() as conn:
+        conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, now(), now(), 1.5, "
+                     "2, 10, 0, 'failed', 'TUNE said no')")
+    return warehouse
+
+
+def as_older_version(warehouse: Warehouse, *statements: str) -> None:
+    """Change the file the way an older (or newer) pipeline version would have left it. The raw
+    connection does not run the schema, as an older version's file has not met this one yet."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse.path)) as raw:
+        for statement in statements:
+            raw.execute(statement)
+
+
+def columns(warehouse: Warehouse, table: str) -> list[str]:
+    with warehouse.connect(read_only=True) as conn:
+        return [row[0] for row in conn.execute(f"SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                                               f"'warehouse' AND schema_name || '.' || table_name = '{table}' "
+                                               "ORDER BY column_index").fetchall()]
+
+
+def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
+    as_older_version(warehouse, "ALTER TABLE ops.sync_log DROP COLUMN error")
+    assert "error" not in columns(warehouse, "ops.sync_log")
+
+    with warehouse.connect() as conn:
+        rows = conn.execute("SELECT sync_id, status, error FROM ops.sync_log").fetchall()
+    assert rows == [("s1", "failed", None)]
+    assert columns(warehouse, "ops.sync_log") == [column.name for column in declared_columns()["ops.sync_log"]]
+
+
+def test_a_new_column_of_a_published_table_republishes_every_month(warehouse):
+    with warehouse.connect() as conn:
+        conn.executemany("INSERT INTO ops.published_parts VALUES (?, ?, ?, ?)", [
+            ("analytics.revenue_by_creative", date(2026, 10, 1), "a/2026-10.v1.parquet", datetime.now(UTC)),
+            ("analytics.revenue_by_offer", date(2026, 10, 1), "b/2026-10.v1.parquet", datetime.now(UTC)),
+        ])
+    as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
+
+    with warehouse.connect() as conn:
+        published = conn.execute("SELECT table_name FROM ops.published_parts").fetchall()
+    assert published == [("analytics.revenue_by_offer",)]
+    assert columns(warehouse, "analytics.revenue_by_creative")[-1] == "revenue_per_send"
+
+
+def test_a_new_not_null_column_on_a_table_with_rows_is_refused(warehouse):
+    as_older_version(warehouse, "ALTER TABLE ops.sync_log DROP COLUMN error",
+                     "ALTER TABLE ops.sync_log DROP COLUMN status")  # status is NOT NULL
+    with pytest.raises(SchemaMismatchError, match=r"ops\.sync_log .*NOT NULL column status"):
+        with warehouse.connect():
+            pass
+    # Nothing half-done: the table is as the older version left it.
+    assert "status" not in columns(warehouse, "ops.sync_log")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("ALTER TABLE ops.sync_log DROP COLUMN kind", r"ops\.sync_log column 3 is window_start .* declares kind VARCHAR"),
+        ("ALTER TABLE ops.sync_log RENAME COLUMN kind TO sync_kind", r"column 3 is sync_kind VARCHAR"),
+        ("ALTER TABLE ops.sync_log ALTER COLUMN rows TYPE INTEGER", r"column 10 is rows INTEGER, .* declares rows BIGINT"),
+        ("ALTER TABLE ops.sync_log ADD COLUMN region VARCHAR", r"ops\.sync_log has columns this version does not declare \(region\)"),
+    ],
+)
+def test_any_other_difference_is_refused_naming_table_and_column(warehouse, change, message):
+    as_older_version(warehouse, change)
+    with pytest.raises(SchemaMismatchError, match=message) as raised:
+        with warehouse.connect():
+            pass
+    assert str(warehouse.path) in str(raised.value)
+
+
+def test_the_declared_schema_is_what_a_new_file_gets(tmp_path):
+    warehouse = Warehouse(tmp_path / "new.duckdb")
+    with warehouse.connect():
+        pass
+    for table, declared in declared_columns().items():
+        assert columns(warehouse, table) == [column.name for column in declared], table
+
+
+def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tmp_path):
+    import duckdb
+
+    from trackly_pipeline_tests.warehouse.test_publish import assert_copy_equals_warehouse
+
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    with warehouse.connect() as conn:
+        for month in (date(2026, 9, 1), date(2026, 10, 1)):
+            conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
+                         "0.5, 0.2, 0.25)", {"day": month})
+            conn.execute("INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)",
+                         {"month": month})
+    # The older version: no revenue_per_send, and a copy published without it.
+    as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
+    with duckdb.connect() as older:
+        older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
+        older.execute("USE warehouse")
+        warehouse.publish(older)
+
+    with warehouse.connect() as conn:  # this version: the column is added, every month republished
+        warehouse.publish(conn)
+    assert_copy_equals_warehouse(warehouse)
+    with Warehouse(warehouse.published_path).connect(read_only=True) as copy:
+        assert copy.execute("SELECT count(*) FROM analytics.revenue_by_creative WHERE revenue_per_send IS NULL"
+                            ).fetchone()[0] == 2
