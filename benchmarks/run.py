@@ -1,7 +1,7 @@
 """Performance, measured: each row is the pipeline's own code against a lower bound measured in the
 same run on the same data, repeated, with medians and the ratio.
 
-    ./run python -m benchmarks            # full mode (~3.5 min on 2 cores; the first run also
+    ./run python -m benchmarks            # full mode (~3 min on 2 cores; the first run also
                                           # captures 1M conversions from the sandbox, cached in benchmarks/out)
     ./run python -m benchmarks --quick    # small sizes, < 60 s: proves the benchmark works
 

@@ -5,10 +5,13 @@
 CREATE OR REPLACE TEMP TABLE rollup_days AS
 SELECT DISTINCT day FROM ops.dirty_days;
 
--- Conversions of those days, split by status once, at the finest grain the rollups share.
+-- Conversions of those days, split by status, summed once per grain the rollups report: per message,
+-- per creative, per offer (one scan, GROUPING SETS). `grain` says which set a row belongs to.
 CREATE OR REPLACE TEMP TABLE rollup_conversions AS
 SELECT
-    utc_day(converted_at) AS day, network, offer_id, message_id, creative_id,
+    CASE WHEN grouping(message_id) = 0 THEN 'message' WHEN grouping(creative_id) = 0 THEN 'creative'
+         ELSE 'offer' END AS grain,
+    day, message_id, creative_id, network, offer_id,
     count(*) FILTER (WHERE NOT is_adjustment) AS conversions,
     count(*) FILTER (WHERE NOT is_adjustment AND status = 'approved') AS approved,
     count(*) FILTER (WHERE NOT is_adjustment AND status = 'pending') AS pending,
@@ -17,51 +20,40 @@ SELECT
     coalesce(sum(payout_reporting) FILTER (WHERE status = 'approved'), 0) AS revenue,
     coalesce(sum(payout_reporting) FILTER (WHERE status = 'pending'), 0) AS pending_revenue,
     coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
-FROM analytics.attributed_conversions
-WHERE converted_at >= (SELECT min(day) FROM rollup_days)
-  AND converted_at < (SELECT max(day) FROM rollup_days) + 1
-  AND utc_day(converted_at) IN (SELECT day FROM rollup_days)
-GROUP BY ALL;
+FROM (SELECT utc_day(converted_at) AS day, * FROM analytics.attributed_conversions
+      WHERE converted_at >= (SELECT min(day) FROM rollup_days)
+        AND converted_at < (SELECT max(day) FROM rollup_days) + 1
+        AND utc_day(converted_at) IN (SELECT day FROM rollup_days))
+GROUP BY GROUPING SETS ((day, message_id), (day, creative_id), (day, network, offer_id));
 
--- Clicks of those days, counted once per (day, message, offer) for the three rollups below.
+-- Clicks of those days, counted once per message and once per offer.
 CREATE OR REPLACE TEMP TABLE rollup_clicks AS
-SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id, count(*) AS clicks
-FROM trackly.clicks
-WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
-  AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
-  AND utc_day(clicked_at) IN (SELECT day FROM rollup_days)
-GROUP BY ALL;
+SELECT
+    CASE WHEN grouping(message_id) = 0 THEN 'message' ELSE 'offer' END AS grain,
+    day, message_id, network_id, offer_id, count(*) AS clicks
+FROM (SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id FROM trackly.clicks
+      WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
+        AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
+        AND utc_day(clicked_at) IN (SELECT day FROM rollup_days))
+GROUP BY GROUPING SETS ((day, message_id), (day, network_id, offer_id));
 
 -- Creative and campaign of the messages these days touch, from their sends however old, so a day's
 -- rows never depend on which other days are rebuilt with it (as in attribute_window.sql).
 CREATE OR REPLACE TEMP TABLE rollup_messages AS
 SELECT message_id, arg_min(creative_id, sent_at) AS creative_id, arg_min(campaign_id, sent_at) AS campaign_id
 FROM trackly.messages
-WHERE message_id IN (SELECT message_id FROM rollup_clicks
-                     UNION SELECT message_id FROM rollup_conversions WHERE message_id IS NOT NULL)
+WHERE message_id IN (SELECT message_id FROM rollup_clicks WHERE grain = 'message'
+                     UNION SELECT message_id FROM rollup_conversions WHERE grain = 'message')
 GROUP BY message_id;
 
 -- Per message ------------------------------------------------------------------------------
 DELETE FROM analytics.revenue_by_message WHERE day IN (SELECT day FROM rollup_days);
 INSERT INTO analytics.revenue_by_message
 WITH conversions AS (
-    SELECT
-        day, message_id,
-        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
-        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
-        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
-    FROM rollup_conversions
-    WHERE message_id IS NOT NULL
-    GROUP BY day, message_id
+    SELECT * FROM rollup_conversions WHERE grain = 'message' AND message_id IS NOT NULL
 ),
 clicks AS (
-    SELECT day, message_id, sum(clicks) AS clicks
-    FROM rollup_clicks
-    WHERE message_id IS NOT NULL
-    GROUP BY day, message_id
-),
-messages AS (
-    SELECT * FROM rollup_messages
+    SELECT day, message_id, clicks FROM rollup_clicks WHERE grain = 'message' AND message_id IS NOT NULL
 )
 SELECT
     day, message_id, m.creative_id, m.campaign_id,
@@ -71,25 +63,19 @@ SELECT
     coalesce(c.revenue, 0), coalesce(c.pending_revenue, 0), coalesce(c.rejected_payout, 0)
 FROM conversions AS c
 FULL JOIN clicks AS k USING (day, message_id)
-LEFT JOIN messages AS m USING (message_id);
+LEFT JOIN rollup_messages AS m USING (message_id);
 
 -- Per creative -----------------------------------------------------------------------------
 DELETE FROM analytics.revenue_by_creative WHERE day IN (SELECT day FROM rollup_days);
 INSERT INTO analytics.revenue_by_creative
 WITH conversions AS (
-    SELECT
-        day, creative_id,
-        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
-        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
-        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
-    FROM rollup_conversions
-    WHERE creative_id IS NOT NULL
-    GROUP BY day, creative_id
+    SELECT * FROM rollup_conversions WHERE grain = 'creative' AND creative_id IS NOT NULL
 ),
 clicks AS (
     SELECT k.day, m.creative_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
     JOIN rollup_messages AS m USING (message_id)
+    WHERE k.grain = 'message'
     GROUP BY k.day, m.creative_id
 ),
 sends AS (
@@ -118,18 +104,13 @@ WHERE creative_id IS NOT NULL;
 DELETE FROM analytics.revenue_by_offer WHERE day IN (SELECT day FROM rollup_days);
 INSERT INTO analytics.revenue_by_offer
 WITH conversions AS (
-    SELECT
-        day, network, offer_id,
-        sum(conversions) AS conversions, sum(approved) AS approved, sum(pending) AS pending,
-        sum(rejected) AS rejected, sum(adjustments) AS adjustments, sum(revenue) AS revenue,
-        sum(pending_revenue) AS pending_revenue, sum(rejected_payout) AS rejected_payout
-    FROM rollup_conversions
-    GROUP BY day, network, offer_id
+    SELECT * FROM rollup_conversions WHERE grain = 'offer'
 ),
 clicks AS (
     SELECT k.day, n.network, k.offer_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
     JOIN ops.networks AS n USING (network_id)
+    WHERE k.grain = 'offer'
     GROUP BY ALL
 )
 SELECT
