@@ -173,23 +173,38 @@ class TuneClient:
         page_size: int | None = None,
         *,
         decode: Callable[[bytes], Any] = envelope.parse_body,
+        noun: str = "rows",
     ) -> Iterator[Page]:
         """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here).
-        `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`)."""
+        `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`).
+
+        After the last page, raises TuneIncompleteSweepError if the pages held fewer rows (valid or
+        not) than the last page's `count`, as from a network that caps rows per page below the
+        `limit` asked for: callers replace what they hold with what they read, so they must store
+        nothing before the iterator is exhausted, or the rows never sent would pass for rows TUNE no
+        longer has. The last page's count is the one to meet: it grows while rows arrive, and on a
+        stable ascending sort they arrive on the later pages. More rows than `count` is no loss."""
         size = page_size or self.page_size
-        number = 1
+        number = received = 0
         while True:
+            number += 1
             data = self.call(target, method, {**(params or {}), "limit": size, "page": number}, decode=decode)
             page = envelope.page_of(data)
             if envelope.is_paginated(data) and page.number != number:
                 raise TuneResponseError(
                     f"TUNE {target}::{method}: asked for page {number}, reply is page {page.number}"
                 )
+            received += page.row_count
             yield page
             # pageCount is re-read on every page: it grows if rows arrive while we read.
             if number >= page.page_count or not envelope.is_paginated(data):
-                return
-            number += 1
+                break
+        if received < page.total_count:
+            raise TuneIncompleteSweepError(
+                f"TUNE {target}::{method} said {page.total_count:,} {noun} match but returned {received:,} over "
+                f"{number} page{'s' if number != 1 else ''} of {size:,}; if the network caps rows per page, "
+                "lower page_size"
+            )
 
     # ---- typed reads ---------------------------------------------------------------------
 
@@ -275,10 +290,8 @@ class TuneClient:
             },
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
-        size = page_size or self.page_size
         decode = self._decode_conversions if in_bulk else envelope.parse_body
-        pages = self.iter_pages("Report", "getConversions", params, size, decode=decode)
-        for page in _every_conversion_received(pages, size):
+        for page in self.iter_pages("Report", "getConversions", params, page_size, decode=decode, noun="conversions"):
             yield page, zone
 
     @staticmethod
@@ -351,7 +364,7 @@ class TuneClient:
 
     def _read_offers(self, params: Mapping[str, Any], catalog: OfferCatalog) -> None:
         zone = ZoneInfo(self.timezone)
-        for page in self.iter_pages("Offer", "findAll", params):
+        for page in self.iter_pages("Offer", "findAll", params, noun="offers"):
             for row in page.rows:
                 try:
                     catalog.offers.append(parse_offer_row(row, zone))
@@ -508,27 +521,6 @@ def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"extra_conversion_fields: {sorted(unknown)} are not among {list(AFFILIATE_UNIQUE_FIELDS)}")
     return CONVERSION_STAT_FIELDS + tuple(name for name in AFFILIATE_UNIQUE_FIELDS if name in asked)
-
-
-def _every_conversion_received(pages: Iterator[Page], page_size: int) -> Iterator[Page]:
-    """Yield the sweep's pages; once they are read, raise TuneIncompleteSweepError if they held
-    fewer rows (valid or not) than the last page's `count`. A sweep short of rows must fail before
-    anything is stored: the rows it lacks would be taken for conversions TUNE no longer has.
-    The last page's count is the one to meet: it grows while conversions arrive mid-sweep, and on
-    the ascending Stat.id sort they arrive on the later pages. More rows than `count` is no loss
-    (duplicates are the row checks' business)."""
-    received = pages_read = count = 0
-    for page in pages:
-        received += page.row_count
-        pages_read += 1
-        count = page.total_count
-        yield page
-    if received < count:
-        raise TuneIncompleteSweepError(
-            f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
-            f"{pages_read} page{'s' if pages_read != 1 else ''} of {page_size:,}; if the network caps rows "
-            "per page, lower page_size"
-        )
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:

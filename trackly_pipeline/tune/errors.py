@@ -32,8 +32,9 @@ class TuneResponseError(TuneError):
 
 
 class TuneIncompleteSweepError(TuneResponseError):
-    """A paged sweep ended with fewer rows than TUNE's `count` said match (e.g. a network that caps
-    rows per page below the `limit` asked for): what is missing would otherwise pass for vanished."""
+    """A paged read (conversions, offers, stats) ended with fewer rows than TUNE's `count` said
+    match (e.g. a network that caps rows per page below the `limit` asked for): what is missing
+    would otherwise pass for vanished."""
 
 
 class TuneApiError(TuneError):

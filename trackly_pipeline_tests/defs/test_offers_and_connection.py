@@ -8,6 +8,9 @@ import pytest
 
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.sandbox import FaultRule
+
+from .conftest import table_checksums
 
 
 def materialize_offers(project, key: str, import_ids: list[int] | None = None) -> dg.ExecuteInProcessResult:
@@ -88,3 +91,26 @@ def test_connection_command_names_the_problem(project, monkeypatch, capsys, over
     assert trackly_main(["test-connection"]) == 1
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert " OK " in lines["acme"] and outcome in lines["bolt"]
+
+
+def test_an_offer_catalog_short_of_offers_fails_and_forgets_no_choice(project):
+    """A capped page leaves the last offers out; storing that catalog would drop them and with them
+    the choice to import them. The sync fails instead and the next one finds every choice intact."""
+    truth = sorted(project.world.ground_truth_offers("cobaltads").offer_id)
+    chosen = truth[-3:]  # the capped page drops the catalog's last offer (sorted by id)
+    assert materialize_offers(project, "cobalt", chosen).success
+    before = table_checksums(project)
+
+    project.server.add_fault(FaultRule("short_page", method="Offer::findAll"))
+    result = materialize_offers(project, "cobalt")
+    assert not result.success
+    reason = (f"TUNE Offer::findAll said {len(truth):,} offers match but returned {len(truth) - 1:,} over 1 page "
+              f"of 5,000; if the network caps rows per page, lower page_size")
+    assert reason in result.get_step_failure_events()[0].event_specific_data.error.message
+    assert table_checksums(project) == before
+    assert project.query("SELECT status, error FROM ops.sync_log WHERE network = 'cobalt' AND kind = 'offers' "
+                         "ORDER BY started_at DESC LIMIT 1")[0] == ("failed", f"TuneIncompleteSweepError: {reason}")
+
+    assert materialize_offers(project, "cobalt").success
+    assert [r[0] for r in project.query(
+        "SELECT offer_id FROM tune.offers WHERE network = 'cobalt' AND imported ORDER BY 1")] == chosen

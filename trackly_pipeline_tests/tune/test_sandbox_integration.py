@@ -392,6 +392,21 @@ def test_conversions_arriving_mid_sweep_grow_count_without_failing_it():
     assert [c.conversion_id for b in batches for c in b.conversions] == truth["conversion_id"].tolist()
 
 
+def test_an_offer_catalog_short_of_offers_fails_instead_of_forgetting_them(world, server):
+    """The offer sync replaces the catalog (and the `imported` choices) with what it read: an offer
+    a capped page left out would be forgotten, so the read fails instead."""
+    offers = len(world.offers(ACME))
+    page_size = offers // 2 + 1
+    server.add_fault(FaultRule("short_page", method="Offer::findAll", page=1))  # drops its last offer
+    client = sandbox_client(server, world, ACME, page_size=page_size)
+    with pytest.raises(TuneIncompleteSweepError) as caught:
+        client.read_offer_catalog()
+    assert str(caught.value) == (
+        f"TUNE Offer::findAll said {offers:,} offers match but returned {offers - 1:,} over 2 pages of "
+        f"{page_size:,}; if the network caps rows per page, lower page_size")
+    assert len(client.read_offer_catalog().offers) == offers  # the fault fired once: complete again
+
+
 # ---- fields only some TUNE versions know --------------------------------------------------
 
 UNIQUE_COLUMNS = [f"affiliate_unique{n}" for n in range(1, 6)]
