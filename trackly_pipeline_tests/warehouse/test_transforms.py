@@ -144,3 +144,22 @@ def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_
         assert dict(conn.execute("SELECT conversion_id, payout_reporting FROM analytics.attributed_conversions")
                     .fetchall()) == expected
         assert revenue_by_day(conn, "revenue_by_offer") == {at.date(): expected[1] + expected[2]}
+
+
+def test_a_click_logged_without_an_offer_counts_for_its_message_only(tmp_path):
+    """A log row with an empty offer_id must not fail every rollup (revenue_by_offer.offer_id is
+    NOT NULL): the click counts for its message and creative, and for no offer."""
+    clicked = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv')",
+                     {"at": clicked - timedelta(hours=1)})
+        for click_id, offer_id in (("clickAAA", 7), ("clickBBB", None)):
+            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', 'MSG00001', 'acmenet', $offer, $at, '10.0.0.1',"
+                         " 'ua', 'c.csv')", {"id": click_id, "offer": offer_id, "at": clicked})
+        set_conversion(conn, 1, clicked + timedelta(hours=2), "10")
+        attribute_and_roll_up(conn, clicked + timedelta(days=1))
+
+        assert conn.execute("SELECT message_id, clicks FROM analytics.revenue_by_message").fetchall() == [("MSG00001", 2)]
+        assert conn.execute("SELECT creative_id, clicks FROM analytics.revenue_by_creative").fetchall() == [(501, 2)]
+        assert conn.execute("SELECT offer_id, clicks FROM analytics.revenue_by_offer").fetchall() == [(7, 1)]

@@ -107,10 +107,11 @@ WITH conversions AS (
     SELECT * FROM rollup_conversions WHERE grain = 'offer'
 ),
 clicks AS (
+    -- A click whose log row names no offer counts for its message only.
     SELECT k.day, n.network, k.offer_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
     JOIN ops.networks AS n USING (network_id)
-    WHERE k.grain = 'offer'
+    WHERE k.grain = 'offer' AND k.offer_id IS NOT NULL
     GROUP BY ALL
 )
 SELECT
