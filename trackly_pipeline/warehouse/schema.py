@@ -5,7 +5,8 @@ Upgrades are additive only. A table whose columns are the leading columns of its
 names, types, order) gets the missing trailing ones, NULL or their DEFAULT in existing rows. Anything
 else (a column removed, renamed, retyped or reordered, or one this version does not know) is refused
 with the table and columns named: the transforms insert by position, so a table that differs from
-its declaration would take values into the wrong columns rather than fail.
+its declaration would take values into the wrong columns rather than fail. (Constraints and defaults
+of existing columns are not compared: they cannot move a value to another column.)
 """
 
 from __future__ import annotations
@@ -53,21 +54,39 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
     for name in SCHEMA_FILES:
         conn.execute(sql_text(name))
     existing = _columns(conn, catalog)
-    added = []
-    for table, declared in declared_columns().items():
-        missing = _missing_trailing_columns(table, existing[table], declared, file)
-        for column in missing:
-            try:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column.ddl()}")
-            except duckdb.ConstraintException:
-                raise SchemaMismatchError(
-                    f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "
-                    "this version declares; rebuild the warehouse (README, Upgrading)"
-                ) from None
-            added.append(f"{table}.{column.name}")
-        if missing:
+    upgrades = {table: _missing_trailing_columns(table, existing[table], declared, file)
+                for table, declared in declared_columns().items()}
+    upgrades = {table: columns for table, columns in upgrades.items() if columns}
+    if not upgrades:
+        return []
+    # One transaction: a column refused half-way, or a crash, leaves every table and the list of
+    # published month files as they were, so the next writer starts the upgrade over.
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table, columns in upgrades.items():
+            for column in columns:
+                _add_column(conn, table, column, file)
             _republish(conn, table)
-    return added
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return [f"{table}.{column.name}" for table, columns in upgrades.items() for column in columns]
+
+
+def _add_column(conn: duckdb.DuckDBPyConnection, table: str, column: Column, file: str) -> None:
+    try:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column.ddl()}")
+    except duckdb.ConstraintException:
+        raise SchemaMismatchError(
+            f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "
+            "this version declares; rebuild the warehouse (README, Upgrading)"
+        ) from None
+    except duckdb.Error as exc:
+        raise SchemaMismatchError(
+            f"{file}: {table} cannot take the new column {column.ddl()} this version declares ({exc}); "
+            "rebuild the warehouse (README, Upgrading)"
+        ) from None
 
 
 @functools.cache
