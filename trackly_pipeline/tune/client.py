@@ -174,18 +174,23 @@ class TuneClient:
         *,
         decode: Callable[[bytes], Any] = envelope.parse_body,
         noun: str = "rows",
+        check_count: bool = True,
     ) -> Iterator[Page]:
         """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here).
         `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`).
 
-        After the last page, raises TuneIncompleteSweepError if the pages held fewer rows (valid or
-        not) than the last page's `count`, as from a network that caps rows per page below the
-        `limit` asked for: callers replace what they hold with what they read, so they must store
-        nothing before the iterator is exhausted, or the rows never sent would pass for rows TUNE no
-        longer has. The last page's count is the one to meet: it grows while rows arrive, and on a
-        stable ascending sort they arrive on the later pages. More rows than `count` is no loss."""
+        With `check_count`, every row TUNE counts must arrive: callers replace what they hold with
+        what they read, so a row never sent would pass for one TUNE no longer has. Raises
+        TuneIncompleteSweepError (callers store nothing before the iterator is exhausted)
+        - after the last page, if the pages held fewer rows (valid or not) than its `count`, as from
+          a network that caps rows per page below the `limit` asked for. The last page's count is
+          the one to meet: it grows while rows arrive, on the later pages of a stable ascending sort;
+        - as soon as `count` falls between pages: a row left the result, so a later row slid onto a
+          page already read, and the totals can no longer tell.
+        More rows than `count` is no loss (duplicates are the row checks' business)."""
         size = page_size or self.page_size
         number = received = 0
+        counted = None
         while True:
             number += 1
             data = self.call(target, method, {**(params or {}), "limit": size, "page": number}, decode=decode)
@@ -194,12 +199,19 @@ class TuneClient:
                 raise TuneResponseError(
                     f"TUNE {target}::{method}: asked for page {number}, reply is page {page.number}"
                 )
+            if check_count and counted is not None and page.total_count < counted:
+                raise TuneIncompleteSweepError(
+                    f"TUNE {target}::{method}: {noun} matching fell from {counted:,} to {page.total_count:,} "
+                    f"between pages {number - 1} and {number}, so rows may have shifted onto pages already "
+                    "read; the next sync reads them again"
+                )
+            counted = page.total_count
             received += page.row_count
             yield page
             # pageCount is re-read on every page: it grows if rows arrive while we read.
             if number >= page.page_count or not envelope.is_paginated(data):
                 break
-        if received < page.total_count:
+        if check_count and received < page.total_count:
             raise TuneIncompleteSweepError(
                 f"TUNE {target}::{method} said {page.total_count:,} {noun} match but returned {received:,} over "
                 f"{number} page{'s' if number != 1 else ''} of {size:,}; if the network caps rows per page, "

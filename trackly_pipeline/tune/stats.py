@@ -51,7 +51,8 @@ def iter_daily_offer_stats(client: "TuneClient", first_day: date, last_day: date
                                   "values": [first_day.isoformat(), last_day.isoformat()]}},
         "sort": {"Stat.date": "asc", "Stat.offer_id": "asc", "Stat.currency": "asc"},
     }
-    for page in client.iter_pages("Report", "getStats", params, page_size):
+    # What `count` counts for a grouped report (groups or conversions) is unverified: no check.
+    for page in client.iter_pages("Report", "getStats", params, page_size, check_count=False):
         for row in page.rows:
             yield parse_stats_row(row)
 

@@ -17,6 +17,7 @@ from trackly_pipeline.tune import (
     TuneClient,
     TuneConnectionError,
     TuneHttpError,
+    TuneIncompleteSweepError,
     TuneInvalidNetworkError,
     TuneRateLimitError,
     TuneResponseError,
@@ -288,6 +289,26 @@ def test_iter_pages_refuses_a_reply_for_another_page(scripted_server):
     server = scripted_server(paginated(1, 2, 2, [{"A": {}}]), paginated(1, 2, 2, [{"A": {}}]))
     with pytest.raises(TuneResponseError, match="asked for page 2, reply is page 1"):
         list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=1))
+
+
+def test_iter_pages_fails_when_count_falls_between_pages(scripted_server):
+    """Row 2 left the result after page 1 was read: row 3 slid onto page 1 and is never sent, yet
+    the rows received (2) equal the new count (2). Only the falling count tells."""
+    server = scripted_server(
+        paginated(1, 2, 3, [{"A": {"id": "1"}}, {"A": {"id": "2"}}]),
+        paginated(2, 1, 2, []),
+    )
+    pages = make_client(server.url).iter_pages("A", "findAll", {}, page_size=2, noun="widgets")
+    assert next(pages).number == 1
+    with pytest.raises(TuneIncompleteSweepError,
+                       match="widgets matching fell from 3 to 2 between pages 1 and 2"):
+        next(pages)
+
+
+def test_iter_pages_without_the_count_check_reads_what_comes(scripted_server):
+    server = scripted_server(paginated(1, 2, 5, [{"A": {"id": "1"}}]), paginated(2, 2, 4, [{"A": {"id": "2"}}]))
+    pages = list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=2, check_count=False))
+    assert [row["A"]["id"] for page in pages for row in page.rows] == ["1", "2"]
 
 
 # ---- typed reads ---------------------------------------------------------------------------
