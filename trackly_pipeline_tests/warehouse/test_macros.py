@@ -50,3 +50,11 @@ def test_within_days_agrees_with_timedelta(conn, days):
     ).fetchall()
     assert [hit for (hit,) in got] == [lt - e <= timedelta(days=days) for e, lt in pairs]
     assert any(hit for (hit,) in got) and not all(hit for (hit,) in got)
+
+
+def test_utc_day_of_infinity_and_null_is_what_the_cast_gives(conn):
+    conn.execute("SET TimeZone = 'UTC'")
+    got = conn.execute("SELECT utc_day(ts) IS NOT DISTINCT FROM ts::DATE, utc_day(ts) IS NULL FROM "
+                       "(VALUES ('infinity'::TIMESTAMPTZ), ('-infinity'::TIMESTAMPTZ), (NULL::TIMESTAMPTZ)) AS t(ts)"
+                       ).fetchall()
+    assert got == [(True, False), (True, False), (True, True)]

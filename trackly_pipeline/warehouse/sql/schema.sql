@@ -8,8 +8,10 @@ CREATE SCHEMA IF NOT EXISTS ops;
 CREATE SCHEMA IF NOT EXISTS reference;
 
 -- The UTC day of a TIMESTAMPTZ: what `ts::DATE` gives under TimeZone 'UTC', whatever the session's
--- zone, and without the time-zone library that cast calls on every row (about 9x slower).
-CREATE OR REPLACE MACRO utc_day(ts) AS make_timestamp(epoch_us(ts))::DATE;
+-- zone, and without the time-zone library that cast calls on every row (about 9x slower). Only
+-- +-infinity (a log file may hold it) takes the cast.
+CREATE OR REPLACE MACRO utc_day(ts) AS
+    CASE WHEN isfinite(ts) THEN make_timestamp(epoch_us(ts))::DATE ELSE ts::DATE END;
 -- Whether `later` is at most `days` UTC days (of 24 hours) after `earlier` (or before it): counted in
 -- microseconds, about 4x faster than comparing `later - earlier` as a zone-aware INTERVAL, same answer.
 CREATE OR REPLACE MACRO within_days(earlier, later, days) AS epoch_us(later) - epoch_us(earlier) <= days * 86400000000;
