@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,7 +14,7 @@ import duckdb
 from dagster import DagsterInstance
 
 from trackly_pipeline.config import load_config
-from trackly_pipeline.defs.partitions import hourly_partitions, range_tags, trailing_window
+from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
@@ -27,13 +27,13 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
     now = datetime.now(timezone.utc)
     end = now.replace(minute=0, second=0, microsecond=0)  # the sandbox's data is anchored here
     # Like the schedules: the window starts no earlier than the first partition (`partitions_start`).
-    earliest = hourly_partitions(settings.partitions_start).start
-    if end <= earliest:
+    try:
+        first, last = trailing_window(end, days, hourly_partitions(settings.partitions_start).start)
+    except ValueError:  # the window would end before the first partition
         print(f"Nothing to sync: partitions_start {settings.partitions_start} ({settings.path}) is not "
               f"before the last full hour, {end:%Y-%m-%d %H:00} UTC.")
         return 2
-    start = max(end - timedelta(days=days), earliest)
-    first, last = trailing_window(end, days, earliest)
+    start = partition_hour(first)
     world = SandboxWorld.generate(seed=seed, anchor=end, history_days=HISTORY_DAYS,
                                   conversions_per_network=conversions)
     os.environ.update(world.token_env())

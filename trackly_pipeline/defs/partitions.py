@@ -18,6 +18,11 @@ def partition_key(hour: datetime) -> str:
     return hour.astimezone(timezone.utc).strftime(PARTITION_FORMAT)
 
 
+def partition_hour(key: str) -> datetime:
+    """The UTC hour a partition key names (the inverse of `partition_key`)."""
+    return datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=timezone.utc)
+
+
 def trailing_window(end: datetime, lookback_days: int, earliest: datetime) -> tuple[str, str]:
     """First and last hourly partition keys of the `lookback_days` ending at `end` (exclusive).
     A window ending at or before `earliest` holds no partition: that is an error, never a reversed
