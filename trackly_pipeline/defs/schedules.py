@@ -52,17 +52,17 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
     def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         # The tick's own time, not the wall clock: a late or re-evaluated tick asks for its own hours.
         tick = context.scheduled_execution_time or datetime.now(timezone.utc)
-        end = tick.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        if end <= partitions_start:
+        wide = is_wide_sweep(network, tick)
+        days = network.wide_sweep_days if wide else network.lookback_days
+        try:
+            first, last = trailing_window(tick, days, partitions_start)
+        except ValueError:
             # Its window would end before the first partition: a reversed range that sweeps nothing
             # and would log a success in ops.sync_log.
             return dg.SkipReason(
                 f"no complete hour since partitions_start {partitions_start:%Y-%m-%d %H:%M} UTC "
                 f"for the tick of {tick:%Y-%m-%d %H:%M} UTC"
             )
-        wide = is_wide_sweep(network, tick)
-        days = network.wide_sweep_days if wide else network.lookback_days
-        first, last = trailing_window(tick, days, partitions_start)
         return dg.RunRequest(
             run_key=f"{network.key}:{last}",
             asset_selection=sync_assets(network, with_offers=offer_sync_due(network, tick)),
