@@ -7,7 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
+from trackly_pipeline.config import PARTITIONS_START_FORMAT
+
+# Dagster's hourly partition keys; `partitions_start` in trackly.yaml is checked against the same.
+PARTITION_FORMAT = PARTITIONS_START_FORMAT
 
 
 def hourly_partitions(start: str) -> dg.HourlyPartitionsDefinition:
