@@ -258,8 +258,8 @@ class TuneClient:
         window becomes [first whole second >= start, last whole second < end] in the network zone.
         One typed Conversion per row; `iter_conversion_tables` is the same sweep as Arrow tables.
         affiliate_unique1..5 are None unless the client was built with them in `extra_conversion_fields`.
-        After the last page it raises TuneIncompleteSweepError if fewer rows came than TUNE's
-        `count`: store nothing before the iterator is exhausted.
+        Raises TuneIncompleteSweepError when TUNE's `count` says rows are missing (see `iter_pages`):
+        store nothing before the iterator is exhausted.
         """
         for page, zone in self._conversion_pages(start, end, page_size):
             conversions, rejected = [], []
