@@ -12,6 +12,7 @@ of existing columns are not compared: they cannot move a value to another column
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from importlib import resources
 
@@ -23,6 +24,10 @@ SCHEMA_FILES = sorted(
     for entry in resources.files("trackly_pipeline.warehouse").joinpath("sql").iterdir()
     if entry.name.startswith("schema") and entry.name.endswith(".sql")
 )
+
+
+# Managed by Dagster (dagster.yaml, python_logs): an upgrade shows in the run's event log.
+log = logging.getLogger(__name__)
 
 
 class SchemaMismatchError(RuntimeError):
@@ -71,7 +76,10 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-    return [f"{table}.{column.name}" for table, columns in upgrades.items() for column in columns]
+    added = [f"{table}.{column.name}" for table, columns in upgrades.items() for column in columns]
+    log.info("%s: upgraded, added %s; those tables' months of the analysts' copy are published again",
+             file, ", ".join(added))
+    return added
 
 
 def _add_column(conn: duckdb.DuckDBPyConnection, table: str, column: Column, file: str) -> None:

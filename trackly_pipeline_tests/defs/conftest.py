@@ -31,8 +31,8 @@ class Project:
     defs: dg.Definitions
     instance: dg.DagsterInstance
 
-    def sync(self, network_key: str, end: datetime | None = None, days: int = 7,
-             with_offers: bool = True) -> dg.ExecuteInProcessResult:
+    def sync(self, network_key: str, end: datetime | None = None, days: int = 7, with_offers: bool = True,
+             instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
         """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour);
         without the offer sync when `with_offers` is false (as on ticks where it is not due)."""
         end = end or self.world.clock.now()
@@ -40,7 +40,7 @@ class Project:
         job = self.defs.get_job_def(sync_job_name(network_key))
         selection = sync_assets(self.settings.network(network_key), with_offers=with_offers)
         return job.execute_in_process(
-            instance=self.instance, tags=range_tags(first, last), asset_selection=selection, raise_on_error=False
+            instance=instance or self.instance, tags=range_tags(first, last), asset_selection=selection, raise_on_error=False
         )
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:

@@ -49,6 +49,18 @@ def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
     assert columns(warehouse, "ops.sync_log") == [column.name for column in declared_columns()["ops.sync_log"]]
 
 
+def test_an_upgrade_is_logged_naming_the_file_and_the_columns_and_only_once(warehouse, caplog):
+    as_older_version(warehouse, "ALTER TABLE ops.sync_log DROP COLUMN error")
+    with caplog.at_level("INFO", logger="trackly_pipeline.warehouse"):
+        with warehouse.connect():
+            pass
+        with warehouse.connect():  # up to date now: nothing to say
+            pass
+    upgrades = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
+    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error; those tables' months of the "
+                        "analysts' copy are published again"]
+
+
 def test_a_new_column_of_a_published_table_republishes_every_month(warehouse):
     with warehouse.connect() as conn:
         conn.executemany("INSERT INTO ops.published_parts VALUES (?, ?, ?, ?)", [
