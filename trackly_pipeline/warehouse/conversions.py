@@ -29,6 +29,8 @@ class WindowStats:
 
     rows: int
     new: int
+    # Content = (converted_at, offer_id, status, payout, revenue, sale_amount, currency), as the
+    # ledger compares it (conversions_replace_window.sql): a moved time or offer is `changed`.
     changed: int
     unchanged: int
     vanished: int

@@ -1,6 +1,9 @@
 -- Replace one network's window [start, end) in tune.conversions with the staged sweep.
 -- first_seen_at survives from the stored row; a conversion the API no longer returns for the
 -- window is gone from the latest state (and counted as vanished).
+-- A conversion's content is (converted_at, offer_id, status, payout, revenue, sale_amount, currency):
+-- the `changed` and `unchanged` counts and the ledger below compare exactly these columns, so a
+-- conversion TUNE moves to another time or offer is `changed` and conversions_as_of follows it.
 CREATE OR REPLACE TEMP TABLE stored_window AS
 SELECT *
 FROM tune.conversions
@@ -13,17 +16,18 @@ SELECT
     (SELECT count(*) FROM staged_conversions) AS rows,
     count(*) FILTER (WHERE old.conversion_id IS NULL) AS new,
     count(*) FILTER (WHERE old.conversion_id IS NOT NULL
-                     AND (old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-                         IS DISTINCT FROM (new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS changed,
+                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
+                         IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS changed,
     count(*) FILTER (WHERE old.conversion_id IS NOT NULL
-                     AND (old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-                         IS NOT DISTINCT FROM (new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS unchanged,
+                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
+                         IS NOT DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS unchanged,
     (SELECT count(*) FROM stored_window
      WHERE conversion_id NOT IN (SELECT conversion_id FROM staged_conversions)) AS vanished
 FROM staged_conversions AS new
 LEFT JOIN stored_window AS old USING (conversion_id);
 
--- The ledger keeps what changed: new conversions, content changes, and conversions gone from the window.
+-- The ledger keeps what changed: new conversions, content changes (time and offer included), and
+-- conversions gone from the window.
 INSERT INTO tune.conversion_changes
 SELECT
     $network, new.conversion_id, $seen_at, $sync_id,
@@ -32,8 +36,8 @@ SELECT
 FROM staged_conversions AS new
 LEFT JOIN stored_window AS old USING (conversion_id)
 WHERE old.conversion_id IS NULL
-   OR (old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-      IS DISTINCT FROM (new.status, new.payout, new.revenue, new.sale_amount, new.currency);
+   OR (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
+      IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency);
 
 INSERT INTO tune.conversion_changes
 SELECT
