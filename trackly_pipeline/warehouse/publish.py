@@ -8,13 +8,19 @@ tables are published by month instead: each month is an immutable Parquet file u
 its writers marked in `ops.publish_pending`; small tables are copied whole.
 
 Readers keep the snapshot they opened: replaced files stay on disk for `KEEP_REPLACED_FILES_S`
-before they are deleted, so a session must reconnect within a day.
+before they are deleted, so a session must reconnect within a day. "Replaced" means no longer read
+by the new copy while read by the copy it replaces (its views name the files) or listed in the
+bookkeeping: the two differ after a schema upgrade forgot a table's files or a failed `_record`.
+
+Every row is in exactly one month file: infinite times (a log may hold them) and years Python's
+`date` cannot hold belong to the first or last month it can (`FIRST_MONTH`, `LAST_MONTH`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
@@ -39,6 +45,7 @@ PARTITIONED = {
 # the publishing bookkeeping describes the copy itself.
 UNPUBLISHED = {"trackly.clicks", "ops.publish_pending", "ops.published_parts"}
 KEEP_REPLACED_FILES_S = 24 * 3600
+FIRST_MONTH, LAST_MONTH = date(1, 1, 1), date(9999, 12, 1)
 
 
 def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, macros: Iterable[str]) -> Path:
@@ -46,8 +53,9 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     Call outside a transaction: the bookkeeping commits once the new copy is in place."""
     parts = parts_folder(target)
     _sql_path(parts)  # refuse an unusable folder before anything is written
-    pending = set(conn.execute("SELECT DISTINCT table_name, month FROM ops.publish_pending").fetchall())
+    pending = _pending_months(conn)
     files = _current_files(conn)
+    live = _live_files(conn, target, parts)
     written = _write_changed_months(conn, parts, pending, files)
     current = {key: file for key, file in {**files, **written}.items() if file is not None}
 
@@ -61,12 +69,14 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
         staging.unlink(missing_ok=True)
         raise
     _detach(conn, catalog)
+    # A file the copy in place reads or the bookkeeping lists, and the new copy does not, is replaced:
+    # its grace period runs from now, its mtime (set just before the swap, so that a crash in between
+    # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
+    for file in (live | set(files.values())) - set(current.values()):
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(parts / file)
     os.replace(staging, target)
 
-    # The grace period of a replaced file runs from now: its mtime is when a newer copy replaced it.
-    for key in written.keys() & files.keys():
-        with contextlib.suppress(FileNotFoundError):
-            os.utime(parts / files[key])
     _record(conn, written, pending)
     _remove_replaced(parts, set(current.values()))
     return target
@@ -86,7 +96,8 @@ def _record(
                 conn.execute("INSERT INTO ops.published_parts VALUES ($t, $m, $f, now())", {**key, "f": file})
         for table, month in pending:
             key = {"t": table, "m": month}
-            conn.execute("DELETE FROM ops.publish_pending WHERE table_name = $t AND month = $m", key)
+            where = f"table_name = $t AND {_month_of('month')} = $m"  # as _pending_months read them
+            conn.execute(f"DELETE FROM ops.publish_pending WHERE {where}", key)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -153,6 +164,13 @@ def parts_folder(target: Path) -> Path:
     return target.with_name(f"{target.stem}.parts")
 
 
+def _pending_months(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, date]]:
+    """The months writers marked, as `_month_of` names them: a writer in SQL marks an infinite
+    time's month as an infinite date, which Python cannot hold."""
+    rows = conn.execute(f"SELECT DISTINCT table_name, {_month_of('month')} FROM ops.publish_pending")
+    return set(rows.fetchall())
+
+
 def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], str]:
     return {
         (table, month): file
@@ -160,20 +178,51 @@ def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], st
     }
 
 
+def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> set[str]:
+    """The month files the copy now at `target` reads (relative to `parts`), named by its views."""
+    if not target.exists():
+        return set()
+    try:
+        conn.execute("ATTACH $path AS live_copy (READ_ONLY)", {"path": str(target)})
+    except duckdb.Error:  # a copy DuckDB cannot open has no files to keep; this publish replaces it
+        return set()
+    try:
+        views = conn.execute("SELECT sql FROM duckdb_views() WHERE database_name = 'live_copy'").fetchall()
+    finally:
+        conn.execute("DETACH live_copy")
+    root = parts.resolve()
+    # Each path is a quoted literal without quotes (`_sql_path`).
+    paths = [Path(text) for (sql,) in views for text in re.findall(r"'([^']*)'", sql)]
+    return {path.relative_to(root).as_posix() for path in paths if path.is_relative_to(root)}
+
+
+def _month_of(value: str) -> str:
+    """SQL for the month a time `value` is published in: its (UTC) month, or the first or last month
+    Python can name for an infinite time or one beyond them."""
+    return f"greatest(least(date_trunc('month', {value})::DATE, DATE '{LAST_MONTH}'), DATE '{FIRST_MONTH}')"
+
+
 def _all_months(conn: duckdb.DuckDBPyConnection, table: str) -> list[date]:
     column = PARTITIONED[table]
-    rows = conn.execute(f"SELECT DISTINCT date_trunc('month', {column})::DATE FROM {table}").fetchall()
+    rows = conn.execute(f"SELECT DISTINCT {_month_of(column)} FROM {table}").fetchall()
     return [month for (month,) in rows]
+
+
+def _month_filter(column: str, month: date) -> str:
+    """The rows of `month`, as `_month_of` places them: a range, so the scan skips other months'
+    row groups, left open at the first and last month."""
+    bounds = ([] if month == FIRST_MONTH else [f"{column} >= $month"]) + (
+        [] if month == LAST_MONTH else [f"{column} < $month + INTERVAL 1 MONTH"])
+    return " AND ".join(bounds)
 
 
 def _write_month(conn: duckdb.DuckDBPyConnection, table: str, month: date, parts: Path, version: str) -> str | None:
     """One month of `table` as a new Parquet file; None when the month has no rows (any more)."""
     column = PARTITIONED[table]
     reader = conn.sql(
-        f"SELECT * FROM {table} WHERE {column} >= $month AND {column} < $month + INTERVAL 1 MONTH",
-        params={"month": month},
+        f"SELECT * FROM {table} WHERE {_month_filter(column, month)}", params={"month": month}
     ).to_arrow_reader()
-    file = f"{table}/{month:%Y-%m}.{version}.parquet"
+    file = f"{table}/{month.isoformat()[:7]}.{version}.parquet"  # year 1 as 0001
     path = parts / file
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0

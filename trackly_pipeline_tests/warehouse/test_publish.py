@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.publish import KEEP_REPLACED_FILES_S, UNPUBLISHED, parts_folder
+from trackly_pipeline.warehouse.trackly_logs import load_log_files
 
 MONTHS = (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1))
 
@@ -58,6 +60,13 @@ def add_conversions(conn, month: date, count: int, first_id: int) -> None:
 def current_files(conn) -> dict[date, str]:
     return dict(conn.execute(
         "SELECT month, file FROM ops.published_parts WHERE table_name = 'tune.conversions'").fetchall())
+
+
+def age_every_file(warehouse: Warehouse) -> None:
+    """Make every month file older than the grace period, as if the next publish came a day later."""
+    a_day_ago = time.time() - KEEP_REPLACED_FILES_S - 60
+    for path in parts_folder(warehouse.published_path).glob("*/*.parquet"):
+        os.utime(path, (a_day_ago, a_day_ago))
 
 
 @pytest.fixture
@@ -144,6 +153,97 @@ def test_an_old_month_file_replaced_now_still_gets_its_day(warehouse):
         warehouse.publish(conn)  # a later run within the day
     assert (parts / replaced).exists()
     assert_copy_equals_warehouse(warehouse)
+
+
+def test_files_the_live_copy_reads_get_their_day_when_its_bookkeeping_failed(warehouse):
+    """The copy is in place but noting its files failed: the next publish, a day later, still gives
+    the files that copy reads their day, though the bookkeeping never listed them."""
+    parts = parts_folder(warehouse.published_path)
+    with warehouse.connect() as conn:
+        add_conversions(conn, date(2026, 11, 1), 5, 9000)
+        other = conn.cursor()  # deletes a row _record deletes too: _record fails on the conflict
+        other.execute("BEGIN TRANSACTION")
+        other.execute("DELETE FROM warehouse.ops.published_parts WHERE month = '2026-11-01'")
+        with pytest.raises(duckdb.TransactionException):
+            warehouse.publish(conn)
+        other.execute("ROLLBACK")
+        unlisted = set(parts.glob("*/*.parquet")) - {parts / file for file in current_files(conn).values()}
+    assert len(unlisted) == 1  # the new November file, which the copy in place reads
+
+    age_every_file(warehouse)
+    with Warehouse(warehouse.published_path).connect(read_only=True) as old:
+        assert old.execute("SELECT count(*) FROM tune.conversions").fetchone() == (155,)
+        with warehouse.connect() as conn:
+            warehouse.publish(conn)
+        assert all(path.exists() for path in unlisted)
+        assert old.execute("SELECT count(*) FROM tune.conversions").fetchone() == (155,)  # its snapshot
+    assert_copy_equals_warehouse(warehouse)
+
+    age_every_file(warehouse)  # a day on, no copy has read them since: gone
+    with warehouse.connect() as conn:
+        warehouse.publish(conn)
+        assert set(parts.glob("*/*.parquet")) == {parts / file for file in current_files(conn).values()}
+
+
+def publish_marked_then_whole(warehouse: Warehouse) -> None:
+    """Publish the months writers marked, then every table whole (its files gone), checking the copy."""
+    with warehouse.connect() as conn:
+        warehouse.publish(conn)
+    assert_copy_equals_warehouse(warehouse)
+    with warehouse.connect() as conn:
+        assert conn.execute("SELECT * FROM ops.publish_pending").fetchall() == []
+    for path in parts_folder(warehouse.published_path).glob("*/*.parquet"):
+        path.unlink()
+    with warehouse.connect() as conn:
+        warehouse.publish(conn)
+    assert_copy_equals_warehouse(warehouse)
+
+
+def add_creative_day(conn, day: str) -> None:
+    """A rollup row on `day`, its month marked as rollups.sql marks it (in SQL, so infinity stays)."""
+    conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day::DATE, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
+                 "0.5, 0.2, 0.25)", {"day": day})
+    conn.execute("INSERT INTO ops.publish_pending SELECT 'analytics.revenue_by_creative', "
+                 "date_trunc('month', $day::DATE)::DATE", {"day": day})
+
+
+def test_rows_at_infinite_times_reach_the_copy_once(tmp_path):
+    """A log may hold sent_at = +-infinity (schema.sql, utc_day): such rows are in the first or last
+    month file, once, like a rollup day at infinity."""
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    log = tmp_path / "messages.csv"
+    header = "message_id,creative_id,campaign_id,contact_id,sending_list_id,sent_at\n"
+    log.write_text(header + "MSGAAAA1,501,1,1,1,2026-11-02 10:00:00+00\n")
+    with warehouse.connect() as conn:
+        with transaction(conn):
+            load_log_files(conn, "messages", str(log), datetime.now(timezone.utc))
+        add_creative_day(conn, "2026-11-02")
+        warehouse.publish(conn)  # published once: from now on only the marked months are written
+        log.write_text(header + "MSGAAAA1,501,1,1,1,2026-11-02 10:00:00+00\nMSGBBBB2,501,1,1,1,infinity\n"
+                       "MSGCCCC3,501,1,1,1,-infinity\nMSGDDDD4,501,1,1,1,9999-12-31 23:00:00+00\n"
+                       "MSGEEEE5,501,1,1,1,0001-01-01 00:00:00+00\n")
+        with transaction(conn):
+            load_log_files(conn, "messages", str(log), datetime.now(timezone.utc))
+        for day in ("infinity", "-infinity", "9999-12-31"):
+            add_creative_day(conn, day)
+    publish_marked_then_whole(warehouse)
+    with Warehouse(warehouse.published_path).connect(read_only=True) as copy:
+        assert copy.execute("SELECT count(*) FROM trackly.messages").fetchone() == (5,)
+
+
+def test_rows_in_years_python_cannot_name_reach_the_copy_once(tmp_path):
+    """DuckDB holds years past 9999 and before 1, Python's dates do not: they go to the last and
+    first month file."""
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    with warehouse.connect() as conn:
+        add_creative_day(conn, "2026-11-02")
+        warehouse.publish(conn)
+        for day in ("20000-01-01", "0005-01-01 (BC)", "0001-01-01"):
+            add_creative_day(conn, day)
+    publish_marked_then_whole(warehouse)
+    with warehouse.connect() as conn:
+        months = conn.execute("SELECT month FROM ops.published_parts ORDER BY 1").fetchall()
+    assert months == [(date(1, 1, 1),), (date(2026, 11, 1),), (date(9999, 12, 1),)]
 
 
 def test_a_folder_with_a_quote_is_refused_and_loses_nothing(tmp_path):

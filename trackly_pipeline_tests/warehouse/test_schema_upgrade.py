@@ -142,3 +142,38 @@ def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tm
     with Warehouse(warehouse.published_path).connect(read_only=True) as copy:
         assert copy.execute("SELECT count(*) FROM analytics.revenue_by_creative WHERE revenue_per_send IS NULL"
                             ).fetchone()[0] == 2
+
+
+def test_an_upgrade_leaves_the_copy_in_place_its_files_for_a_day(tmp_path):
+    """The upgrade forgets the table's month files, yet a session opened on the copy before it keeps
+    reading them for a day (README: replaced month files are deleted a day later)."""
+    import duckdb
+
+    from trackly_pipeline_tests.warehouse.test_publish import age_every_file
+
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    with warehouse.connect() as conn:
+        for month in (date(2026, 9, 1), date(2026, 10, 1)):
+            conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
+                         "0.5, 0.2, 0.25)", {"day": month})
+            conn.execute("INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)",
+                         {"month": month})
+    as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
+    with duckdb.connect() as older:  # published by the older version, long ago
+        older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
+        older.execute("USE warehouse")
+        warehouse.publish(older)
+    age_every_file(warehouse)
+    parts = warehouse.published_parts_folder
+    before = set(parts.glob("analytics.revenue_by_creative/*.parquet"))
+
+    with Warehouse(warehouse.published_path).connect(read_only=True) as session:
+        with warehouse.connect() as conn:  # this version: the column is added, every month republished
+            warehouse.publish(conn)
+        assert all(path.exists() for path in before)
+        assert session.execute("SELECT sum(revenue) FROM analytics.revenue_by_creative").fetchone()[0] == 5
+
+    age_every_file(warehouse)  # a day on: no copy reads them any more
+    with warehouse.connect() as conn:
+        warehouse.publish(conn)
+    assert not any(path.exists() for path in before)
