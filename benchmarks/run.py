@@ -105,7 +105,8 @@ def capture_pages(sizes: Sizes) -> tuple[Path, dict]:
 
     with SandboxServer(world, port=0, rate_limit=(10**9, 1.0)) as server:
         client = TuneClient(network.network_id, world.token_for(network.network_id), server.api_url,
-                            session=Recording(), rate_limit=(10**9, 1.0), timeout=300)
+                            affiliate_id=network.affiliate_id, session=Recording(), rate_limit=(10**9, 1.0),
+                            timeout=300)
         rows = sum(page.rows for page in client.iter_conversion_tables(start, end, page_size=sizes.page_size))
         zone = client.timezone
     meta = {"rows": rows, "pages": Recording.count, "timezone": zone, "network_id": network.network_id,
@@ -496,7 +497,7 @@ def bench_dagster(sizes: Sizes) -> Row:
             def direct_run():
                 warehouse = Warehouse(direct_settings.duckdb_path)
                 client = TuneClient(config.network_id, os.environ[network.token_env_var], config.api_url,
-                                    rate_limit=(10**6, 1.0))
+                                    affiliate_id=config.affiliate_id, rate_limit=(10**6, 1.0))
                 now = datetime.now(UTC)
                 with warehouse.connect() as conn:
                     sweep = ConversionSweep(conn, network.key, f"direct-{now.timestamp()}")

@@ -233,7 +233,7 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         network_token_env=token_env,
         api_url=api_url,
         base_url=base_url.rstrip("/"),
-        affiliate_id=_string(item.get("affiliate_id"), where, "affiliate_id"),
+        affiliate_id=_affiliate_id(item.get("affiliate_id"), where),
         message_id_field=field_name,
         offer_name_prefix=_prefix(item.get("offer_name_prefix"), where, "offer_name_prefix"),
         global_url_params={str(k): str(v) for k, v in params.items()},
@@ -294,6 +294,15 @@ def _string(value: Any, where: _Where, name: str) -> str:
     if not isinstance(value, (str, int)):
         where.fail(name, "must be a string")
     return str(value)
+
+
+def _affiliate_id(value: Any, where: _Where) -> str:
+    """TUNE's affiliate ids are numbers. The sweeps ask TUNE for this affiliate's conversions only,
+    so a typo would not fail: it would find none, and the window would look emptied."""
+    text = _string(value, where, "affiliate_id").strip()
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        where.fail("affiliate_id", f"must be the network's numeric affiliate id, got {text!r}")
+    return str(int(text))
 
 
 def _positive_int(value: Any, where: _Where, name: str) -> int:

@@ -67,6 +67,8 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("timezone", "Mars/Olympus_Mons", "timezone: unknown time zone 'Mars/Olympus_Mons'"),
         ("offer_sync", {"auto": True, "frequency": "weekly"}, "offer_sync.frequency: 'weekly' is not one of"),
         ("affiliate_id", None, "affiliate_id: is required"),
+        ("affiliate_id", "aff-1001", "affiliate_id: must be the network's numeric affiliate id, got 'aff-1001'"),
+        ("affiliate_id", "0", "affiliate_id: must be the network's numeric affiliate id, got '0'"),
         ("colour", "blue", "colour: unknown field"),
         ("wide_sweep_hour", 24, "wide_sweep_hour: must be an hour of the day"),
         ("offer_attribution_window_days", {12: 0}, "offer_attribution_window_days.12: must be a positive integer"),

@@ -31,6 +31,7 @@ class TuneNetworkResource(dg.ConfigurableResource):
     # debuggers) while Dagster's config schema and `self.token` stay as they were.
     token: str = Field(repr=False)
     timezone: str | None = None
+    affiliate_id: str | None = None  # ours: the sweeps ask for this affiliate's conversions only
     page_size: int = 5000
     timeout_s: float = 30.0
     max_retries: int = 5
@@ -45,6 +46,7 @@ class TuneNetworkResource(dg.ConfigurableResource):
             self.token,
             self.api_url,
             timezone=self.timezone,
+            affiliate_id=self.affiliate_id,
             page_size=self.page_size,
             timeout=self.timeout_s,
             max_retries=self.max_retries,
@@ -75,6 +77,7 @@ def tune_resource_for(network: NetworkConfig) -> TuneNetworkResource:
         api_url=network.api_url,
         token=dg.EnvVar(network.network_token_env),
         timezone=network.timezone,
+        affiliate_id=network.affiliate_id,
         page_size=network.page_size,
         timeout_s=network.timeout_s,
         max_retries=network.max_retries,

@@ -54,7 +54,7 @@ def updated_rows(table: ConversionTable, clock_seconds: int, start_local: int, e
     return np.unique(rows[hit])
 
 
-def _models(table: ConversionTable, rows: np.ndarray, clock: int, advertiser_of: dict, affiliate_id: str) -> list[dict]:
+def _models(table: ConversionTable, rows: np.ndarray, clock: int, advertiser_of: dict) -> list[dict]:
     status, payout, revenue = table.state_at_clock(rows, clock)
     models = []
     for i, row in enumerate(rows.tolist()):
@@ -66,7 +66,7 @@ def _models(table: ConversionTable, rows: np.ndarray, clock: int, advertiser_of:
             "ad_id": str(table.ad_id[row]),
             "offer_id": str(offer_id),
             "goal_id": str(table.goal_id[row]),
-            "affiliate_id": affiliate_id,
+            "affiliate_id": str(table.affiliate_id[row]),
             "advertiser_id": advertiser_of.get(offer_id),
             "source": subs["source"][row] or None,
             **{f"affiliate_info{n}": subs[name][row] or None
@@ -99,7 +99,7 @@ def find_updated_conversions(world, network: SandboxNetwork, params: dict):
     advertiser_of = {o.offer_id: (str(o.advertiser.id) if o.advertiser else None) for o in world.offers(network.network_id)}
     keyed = {
         model["id"]: {"Conversion": {name: model[name] for name in wanted}}
-        for model in _models(table, chosen, clock, advertiser_of, network.affiliate_id)
+        for model in _models(table, chosen, clock, advertiser_of)
     } or []
     if limit is None:
         return keyed

@@ -58,9 +58,11 @@ class ConversionPlan:
 
 @dataclass
 class ConversionTable:
-    """One network's conversions, one numpy array per column, ordered by time (Stat.id)."""
+    """One network's conversions, one numpy array per column, ordered by time (Stat.id): ours and
+    other affiliates' (see partners.py)."""
 
     network: SandboxNetwork
+    affiliate_id: np.ndarray  # Stat.affiliate_id: ours (network.affiliate_id) or another partner's
     conversion_id: np.ndarray
     tune_event_id: np.ndarray
     ad_id: np.ndarray
@@ -92,8 +94,12 @@ class ConversionTable:
         return len(self.conversion_id)
 
     def visible(self, clock_seconds: int) -> np.ndarray:
-        """Indexes of conversions that have happened by the clock."""
+        """Indexes of conversions that have happened by the clock (every affiliate's)."""
         return np.flatnonzero(self.converted_at <= clock_seconds)
+
+    def ours(self, rows: np.ndarray) -> np.ndarray:
+        """Those of `rows` credited to our affiliate: the only ones Trackly earned."""
+        return rows[self.affiliate_id[rows] == int(self.network.affiliate_id)]
 
     def state_index(self, rows: np.ndarray, clock_seconds: int) -> np.ndarray:
         """For each row, the history slot in force at the clock (the last one not after it)."""
@@ -349,6 +355,7 @@ def finalize_conversions(rng: np.random.Generator, plan: ConversionPlan, refs: T
     order = np.lexsort((kind, plan.converted_at))
     return ConversionTable(
         network=network,
+        affiliate_id=np.full(n, int(network.affiliate_id), dtype=np.int64),
         conversion_id=conversion_id.astype(np.int64),
         tune_event_id=tune_event_id[order],
         ad_id=ad_id[order],

@@ -66,9 +66,7 @@ REPORT_FIELDS: dict[str, ReportField] = {
         "date", _day_start, lambda v, p: [t[:10] for t in v.table.local_text[v.rows[p]].tolist()]
     ),
     "Stat.offer_id": ReportField("int", _column("offer_id")),
-    "Stat.affiliate_id": ReportField(
-        "int", lambda v: np.full(len(v.rows), int(v.table.network.affiliate_id))
-    ),
+    "Stat.affiliate_id": ReportField("int", _column("affiliate_id")),
     "Stat.goal_id": ReportField("int", _column("goal_id")),
     "Stat.status": ReportField("text", lambda v: np.array(STATUSES)[v.status]),
     "Stat.status_code": ReportField("int", _column("status_code")),

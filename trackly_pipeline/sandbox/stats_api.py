@@ -42,7 +42,7 @@ FILTERABLE = ("Stat.date", "Stat.offer_id", "Stat.currency", "Stat.affiliate_id"
 
 
 def _fine_frame(world, network: SandboxNetwork) -> pd.DataFrame:
-    """One row per (local day, offer, currency) with every metric (money in cents)."""
+    """One row per (local day, offer, currency, affiliate) with every metric (money in cents)."""
     clock = world.clock.epoch_seconds()
     table = world.conversions(network.network_id)
     rows = table.visible(clock)
@@ -52,6 +52,7 @@ def _fine_frame(world, network: SandboxNetwork) -> pd.DataFrame:
     local = table.local_seconds[rows]
     conversions = pd.DataFrame({
         "day": local - local % 86_400,
+        "affiliate_id": table.affiliate_id[rows],
         "offer_id": table.offer_id[rows],
         "currency": table.currency[rows].astype(object),
         "clicks": 0,
@@ -64,15 +65,14 @@ def _fine_frame(world, network: SandboxNetwork) -> pd.DataFrame:
     })
     click_offer, click_day = world.network_clicks(network.network_id, clock)
     currency_of = {o.offer_id: o.effective_currency(network) for o in world.offers(network.network_id)}
-    clicks = pd.DataFrame({
-        "day": click_day, "offer_id": click_offer,
+    clicks = pd.DataFrame({  # Trackly's clicks: through our affiliate's links
+        "day": click_day, "affiliate_id": int(network.affiliate_id), "offer_id": click_offer,
         "currency": pd.Series(click_offer).map(currency_of).astype(object).to_numpy(),
         "clicks": 1,
     })
     frame = pd.concat([conversions, clicks], ignore_index=True).fillna(0)
-    frame = frame.groupby(["day", "offer_id", "currency"], as_index=False, sort=True).sum()
+    frame = frame.groupby(["day", "offer_id", "currency", "affiliate_id"], as_index=False, sort=True).sum()
     names = {o.offer_id: o.model["name"] for o in world.offers(network.network_id)}
-    frame["affiliate_id"] = int(network.affiliate_id)
     frame["offer_name"] = frame["offer_id"].map(names).fillna("").astype(object)
     for column in (*COUNTS.values(), *AMOUNTS.values()):
         frame[column] = frame[column].astype(np.int64)

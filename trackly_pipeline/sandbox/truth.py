@@ -32,7 +32,8 @@ def _utc_or_none(seconds: np.ndarray) -> pd.Series:
 
 
 def conversions_frame(table: ConversionTable, as_of_seconds: int) -> pd.DataFrame:
-    rows = table.visible(as_of_seconds)
+    """Our affiliate's conversions as of the clock (other partners' earned Trackly nothing)."""
+    rows = table.ours(table.visible(as_of_seconds))
     status, payout, revenue = table.state_at_clock(rows, as_of_seconds)
     network = table.network
     data = {
@@ -44,7 +45,7 @@ def conversions_frame(table: ConversionTable, as_of_seconds: int) -> pd.DataFram
         "converted_at": pd.to_datetime(table.converted_at[rows], unit="s", utc=True),
         "offer_id": table.offer_id[rows],
         "goal_id": table.goal_id[rows],
-        "affiliate_id": network.affiliate_id,
+        "affiliate_id": table.affiliate_id[rows].astype(str).astype(object),
         "status": np.array(STATUSES, dtype=object)[status],
         "status_code": table.status_code[rows],
         "is_adjustment": table.is_adjustment[rows],

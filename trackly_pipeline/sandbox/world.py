@@ -13,11 +13,12 @@ from .clock import SandboxClock, as_utc
 from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
 from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
 from .offers import OfferChange, SandboxOffer, generate_offers, offers_at, plan_offer_changes
+from .partners import add_other_partners
 from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
 
 # Independent random streams, so that e.g. offers do not shift when conversion counts change.
 _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
-_STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES = 100, 200, 300, 400
+_STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES, _STREAM_PARTNERS = 100, 200, 300, 400, 500
 
 # Trackly volume relative to conversions: clicks ~2x, messages ~5x.
 _EXTRA_CLICKS_PER_CONVERSION = 0.85
@@ -131,7 +132,8 @@ class SandboxWorld:
             refs.creative_id[rows] = trackly.converting_creative_ids[mine]
             refs.campaign_id[rows] = trackly.converting_campaign_ids[mine]
             offset += len(rows)
-            conversions[network.network_id] = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
+            ours = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
+            conversions[network.network_id] = add_other_partners(stream(_STREAM_PARTNERS, i), ours)
 
         return cls(
             seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,

@@ -115,6 +115,7 @@ class TuneClient:
         api_url: str | None = None,
         *,
         timezone: str | None = None,
+        affiliate_id: str | int | None = None,
         page_size: int = 5000,
         timeout: float = 30.0,
         max_retries: int = 5,
@@ -141,6 +142,9 @@ class TuneClient:
         self.backoff_max = backoff_max
         self.rate_limit_retries = rate_limit_retries
         self.conversion_fields = _conversion_fields(extra_conversion_fields)
+        # The Network API reports every partner's conversions: with our affiliate id, the conversion
+        # and stats reports ask for ours alone.
+        self.affiliate_id = str(affiliate_id) if affiliate_id is not None else None
         self._timezone = _validated_zone(timezone) if timezone else None
         self._session = session or requests.Session()
         self._log = logger or logging.getLogger(LOGGER_NAME)
@@ -298,13 +302,20 @@ class TuneClient:
                 "Stat.datetime": {
                     "conditional": "BETWEEN",
                     "values": [_network_local(first, zone), _network_local(last, zone)],
-                }
+                },
+                **self.affiliate_filter(),
             },
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
         decode = self._decode_conversions if in_bulk else envelope.parse_body
         for page in self.iter_pages("Report", "getConversions", params, page_size, decode=decode, noun="conversions"):
             yield page, zone
+
+    def affiliate_filter(self) -> dict[str, Any]:
+        """The report filter for our affiliate's rows, if the client has an affiliate id."""
+        if self.affiliate_id is None:
+            return {}
+        return {"Stat.affiliate_id": {"conditional": "EQUAL_TO", "values": [self.affiliate_id]}}
 
     @staticmethod
     def _decode_conversions(body: bytes) -> Any:

@@ -48,7 +48,8 @@ def iter_daily_offer_stats(client: "TuneClient", first_day: date, last_day: date
         "fields": list(STATS_FIELDS),
         "groups": list(STATS_GROUPS),
         "filters": {"Stat.date": {"conditional": "BETWEEN",
-                                  "values": [first_day.isoformat(), last_day.isoformat()]}},
+                                  "values": [first_day.isoformat(), last_day.isoformat()]},
+                    **client.affiliate_filter()},
         "sort": {"Stat.date": "asc", "Stat.offer_id": "asc", "Stat.currency": "asc"},
     }
     # What `count` counts for a grouped report (groups or conversions) is unverified: no check.

@@ -30,7 +30,7 @@ def conversions(tune: Tune, params=(), network_id="acmenet") -> dict:
 
 def test_rows_render_the_ground_truth(tune, world):
     for network in world.networks:
-        data = conversions(tune, network_id=network.network_id)
+        data = conversions(tune, tune.ours(network.network_id), network_id=network.network_id)
         truth = world.ground_truth_conversions(network.network_id).set_index("conversion_id")
         assert (data["page"], data["pageCount"], data["count"]) == (1, 1, len(truth))
         assert isinstance(data["data"], list) and len(data["data"]) == len(truth)
@@ -92,8 +92,8 @@ def test_between_is_inclusive_in_network_local_time(tune, world):
     truth = world.ground_truth_conversions("boltmedia")
     local = truth.converted_at.dt.tz_convert("Europe/Berlin").dt.strftime("%Y-%m-%d %H:%M:%S")
     low, high = local.iloc[40], local.iloc[90]
-    data = tune.data("Report", "getConversions", [*fields("Stat.id", "Stat.datetime"), *between("Stat.datetime", low, high)],
-                     network_id="boltmedia")
+    data = tune.data("Report", "getConversions", [*fields("Stat.id", "Stat.datetime"), *between("Stat.datetime", low, high),
+                                                  *tune.ours("boltmedia")], network_id="boltmedia")
     got = {int(r["Stat"]["id"]) for r in data["data"]}
     assert got == set(truth.conversion_id[(local >= low) & (local <= high)])
     assert {r["Stat"]["datetime"] for r in data["data"]} >= {low, high}  # both ends included
@@ -101,8 +101,8 @@ def test_between_is_inclusive_in_network_local_time(tune, world):
     # The same UTC instant is a different wall time in Kolkata: the filter follows the network's zone.
     cobalt = world.ground_truth_conversions("cobaltads")
     in_kolkata = cobalt.converted_at.dt.tz_convert("Asia/Kolkata")
-    day = tune.data("Report", "getConversions", [*fields("Stat.id"), *between("Stat.datetime", "2026-11-10 00:00:00", "2026-11-10 23:59:59")],
-                    network_id="cobaltads")
+    day = tune.data("Report", "getConversions", [*fields("Stat.id"), *between("Stat.datetime", "2026-11-10 00:00:00", "2026-11-10 23:59:59"),
+                                                 *tune.ours("cobaltads")], network_id="cobaltads")
     assert day["count"] == int((in_kolkata.dt.strftime("%Y-%m-%d") == "2026-11-10").sum())
 
 
@@ -151,7 +151,7 @@ def test_a_network_without_mobile_fields_refuses_them_as_unknown():
         assert tune.error("Report", "getConversions", [*fields("Stat.id"), *between(unique, "a", "b")]) == (
             f"Invalid filter field: {unique}")
         stat_only = [name for _, name in ALL_FIELDS if not name.startswith("ConversionsMobile.")]
-        data = tune.data("Report", "getConversions", fields(*stat_only))
+        data = tune.data("Report", "getConversions", [*fields(*stat_only), *tune.ours()])
     assert data["count"] == len(world.ground_truth_conversions(plain.network_id)) > 0
     assert all(list(row) == ["Stat", "Offer"] for row in data["data"])
 
@@ -185,3 +185,21 @@ def test_paging_a_100k_network_stays_fast():
     print(f"\none 10,000-row page of a 100k-conversion network in {elapsed:.2f} s")
     assert len(data["data"]) == 10_000 and data["count"] > 30_000
     assert elapsed < 10
+
+
+def test_the_network_reports_every_partners_conversions_and_filters_by_affiliate(tune, world):
+    """The Network API answers for the whole network: other affiliates' conversions come too, unless
+    the report is filtered on Stat.affiliate_id (what the pipeline's sweeps ask for)."""
+    for network in world.networks:
+        everyone = conversions(tune, network_id=network.network_id)["data"]
+        ours = conversions(tune, tune.ours(network.network_id), network_id=network.network_id)["data"]
+        truth = world.ground_truth_conversions(network.network_id)
+        affiliates = {row["Stat"]["affiliate_id"] for row in everyone}
+        assert network.affiliate_id in affiliates and len(affiliates) > 1
+        assert {row["Stat"]["affiliate_id"] for row in ours} == {network.affiliate_id}
+        assert sorted(int(row["Stat"]["id"]) for row in ours) == sorted(truth.conversion_id)
+        # Theirs are unknown to Trackly: no ad_id is a Trackly click, no sub-id a click or message id.
+        theirs = [row["Stat"] for row in everyone if row["Stat"]["affiliate_id"] != network.affiliate_id]
+        known = set(world.clicks_frame().click_id) | set(world.messages_frame().message_id)
+        assert not known & {value for stat in theirs for value in (stat["ad_id"], stat["affiliate_info1"],
+                                                                    stat["affiliate_info3"])}

@@ -17,7 +17,8 @@ METRICS = ("Stat.clicks", "Stat.conversions", "Stat.payout", "Stat.revenue", "St
 
 
 def stats(tune, params, network_id="acmenet"):
-    return tune.data("Report", "getStats", params, network_id=network_id)
+    """Our affiliate's stats, as the ground truth has them (the network also reports other partners')."""
+    return tune.data("Report", "getStats", [*params, *tune.ours(network_id)], network_id=network_id)
 
 
 def as_truth(rows) -> dict:

@@ -25,6 +25,11 @@ class Tune:
             return requests.post(url, data=query, timeout=10)
         return requests.get(url, params=query, timeout=10)
 
+    def ours(self, network_id: str | None = None) -> list[tuple[str, str]]:
+        """The report filter for our affiliate's rows: the network also reports other partners'."""
+        affiliate_id = self.server.world.network(network_id or self.network_id).affiliate_id
+        return [("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"), ("filters[Stat.affiliate_id][values][]", affiliate_id)]
+
     def call(self, target: str, method: str, params=(), **kwargs) -> dict:
         reply = self.raw(target, method, params, **kwargs)
         assert reply.status_code == 200

@@ -26,8 +26,10 @@ COMPARED = {
 
 def sandbox_client(server: SandboxServer, world: SandboxWorld, network_id: str, **overrides) -> TuneClient:
     # The sandbox's networks know every field: ask for all, so reads compare with the whole truth.
+    # Like the pipeline, ask for our affiliate's conversions: the network has other partners.
     options = dict(backoff_base=0.01, backoff_max=0.05, max_retries=3, rate_limit=(40, 10.0),
-                   rate_limit_retries=3, timeout=10.0, extra_conversion_fields=AFFILIATE_UNIQUE_FIELDS)
+                   rate_limit_retries=3, timeout=10.0, extra_conversion_fields=AFFILIATE_UNIQUE_FIELDS,
+                   affiliate_id=world.network(network_id).affiliate_id)
     options.update(overrides)
     return TuneClient(network_id, world.token_for(network_id), server.api_url, **options)
 

@@ -5,7 +5,7 @@ import gzip
 import json
 import logging
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from email.utils import format_datetime
 
@@ -433,3 +433,19 @@ def test_connection_to_a_closed_port_is_unreachable_quickly():
     assert "Cannot reach the TUNE API" in check.message
     assert_token_free(check.message)
     assert (datetime.now() - started).total_seconds() < 5
+
+
+def test_with_an_affiliate_id_conversion_and_stats_reports_ask_for_that_affiliate_only(scripted_server):
+    """The Network API reports every partner's conversions; ours are those of our affiliate id."""
+    from trackly_pipeline.tune.stats import daily_offer_stats
+
+    affiliate = [("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"), ("filters[Stat.affiliate_id][values][]", "1001")]
+    window = (datetime(2024, 3, 9, tzinfo=timezone.utc), datetime(2024, 3, 10, tzinfo=timezone.utc))
+    for affiliate_id, expected in ((1001, affiliate), (None, [])):
+        server = scripted_server(paginated(1, 1, 0, []), paginated(1, 1, 0, []))
+        tune = make_client(server.url, affiliate_id=affiliate_id)
+        list(tune.iter_conversion_tables(*window))
+        daily_offer_stats(tune, date(2024, 3, 9), date(2024, 3, 9))
+        assert len(server.requests) == 2
+        for query in server.requests:
+            assert [pair for pair in query if pair[0].startswith("filters[Stat.affiliate_id]")] == expected
