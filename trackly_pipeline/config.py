@@ -140,7 +140,9 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
     where.allowed(top, "", {"warehouse", "trackly", "reporting_currency", "postback_base_url", "networks",
                             "fx_rates", "partitions_start"})
     warehouse = _mapping(top.get("warehouse", {}), where, "warehouse")
+    where.allowed(warehouse, "warehouse", {"duckdb_path"})
     trackly = _mapping(top.get("trackly"), where, "trackly")
+    where.allowed(trackly, "trackly", {"clicks", "messages"})
     currency = str(top.get("reporting_currency", "USD"))
     if not CURRENCY_PATTERN.match(currency):
         where.fail("reporting_currency", f"{currency!r} is not a 3-letter currency code")
@@ -189,6 +191,9 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         where.fail("network_token_env", _unset(token_env))
     api_url = _url(item.get("api_url") or f"https://{network_id}.api.hasoffers.com/Apiv3/json", where, "api_url")
     base_url = _url(item.get("base_url"), where, "base_url", required=True)
+    if urlparse(base_url).query or urlparse(base_url).fragment:
+        # The tracking link is base_url + "/aff_c?...": a query here would swallow it.
+        where.fail("base_url", f"{base_url!r} must not have a query or fragment (the link appends /aff_c?...)")
 
     field_name = str(item.get("message_id_field", "aff_sub"))
     if field_name not in MESSAGE_ID_FIELDS:
@@ -202,8 +207,9 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         if _php_param_name(str(name)) in own:
             where.fail(f"global_url_params.{name}",
                        f"the tracking link sets this parameter itself ({', '.join(sorted(own))} are reserved)")
-        if value is None or isinstance(value, (dict, list)):
-            where.fail(f"global_url_params.{name}", "must be a string")
+        if value is None or isinstance(value, (bool, dict, list)):
+            # YAML reads on/yes/true as a boolean, which would reach the link as "True".
+            where.fail(f"global_url_params.{name}", "must be a string (quote it)")
         for macro in MACRO_PATTERN.findall(str(value)):
             if macro not in TRACKLY_MACROS:
                 where.fail(f"global_url_params.{name}", f"unknown macro {macro}; known: {', '.join(sorted(TRACKLY_MACROS))}")

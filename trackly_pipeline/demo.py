@@ -61,7 +61,7 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
         failed = []
         for network in settings.networks:
             started = time.monotonic()
-            result = defs.get_job_def(sync_job_name(network.key)).execute_in_process(
+            result = defs.resolve_job_def(sync_job_name(network.key)).execute_in_process(
                 instance=instance,
                 tags={**range_tags(first, last), "trackly/network": network.key},
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

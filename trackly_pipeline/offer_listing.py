@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 
 from trackly_pipeline.config import load_config
-from trackly_pipeline.tune import TuneClient
+from trackly_pipeline.tune import TuneClient, TuneError
 from trackly_pipeline.warehouse.database import Warehouse
 
 
@@ -34,9 +36,14 @@ def print_offer_listing(network_key: str) -> int:
     settings = load_config(require_tokens=False)
     network, token = settings.network_with_token(network_key)
     client = TuneClient(network.network_id, token, network.api_url, timezone=network.timezone)
+    try:
+        offers = client.find_offers()
+    except TuneError as exc:  # already redacted: say what TUNE said, not where Python was
+        print(f"trackly offers: {network.key}: {exc}", file=sys.stderr)
+        return 1
     imported = imported_offer_ids(Warehouse(settings.duckdb_path), network.key)
     print(f"{'offer_id':>8}  {'imported':<8}  {'status':<8}  {'payout':>10}  {'type':<14}  name")
-    for offer in client.find_offers():
+    for offer in offers:
         payout = f"{offer.default_payout:.2f}" if offer.default_payout is not None else "-"
         print(f"{offer.offer_id:>8}  {'yes' if offer.offer_id in imported else 'no':<8}  {offer.status:<8}  "
               f"{payout:>10}  {offer.payout_type or '-':<14}  {network.offer_name_prefix}{offer.name}")

@@ -76,6 +76,14 @@ def test_offers_needs_only_the_chosen_networks_token(config, world, capsys):
     assert len(rows) == len(world.ground_truth_offers("acmenet"))
 
 
+def test_offers_rejected_by_tune_are_one_line_without_the_token(config, world, capsys, monkeypatch):
+    monkeypatch.setenv("TUNE_ACME_TOKEN", "sbx-wrong-token-0000000000000000")
+    assert trackly_main(["offers", "acme"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("trackly offers: acme: ") and err.count("\n") == 1
+    assert "Traceback" not in err and "sbx-wrong-token" not in err and world.token_for("acmenet") not in err
+
+
 @pytest.mark.parametrize("command", [["test-connection", "--network", "bolt"], ["test-connection"], ["offers", "bolt"]])
 def test_a_missing_token_is_one_line_naming_file_network_and_field(config, capsys, command):
     assert trackly_main(command) == 2

@@ -67,6 +67,8 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("timezone", "Mars/Olympus_Mons", "timezone: unknown time zone 'Mars/Olympus_Mons'"),
         ("offer_sync", {"auto": True, "frequency": "weekly"}, "offer_sync.frequency: 'weekly' is not one of"),
         ("affiliate_id", None, "affiliate_id: is required"),
+        ("base_url", "https://clicks.example.com/?src=sms", "base_url: 'https://clicks.example.com/?src=sms' must not have a query"),
+        ("global_url_params", {"tracking": True}, "global_url_params.tracking: must be a string (quote it)"),
         ("affiliate_id", "aff-1001", "affiliate_id: must be the network's numeric affiliate id, got 'aff-1001'"),
         ("affiliate_id", "0", "affiliate_id: must be the network's numeric affiliate id, got '0'"),
         ("colour", "blue", "colour: unknown field"),
@@ -214,3 +216,20 @@ def test_a_null_offer_name_prefix_means_none(tmp_path):
     assert load_config(path).network("bolt").offer_name_prefix == ""
     with pytest.raises(ConfigError, match=r"networks\[1\] \(bolt\): offer_name_prefix: must be a string"):
         load_config(write(tmp_path, with_network_field("offer_name_prefix", ["BOLT"])))
+
+
+@pytest.mark.parametrize(
+    ("section", "typo", "expected"),
+    [
+        ("warehouse", "duckdb_file", "warehouse.duckdb_file: unknown field (allowed: duckdb_path)"),
+        ("trackly", "csv_delimiter", "trackly.csv_delimiter: unknown field (allowed: clicks, messages)"),
+    ],
+)
+def test_an_unknown_field_in_a_section_is_named(tmp_path, section, typo, expected):
+    """A typo there would not fail later: the pipeline would quietly write or read the default."""
+    config = copy.deepcopy(BASE)
+    config[section][typo] = "data/prod.duckdb"
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: {expected}" in str(error.value)
