@@ -13,6 +13,10 @@ from trackly_pipeline.warehouse.database import run_sql_file
 MIN_LOOKUP_DAYS = 30
 
 
+class ReportingCurrencyChanged(RuntimeError):
+    """trackly.yaml's reporting_currency differs from the one the warehouse's amounts are in."""
+
+
 def attribute_window(
     conn: duckdb.DuckDBPyConnection,
     *,
@@ -27,6 +31,7 @@ def attribute_window(
 ) -> dict[str, int]:
     """Rebuild analytics.attributed_conversions for one network's [start, end). Returns the count per
     attribution method. Call inside a transaction."""
+    _require_reporting_currency(conn, reporting_currency)
     windows = offer_window_days or {}
     # How far back clicks and messages are looked up: no click older than the longest window can
     # earn credit; 30 days at least, so an older click still explains an unattributed conversion.
@@ -58,6 +63,22 @@ def attribute_window(
         WHERE network = ? AND conversion_id IN (SELECT conversion_id FROM window_conversions)
         GROUP BY 1 ORDER BY 1"""
     return dict(conn.execute(methods, [network]).fetchall())
+
+
+def _require_reporting_currency(conn: duckdb.DuckDBPyConnection, currency: str) -> None:
+    """Attribution rewrites only its window: in another currency, the days outside it would keep
+    the old one and the rollups (which have no currency column) would add the two."""
+    other = conn.execute(
+        "SELECT reporting_currency, count(*) FROM analytics.attributed_conversions "
+        "WHERE reporting_currency <> $currency GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+        {"currency": currency},
+    ).fetchone()
+    if other:
+        raise ReportingCurrencyChanged(
+            f"reporting_currency is {currency} in the config, but {other[1]:,} attributed conversions are in "
+            f"{other[0]}: the rollups would add the two. Set it back, or rebuild the warehouse in {currency} "
+            "(README, Upgrading)"
+        )
 
 
 def rebuild_rollups(conn: duckdb.DuckDBPyConnection) -> list:

@@ -163,3 +163,24 @@ def test_a_click_logged_without_an_offer_counts_for_its_message_only(tmp_path):
         assert conn.execute("SELECT message_id, clicks FROM analytics.revenue_by_message").fetchall() == [("MSG00001", 2)]
         assert conn.execute("SELECT creative_id, clicks FROM analytics.revenue_by_creative").fetchall() == [(501, 2)]
         assert conn.execute("SELECT offer_id, clicks FROM analytics.revenue_by_offer").fetchall() == [(7, 1)]
+
+
+def test_a_changed_reporting_currency_stops_attribution_before_it_mixes_currencies(tmp_path):
+    from trackly_pipeline.warehouse.transforms import ReportingCurrencyChanged
+
+    day = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        set_conversion(conn, 1, day, "10")
+        set_conversion(conn, 2, day + 2 * WEEK, "5")
+        attribute_and_roll_up(conn, day + timedelta(days=3))
+        before = conn.execute("SELECT * FROM analytics.attributed_conversions ORDER BY ALL").fetchall()
+
+        # The config now says EUR: attributing the later week alone would leave the first in USD.
+        with pytest.raises(ReportingCurrencyChanged, match=r"reporting_currency is EUR in the config, but 1 "
+                                                           r"attributed conversions are in USD"):
+            with transaction(conn):
+                attribute_window(conn, network="acme", message_id_field="aff_sub", start=day + WEEK,
+                                 end=day + 3 * WEEK, reporting_currency="EUR", attributed_at=day)
+        assert conn.execute("SELECT * FROM analytics.attributed_conversions ORDER BY ALL").fetchall() == before
+        attribute_and_roll_up(conn, day + 3 * WEEK)  # in USD, as before: fine
