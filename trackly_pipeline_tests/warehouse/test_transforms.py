@@ -124,6 +124,25 @@ def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
             ("analytics.revenue_by_offer", date(2026, 11, 1))]
 
 
+def test_an_offer_that_left_the_catalog_keeps_its_last_name_on_rebuilt_days(tmp_path):
+    first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        with transaction(conn):
+            replace_offers(conn, "acme", [offer(7, "Summer promo"), offer(8, "Other")], import_all=True,
+                           synced_at=first_day)
+        set_conversion(conn, 1, first_day, "10")
+        attribute_and_roll_up(conn, first_day + timedelta(days=3))
+
+        with transaction(conn):  # offer 7 expired: TUNE no longer returns it
+            replace_offers(conn, "acme", [offer(8, "Other")], import_all=True, synced_at=first_day + timedelta(days=5))
+        set_conversion(conn, 2, first_day + timedelta(days=6), "5")  # a late conversion on it
+        attribute_and_roll_up(conn, first_day + timedelta(days=8))  # its day is built after the expiry
+
+        rows = conn.execute("SELECT day, offer_id, offer_name FROM analytics.revenue_by_offer ORDER BY day").fetchall()
+        assert rows == [(first_day.date(), 7, "Summer promo"), ((first_day + timedelta(days=6)).date(), 7, "Summer promo")]
+
+
 def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_path):
     """100 USD reported in KRW is 140,000: DuckDB types DECIMAL(18,5) x DECIMAL(18,8) as
     DECIMAL(18,13), which overflows from 100,000 unless widened."""

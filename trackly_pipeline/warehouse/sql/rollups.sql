@@ -101,6 +101,15 @@ FULL JOIN sends AS s USING (day, creative_id)
 WHERE creative_id IS NOT NULL;
 
 -- Per offer --------------------------------------------------------------------------------
+-- An offer that has left the catalog (expired, deleted in TUNE) keeps the last name its rows had,
+-- on rebuilt days too: its history reads under one name.
+CREATE OR REPLACE TEMP TABLE departed_offer_names AS
+SELECT network, offer_id, arg_max(offer_name, day) AS offer_name
+FROM analytics.revenue_by_offer
+ANTI JOIN tune.offers USING (network, offer_id)
+WHERE offer_name IS NOT NULL
+GROUP BY network, offer_id;
+
 DELETE FROM analytics.revenue_by_offer WHERE day IN (SELECT day FROM rollup_days);
 INSERT INTO analytics.revenue_by_offer
 WITH conversions AS (
@@ -115,7 +124,7 @@ clicks AS (
     GROUP BY ALL
 )
 SELECT
-    day, network, offer_id, o.name,
+    day, network, offer_id, coalesce(o.name, departed.offer_name),
     coalesce(k.clicks, 0),
     coalesce(c.conversions, 0), coalesce(c.approved, 0), coalesce(c.pending, 0), coalesce(c.rejected, 0),
     coalesce(c.adjustments, 0),
@@ -124,7 +133,8 @@ SELECT
     coalesce(c.conversions, 0) / nullif(k.clicks, 0)
 FROM conversions AS c
 FULL JOIN clicks AS k USING (day, network, offer_id)
-LEFT JOIN tune.offers AS o USING (network, offer_id);
+LEFT JOIN tune.offers AS o USING (network, offer_id)
+LEFT JOIN departed_offer_names AS departed USING (network, offer_id);
 
 -- The months of the analysts' copy these rollups rewrote (warehouse/publish.py).
 INSERT INTO ops.publish_pending
