@@ -55,7 +55,7 @@ def _run_test_connection(args: argparse.Namespace) -> int:
     failures = 0
     for network, token in chosen:
         client = TuneClient(network.network_id, token, network.api_url, timezone=network.timezone,
-                            max_retries=1, backoff_base=0.2)
+                            affiliate_id=network.affiliate_id, max_retries=1, backoff_base=0.2)
         check = client.test_connection()
         failures += not check.ok
         print(f"{network.key:<12} {'OK ' if check.ok else 'FAIL'} {check.outcome:<17} {check.message}")

@@ -55,7 +55,7 @@ def config(tmp_path, world, server, monkeypatch) -> Path:
         "postback_base_url": "https://app.example.com",
         "networks": [
             {"key": n.key, "network_id": n.network_id, "network_token_env": n.token_env_var,
-             "api_url": server.api_url, "base_url": "https://t.example.com", "affiliate_id": "1",
+             "api_url": server.api_url, "base_url": "https://t.example.com", "affiliate_id": n.affiliate_id,
              "max_retries": 1, "backoff_base_s": 0.01}
             for n in world.networks
         ],
@@ -68,6 +68,14 @@ def test_test_connection_needs_only_the_chosen_networks_token(config, capsys):
     assert trackly_main(["test-connection", "--network", "acme"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and lines[0].startswith("acme") and " OK " in lines[0]
+
+
+def test_test_connection_flags_an_affiliate_id_the_network_has_no_conversions_for(config, capsys):
+    config.write_text(config.read_text().replace("affiliate_id: '1001'", "affiliate_id: '1002'"))
+    assert trackly_main(["test-connection", "--network", "acme"]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.split()[:3] == ["acme", "FAIL", "affiliate_unseen"]
+    assert "none for affiliate 1002: check affiliate_id" in line
 
 
 def test_offers_needs_only_the_chosen_networks_token(config, world, capsys):

@@ -64,6 +64,7 @@ _RAW_CONVERSION_SCHEMA = raw_schema(CONVERSION_FIELDS)
 # Retry budget for test_connection, so an unreachable host answers within seconds.
 _PROBE_RETRIES = 1
 _PROBE_TIMEOUT = 10.0
+_PROBE_DAYS = 7  # the sync's own window
 # Longest wait a Retry-After header can ask of us; a longer one is cut to this.
 _RETRY_AFTER_CAP = 60.0
 # Bytes per read of a reply body.
@@ -83,7 +84,7 @@ class OfferCatalog:
 @dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
-    outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | error
+    outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | affiliate_unseen | error
     message: str
     timezone: str | None
 
@@ -329,33 +330,24 @@ class TuneClient:
         )
 
     def test_connection(self) -> ConnectionCheck:
-        """Check reachability, network id, token and report access; never raises a TuneError."""
+        """Check reachability, network id, token, report access and, with an affiliate id, that the
+        network reports conversions for it when it has any; never raises a TuneError."""
         try:
             zone = self._timezone_from(
                 self._call("Application", "getTimezone", None, _PROBE_RETRIES, _PROBE_RETRIES, self._probe_timeout)
             )
             if self._timezone is None:
                 self._timezone = zone
-            now = datetime.now(timezone.utc).replace(microsecond=0)
-            tz = ZoneInfo(zone)
-            self._call(
-                "Report",
-                "getConversions",
-                {
-                    "fields": ["Stat.id"],
-                    "filters": {
-                        "Stat.datetime": {
-                            "conditional": "BETWEEN",
-                            "values": [_network_local(now - timedelta(hours=1), tz), _network_local(now, tz)],
-                        }
-                    },
-                    "limit": 1,
-                    "page": 1,
-                },
-                _PROBE_RETRIES,
-                _PROBE_RETRIES,
-                self._probe_timeout,
-            )
+            ours = self._recent_conversion_count(zone, self.affiliate_filter())
+            if self.affiliate_id is not None and ours == 0:
+                # A wrong affiliate id fails nothing: every sweep would find no conversions.
+                everyone = self._recent_conversion_count(zone, {})
+                if everyone:
+                    return self._check(
+                        "affiliate_unseen",
+                        f"Network {self.network_id!r} has {everyone:,} conversions in the last {_PROBE_DAYS} days, "
+                        f"none for affiliate {self.affiliate_id}: check affiliate_id.",
+                    )
         except TuneConnectionError as exc:
             return self._check("unreachable", f"Cannot reach the TUNE API at {self.api_url}: {exc.message}")
         except TuneInvalidNetworkError:
@@ -377,6 +369,27 @@ class TuneClient:
         )
 
     # ---- internals -----------------------------------------------------------------------
+
+    def _recent_conversion_count(self, zone: str, filters: Mapping[str, Any]) -> int:
+        """TUNE's count of conversions in the last _PROBE_DAYS (one row asked for): also the check
+        that the token may read reports."""
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        tz = ZoneInfo(zone)
+        since = [_network_local(now - timedelta(days=_PROBE_DAYS), tz), _network_local(now, tz)]
+        data = self._call(
+            "Report",
+            "getConversions",
+            {
+                "fields": ["Stat.id"],
+                "filters": {"Stat.datetime": {"conditional": "BETWEEN", "values": since}, **filters},
+                "limit": 1,
+                "page": 1,
+            },
+            _PROBE_RETRIES,
+            _PROBE_RETRIES,
+            self._probe_timeout,
+        )
+        return envelope.page_of(data).total_count
 
     @property
     def _probe_timeout(self) -> float:
