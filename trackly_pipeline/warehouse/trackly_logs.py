@@ -98,13 +98,15 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 
 
 def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
-    """Days to roll up again, and (for the published messages) months to publish again: one scan."""
+    """Days to roll up again, and (for the published messages) months to publish again: one scan.
+    The days stay in SQL: an infinite time's day, or one past year 9999, has no Python date."""
     table = f"trackly.{kind}"
-    rows = conn.execute(f"SELECT DISTINCT utc_day({time_column}) FROM {table} {where}", params).fetchall()
-    days = [day for (day,) in rows]
-    if not days:
-        return
-    conn.executemany("INSERT INTO ops.dirty_days VALUES (?, ?)", [(day, table) for day in days])
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE marked_days AS SELECT DISTINCT utc_day({time_column}) AS day FROM {table} {where}",
+        params,
+    )
+    conn.execute("INSERT INTO ops.dirty_days SELECT day, $table FROM marked_days", {"table": table})
     if table in PARTITIONED:
-        months = sorted({day.replace(day=1) for day in days})
-        conn.executemany("INSERT INTO ops.publish_pending VALUES (?, ?)", [(table, month) for month in months])
+        conn.execute("INSERT INTO ops.publish_pending SELECT DISTINCT $table, date_trunc('month', day)::DATE "
+                     "FROM marked_days", {"table": table})
+    conn.execute("DROP TABLE marked_days")

@@ -74,3 +74,17 @@ def test_a_file_whose_name_duckdb_would_read_as_a_pattern_is_refused_before_anyt
 
         (logs / "m_?.parquet").rename(logs / "m_3.parquet")
         assert load_log_files(conn, "messages", str(logs / "*.parquet"), NOW).rows_loaded == 3
+
+
+def test_sends_at_infinite_or_far_times_load_and_count_on_their_own_day(tmp_path):
+    """Log rows with times no Python date can hold are kept and counted, never a crash or a gap."""
+    from trackly_pipeline.warehouse.transforms import rebuild_rollups
+
+    logs = tmp_path / "messages"
+    logs.mkdir()
+    write_messages(logs / "a.parquet", ["-infinity", "2026-11-02 10:00:00+00", "20000-01-02 10:00:00+00", "infinity"])
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        assert load_log_files(conn, "messages", str(logs / "*.parquet"), NOW).rows_loaded == 4
+        rebuild_rollups(conn)
+        sends = conn.execute("SELECT day::VARCHAR, sends FROM analytics.revenue_by_creative ORDER BY day").fetchall()
+    assert sends == [("-infinity", 1), ("2026-11-02", 1), ("20000-01-02", 1), ("infinity", 1)]

@@ -4,6 +4,9 @@
 -- earn nothing and their payout is shown as rejected_payout.
 CREATE OR REPLACE TEMP TABLE rollup_days AS
 SELECT DISTINCT day FROM ops.dirty_days;
+-- Each source below is cut to [first day, last day + 1] before the exact `utc_day(..) IN rollup_days`
+-- test, so a scan skips other days' row groups. `<=`, not `<`: a log may hold +infinity, whose day
+-- is +infinity, and +infinity + 1 is not above it.
 
 -- Conversions of those days, split by status, summed once per grain the rollups report: per message,
 -- per creative, per offer (one scan, GROUPING SETS). `grain` says which set a row belongs to.
@@ -22,7 +25,7 @@ SELECT
     coalesce(sum(payout_reporting) FILTER (WHERE status = 'rejected'), 0) AS rejected_payout
 FROM (SELECT utc_day(converted_at) AS day, * FROM analytics.attributed_conversions
       WHERE converted_at >= (SELECT min(day) FROM rollup_days)
-        AND converted_at < (SELECT max(day) FROM rollup_days) + 1
+        AND converted_at <= (SELECT max(day) FROM rollup_days) + 1
         AND utc_day(converted_at) IN (SELECT day FROM rollup_days))
 GROUP BY GROUPING SETS ((day, message_id), (day, creative_id), (day, network, offer_id));
 
@@ -33,7 +36,7 @@ SELECT
     day, message_id, network_id, offer_id, count(*) AS clicks
 FROM (SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id FROM trackly.clicks
       WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
-        AND clicked_at < (SELECT max(day) FROM rollup_days) + 1
+        AND clicked_at <= (SELECT max(day) FROM rollup_days) + 1
         AND utc_day(clicked_at) IN (SELECT day FROM rollup_days))
 GROUP BY GROUPING SETS ((day, message_id), (day, network_id, offer_id));
 
@@ -82,7 +85,7 @@ sends AS (
     SELECT utc_day(sent_at) AS day, creative_id, count(*) AS sends
     FROM trackly.messages
     WHERE sent_at >= (SELECT min(day) FROM rollup_days)
-      AND sent_at < (SELECT max(day) FROM rollup_days) + 1
+      AND sent_at <= (SELECT max(day) FROM rollup_days) + 1
       AND utc_day(sent_at) IN (SELECT day FROM rollup_days)
     GROUP BY ALL
 )
