@@ -36,16 +36,22 @@ class WindowStats:
     vanished: int
     quarantined: int
     transitions: dict[str, int]  # e.g. {"pending -> approved": 12}
+    # Stored conversions of other affiliates forgotten before the replacement (whole history, once:
+    # see conversions_forget_other_affiliates.sql).
+    other_affiliates: int = 0
 
 
 class ConversionSweep:
     """Stages one sweep's pages in a temporary table of this connection (outside the DuckDB file,
     which need not be attached until `replace_window`)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, network: str, sync_id: str):
+    def __init__(self, conn: duckdb.DuckDBPyConnection, network: str, sync_id: str, affiliate_id: int | None = None):
+        """With `affiliate_id` (ours, as the sweep's client asked TUNE for), stored conversions of
+        other affiliates are forgotten once before the first replacement under that id."""
         self.conn = conn
         self.network = network
         self.sync_id = sync_id
+        self.affiliate_id = affiliate_id
         self.rows = 0
         self.rejected: list[RejectedRow] = []
         self._pending: list[pa.Table] = []
@@ -92,6 +98,7 @@ class ConversionSweep:
         run_sql_file(conn, "conversions_quarantine_staged.sql", params)
         quarantine(conn, sync_id=self.sync_id, network=self.network, kind="conversion",
                    rejected=self.rejected, received_at=seen_at)
+        other_affiliates = self._forget_other_affiliates(seen_at)
         run_sql_file(conn, "conversions_replace_window.sql", params)
         stats = conn.execute("SELECT * FROM window_stats").fetchone()
         quarantined = conn.execute(
@@ -103,4 +110,17 @@ class ConversionSweep:
             "GROUP BY 1 ORDER BY 1",
             {"sync_id": self.sync_id},
         ).fetchall())
-        return WindowStats(*stats, quarantined=quarantined, transitions=transitions)
+        return WindowStats(*stats, quarantined=quarantined, transitions=transitions, other_affiliates=other_affiliates)
+
+    def _forget_other_affiliates(self, seen_at: datetime) -> int:
+        if self.affiliate_id is None:
+            return 0
+        cleared_for = self.conn.execute(
+            "SELECT affiliate_id FROM ops.network_affiliates WHERE network = $network", {"network": self.network}
+        ).fetchone()
+        if cleared_for is not None and cleared_for[0] == self.affiliate_id:
+            return 0
+        params = {"network": self.network, "affiliate_id": self.affiliate_id, "seen_at": seen_at,
+                  "sync_id": self.sync_id}
+        run_sql_file(self.conn, "conversions_forget_other_affiliates.sql", params)
+        return self.conn.execute("SELECT count(*) FROM other_affiliates").fetchone()[0]

@@ -48,7 +48,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         with logged_sync(warehouse, attempt, tune.secrets()):
             client = tune.client(context.log)
             with warehouse.connect(attach=False) as conn:
-                sweep = ConversionSweep(conn, network.key, attempt.sync_id)
+                sweep = ConversionSweep(conn, network.key, attempt.sync_id, int(network.affiliate_id))
                 # Columnar: each page goes from the reply straight into the staging table, in memory.
                 for page in client.iter_conversion_tables(start, end):
                     sweep.add_table(page.table, page.rejected)
@@ -76,6 +76,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                 "changed": stats.changed,
                 "unchanged": stats.unchanged,
                 "vanished": stats.vanished,
+                "other_affiliates_forgotten": stats.other_affiliates,
                 "quarantined": stats.quarantined,
                 "status_transitions": dg.MetadataValue.json(stats.transitions),
                 "by_status": statuses,

@@ -221,3 +221,11 @@ CREATE TABLE IF NOT EXISTS ops.networks (
     message_id_field    VARCHAR NOT NULL,
     default_currency    VARCHAR
 );
+
+-- Whose conversions a network's tables hold: the configured affiliate_id they were last cleared for
+-- (conversions_forget_other_affiliates.sql). One row per network.
+CREATE TABLE IF NOT EXISTS ops.network_affiliates (
+    network         VARCHAR NOT NULL,
+    affiliate_id    BIGINT NOT NULL,
+    since           TIMESTAMPTZ NOT NULL
+);

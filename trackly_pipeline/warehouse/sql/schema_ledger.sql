@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS tune.conversion_changes (
     conversion_id   BIGINT NOT NULL,
     seen_at         TIMESTAMPTZ NOT NULL,   -- when the sweep that saw the change ran
     sync_id         VARCHAR NOT NULL,
-    change          VARCHAR NOT NULL,       -- new | changed | vanished
+    change          VARCHAR NOT NULL,       -- new | changed | vanished | other_affiliate
     converted_at    TIMESTAMPTZ NOT NULL,
     offer_id        BIGINT NOT NULL,
     status          VARCHAR,                -- the state seen (vanished: the last state before)
@@ -21,4 +21,4 @@ SELECT network, conversion_id, converted_at, offer_id, status, payout, revenue, 
 FROM tune.conversion_changes
 WHERE seen_at <= as_of
 QUALIFY row_number() OVER (PARTITION BY network, conversion_id ORDER BY seen_at DESC) = 1
-    AND change <> 'vanished';
+    AND change NOT IN ('vanished', 'other_affiliate');

@@ -1,0 +1,39 @@
+-- Forget one network's conversions credited to another affiliate than $affiliate_id: sweeps ask
+-- TUNE for that affiliate's conversions only, but a warehouse written before they did (or under
+-- another configured affiliate_id) holds every partner's, over its whole history, where no sweep
+-- window reaches. Run when ops.network_affiliates does not yet name $affiliate_id for the network;
+-- then nothing else can arrive, so the history is read once, not every hour.
+CREATE OR REPLACE TEMP TABLE other_affiliates AS
+SELECT *
+FROM tune.conversions
+WHERE network = $network
+  AND affiliate_id IS DISTINCT FROM $affiliate_id
+  AND affiliate_id IS NOT NULL;
+
+-- The ledger says why they left: not `vanished` (TUNE still has them), another affiliate's.
+INSERT INTO tune.conversion_changes
+SELECT
+    network, conversion_id, $seen_at, $sync_id, 'other_affiliate',
+    converted_at, offer_id, status, status, payout, revenue, sale_amount, currency
+FROM other_affiliates;
+
+-- Their days are rolled up again and their months of the analysts' copy published again.
+INSERT INTO ops.dirty_days
+SELECT DISTINCT utc_day(converted_at), 'other affiliates ' || $network FROM other_affiliates;
+
+INSERT INTO ops.publish_pending
+SELECT DISTINCT t.name, date_trunc('month', utc_day(o.converted_at))::DATE
+FROM other_affiliates AS o
+CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t(name)
+UNION ALL
+SELECT DISTINCT 'tune.conversion_changes', date_trunc('month', $seen_at)::DATE
+FROM other_affiliates;
+
+DELETE FROM analytics.attributed_conversions
+WHERE network = $network AND conversion_id IN (SELECT conversion_id FROM other_affiliates);
+
+DELETE FROM tune.conversions
+WHERE network = $network AND conversion_id IN (SELECT conversion_id FROM other_affiliates);
+
+DELETE FROM ops.network_affiliates WHERE network = $network;
+INSERT INTO ops.network_affiliates VALUES ($network, $affiliate_id, $seen_at);
