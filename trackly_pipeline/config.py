@@ -191,7 +191,7 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         where.fail("network_token_env", _unset(token_env))
     api_url = _url(item.get("api_url") or f"https://{network_id}.api.hasoffers.com/Apiv3/json", where, "api_url")
     base_url = _url(item.get("base_url"), where, "base_url", required=True)
-    if urlparse(base_url).query or urlparse(base_url).fragment:
+    if any(char in base_url for char in "?#"):
         # The tracking link is base_url + "/aff_c?...": a query here would swallow it.
         where.fail("base_url", f"{base_url!r} must not have a query or fragment (the link appends /aff_c?...)")
 

@@ -68,6 +68,7 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("offer_sync", {"auto": True, "frequency": "weekly"}, "offer_sync.frequency: 'weekly' is not one of"),
         ("affiliate_id", None, "affiliate_id: is required"),
         ("base_url", "https://clicks.example.com/?src=sms", "base_url: 'https://clicks.example.com/?src=sms' must not have a query"),
+        ("base_url", "https://clicks.example.com/#", "base_url: 'https://clicks.example.com/#' must not have a query"),
         ("global_url_params", {"tracking": True}, "global_url_params.tracking: must be a string (quote it)"),
         ("affiliate_id", "aff-1001", "affiliate_id: must be the network's numeric affiliate id, got 'aff-1001'"),
         ("affiliate_id", "0", "affiliate_id: must be the network's numeric affiliate id, got '0'"),

@@ -24,10 +24,11 @@ def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: 
 
     Each partner conversion takes a free Stat.id just after one of ours and a time between that
     conversion and the next, so our rows keep their ids and Stat.id still grows with time. It copies
-    the money and status history of the conversion before it (same offer, so same currency); its
+    the money and status history of that (ordinary) conversion (same offer, so same currency); its
     ad_id, tune_event_id and sub-ids are the partner's own, unknown to Trackly."""
     ids = table.conversion_id
-    free_after = np.flatnonzero(np.diff(ids) >= 2)
+    # After an ordinary conversion: an adjustment's status code (52) and negative payout are not a sale's.
+    free_after = np.flatnonzero((np.diff(ids) >= 2) & ~table.is_adjustment[:-1])
     count = min(len(free_after), round(len(ids) * share))
     if count == 0:
         return table

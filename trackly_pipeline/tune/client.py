@@ -340,13 +340,19 @@ class TuneClient:
                 self._timezone = zone
             ours = self._recent_conversion_count(zone, self.affiliate_filter())
             if self.affiliate_id is not None and ours == 0:
-                # A wrong affiliate id fails nothing: every sweep would find no conversions.
+                # A wrong affiliate id fails nothing: every sweep would find no conversions. Said as a
+                # warning, not a failure: a new or paused partnership has none either.
                 everyone = self._recent_conversion_count(zone, {})
                 if everyone:
-                    return self._check(
-                        "affiliate_unseen",
-                        f"Network {self.network_id!r} has {everyone:,} conversions in the last {_PROBE_DAYS} days, "
-                        f"none for affiliate {self.affiliate_id}: check affiliate_id.",
+                    return ConnectionCheck(
+                        ok=True,
+                        outcome="affiliate_unseen",
+                        message=self._redact(
+                            f"Connected (time zone {zone}), but network {self.network_id!r} has {everyone:,} "
+                            f"conversions in the last {_PROBE_DAYS} days and none for affiliate "
+                            f"{self.affiliate_id}: check affiliate_id."
+                        ),
+                        timezone=zone,
                     )
         except TuneConnectionError as exc:
             return self._check("unreachable", f"Cannot reach the TUNE API at {self.api_url}: {exc.message}")

@@ -19,6 +19,7 @@ Every row is in exactly one month file: infinite times (a log may hold them) and
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
@@ -28,6 +29,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+
+# Managed by Dagster (dagster.yaml, python_logs): warnings show in the run's event log.
+log = logging.getLogger(__name__)
 
 # The tables that grow with history, each cut into months of this (UTC) time column. Their writers
 # add the months they touch to ops.publish_pending.
@@ -72,13 +76,18 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     # A file the copy in place reads or the bookkeeping lists, and the new copy does not, is replaced:
     # its grace period runs from now, its mtime (set just before the swap, so that a crash in between
     # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
-    for file in (live | set(files.values())) - set(current.values()):
+    for file in ((live or set()) | set(files.values())) - set(current.values()):
         with contextlib.suppress(FileNotFoundError):
             os.utime(parts / file)
     os.replace(staging, target)
 
     _record(conn, written, pending)
-    _remove_replaced(parts, set(current.values()))
+    if live is None:
+        # Which files sessions of the old copy read is unknown: remove none until it is known.
+        log.warning("%s: the copy in place could not be read (held open read-write, or damaged): no "
+                    "replaced month file is removed by this publish", target)
+    else:
+        _remove_replaced(parts, set(current.values()))
     return target
 
 
@@ -178,14 +187,15 @@ def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], st
     }
 
 
-def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> set[str]:
-    """The month files the copy now at `target` reads (relative to `parts`), named by its views."""
+def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> set[str] | None:
+    """The month files the copy now at `target` reads (relative to `parts`), named by its views;
+    None when it cannot be read (an analyst's read-write session locks it, or it is damaged)."""
     if not target.exists():
         return set()
     try:
         conn.execute("ATTACH $path AS live_copy (READ_ONLY)", {"path": str(target)})
-    except duckdb.Error:  # a copy DuckDB cannot open has no files to keep; this publish replaces it
-        return set()
+    except duckdb.Error:
+        return None
     try:
         views = conn.execute("SELECT sql FROM duckdb_views() WHERE database_name = 'live_copy'").fetchall()
     finally:

@@ -267,3 +267,15 @@ def test_network_validation():
         SandboxNetwork("Bad-Key", "x", "UTC", "USD", ("USD",), "aff_sub", "1")
     with pytest.raises(ValueError):
         SandboxNetwork("ok", "x", "UTC", "USD", ("USD",), "aff_sub9", "1")
+
+
+def test_other_partners_conversions_are_ordinary_sales_between_ours(world):
+    for network in world.networks:
+        table = world.conversions(network.network_id)
+        theirs = np.flatnonzero(table.affiliate_id != int(network.affiliate_id))
+        assert len(theirs) > 0.05 * len(table)
+        assert not table.is_adjustment[theirs].any() and (table.status_code[theirs] != 52).all()
+        assert (table.state_payout[theirs] >= 0).all()
+        ours = table.ours(np.arange(len(table)))
+        assert not set(table.tune_event_id[theirs]) & set(table.tune_event_id[ours])
+        assert not set(table.ad_id[theirs]) & set(table.ad_id[ours])

@@ -263,3 +263,35 @@ def test_an_empty_warehouse_publishes_empty_tables(tmp_path):
     assert_copy_equals_warehouse(warehouse)
     assert not parts_folder(warehouse.published_path).exists() or not any(
         parts_folder(warehouse.published_path).glob("*/*.parquet"))
+
+
+def test_while_the_copy_is_held_open_read_write_no_replaced_file_is_removed(warehouse, caplog):
+    """Whose files old sessions read is then unknown (the copy cannot be attached): remove none."""
+    import subprocess
+    import sys
+
+    hold = ("import duckdb, sys, time\nconn = duckdb.connect(sys.argv[1])\nprint('holding', flush=True)\n"
+            "time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse.published_path)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with warehouse.connect() as conn:
+            # What a schema upgrade does: the bookkeeping forgets the table's files, all are rewritten.
+            replaced = set(current_files(conn).values())
+            conn.execute("DELETE FROM ops.published_parts WHERE table_name = 'tune.conversions'")
+            age_every_file(warehouse)
+            with caplog.at_level("WARNING", logger="trackly_pipeline.warehouse"):
+                warehouse.publish(conn)
+            assert not replaced & set(current_files(conn).values())
+        parts = parts_folder(warehouse.published_path)
+        assert all((parts / file).exists() for file in replaced)
+        assert any("no replaced month file is removed" in record.getMessage() for record in caplog.records)
+    finally:
+        holder.kill()
+        holder.wait()
+    age_every_file(warehouse)
+    with warehouse.connect() as conn:  # readable again, and the day is over: they go
+        warehouse.publish(conn)
+    assert not any((parts / file).exists() for file in replaced)
+    assert_copy_equals_warehouse(warehouse)
