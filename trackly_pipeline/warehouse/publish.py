@@ -76,18 +76,18 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     # A file the copy in place reads or the bookkeeping lists, and the new copy does not, is replaced:
     # its grace period runs from now, its mtime (set just before the swap, so that a crash in between
     # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
-    for file in ((live or set()) | set(files.values())) - set(current.values()):
+    if live is None:
+        # Which files sessions of the old copy read is unknown: every file gets its day.
+        log.warning("%s: the copy in place could not be read (held open read-write, or damaged): every "
+                    "month file on disk is kept for another day", target)
+        live = {path.relative_to(parts).as_posix() for path in parts.glob("*/*.parquet")}
+    for file in (live | set(files.values())) - set(current.values()):
         with contextlib.suppress(FileNotFoundError):
             os.utime(parts / file)
     os.replace(staging, target)
 
     _record(conn, written, pending)
-    if live is None:
-        # Which files sessions of the old copy read is unknown: remove none until it is known.
-        log.warning("%s: the copy in place could not be read (held open read-write, or damaged): no "
-                    "replaced month file is removed by this publish", target)
-    else:
-        _remove_replaced(parts, set(current.values()))
+    _remove_replaced(parts, set(current.values()))
     return target
 
 

@@ -79,3 +79,42 @@ def test_the_first_sweep_for_our_affiliate_forgets_the_others_history_once(tmp_p
                       seen + timedelta(hours=1), OURS)
         assert later.other_affiliates == 0
         assert conn.execute("SELECT since FROM ops.network_affiliates").fetchall() == [(seen,)]  # not read again
+
+
+def test_a_conversion_tune_now_credits_to_us_is_kept_with_its_history(tmp_path):
+    recent = WINDOW_END - timedelta(days=2)
+    start = WINDOW_END - timedelta(days=7)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        first = sweep(conn, [conversion(5, recent, THEIRS)], start, WINDOW_END, WINDOW_END, affiliate_id=None)
+        assert first.new == 1
+        seen = WINDOW_END + timedelta(hours=1)
+        stats = sweep(conn, [conversion(5, recent, OURS)], start, WINDOW_END, seen, OURS)
+        assert (stats.other_affiliates, stats.new, stats.unchanged) == (0, 0, 1)
+        assert conn.execute("SELECT affiliate_id, first_seen_at FROM tune.conversions").fetchall() == [
+            (OURS, WINDOW_END)]
+        assert conn.execute("SELECT change FROM tune.conversion_changes ORDER BY seen_at").fetchall() == [("new",)]
+        assert conn.execute("SELECT conversion_id FROM tune.conversions_as_of(now())").fetchall() == [(5,)]
+
+
+def test_the_day_an_unrefreshed_attribution_put_it_on_is_rolled_up_again(tmp_path):
+    """TUNE moved another affiliate's conversion to a new day, and that window was swept but not yet
+    attributed when the filtered sweeps began: its attributed row, on the old day, goes too."""
+    moved_to = WINDOW_END - timedelta(days=2)
+    old_window = (OLD_DAY - timedelta(days=1), OLD_DAY + timedelta(days=1))
+    new_window = (WINDOW_END - timedelta(days=7), WINDOW_END)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')").fetchall()
+        sweep(conn, [conversion(1, OLD_DAY, OURS), conversion(2, OLD_DAY, THEIRS, "500")], *old_window,
+              old_window[1], affiliate_id=None)
+        attribute_and_roll_up(conn, *old_window)
+        sweep(conn, [conversion(2, moved_to, THEIRS, "500")], *new_window, WINDOW_END, affiliate_id=None)
+        conn.execute("DELETE FROM ops.publish_pending").fetchall()  # as a publish leaves it
+
+        stats = sweep(conn, [], *new_window, WINDOW_END + timedelta(hours=1), OURS)
+        assert stats.other_affiliates == 1
+        attribute_and_roll_up(conn, *new_window)
+        assert conn.execute("SELECT day, sum(revenue) FROM analytics.revenue_by_offer GROUP BY day").fetchall() == [
+            (OLD_DAY.date(), 10)]
+        assert conn.execute("SELECT count(*) FROM ops.publish_pending WHERE table_name = "
+                            "'analytics.attributed_conversions' AND month = $m", {"m": OLD_DAY.date().replace(day=1)}
+                            ).fetchall() == [(1,)]

@@ -265,8 +265,9 @@ def test_an_empty_warehouse_publishes_empty_tables(tmp_path):
         parts_folder(warehouse.published_path).glob("*/*.parquet"))
 
 
-def test_while_the_copy_is_held_open_read_write_no_replaced_file_is_removed(warehouse, caplog):
-    """Whose files old sessions read is then unknown (the copy cannot be attached): remove none."""
+def test_while_the_copy_is_held_open_read_write_every_file_gets_its_day(warehouse, caplog):
+    """Whose files old sessions read is then unknown (the copy cannot be attached): each file on disk
+    gets a day from then, even if the next publish can read the copy again."""
     import subprocess
     import sys
 
@@ -286,10 +287,14 @@ def test_while_the_copy_is_held_open_read_write_no_replaced_file_is_removed(ware
             assert not replaced & set(current_files(conn).values())
         parts = parts_folder(warehouse.published_path)
         assert all((parts / file).exists() for file in replaced)
-        assert any("no replaced month file is removed" in record.getMessage() for record in caplog.records)
+        assert any("every month file on disk is kept for another day" in record.getMessage()
+                   for record in caplog.records)
     finally:
         holder.kill()
         holder.wait()
+    with warehouse.connect() as conn:  # readable again, within the day: sessions from before still read them
+        warehouse.publish(conn)
+    assert all((parts / file).exists() for file in replaced)
     age_every_file(warehouse)
     with warehouse.connect() as conn:  # readable again, and the day is over: they go
         warehouse.publish(conn)

@@ -8,7 +8,17 @@ SELECT *
 FROM tune.conversions
 WHERE network = $network
   AND affiliate_id IS DISTINCT FROM $affiliate_id
-  AND affiliate_id IS NOT NULL;
+  AND affiliate_id IS NOT NULL
+  -- One this sweep returns is ours now (TUNE credited it to us): the replacement updates it.
+  AND conversion_id NOT IN (SELECT conversion_id FROM staged_conversions);
+
+-- The days to roll up and publish again: theirs, and their attributed rows' (on another day when
+-- TUNE moved a conversion and its window has not been attributed since).
+CREATE OR REPLACE TEMP TABLE other_affiliate_days AS
+SELECT utc_day(converted_at) AS day FROM other_affiliates
+UNION
+SELECT utc_day(converted_at) FROM analytics.attributed_conversions
+WHERE network = $network AND conversion_id IN (SELECT conversion_id FROM other_affiliates);
 
 -- The ledger says why they left: not `vanished` (TUNE still has them), another affiliate's.
 INSERT INTO tune.conversion_changes
@@ -19,11 +29,11 @@ FROM other_affiliates;
 
 -- Their days are rolled up again and their months of the analysts' copy published again.
 INSERT INTO ops.dirty_days
-SELECT DISTINCT utc_day(converted_at), 'other affiliates ' || $network FROM other_affiliates;
+SELECT day, 'other affiliates ' || $network FROM other_affiliate_days;
 
 INSERT INTO ops.publish_pending
-SELECT DISTINCT t.name, date_trunc('month', utc_day(o.converted_at))::DATE
-FROM other_affiliates AS o
+SELECT DISTINCT t.name, date_trunc('month', d.day)::DATE
+FROM other_affiliate_days AS d
 CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t(name)
 UNION ALL
 SELECT DISTINCT 'tune.conversion_changes', date_trunc('month', $seen_at)::DATE
