@@ -132,7 +132,8 @@ def avoid_ambiguous_local_times(seconds: np.ndarray, zone: str) -> np.ndarray:
         seconds[bad] += 2 * 3600
 
 
-def _local_wall_time(seconds: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
+def local_wall_time(seconds: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """(network-local wall time as naive epoch seconds, Stat.datetime text) of UTC epoch seconds."""
     local = pd.to_datetime(seconds, unit="s", utc=True).tz_convert(zone).tz_localize(None)
     local_seconds = local.values.astype("datetime64[s]").astype(np.int64)
     iso = np.datetime_as_string(local.values.astype("datetime64[s]")).astype("U19")
@@ -349,7 +350,7 @@ def finalize_conversions(rng: np.random.Generator, plan: ConversionPlan, refs: T
     offer_id = np.array([o.offer_id for o in offers], dtype=np.int64)[plan.offer_index]
     conversion_id = int(rng.integers(1000, 50_000)) + np.cumsum(rng.integers(1, 4, size=n))
     tune_event_id = unique_ids(rng, n, 32)
-    local_seconds, local_text = _local_wall_time(plan.converted_at, network.timezone)
+    local_seconds, local_text = local_wall_time(plan.converted_at, network.timezone)
 
     # Stat.id grows with time, as TUNE's auto-increment ids do.
     order = np.lexsort((kind, plan.converted_at))

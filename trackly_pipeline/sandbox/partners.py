@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .conversions import CARRIERS, UNATTRIBUTED, ConversionTable, _local_wall_time, avoid_ambiguous_local_times
+from .conversions import CARRIERS, UNATTRIBUTED, ConversionTable, avoid_ambiguous_local_times, local_wall_time
 from .randomids import unique_ids
 
 OTHER_PARTNER_SHARE = 0.15  # of our conversions
@@ -39,7 +39,7 @@ def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: 
     unambiguous = avoid_ambiguous_local_times(converted_at, table.network.timezone) == converted_at
     after, converted_at = after[unambiguous], converted_at[unambiguous]
     count = len(after)
-    local_seconds, local_text = _local_wall_time(converted_at, table.network.timezone)
+    local_seconds, local_text = local_wall_time(converted_at, table.network.timezone)
     partner_refs = unique_ids(rng, count, 16)
     subs = {name: np.full(count, "", dtype=values.dtype) for name, values in table.sub_ids.items()}
     subs["aff_sub"] = partner_refs.astype(table.sub_ids["aff_sub"].dtype)
