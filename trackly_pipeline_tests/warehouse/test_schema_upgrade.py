@@ -117,10 +117,10 @@ def test_the_declared_schema_is_what_a_new_file_gets(tmp_path):
         assert columns(warehouse, table) == [column.name for column in declared], table
 
 
-def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tmp_path):
+def published_by_an_older_version(tmp_path) -> Warehouse:
+    """Two months of revenue_by_creative in a warehouse an older version wrote (no revenue_per_send),
+    with the analysts' copy it published."""
     import duckdb
-
-    from trackly_pipeline_tests.warehouse.test_publish import assert_copy_equals_warehouse
 
     warehouse = Warehouse(tmp_path / "w.duckdb")
     with warehouse.connect() as conn:
@@ -129,12 +129,18 @@ def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tm
                          "0.5, 0.2, 0.25)", {"day": month})
             conn.execute("INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)",
                          {"month": month})
-    # The older version: no revenue_per_send, and a copy published without it.
     as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
     with duckdb.connect() as older:
         older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
         older.execute("USE warehouse")
         warehouse.publish(older)
+    return warehouse
+
+
+def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tmp_path):
+    from trackly_pipeline_tests.warehouse.test_publish import assert_copy_equals_warehouse
+
+    warehouse = published_by_an_older_version(tmp_path)
 
     with warehouse.connect() as conn:  # this version: the column is added, every month republished
         warehouse.publish(conn)
@@ -147,23 +153,10 @@ def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tm
 def test_an_upgrade_leaves_the_copy_in_place_its_files_for_a_day(tmp_path):
     """The upgrade forgets the table's month files, yet a session opened on the copy before it keeps
     reading them for a day (README: replaced month files are deleted a day later)."""
-    import duckdb
-
     from trackly_pipeline_tests.warehouse.test_publish import age_every_file
 
-    warehouse = Warehouse(tmp_path / "w.duckdb")
-    with warehouse.connect() as conn:
-        for month in (date(2026, 9, 1), date(2026, 10, 1)):
-            conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
-                         "0.5, 0.2, 0.25)", {"day": month})
-            conn.execute("INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)",
-                         {"month": month})
-    as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
-    with duckdb.connect() as older:  # published by the older version, long ago
-        older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
-        older.execute("USE warehouse")
-        warehouse.publish(older)
-    age_every_file(warehouse)
+    warehouse = published_by_an_older_version(tmp_path)
+    age_every_file(warehouse)  # published long ago
     parts = warehouse.published_parts_folder
     before = set(parts.glob("analytics.revenue_by_creative/*.parquet"))
 

@@ -101,25 +101,31 @@ def offer(offer_id: int, name: str) -> OfferRow:
                     modified_at=None)
 
 
+def sync_offers(conn, names: dict[int, str], synced_at: datetime) -> None:
+    """An offer sync of acme whose catalog is `names` ({offer_id: name}), every offer imported."""
+    with transaction(conn):
+        replace_offers(conn, "acme", [offer(offer_id, name) for offer_id, name in names.items()], import_all=True,
+                       synced_at=synced_at)
+
+
+def offer_names_by_day(conn) -> list[tuple]:
+    return conn.execute("SELECT day, offer_id, offer_name FROM analytics.revenue_by_offer ORDER BY day").fetchall()
+
+
 def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
     first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
-        with transaction(conn):
-            replace_offers(conn, "acme", [offer(7, "Old name"), offer(8, "Other")], import_all=True,
-                           synced_at=first_day)
+        sync_offers(conn, {7: "Old name", 8: "Other"}, first_day)
         set_conversion(conn, 1, first_day, "10")
         set_conversion(conn, 2, first_day + timedelta(days=10), "5")
         attribute_and_roll_up(conn, first_day + timedelta(days=3))
         attribute_and_roll_up(conn, first_day + timedelta(days=13))
         conn.execute("DELETE FROM ops.publish_pending")
 
-        with transaction(conn):
-            replace_offers(conn, "acme", [offer(7, "New name"), offer(8, "Other")], import_all=True,
-                           synced_at=first_day + timedelta(days=14))
+        sync_offers(conn, {7: "New name", 8: "Other"}, first_day + timedelta(days=14))
 
-        rows = conn.execute("SELECT day, offer_id, offer_name FROM analytics.revenue_by_offer ORDER BY day").fetchall()
-        assert rows == [(first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
+        assert offer_names_by_day(conn) == [(first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
         assert conn.execute("SELECT table_name, month FROM ops.publish_pending").fetchall() == [
             ("analytics.revenue_by_offer", date(2026, 11, 1))]
 
@@ -128,19 +134,15 @@ def test_an_offer_that_left_the_catalog_keeps_its_last_name_on_rebuilt_days(tmp_
     first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
-        with transaction(conn):
-            replace_offers(conn, "acme", [offer(7, "Summer promo"), offer(8, "Other")], import_all=True,
-                           synced_at=first_day)
+        sync_offers(conn, {7: "Summer promo", 8: "Other"}, first_day)
         set_conversion(conn, 1, first_day, "10")
         attribute_and_roll_up(conn, first_day + timedelta(days=3))
 
-        with transaction(conn):  # offer 7 expired: TUNE no longer returns it
-            replace_offers(conn, "acme", [offer(8, "Other")], import_all=True, synced_at=first_day + timedelta(days=5))
+        sync_offers(conn, {8: "Other"}, first_day + timedelta(days=5))  # offer 7 expired: TUNE no longer returns it
         set_conversion(conn, 2, first_day + timedelta(days=6), "5")  # a late conversion on it
         attribute_and_roll_up(conn, first_day + timedelta(days=8))  # its day is built after the expiry
 
-        rows = conn.execute("SELECT day, offer_id, offer_name FROM analytics.revenue_by_offer ORDER BY day").fetchall()
-        assert rows == [(first_day.date(), 7, "Summer promo"), ((first_day + timedelta(days=6)).date(), 7, "Summer promo")]
+        assert offer_names_by_day(conn) == [(first_day.date(), 7, "Summer promo"), ((first_day + timedelta(days=6)).date(), 7, "Summer promo")]
 
 
 def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_path):
