@@ -125,7 +125,8 @@ def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
 
         sync_offers(conn, {7: "New name", 8: "Other"}, first_day + timedelta(days=14))
 
-        assert offer_names_by_day(conn) == [(first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
+        assert offer_names_by_day(conn) == [
+            (first_day.date(), 7, "New name"), ((first_day + timedelta(days=10)).date(), 7, "New name")]
         assert conn.execute("SELECT table_name, month FROM ops.publish_pending").fetchall() == [
             ("analytics.revenue_by_offer", date(2026, 11, 1))]
 
@@ -142,7 +143,8 @@ def test_an_offer_that_left_the_catalog_keeps_its_last_name_on_rebuilt_days(tmp_
         set_conversion(conn, 2, first_day + timedelta(days=6), "5")  # a late conversion on it
         attribute_and_roll_up(conn, first_day + timedelta(days=8))  # its day is built after the expiry
 
-        assert offer_names_by_day(conn) == [(first_day.date(), 7, "Summer promo"), ((first_day + timedelta(days=6)).date(), 7, "Summer promo")]
+        assert offer_names_by_day(conn) == [
+            (first_day.date(), 7, "Summer promo"), ((first_day + timedelta(days=6)).date(), 7, "Summer promo")]
 
 
 def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_path):
