@@ -299,13 +299,7 @@ class TuneClient:
             return
         params = {
             "fields": list(self.conversion_fields),
-            "filters": {
-                "Stat.datetime": {
-                    "conditional": "BETWEEN",
-                    "values": [_network_local(first, zone), _network_local(last, zone)],
-                },
-                **self.affiliate_filter(),
-            },
+            "filters": {**_datetime_between(first, last, zone), **self.affiliate_filter()},
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
         decode = self._decode_conversions if in_bulk else envelope.parse_body
@@ -380,14 +374,12 @@ class TuneClient:
         """TUNE's count of conversions in the last _PROBE_DAYS (one row asked for): also the check
         that the token may read reports."""
         now = datetime.now(timezone.utc).replace(microsecond=0)
-        tz = ZoneInfo(zone)
-        since = [_network_local(now - timedelta(days=_PROBE_DAYS), tz), _network_local(now, tz)]
         data = self._call(
             "Report",
             "getConversions",
             {
                 "fields": ["Stat.id"],
-                "filters": {"Stat.datetime": {"conditional": "BETWEEN", "values": since}, **filters},
+                "filters": {**_datetime_between(now - timedelta(days=_PROBE_DAYS), now, ZoneInfo(zone)), **filters},
                 "limit": 1,
                 "page": 1,
             },
@@ -655,6 +647,12 @@ def _whole_seconds_within(start: datetime, end: datetime) -> tuple[datetime, dat
     if last == end:
         last -= timedelta(seconds=1)
     return first, last
+
+
+def _datetime_between(first: datetime, last: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """The report filter for Stat.datetime in [first, last], both inclusive, in network-local time."""
+    values = [_network_local(first, zone), _network_local(last, zone)]
+    return {"Stat.datetime": {"conditional": "BETWEEN", "values": values}}
 
 
 def _network_local(moment: datetime, zone: ZoneInfo) -> str:
