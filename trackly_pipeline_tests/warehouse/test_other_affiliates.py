@@ -5,7 +5,6 @@ partner's, over its whole history: the first sweep under a configured affiliate 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import pyarrow as pa
 
@@ -13,6 +12,7 @@ from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
 from trackly_pipeline.warehouse.conversions import ConversionSweep, WindowStats
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
+from trackly_pipeline_tests.warehouse.test_ledger_moves import conversion as ledger_conversion
 
 UTC = timezone.utc
 OURS, THEIRS = 1001, 4242
@@ -21,10 +21,7 @@ WINDOW_END = datetime(2026, 11, 8, tzinfo=UTC)
 
 
 def conversion(conversion_id: int, converted_at: datetime, affiliate_id: int, payout: str = "10") -> dict:
-    row = dict.fromkeys(CONVERSION_SCHEMA.names)
-    row.update(conversion_id=conversion_id, converted_at=converted_at, offer_id=7, affiliate_id=affiliate_id,
-               status="approved", is_adjustment=False, payout=Decimal(payout), currency="USD")
-    return row
+    return {**ledger_conversion(conversion_id, converted_at, payout=payout), "affiliate_id": affiliate_id}
 
 
 def sweep(conn, rows: list[dict], start: datetime, end: datetime, seen_at: datetime,
@@ -67,8 +64,8 @@ def test_the_first_sweep_for_our_affiliate_forgets_the_others_history_once(tmp_p
         assert conn.execute("SELECT conversion_id FROM analytics.attributed_conversions ORDER BY 1").fetchall() == [
             (1,), (3,)]
         # The old day outside every window is rolled up again: only our 10 is left on it.
-        assert dict(conn.execute("SELECT day, sum(revenue) FROM analytics.revenue_by_offer GROUP BY day").fetchall()) == {
-            OLD_DAY.date(): 10, recent.date(): 10}
+        revenue = conn.execute("SELECT day, sum(revenue) FROM analytics.revenue_by_offer GROUP BY day").fetchall()
+        assert dict(revenue) == {OLD_DAY.date(): 10, recent.date(): 10}
         assert conn.execute("SELECT conversion_id, change FROM tune.conversion_changes WHERE seen_at = $seen "
                             "ORDER BY 1", {"seen": seen}).fetchall() == [(2, "other_affiliate"), (4, "other_affiliate")]
         assert conn.execute("SELECT count(*) FROM tune.conversions_as_of(now())").fetchall() == [(2,)]
