@@ -239,7 +239,7 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
     _execute(conn, """
         INSERT INTO trackly.messages
         SELECT 'm' || lpad(to_hex(i), 7, '0'), (hash(i, 1) % 2000)::BIGINT, (hash(i, 2) % 100)::BIGINT, i, 1,
-               $end - to_seconds((i * $click_span // $messages + 600)::BIGINT), 'history'
+               $end - to_seconds((i * $click_span // $messages + 600)::BIGINT), 'history', i
         FROM range($messages) AS t(i)""", params)
     _execute(conn, """
         INSERT INTO trackly.clicks
@@ -247,7 +247,7 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet',
                (hash(i * $messages // $clicks, 4) % 300)::BIGINT,  -- a message promotes one offer
                $end - to_seconds((i * $click_span // $clicks)::BIGINT),
-               '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history'
+               '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history', i
         FROM range($clicks) AS t(i)""", params)
     _execute(conn, """
         INSERT INTO tune.conversions

@@ -72,6 +72,9 @@ class NetworkConfig:
     # Click (or send) to conversion, per Trackly's rules: 7 days unless an offer says otherwise.
     attribution_window_days: int = 7
     offer_attribution_window_days: dict[int, int] = field(default_factory=dict)
+    # How far after a conversion a click or send may be logged and still earn it: Trackly's and the
+    # network's clocks are never exactly in step. A click later than that cannot have earned it.
+    attribution_clock_skew_s: int = 300
     page_size: int = 5000
     default_currency: str | None = None
     # How patiently to talk to the API (the defaults suit TUNE; tests shorten them).
@@ -250,6 +253,8 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         wide_sweep_hour=_hour(item.get("wide_sweep_hour", 3), where, "wide_sweep_hour"),
         attribution_window_days=_positive_int(item.get("attribution_window_days", 7), where, "attribution_window_days"),
         offer_attribution_window_days=_offer_windows(item.get("offer_attribution_window_days", {}), where),
+        attribution_clock_skew_s=_non_negative_int(item.get("attribution_clock_skew_s", 300), where,
+                                                   "attribution_clock_skew_s"),
         page_size=_positive_int(item.get("page_size", 5000), where, "page_size"),
         default_currency=str(default_currency) if default_currency is not None else None,
         timeout_s=_positive_number(item.get("timeout_s", 30.0), where, "timeout_s"),
@@ -314,6 +319,12 @@ def _affiliate_id(value: Any, where: _Where) -> str:
 def _positive_int(value: Any, where: _Where, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         where.fail(name, "must be a positive integer")
+    return value
+
+
+def _non_negative_int(value: Any, where: _Where, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        where.fail(name, "must be a whole number, 0 or more")
     return value
 
 

@@ -51,6 +51,7 @@ def test_valid_config_loads_with_defaults(tmp_path):
     assert acme.api_url == "https://acmenet.api.hasoffers.com/Apiv3/json"
     assert acme.message_id_field == "aff_sub"
     assert acme.offer_sync.auto and acme.offer_sync.frequency == "hourly"
+    assert acme.attribution_clock_skew_s == 300
     assert settings.duckdb_path == tmp_path / "data" / "trackly.duckdb"
     assert "token-acme-123" not in repr(settings)
 
@@ -75,6 +76,8 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("colour", "blue", "colour: unknown field"),
         ("wide_sweep_hour", 24, "wide_sweep_hour: must be an hour of the day"),
         ("offer_attribution_window_days", {12: 0}, "offer_attribution_window_days.12: must be a positive integer"),
+        ("attribution_clock_skew_s", -1, "attribution_clock_skew_s: must be a whole number, 0 or more"),
+        ("attribution_clock_skew_s", "5m", "attribution_clock_skew_s: must be a whole number, 0 or more"),
     ],
 )
 def test_invalid_network_field_is_named(tmp_path, field, value, expected):

@@ -25,7 +25,16 @@ LOG_COLUMNS = {
     "messages": (("message_id", "creative_id", "campaign_id", "contact_id", "sending_list_id", "sent_at"), "sent_at"),
 }
 # Table and reader are chosen from these fixed names only; file paths are always bound parameters.
-_READERS = {".parquet": "read_parquet($path)", ".csv": "read_csv($path, header = true, auto_detect = true)"}
+# Each reader gives the file's rows in file order with `source_row`, the row's 0-based position (its
+# data rows, header aside): attribution breaks ties between log rows at the same time by
+# (source_file, source_row), so the result never depends on the order files were loaded in.
+# Parquet numbers its rows itself; a CSV scan keeps file order (DuckDB's preserve_insertion_order),
+# so the rows are numbered by their rowid in a temporary copy.
+_READERS = {
+    ".parquet": "SELECT *, file_row_number AS source_row FROM read_parquet($path, file_row_number = true)",
+    ".csv": "SELECT *, rowid AS source_row FROM csv_rows",
+}
+_CSV_ROWS = "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv($path, header = true, auto_detect = true)"
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,16 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     rows_loaded = 0
     column_list = ", ".join(columns)
     for path in fresh:
-        reader = _READERS[_suffix(path)]
+        suffix = _suffix(path)
+        if suffix == ".csv":
+            conn.execute(_CSV_ROWS, {"path": path})
         rows = conn.execute(
-            f"INSERT INTO trackly.{kind} ({column_list}, source_file) SELECT {column_list}, $path FROM {reader}",
+            f"INSERT INTO trackly.{kind} ({column_list}, source_file, source_row) "
+            f"SELECT {column_list}, $path, source_row FROM ({_READERS[suffix]})",
             {"path": path},
         ).fetchone()[0]
+        if suffix == ".csv":
+            conn.execute("DROP TABLE csv_rows")
         stat = on_disk[path]
         conn.execute(
             "INSERT INTO ops.loaded_files VALUES ($kind, $path, $size, $mtime, $rows, $loaded_at)",

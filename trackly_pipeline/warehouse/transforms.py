@@ -11,6 +11,12 @@ import pyarrow as pa
 from trackly_pipeline.warehouse.database import run_sql_file
 
 MIN_LOOKUP_DAYS = 30
+DEFAULT_CLOCK_SKEW_S = 300
+
+
+def lookup_horizon_days(window_days: int, offer_window_days: Mapping[int, int]) -> int:
+    """How many days before each conversion attribution looks at clicks and sends."""
+    return max(MIN_LOOKUP_DAYS, window_days, *offer_window_days.values())
 
 
 class ReportingCurrencyChanged(RuntimeError):
@@ -28,14 +34,19 @@ def attribute_window(
     attributed_at: datetime,
     window_days: int = 7,
     offer_window_days: Mapping[int, int] | None = None,
+    clock_skew_s: int = DEFAULT_CLOCK_SKEW_S,
 ) -> dict[str, int]:
     """Rebuild analytics.attributed_conversions for one network's [start, end). Returns the count per
-    attribution method. Call inside a transaction."""
+    attribution method. Call inside a transaction.
+
+    `clock_skew_s`: how far after a conversion a click or send may be logged and still earn it
+    (Trackly's and the network's clocks differ a little)."""
     _require_reporting_currency(conn, reporting_currency)
     windows = offer_window_days or {}
-    # How far back clicks and messages are looked up: no click older than the longest window can
-    # earn credit; 30 days at least, so an older click still explains an unattributed conversion.
-    lookup_days = max(MIN_LOOKUP_DAYS, window_days, *windows.values())
+    # Each conversion's lookup horizon: no click older than the longest window can earn credit; 30 days
+    # at least, so an older click still explains an unattributed conversion. Per conversion, not per
+    # run, so a conversion is attributed alike by an hourly run, the wide sweep and any backfill.
+    lookup_days = lookup_horizon_days(window_days, windows)
     conn.register(
         "attribution_windows",
         pa.table({"offer_id": pa.array(list(windows), pa.int64()), "days": pa.array(list(windows.values()), pa.int32())}),
@@ -52,6 +63,8 @@ def attribute_window(
                 "reporting_currency": reporting_currency,
                 "attributed_at": attributed_at,
                 "default_window_days": window_days,
+                "horizon_us": lookup_days * 86_400_000_000,
+                "skew_us": clock_skew_s * 1_000_000,
                 "lookup_start": start - timedelta(days=lookup_days),
             },
         )

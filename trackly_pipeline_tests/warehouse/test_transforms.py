@@ -62,25 +62,30 @@ def test_a_conversion_moved_out_of_the_window_leaves_no_revenue_on_its_old_day(t
 
 def test_a_message_sent_long_before_its_click_keeps_its_creative(tmp_path):
     """A message sent 40 days before the window and clicked inside it: the click's conversion gets
-    the message's creative, the click counts for that creative whatever days are rebuilt with it,
-    and a conversion naming the message says why it is not credited."""
+    the message's creative, the click counts for that creative whatever days are rebuilt with it, and
+    a conversion naming the message is credited through the same first click (whichever id TUNE sent
+    back, one engagement). A message as old that nobody clicked since says why it is not credited."""
     sent, clicked = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 11, 10, 9, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
-        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv')", {"at": sent})
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv', 0)", {"at": sent})
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00002', 502, 77, 1, 1, $at, 'm.csv', 1)", {"at": sent})
         conn.execute("INSERT INTO trackly.clicks VALUES ('clickAAA', 'l1', 'MSG00001', 'acmenet', 7, $at, '10.0.0.1',"
-                     " 'ua', 'c.csv')", {"at": clicked})
+                     " 'ua', 'c.csv', 0)", {"at": clicked})
         set_conversion(conn, 1, clicked + timedelta(days=1), "10")
         conn.execute("UPDATE tune.conversions SET ad_id = 'clickAAA' WHERE conversion_id = 1")
         set_conversion(conn, 2, clicked + timedelta(days=1), "4")
         conn.execute("UPDATE tune.conversions SET aff_sub = 'MSG00001' WHERE conversion_id = 2")
+        set_conversion(conn, 3, clicked + timedelta(days=1), "2")
+        conn.execute("UPDATE tune.conversions SET aff_sub = 'MSG00002' WHERE conversion_id = 3")
         attribute_and_roll_up(conn, clicked + timedelta(days=2))
 
         assert conn.execute(
-            "SELECT conversion_id, attribution_method, message_id, creative_id, campaign_id, unattributed_reason "
-            "FROM analytics.attributed_conversions ORDER BY 1").fetchall() == [
-            (1, "ad_id_click", "MSG00001", 501, 77, None),
-            (2, "unattributed", None, None, None, "message sent before the lookup horizon"),
+            "SELECT conversion_id, attribution_method, click_id, message_id, creative_id, campaign_id, "
+            "unattributed_reason FROM analytics.attributed_conversions ORDER BY 1").fetchall() == [
+            (1, "ad_id_click", "clickAAA", "MSG00001", 501, 77, None),
+            (2, "sub_id_message", "clickAAA", "MSG00001", 501, 77, None),
+            (3, "unattributed", None, None, None, None, "message sent before the lookup horizon"),
         ]
         by_creative = "SELECT day, creative_id, clicks, revenue FROM analytics.revenue_by_creative ORDER BY ALL"
         rebuilt_with_the_window = conn.execute(by_creative).fetchall()
@@ -175,11 +180,11 @@ def test_a_click_logged_without_an_offer_counts_for_its_message_only(tmp_path):
     clicked = datetime(2026, 11, 10, 9, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
-        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv')",
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv', 0)",
                      {"at": clicked - timedelta(hours=1)})
-        for click_id, offer_id in (("clickAAA", 7), ("clickBBB", None)):
+        for row, (click_id, offer_id) in enumerate((("clickAAA", 7), ("clickBBB", None))):
             conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', 'MSG00001', 'acmenet', $offer, $at, '10.0.0.1',"
-                         " 'ua', 'c.csv')", {"id": click_id, "offer": offer_id, "at": clicked})
+                         " 'ua', 'c.csv', $row)", {"id": click_id, "offer": offer_id, "at": clicked, "row": row})
         set_conversion(conn, 1, clicked + timedelta(hours=2), "10")
         attribute_and_roll_up(conn, clicked + timedelta(days=1))
 

@@ -65,6 +65,7 @@ def build_attribution_asset(
                     attributed_at=datetime.now(timezone.utc),
                     window_days=network.attribution_window_days,
                     offer_window_days=network.offer_attribution_window_days,
+                    clock_skew_s=network.attribution_clock_skew_s,
                 )
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))

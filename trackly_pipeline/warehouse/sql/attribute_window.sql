@@ -1,10 +1,24 @@
 -- Resolve one network's conversions in [start, end) to the click and message that earned them.
---   1. ad_id_click     the conversion's ad_id is a Trackly click_id
---   2. sub_id_click    the network's message_id_field holds a click_id (the tracking link passes aff_sub={click_id})
---   3. sub_id_message  the message_id_field holds a known 8-character message id (credit: its first click)
---   4. unattributed    none of these within the offer's attribution window: kept, with the reason and
---                      the raw values looked at, so nothing is dropped
+-- The rule (docs/tables.md, "How a conversion is attributed"), for a conversion at time t:
+--   * Looked at: the clicks logged from the conversion's lookup horizon (t - $horizon_us) on, and
+--     each message's sends however old. Nothing else, so a conversion's row never depends on the
+--     window of the run that writes it.
+--   * A click id logged more than once is its earliest row; a message's first click is the earliest
+--     click logged with its id; its send is its earliest message row. Earliest is a total order:
+--     (time, click id, source file, source row), never the order the logs were loaded in.
+--   * The passes, first to earn the credit wins (attribution_method):
+--       1. ad_id_click     the conversion's ad_id names a click
+--       2. sub_id_click    the network's message_id_field names a click (aff_sub={click_id})
+--       3. sub_id_message  the message_id_field holds a known 8-character message id
+--     A click pass earns the credit when the click it names is not after t (up to $skew_us of clock
+--     skew) and the first click on that click's message (Trackly's first-click rule: later clicks are
+--     not new engagements) is at most the offer's attribution window before t. The message pass:
+--     the message's first click when it is not after t, else its send when that is not after t, at
+--     most the window before t.
+--   * 4. unattributed     no pass earns it: kept, with the reason and the raw values looked at.
 -- The registered table attribution_windows(offer_id, days) holds per-offer windows.
+-- Instants are compared as microseconds (instant_us): no time-zone library call per row.
+
 CREATE OR REPLACE TEMP TABLE window_conversions AS
 SELECT
     c.network, c.conversion_id, c.converted_at, c.status, c.is_adjustment, c.payout, c.currency, c.offer_id, c.ad_id,
@@ -20,52 +34,134 @@ SELECT
         WHEN 'affiliate_unique3' THEN c.affiliate_unique3
         WHEN 'affiliate_unique4' THEN c.affiliate_unique4
         WHEN 'affiliate_unique5' THEN c.affiliate_unique5
-    END AS sub_id
+    END AS sub_id,
+    coalesce(w.days, $default_window_days) AS window_days,
+    instant_us(c.converted_at) AS converted_us
 FROM tune.conversions AS c
+LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
 WHERE c.network = $network
   AND c.converted_at >= $start
   AND c.converted_at < $end;
 
--- Only the clicks these conversions can name, made since $lookup_start (the longest attribution
--- window, at least 30 days, before the window): the scan follows the window, not the history, and
--- hash aggregates pick the first row per key without sorting.
-CREATE OR REPLACE TEMP TABLE candidate_clicks AS
-SELECT click_id, arg_min(message_id, clicked_at) AS message_id, min(clicked_at) AS clicked_at
+-- Every logged row of the click ids these conversions name, from the earliest conversion's horizon
+-- on ($lookup_start): the scan follows the window, not the history.
+CREATE OR REPLACE TEMP TABLE named_click_rows AS
+SELECT click_id, message_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
 FROM trackly.clicks
 WHERE clicked_at >= $lookup_start
-  AND click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions)
-GROUP BY click_id;
+  AND click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions);
 
--- The send of every message named or clicked, however old: an old message clicked today still has
--- its creative. One narrow scan of trackly.messages, a small share of the run even after a year.
-CREATE OR REPLACE TEMP TABLE candidate_message_facts AS
+-- The click each id names, per conversion and pass: the id's earliest row within the conversion's horizon.
+CREATE OR REPLACE TEMP TABLE matched_clicks AS
+WITH looked_up AS (
+    SELECT conversion_id, converted_us, window_days, 'ad_id' AS pass, ad_id AS click_id FROM window_conversions
+    UNION ALL
+    SELECT conversion_id, converted_us, window_days, 'sub_id' AS pass, sub_id AS click_id FROM window_conversions
+)
+SELECT
+    l.conversion_id, l.converted_us, l.window_days, l.pass, l.click_id,
+    min(k.clicked_us) AS clicked_us,
+    arg_min_null(k.message_id, (k.clicked_us, k.source_file, k.source_row)) AS message_id
+FROM looked_up AS l
+JOIN named_click_rows AS k
+  ON k.click_id = l.click_id AND k.clicked_us >= l.converted_us - $horizon_us
+GROUP BY l.conversion_id, l.converted_us, l.window_days, l.pass, l.click_id;
+
+-- The messages the passes lead to: each matched click's, and the sub id read as a message id.
+CREATE OR REPLACE TEMP TABLE conversion_messages AS
+SELECT conversion_id, converted_us, pass, message_id FROM matched_clicks WHERE message_id IS NOT NULL
+UNION ALL
+SELECT conversion_id, converted_us, 'message' AS pass, sub_id FROM window_conversions WHERE length(sub_id) = 8;
+
+-- Each of those messages' first click within the conversion's horizon.
+CREATE OR REPLACE TEMP TABLE first_clicks AS
+WITH message_click_rows AS (
+    SELECT message_id, click_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
+    FROM trackly.clicks
+    WHERE clicked_at >= $lookup_start
+      AND message_id IN (SELECT message_id FROM conversion_messages)
+)
+SELECT
+    m.conversion_id, m.pass,
+    arg_min(k.click_id, (k.clicked_us, k.click_id, k.source_file, k.source_row)) AS click_id,
+    min(k.clicked_us) AS clicked_us
+FROM conversion_messages AS m
+JOIN message_click_rows AS k
+  ON k.message_id = m.message_id AND k.clicked_us >= m.converted_us - $horizon_us
+GROUP BY m.conversion_id, m.pass;
+
+-- The first send of each of those messages, however old: an old message clicked today still has its
+-- creative. One narrow scan of trackly.messages, a small share of the run even after a year.
+CREATE OR REPLACE TEMP TABLE message_sends AS
 SELECT
     message_id,
-    min(sent_at) AS sent_at,
-    arg_min(creative_id, sent_at) AS creative_id,
-    arg_min(campaign_id, sent_at) AS campaign_id
+    instant_us(min(sent_at)) AS sent_us,
+    arg_min_null(creative_id, (sent_at, source_file, source_row)) AS creative_id,
+    arg_min_null(campaign_id, (sent_at, source_file, source_row)) AS campaign_id
 FROM trackly.messages
-WHERE message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8
-                     UNION SELECT message_id FROM candidate_clicks)
+WHERE message_id IN (SELECT message_id FROM conversion_messages)
 GROUP BY message_id;
 
--- A message named by its id gets the credit through its first click (Trackly's first-click rule);
--- a message nobody clicked is measured from its send. Only messages sent since $lookup_start: their
--- clicks all follow the send, so the same horizon sees every one of them and the first is exact.
-CREATE OR REPLACE TEMP TABLE candidate_messages AS
+-- What each pass found, judged by the rule: the engagement it would credit, and whether it may.
+CREATE OR REPLACE TEMP TABLE pass_outcomes AS
+WITH click_passes AS (
+    SELECT
+        m.conversion_id, m.converted_us, m.window_days,
+        CASE m.pass WHEN 'ad_id' THEN 1 ELSE 2 END AS pass_order,
+        CASE m.pass WHEN 'ad_id' THEN 'ad_id_click' ELSE 'sub_id_click' END AS method,
+        m.message_id,
+        -- The click named, when it is not after the conversion; credit goes to its message's first click.
+        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN coalesce(f.click_id, m.click_id) END AS click_id,
+        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN coalesce(f.clicked_us, m.clicked_us) END AS engaged_us,
+        'click after the conversion' AS without_engagement
+    FROM matched_clicks AS m
+    LEFT JOIN first_clicks AS f USING (conversion_id, pass)
+),
+message_pass AS (
+    SELECT
+        c.conversion_id, c.converted_us, c.window_days, 3 AS pass_order, 'sub_id_message' AS method, c.sub_id AS message_id,
+        CASE WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.click_id END AS click_id,
+        CASE
+            WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.clicked_us
+            WHEN s.sent_us BETWEEN c.converted_us - $horizon_us AND c.converted_us + $skew_us THEN s.sent_us
+        END AS engaged_us,
+        CASE
+            WHEN s.sent_us > c.converted_us + $skew_us THEN 'message sent after the conversion'
+            WHEN f.clicked_us IS NOT NULL THEN 'click after the conversion'
+            ELSE 'message sent before the lookup horizon'
+        END AS without_engagement
+    FROM window_conversions AS c
+    JOIN message_sends AS s ON s.message_id = c.sub_id
+    LEFT JOIN first_clicks AS f ON f.conversion_id = c.conversion_id AND f.pass = 'message'
+    WHERE length(c.sub_id) = 8
+),
+found AS (
+    SELECT * FROM click_passes
+    UNION ALL
+    SELECT * FROM message_pass
+)
 SELECT
-    m.message_id,
-    first_click.click_id,
-    coalesce(first_click.clicked_at, m.sent_at) AS engaged_at
-FROM candidate_message_facts AS m
-LEFT JOIN (SELECT message_id, arg_min(click_id, (clicked_at, click_id)) AS click_id, min(clicked_at) AS clicked_at
-           FROM trackly.clicks
-           WHERE clicked_at >= $lookup_start
-             AND message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8)
-           GROUP BY message_id) AS first_click
-       USING (message_id)
-WHERE m.sent_at >= $lookup_start
-  AND m.message_id IN (SELECT sub_id FROM window_conversions WHERE length(sub_id) = 8);
+    * EXCLUDE (without_engagement),
+    engaged_us IS NOT NULL AND engaged_us >= converted_us - window_days * 86400000000 AS credited,
+    CASE
+        WHEN engaged_us IS NULL THEN without_engagement
+        WHEN engaged_us < converted_us - window_days * 86400000000 THEN 'click outside the attribution window'
+    END AS outcome
+FROM found;
+
+-- Per conversion: the first pass that earns the credit, else what the passes found.
+CREATE OR REPLACE TEMP TABLE resolved_conversions AS
+SELECT
+    conversion_id,
+    arg_min(method, pass_order) FILTER (WHERE credited) AS attribution_method,
+    arg_min_null(click_id, pass_order) FILTER (WHERE credited) AS click_id,
+    arg_min_null(message_id, pass_order) FILTER (WHERE credited) AS message_id,
+    bool_or(outcome = 'click outside the attribution window') AS outside_window,
+    bool_or(outcome = 'click after the conversion') AS click_after,
+    bool_or(outcome = 'message sent after the conversion') AS sent_after,
+    bool_or(outcome = 'message sent before the lookup horizon') AS sent_before_horizon
+FROM pass_outcomes
+GROUP BY conversion_id;
 
 -- Every day this rewrites: the window's, and any day a conversion moved out of (TUNE can change a
 -- conversion's time). Their rollups are rebuilt and their months of the analysts' copy published.
@@ -91,74 +187,36 @@ WHERE network = $network
   AND ((converted_at >= $start AND converted_at < $end)
        OR conversion_id IN (SELECT conversion_id FROM window_conversions));
 
--- Resolve and write in one statement: no temporary copy of the wide resolved rows.
+-- Price and write in one statement: no temporary copy of the wide rows.
 INSERT INTO analytics.attributed_conversions
-WITH matched AS (
+WITH explained AS (
     SELECT
         c.*,
-        coalesce(w.days, $default_window_days) AS window_days,
-        by_ad_id.click_id AS ad_click_id, by_ad_id.message_id AS ad_message_id, by_ad_id.clicked_at AS ad_clicked_at,
-        by_sub_id.click_id AS sub_click_id, by_sub_id.message_id AS sub_message_id, by_sub_id.clicked_at AS sub_clicked_at,
-        by_message.message_id AS named_message_id, by_message.click_id AS named_click_id,
-        by_message.engaged_at AS named_engaged_at,
-        named_send.sent_at AS named_message_sent_at
-    FROM window_conversions AS c
-    LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
-    LEFT JOIN candidate_clicks AS by_ad_id ON by_ad_id.click_id = c.ad_id
-    LEFT JOIN candidate_clicks AS by_sub_id ON by_sub_id.click_id = c.sub_id
-    LEFT JOIN candidate_messages AS by_message ON by_message.message_id = c.sub_id
-    LEFT JOIN candidate_message_facts AS named_send ON named_send.message_id = c.sub_id
-),
-passes AS (
-    -- Each pass counts only inside the offer's attribution window (click or send -> conversion).
-    SELECT
-        *,
-        ad_click_id IS NOT NULL
-            AND within_days(ad_clicked_at, converted_at, window_days) AS ad_id_hits,
-        sub_click_id IS NOT NULL
-            AND within_days(sub_clicked_at, converted_at, window_days) AS sub_click_hits,
-        named_message_id IS NOT NULL
-            AND within_days(named_engaged_at, converted_at, window_days) AS message_hits
-    FROM matched
-),
-resolved_conversions AS (
-    SELECT
-        * EXCLUDE (ad_id_hits, sub_click_hits, message_hits, named_message_sent_at),
+        coalesce(r.attribution_method, 'unattributed') AS attribution_method,
+        r.click_id,
+        r.message_id,
+        -- Why nothing earned the credit, most telling first.
         CASE
-            WHEN ad_id_hits THEN 'ad_id_click'
-            WHEN sub_click_hits THEN 'sub_id_click'
-            WHEN message_hits THEN 'sub_id_message'
-            ELSE 'unattributed'
-        END AS attribution_method,
-        CASE
-            WHEN ad_id_hits THEN ad_click_id
-            WHEN sub_click_hits THEN sub_click_id
-            WHEN message_hits THEN named_click_id
-        END AS click_id,
-        CASE
-            WHEN ad_id_hits THEN ad_message_id
-            WHEN sub_click_hits THEN sub_message_id
-            WHEN message_hits THEN named_message_id
-        END AS message_id,
-        -- Why nothing matched, most telling first.
-        CASE
-            WHEN ad_id_hits OR sub_click_hits OR message_hits THEN NULL
-            WHEN coalesce(ad_click_id, sub_click_id, named_message_id) IS NOT NULL THEN 'click outside the attribution window'
-            WHEN coalesce(sub_id, '') = '' AND coalesce(ad_id, '') <> '' THEN 'no click for the ad_id'
-            WHEN coalesce(sub_id, '') = '' THEN 'sub-id empty'
-            WHEN length(sub_id) <> 8 THEN 'sub-id not an 8-character id'
-            WHEN named_message_sent_at IS NOT NULL THEN 'message sent before the lookup horizon'
+            WHEN r.attribution_method IS NOT NULL THEN NULL
+            WHEN r.outside_window THEN 'click outside the attribution window'
+            WHEN r.click_after THEN 'click after the conversion'
+            WHEN r.sent_after THEN 'message sent after the conversion'
+            WHEN coalesce(c.sub_id, '') = '' AND coalesce(c.ad_id, '') <> '' THEN 'no click for the ad_id'
+            WHEN coalesce(c.sub_id, '') = '' THEN 'sub-id empty'
+            WHEN length(c.sub_id) <> 8 THEN 'sub-id not an 8-character id'
+            WHEN r.sent_before_horizon THEN 'message sent before the lookup horizon'
             ELSE 'message id unknown'
         END AS unattributed_reason
-    FROM passes
+    FROM window_conversions AS c
+    LEFT JOIN resolved_conversions AS r USING (conversion_id)
 ),
 priced AS (
     SELECT
-        r.*,
-        coalesce(r.currency, o.currency, n.default_currency) AS payout_currency
-    FROM resolved_conversions AS r
-    LEFT JOIN ops.networks AS n ON n.network = r.network
-    LEFT JOIN tune.offers AS o ON o.network = r.network AND o.offer_id = r.offer_id
+        e.*,
+        coalesce(e.currency, o.currency, n.default_currency) AS payout_currency
+    FROM explained AS e
+    LEFT JOIN ops.networks AS n ON n.network = e.network
+    LEFT JOIN tune.offers AS o ON o.network = e.network AND o.offer_id = e.offer_id
 ),
 rated AS (
     -- A rate is used only for the conversion's own day: a missing rate stays NULL (never guessed).
@@ -198,4 +256,4 @@ SELECT
     r.window_days AS attribution_window_days,
     $attributed_at AS attributed_at
 FROM rated AS r
-LEFT JOIN candidate_message_facts AS m ON m.message_id = r.message_id;
+LEFT JOIN message_sends AS m ON m.message_id = r.message_id;

@@ -40,10 +40,14 @@ FROM (SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id FROM t
         AND utc_day(clicked_at) IN (SELECT day FROM rollup_days))
 GROUP BY GROUPING SETS ((day, message_id), (day, network_id, offer_id));
 
--- Creative and campaign of the messages these days touch, from their sends however old, so a day's
--- rows never depend on which other days are rebuilt with it (as in attribute_window.sql).
+-- Creative and campaign of the messages these days touch, from their first send however old, so a
+-- day's rows never depend on which other days are rebuilt with it; first by the total order
+-- attribute_window.sql uses, never by load order.
 CREATE OR REPLACE TEMP TABLE rollup_messages AS
-SELECT message_id, arg_min(creative_id, sent_at) AS creative_id, arg_min(campaign_id, sent_at) AS campaign_id
+SELECT
+    message_id,
+    arg_min_null(creative_id, (sent_at, source_file, source_row)) AS creative_id,
+    arg_min_null(campaign_id, (sent_at, source_file, source_row)) AS campaign_id
 FROM trackly.messages
 WHERE message_id IN (SELECT message_id FROM rollup_clicks WHERE grain = 'message'
                      UNION SELECT message_id FROM rollup_conversions WHERE grain = 'message')

@@ -15,6 +15,12 @@ CREATE OR REPLACE MACRO utc_day(ts) AS
 -- Whether `later` is at most `days` UTC days (of 24 hours) after `earlier` (or before it): counted in
 -- microseconds, about 4x faster than comparing `later - earlier` as a zone-aware INTERVAL, same answer.
 CREATE OR REPLACE MACRO within_days(earlier, later, days) AS epoch_us(later) - epoch_us(earlier) <= days * 86400000000;
+-- Microseconds since 1970-01-01 UTC, with +-infinity (a log file may hold it) as the largest and
+-- smallest BIGINT instead of NULL, so that every time orders and compares: attribution compares
+-- instants as these integers (no time-zone library per row).
+CREATE OR REPLACE MACRO instant_us(ts) AS
+    CASE WHEN isfinite(ts) THEN epoch_us(ts) WHEN ts = 'infinity' THEN 9223372036854775807
+         WHEN ts = '-infinity' THEN -9223372036854775807 END;
 
 -- Offer catalog per network, as last synced.
 CREATE TABLE IF NOT EXISTS tune.offers (
@@ -79,7 +85,8 @@ CREATE TABLE IF NOT EXISTS trackly.clicks (
     clicked_at      TIMESTAMPTZ NOT NULL,
     ip              VARCHAR,
     user_agent      VARCHAR,
-    source_file     VARCHAR NOT NULL
+    source_file     VARCHAR NOT NULL,
+    source_row      BIGINT              -- 0-based position in source_file: with it, rows have a total order
 );
 CREATE TABLE IF NOT EXISTS trackly.messages (
     message_id      VARCHAR NOT NULL,
@@ -88,7 +95,8 @@ CREATE TABLE IF NOT EXISTS trackly.messages (
     contact_id      BIGINT,
     sending_list_id BIGINT,
     sent_at         TIMESTAMPTZ NOT NULL,
-    source_file     VARCHAR NOT NULL
+    source_file     VARCHAR NOT NULL,
+    source_row      BIGINT
 );
 
 -- Every conversion, resolved to the click and message that earned it (or visibly not).
