@@ -3,10 +3,14 @@
 A row that fails validation raises RowError whose reason names the field; the client turns it
 into a RejectedRow so the pipeline can quarantine it without stopping the batch. Conversions and
 offers share the value checks: integers must fit the warehouse's BIGINT (INTEGER for status_code),
-amounts its DECIMAL(18, 5) exactly, text must be valid Unicode.
+amounts its DECIMAL(18, 5) exactly, text must be valid Unicode. Two harmless spellings whose
+meaning is certain are read rather than rejected: a status in another case or with surrounding
+whitespace, and an amount with comma thousands separators and a decimal point ("1,025.00000").
+An amount that would need rounding (a sixth decimal) is never read: money is not rounded silently.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,6 +213,24 @@ def _ranged(convert: Callable[[Any], int | None], bits: tuple[int, int]) -> Call
     return ranged
 
 
+# An amount written with comma thousands separators, "1,025.00000": groups of exactly three ASCII
+# digits and a decimal point. Its reading is certain (no locale writes a decimal comma before a
+# decimal point), so the commas are dropped. "1,025" (1.025 with a decimal comma?) and "12,50"
+# are not of this shape and stay unreadable.
+_GROUPED_AMOUNT = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+\.[0-9]+")
+
+
+def _ungrouped(convert: Callable[[Any], Decimal | None]) -> Callable[[Any], Decimal | None]:
+    """An amount converter that also reads thousands separators of the one unambiguous shape."""
+
+    def ungrouped(value: Any) -> Decimal | None:
+        if isinstance(value, str) and _GROUPED_AMOUNT.fullmatch(value.strip()):
+            value = value.replace(",", "")
+        return convert(value)
+
+    return ungrouped
+
+
 def _stored_amount(convert: Callable[[Any], Decimal | None]) -> Callable[[Any], Decimal | None]:
     """An amount converter that also rejects amounts DECIMAL(18, 5) cannot hold exactly."""
 
@@ -224,8 +246,27 @@ def _stored_amount(convert: Callable[[Any], Decimal | None]) -> Callable[[Any], 
 _to_int64 = _ranged(values.to_int, _INT64)
 _to_optional_int64 = _ranged(values.to_optional_int, _INT64)
 _to_optional_int32 = _ranged(values.to_optional_int, _INT32)
-_to_money = _stored_amount(values.to_amount)
-_to_optional_money = _stored_amount(values.to_optional_amount)
+_to_money = _stored_amount(_ungrouped(values.to_amount))
+_to_optional_money = _stored_amount(_ungrouped(values.to_optional_amount))
+
+
+def conversion_id_of(raw_id: Any) -> int | None:
+    """The conversion id a row's raw Stat.id stands for, read by the rule `parse_conversion_row`
+    reads ids with; None when it reads none (e.g. a RejectedRow whose id is missing or broken)."""
+    try:
+        return None if values.is_blank(raw_id) else _to_int64(raw_id)
+    except ValueError:
+        return None
+
+
+def _status(value: Any) -> str | None:
+    """Stat.status: approved, pending or rejected, in any case and with surrounding whitespace
+    ("Approved", " APPROVED"): TUNE's three statuses (tune-api.md 4.2) differ in more than case, so
+    the reading is certain. Anything else is unreadable."""
+    text = values.to_optional_text(value)
+    if text is not None and text.strip().lower() in CONVERSION_STATUSES:
+        return text.strip().lower()
+    raise ValueError(f"is not approved/pending/rejected: {text!r}")
 
 
 def parse_conversion_row(row: Mapping[str, Any], tz: ZoneInfo) -> Conversion:
@@ -239,9 +280,7 @@ def parse_conversion_row(row: Mapping[str, Any], tz: ZoneInfo) -> Conversion:
     mobile = row.get("ConversionsMobile")
     mobile = mobile if isinstance(mobile, Mapping) else {}
     m = "ConversionsMobile"
-    status = _required(stat, p, "status", values.to_optional_text)
-    if status not in CONVERSION_STATUSES:
-        raise RowError(f"{p}.status is not approved/pending/rejected: {status!r}")
+    status = _required(stat, p, "status", _status)
     return Conversion(
         conversion_id=_required(stat, p, "id", _to_int64),
         tune_event_id=_read(stat, p, "tune_event_id", values.to_optional_text),
@@ -328,6 +367,7 @@ __all__ = [
     "Offer",
     "RejectedRow",
     "RowError",
+    "conversion_id_of",
     "parse_conversion_row",
     "parse_offer_row",
     "raw_conversion_id",

@@ -146,9 +146,25 @@ def test_unicode_sub_ids_survive():
     assert conversion.aff_sub == "zpráva-č.1 ✓" and conversion.source == "日本"
 
 
-def test_ambiguous_fall_back_time_takes_the_first_occurrence():
-    conversion = parse_conversion_row(report_row(datetime="2024-11-03 01:30:00"), NEW_YORK)
-    assert conversion.converted_at == utc(2024, 11, 3, 5, 30)  # 01:30 EDT, not 01:30 EST
+@pytest.mark.parametrize(
+    "zone, local, later",
+    [
+        ("America/New_York", "2024-11-03 01:30:00", utc(2024, 11, 3, 6, 30)),  # 01:30 EST, not 01:30 EDT
+        ("America/New_York", "2024-11-03 01:00:00", utc(2024, 11, 3, 6, 0)),  # the repeated hour's edges
+        ("America/New_York", "2024-11-03 01:59:59", utc(2024, 11, 3, 6, 59, 59)),
+        ("Australia/Lord_Howe", "2026-04-05 01:45:00", utc(2026, 4, 4, 15, 15)),  # a 30-minute shift
+        ("Australia/Adelaide", "2026-04-05 02:30:00", utc(2026, 4, 4, 17, 0)),  # a half-hour offset (+09:30)
+    ],
+)
+def test_ambiguous_fall_back_time_reads_as_the_later_instant(zone, local, later):
+    """Never before the conversion happened: a click before it stays before it (docs/tables.md)."""
+    conversion = parse_conversion_row(report_row(datetime=local), ZoneInfo(zone))
+    assert conversion.converted_at == later
+
+
+def test_times_next_to_the_repeated_hour_are_unambiguous():
+    assert parse_conversion_row(report_row(datetime="2024-11-03 00:59:59"), NEW_YORK).converted_at == utc(2024, 11, 3, 4, 59, 59)
+    assert parse_conversion_row(report_row(datetime="2024-11-03 02:00:00"), NEW_YORK).converted_at == utc(2024, 11, 3, 7)
 
 
 def test_nonexistent_spring_forward_time_is_rejected():
@@ -177,7 +193,8 @@ def test_nonexistent_spring_forward_time_is_rejected():
         ({"revenue": "-1000000000000.5"}, "Stat.revenue is out of range"),
         ({"revenue": "12,5"}, "Stat.revenue is not a number"),
         ({"sale_amount": "nan"}, "Stat.sale_amount is not finite"),
-        ({"status": "APPROVED"}, "Stat.status is not approved/pending/rejected"),
+        ({"status": "APPROVE"}, "Stat.status is not approved/pending/rejected"),
+        ({"status": "app roved"}, "Stat.status is not approved/pending/rejected"),
         ({"status": "paid"}, "Stat.status is not approved/pending/rejected"),
         ({"status": None}, "Stat.status is missing"),
         ({"currency": "usd"}, "Stat.currency is not a 3-letter upper-case currency code"),
