@@ -118,16 +118,17 @@ class _Page:
         return pc.cast(self.matching(array, _MONEY_RE, required=required), MONEY)
 
     def utc_times(self, array: pa.Array, zone: ZoneInfo) -> pa.Array:
-        """Network-local "YYYY-MM-DD HH:MM:SS" -> UTC. Ambiguous (fall-back) times take the first
-        occurrence; times in a spring-forward gap are decided (rejected) per row."""
+        """Network-local "YYYY-MM-DD HH:MM:SS" -> UTC. Ambiguous (fall-back) times take the later
+        instant, as `values.local_to_utc` does; times in a spring-forward gap are decided (rejected)
+        per row."""
         local = self.matching(array, _DATETIME_RE, required=True)
         naive = pc.strptime(pc.fill_null(local, _DATETIME_PLACEHOLDER), format=TUNE_DATETIME_FORMAT, unit="s")
         written_day = pc.cast(pc.utf8_slice_codeunits(local, 8, 10), pa.int64())
         self.mark(pc.not_equal(pc.day(naive), written_day))  # 02-30 would roll over to 03-02
-        earliest = pc.assume_timezone(naive, timezone=zone.key, ambiguous="earliest", nonexistent="earliest")
-        latest = pc.assume_timezone(naive, timezone=zone.key, ambiguous="earliest", nonexistent="latest")
-        self.mark(pc.not_equal(earliest, latest))  # differ only for times that do not exist
-        return pc.cast(pc.cast(earliest, pa.timestamp("s", tz="UTC")), UTC_TIME)
+        instant = pc.assume_timezone(naive, timezone=zone.key, ambiguous="latest", nonexistent="earliest")
+        other_end = pc.assume_timezone(naive, timezone=zone.key, ambiguous="latest", nonexistent="latest")
+        self.mark(pc.not_equal(instant, other_end))  # differ only for times that do not exist
+        return pc.cast(pc.cast(instant, pa.timestamp("s", tz="UTC")), UTC_TIME)
 
     def flags(self, array: pa.Array) -> pa.Array:
         """TUNE booleans "0"/"1" ("" and null are false); other spellings are decided per row."""

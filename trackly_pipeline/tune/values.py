@@ -144,8 +144,10 @@ def to_currency(value: Any) -> str | None:
 def local_to_utc(value: Any, tz: ZoneInfo) -> datetime:
     """Network-local "YYYY-MM-DD HH:MM:SS" -> UTC-aware datetime.
 
-    Ambiguous local times (DST fall-back) resolve to the first occurrence (fold=0); local times
-    that do not exist (DST spring-forward gap) are rejected.
+    An ambiguous local time (a wall time a fall-back repeats) reads as its later instant (fold=1),
+    never before the conversion really happened: a click that preceded the conversion keeps
+    preceding it (docs/tables.md, tune.conversions.converted_at). Local times that do not exist
+    (DST spring-forward gap) are rejected.
     """
     if not isinstance(value, str):
         raise ValueError(f"is not a datetime string: {_short(value)}")
@@ -153,7 +155,7 @@ def local_to_utc(value: Any, tz: ZoneInfo) -> datetime:
         naive = datetime.strptime(value.strip(), TUNE_DATETIME_FORMAT)
     except ValueError:
         raise ValueError(f"is not a 'YYYY-MM-DD HH:MM:SS' datetime: {_short(value)}") from None
-    aware = naive.replace(tzinfo=tz, fold=0)
+    aware = naive.replace(tzinfo=tz, fold=1)
     utc = aware.astimezone(timezone.utc)
     if utc.astimezone(tz).replace(tzinfo=None) != naive:
         raise ValueError(f"does not exist in time zone {tz.key} (DST gap): {_short(value)}")

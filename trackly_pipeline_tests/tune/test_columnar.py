@@ -17,7 +17,7 @@ from trackly_pipeline.warehouse.conversions import STAGE_SCHEMA
 
 from .sandbox_support import everything, sandbox_client
 
-ZONES = ("America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "UTC")
+ZONES = ("America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "Australia/Adelaide", "UTC")
 
 BASE_ROW = {
     "Stat": {

@@ -108,6 +108,33 @@ def test_each_hostile_row_gives_the_same_values_and_reasons_in_bulk(zone_name):
     assert any(taken) and not all(taken)  # clean pages go in bulk, odd shapes the ordinary way
 
 
+@pytest.mark.parametrize(
+    "zone_name, repeated",
+    [("America/New_York", "2026-11-01 01:00:00"), ("Australia/Lord_Howe", "2026-04-05 01:30:00"),
+     ("Australia/Adelaide", "2026-04-05 02:00:00")],
+)
+def test_repeated_wall_times_read_in_bulk_as_the_later_instant(zone_name, repeated):
+    """A fall-back's repeated wall times stay on the bulk path and read as the per-row parser reads
+    them: the later of their two instants."""
+    zone = ZoneInfo(zone_name)
+    first = datetime.fromisoformat(repeated)
+    rows = []
+    for minutes in range(-10, 75, 5):
+        row = copy.deepcopy(BASE_ROW)
+        row["Stat"]["id"] = str(len(rows) + 1)
+        row["Stat"]["datetime"] = (first + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S")
+        rows.append(row)
+    assert assert_bulk_same(rows, zone) is True
+    _, parsed = bulk(reply(rows), zone)
+    stored = parsed.table.column("converted_at").to_pylist()
+    for row, instant in zip(rows, stored):
+        naive = datetime.fromisoformat(row["Stat"]["datetime"])
+        readings = {naive.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc) for fold in (0, 1)}
+        assert instant == max(readings)
+    assert sum(len({naive.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1)}) == 2
+               for naive in (datetime.fromisoformat(r["Stat"]["datetime"]) for r in rows)) >= 6  # ambiguous ones
+
+
 def test_the_whole_hostile_page_in_bulk():
     rows = hostile_rows()
     assert_same(rows, ZONE)
