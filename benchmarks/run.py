@@ -259,7 +259,7 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                CASE WHEN kind >= 42 AND kind < 69 THEN 'k' || lpad(to_hex(click), 11, '0')
                     WHEN kind >= 69 AND kind < 89 THEN 'm' || lpad(to_hex(click * $messages // $clicks), 7, '0')
                     ELSE 'sms' END,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ts, ts
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ts, ts, NULL
         FROM (SELECT i, kind, $end - to_seconds(age) AS ts,
                      -- a click up to 2 days before the conversion (clicks are spaced evenly, newest first)
                      least((age + hash(i, 5) % 172800) * $clicks // $click_span, $clicks - 1)::BIGINT AS click

@@ -1,5 +1,5 @@
-"""Asset checks on what goes wrong: duplicate keys, a network that stopped syncing, a large
-unattributed share, missing exchange rates. (Payout mismatches: defs/assets/payout_mismatches.py;
+"""Asset checks on what goes wrong: duplicate keys, a network that stopped syncing, conversions
+held at a stale state, a large unattributed share, missing exchange rates. (Payout mismatches: defs/assets/payout_mismatches.py;
 reconciliation with TUNE's own totals: defs/reconciliation.py.)
 
 `sync_is_fresh` also runs on its own, hourly, in the `sync_freshness` job (defs/jobs.py,
@@ -18,6 +18,9 @@ from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
 from trackly_pipeline.defs.metadata import markdown_table, window_text
 
 FRESHNESS_CHECK = "sync_is_fresh"
+STALE_CHECK = "no_stale_conversions"
+# Held conversions named in the check's table (all are counted).
+STALE_SAMPLE = 50
 # A network whose last successful conversion sync is older than this is stale.
 FRESHNESS_LIMIT = timedelta(hours=2)
 # Above this share of unattributed conversions (adjustments aside) the tracking links deserve a look.
@@ -98,6 +101,56 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         )
 
     @dg.asset_check(
+        asset=conversions_asset_key(network.key),
+        name=STALE_CHECK,
+        description=(
+            f"No conversion of network {network.key!r} is held at a stale state: TUNE still returns every "
+            "stored conversion readably. A conversion TUNE sends back unreadable (ops.quarantine) keeps its "
+            "last good state in tune.conversions (held_since); this names them, with the latest reason."
+        ),
+        **common,
+    )
+    def no_stale_conversions(context) -> dg.AssetCheckResult:
+        columns, rows = _query(
+            context,
+            """
+            WITH held AS (
+                SELECT conversion_id, held_since, converted_at, status, payout, currency
+                FROM tune.conversions WHERE network = $network AND held_since IS NOT NULL
+            ),
+            reasons AS (
+                -- record_id is Stat.id as sent: canonical digits but for a rare padded or signed one
+                SELECT TRY_CAST(trim(record_id) AS BIGINT) AS conversion_id, reason, received_at
+                FROM ops.quarantine
+                WHERE network = $network AND kind = 'conversion'
+                  AND regexp_full_match(trim(record_id), '[+-]?[0-9]+')
+                  AND TRY_CAST(trim(record_id) AS BIGINT) IN (SELECT conversion_id FROM held)
+                QUALIFY row_number() OVER (PARTITION BY TRY_CAST(trim(record_id) AS BIGINT)
+                                           ORDER BY received_at DESC) = 1
+            )
+            SELECT h.conversion_id, h.held_since, r.received_at AS last_unreadable_at, r.reason,
+                   h.converted_at, h.status, h.payout, h.currency
+            FROM held AS h LEFT JOIN reasons AS r USING (conversion_id)
+            ORDER BY h.held_since, h.conversion_id
+            LIMIT $limit
+            """,
+            {**params, "limit": STALE_SAMPLE},
+        )
+        held = _query(context, "SELECT count(*) FROM tune.conversions WHERE network = $network "
+                      "AND held_since IS NOT NULL", params)[1][0][0]
+        named = ", ".join(f"{r[0]} (since {r[1]:%Y-%m-%d %H:%M} UTC: {r[3]})" for r in rows[:5])
+        description = ("every stored conversion is TUNE's latest" if not held else
+                       f"{held} conversion(s) held at their last good state, TUNE sends them unreadable: {named}"
+                       + (" ..." if held > 5 else ""))
+        return dg.AssetCheckResult(
+            passed=held == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=description,
+            metadata={"held": held, "conversion_ids": dg.MetadataValue.json([r[0] for r in rows]),
+                      "held_conversions": dg.MetadataValue.md(markdown_table(columns, rows))},
+        )
+
+    @dg.asset_check(
         asset=attributed_asset_key(network.key),
         name="unattributed_share",
         description=(
@@ -141,7 +194,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
                       "limit": MAX_UNATTRIBUTED_SHARE},
         )
 
-    return [no_duplicate_conversions, sync_is_fresh, unattributed_share]
+    return [no_duplicate_conversions, sync_is_fresh, no_stale_conversions, unattributed_share]
 
 
 def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinition]:

@@ -31,12 +31,14 @@ class SyncAttempt:
     pages: int = 0
     rows: int = 0
     quarantined: int = 0
+    held: int | None = None  # conversions sweeps that stored: see WindowStats.held
 
     def entry(self, status: str, error: str | None = None) -> SyncLogEntry:
         return SyncLogEntry(
             sync_id=self.sync_id, network=self.network, kind=self.kind, window_start=self.window_start,
             window_end=self.window_end, started_at=self.started_at, finished_at=datetime.now(timezone.utc),
             pages=self.pages, rows=self.rows, quarantined=self.quarantined, status=status, error=error,
+            held=self.held,
         )
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from trackly_pipeline.tune import RejectedRow
 from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
+from trackly_pipeline.tune.models import conversion_id_of
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.ops import quarantine
 
@@ -39,6 +40,9 @@ class WindowStats:
     # Stored conversions of other affiliates forgotten before the replacement (whole history, once:
     # see conversions_forget_other_affiliates.sql).
     other_affiliates: int = 0
+    # Stored conversions the sweep got back only unreadable: kept at their last good state
+    # (tune.conversions.held_since), neither changed nor vanished.
+    held: int = 0
 
 
 class ConversionSweep:
@@ -90,7 +94,10 @@ class ConversionSweep:
             self.conn.unregister("incoming_pages")
 
     def replace_window(self, start: datetime, end: datetime, seen_at: datetime) -> WindowStats:
-        """Make tune.conversions hold exactly this sweep for [start, end). Call inside a transaction."""
+        """Make tune.conversions hold exactly this sweep for [start, end). Call inside a transaction.
+
+        A stored conversion the sweep returned only unreadable (quarantined) is not replaced: it is
+        held at its last good state, and only one absent from the reply is vanished."""
         self.flush()
         params = {"network": self.network, "start": start, "end": end, "seen_at": seen_at, "sync_id": self.sync_id}
         conn = self.conn
@@ -98,9 +105,11 @@ class ConversionSweep:
         run_sql_file(conn, "conversions_quarantine_staged.sql", params)
         quarantine(conn, sync_id=self.sync_id, network=self.network, kind="conversion",
                    rejected=self.rejected, received_at=seen_at)
+        self._unreadable_ids()
         other_affiliates = self._forget_other_affiliates(seen_at)
         run_sql_file(conn, "conversions_replace_window.sql", params)
-        stats = conn.execute("SELECT * FROM window_stats").fetchone()
+        rows, new, changed, unchanged, vanished, held = conn.execute(
+            "SELECT rows, new, changed, unchanged, vanished, held FROM window_stats").fetchone()
         quarantined = conn.execute(
             "SELECT count(*) FROM ops.quarantine WHERE sync_id = $sync_id", {"sync_id": self.sync_id}
         ).fetchone()[0]
@@ -110,7 +119,23 @@ class ConversionSweep:
             "GROUP BY 1 ORDER BY 1",
             {"sync_id": self.sync_id},
         ).fetchall())
-        return WindowStats(*stats, quarantined=quarantined, transitions=transitions, other_affiliates=other_affiliates)
+        return WindowStats(rows, new, changed, unchanged, vanished, quarantined=quarantined, transitions=transitions,
+                           other_affiliates=other_affiliates, held=held)
+
+    def _unreadable_ids(self) -> None:
+        """Temp table unreadable_ids: the conversion ids of this sweep's quarantined rows, as the row
+        parser reads ids (rows the client rejected carry Stat.id as sent; those quarantined after
+        staging, their stored id). TUNE returned these conversions: none of them is `vanished`."""
+        raw_ids = self.conn.execute(
+            "SELECT DISTINCT record_id FROM ops.quarantine WHERE sync_id = $sync_id AND kind = 'conversion' "
+            "AND record_id IS NOT NULL", {"sync_id": self.sync_id}).fetchall()
+        ids = sorted({i for (raw,) in raw_ids if (i := conversion_id_of(raw)) is not None})
+        self.conn.register("unreadable_id_list", pa.table({"conversion_id": pa.array(ids, pa.int64())}))
+        try:
+            self.conn.execute("CREATE OR REPLACE TEMP TABLE unreadable_ids AS "
+                              "SELECT conversion_id FROM unreadable_id_list")
+        finally:
+            self.conn.unregister("unreadable_id_list")
 
     def _forget_other_affiliates(self, seen_at: datetime) -> int:
         if self.affiliate_id is None:

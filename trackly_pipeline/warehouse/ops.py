@@ -29,6 +29,7 @@ class SyncLogEntry:
     quarantined: int
     status: str
     error: str | None = None
+    held: int | None = None  # conversions: stored conversions TUNE returned unreadable, kept as they were
 
 
 def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
@@ -37,7 +38,7 @@ def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
     conn.execute("DELETE FROM ops.sync_log WHERE sync_id = $sync_id", {"sync_id": entry.sync_id})
     conn.execute(
         "INSERT INTO ops.sync_log VALUES ($sync_id, $network, $kind, $window_start, $window_end, $started_at, "
-        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error)",
+        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error, $held)",
         {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
     )
 

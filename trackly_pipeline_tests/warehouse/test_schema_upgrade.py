@@ -18,7 +18,7 @@ def warehouse(tmp_path) -> Warehouse:
     warehouse = Warehouse(tmp_path / "w.duckdb")
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, now(), now(), 1.5, "
-                     "2, 10, 0, 'failed', 'TUNE said no')")
+                     "2, 10, 0, 'failed', 'TUNE said no', NULL)")
     return warehouse
 
 
@@ -39,8 +39,12 @@ def columns(warehouse: Warehouse, table: str) -> list[str]:
                                                "ORDER BY column_index").fetchall()]
 
 
+# ops.sync_log as a version before its last two columns left it.
+WITHOUT_ERROR = ("ALTER TABLE ops.sync_log DROP COLUMN held", "ALTER TABLE ops.sync_log DROP COLUMN error")
+
+
 def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
-    as_older_version(warehouse, "ALTER TABLE ops.sync_log DROP COLUMN error")
+    as_older_version(warehouse, *WITHOUT_ERROR)
     assert "error" not in columns(warehouse, "ops.sync_log")
 
     with warehouse.connect() as conn:
@@ -50,15 +54,15 @@ def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
 
 
 def test_an_upgrade_is_logged_naming_the_file_and_the_columns_and_only_once(warehouse, caplog):
-    as_older_version(warehouse, "ALTER TABLE ops.sync_log DROP COLUMN error")
+    as_older_version(warehouse, *WITHOUT_ERROR)
     with caplog.at_level("INFO", logger="trackly_pipeline.warehouse"):
         with warehouse.connect():
             pass
         with warehouse.connect():  # up to date now: nothing to say
             pass
     upgrades = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
-    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error; those tables' months of the "
-                        "analysts' copy are published again"]
+    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error, ops.sync_log.held; those tables' "
+                        "months of the analysts' copy are published again"]
 
 
 def test_a_new_column_of_a_published_table_republishes_every_month(warehouse):
@@ -80,10 +84,10 @@ def test_a_new_not_null_column_on_a_table_with_rows_is_refused_and_nothing_is_ad
         conn.execute("INSERT INTO tune.conversions BY NAME SELECT 'acme' AS network, 1 AS conversion_id, now() AS "
                      "converted_at, 7 AS offer_id, 'approved' AS status, false AS is_adjustment, 1 AS payout, "
                      "now() AS first_seen_at, now() AS last_seen_at")
-    # An older version without the last three: the nullable one could be added, first_seen_at cannot.
+    # An older version without the last four: the nullable ones could be added, first_seen_at cannot.
     as_older_version(warehouse, *(f"ALTER TABLE tune.conversions DROP COLUMN {name}"
-                                  for name in ("last_seen_at", "first_seen_at", "affiliate_unique5")),
-                     "ALTER TABLE ops.sync_log DROP COLUMN error")  # another table, upgradable alone
+                                  for name in ("held_since", "last_seen_at", "first_seen_at", "affiliate_unique5")),
+                     *WITHOUT_ERROR)  # another table, upgradable alone
     with pytest.raises(SchemaMismatchError, match=r"tune\.conversions .*NOT NULL column first_seen_at"):
         with warehouse.connect():
             pass

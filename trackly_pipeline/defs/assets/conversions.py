@@ -37,7 +37,8 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         description=(
             f"TUNE conversions of network {network.key!r} ({network.network_id}), latest state, in "
             "tune.conversions. One run sweeps its whole hour range with Report::getConversions and "
-            "replaces those hours atomically; malformed rows go to ops.quarantine."
+            "replaces those hours atomically; malformed rows go to ops.quarantine, and a stored "
+            "conversion TUNE sends back malformed keeps its last good state (held_since)."
         ),
     )
     def raw_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -57,7 +58,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                 warehouse.attach(conn)
                 with transaction(conn):
                     stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
-                    attempt.rows, attempt.quarantined = stats.rows, stats.quarantined
+                    attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))
                 statuses = preview(
                     conn,
@@ -78,6 +79,9 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                 "vanished": stats.vanished,
                 "other_affiliates_forgotten": stats.other_affiliates,
                 "quarantined": stats.quarantined,
+                # Stored conversions TUNE sent back unreadable: kept at their last good state (check
+                # no_stale_conversions names them).
+                "held": stats.held,
                 "status_transitions": dg.MetadataValue.json(stats.transitions),
                 "by_status": statuses,
                 "sync_id": attempt.sync_id,

@@ -9,8 +9,10 @@ FROM tune.conversions
 WHERE network = $network
   AND affiliate_id IS DISTINCT FROM $affiliate_id
   AND affiliate_id IS NOT NULL
-  -- One this sweep returns is ours now (TUNE credited it to us): the replacement updates it.
-  AND conversion_id NOT IN (SELECT conversion_id FROM staged_conversions);
+  -- One this sweep returns is ours now (TUNE credited it to us): the replacement updates it, or
+  -- holds it at its last good state when it came back unreadable.
+  AND conversion_id NOT IN (SELECT conversion_id FROM staged_conversions)
+  AND conversion_id NOT IN (SELECT conversion_id FROM unreadable_ids);
 
 -- The days to roll up and publish again: theirs, and their attributed rows' (on another day when
 -- TUNE moved a conversion and its window has not been attributed since).

@@ -72,7 +72,10 @@ CREATE TABLE IF NOT EXISTS tune.conversions (
     affiliate_unique4   VARCHAR,
     affiliate_unique5   VARCHAR,
     first_seen_at       TIMESTAMPTZ NOT NULL,
-    last_seen_at        TIMESTAMPTZ NOT NULL
+    last_seen_at        TIMESTAMPTZ NOT NULL,
+    -- When a sweep first got this conversion back unreadable (quarantined) while the row here is its
+    -- last good state; NULL when the row is TUNE's latest. Cleared by the next readable row.
+    held_since          TIMESTAMPTZ
 );
 
 -- Trackly's own logs, loaded file by file (source_file says which file a row came from).
@@ -190,7 +193,8 @@ CREATE TABLE IF NOT EXISTS ops.sync_log (
     rows            BIGINT NOT NULL,
     quarantined     BIGINT NOT NULL,
     status          VARCHAR NOT NULL,       -- running | success | failed | interrupted
-    error           VARCHAR
+    error           VARCHAR,
+    held            BIGINT                  -- conversions: stored ones TUNE returned unreadable, kept as they were
 );
 -- API rows we could not store as they came, with the reason. Never silently dropped.
 CREATE TABLE IF NOT EXISTS ops.quarantine (

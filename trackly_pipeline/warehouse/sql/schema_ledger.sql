@@ -4,10 +4,10 @@ CREATE TABLE IF NOT EXISTS tune.conversion_changes (
     conversion_id   BIGINT NOT NULL,
     seen_at         TIMESTAMPTZ NOT NULL,   -- when the sweep that saw the change ran
     sync_id         VARCHAR NOT NULL,
-    change          VARCHAR NOT NULL,       -- new | changed | vanished | other_affiliate
+    change          VARCHAR NOT NULL,       -- new | changed | vanished | other_affiliate | quarantined
     converted_at    TIMESTAMPTZ NOT NULL,
     offer_id        BIGINT NOT NULL,
-    status          VARCHAR,                -- the state seen (vanished: the last state before)
+    status          VARCHAR,                -- the state seen (vanished, quarantined: the last state before)
     previous_status VARCHAR,
     payout          DECIMAL(18, 5),
     revenue         DECIMAL(18, 5),
@@ -16,9 +16,11 @@ CREATE TABLE IF NOT EXISTS tune.conversion_changes (
 );
 
 -- The conversions as we knew them at a moment: `SELECT * FROM tune.conversions_as_of(TIMESTAMPTZ '2026-11-20 23:59:59+00')`.
+-- A `quarantined` row (TUNE sent the conversion unreadable; we kept its last good state) is no new
+-- state: it is left out before the latest row is picked (QUALIFY runs before a filter on its result).
 CREATE OR REPLACE MACRO tune.conversions_as_of(as_of) AS TABLE
 SELECT network, conversion_id, converted_at, offer_id, status, payout, revenue, sale_amount, currency, seen_at
 FROM tune.conversion_changes
-WHERE seen_at <= as_of
+WHERE seen_at <= as_of AND change <> 'quarantined'
 QUALIFY row_number() OVER (PARTITION BY network, conversion_id ORDER BY seen_at DESC) = 1
     AND change NOT IN ('vanished', 'other_affiliate');
