@@ -127,16 +127,16 @@ def test_held_again_after_healing_is_recorded_again_and_readable_unchanged_recor
 
 
 def test_which_quarantined_rows_hold_a_stored_conversion(conn):
+    """Held: a stored conversion whose every row in the sweep was quarantined, found by Stat.id as
+    the row parser reads it. A duplicate's quarantined copy holds nothing (its first row is stored)."""
     rows = [conversion(n, AT + timedelta(minutes=n)) for n in range(1, 6)]
     sweep(conn, rows, SEEN[0])
     stats = sweep(
         conn,
-        [
-            conversion(1, END + timedelta(hours=2)),  # outside the window asked for: quarantined after staging
-            conversion(2, AT + timedelta(minutes=2)), conversion(2, AT, payout="99"),  # readable, then a duplicate
-        ],
+        [conversion(2, AT + timedelta(minutes=2)), conversion(2, AT, payout="99")],  # readable, then a duplicate
         SEEN[1],
         [
+            unreadable("1", "Stat.datetime does not exist in time zone America/New_York (DST gap): '2026-03-08 02:30:00'"),
             unreadable("2"),  # and an unreadable copy: the readable row wins
             unreadable(" 0003"),  # Stat.id as sent, read as the row parser reads ids
             unreadable("4.0"),  # not an id the parser reads: 4 is not known to be returned
@@ -146,7 +146,11 @@ def test_which_quarantined_rows_hold_a_stored_conversion(conn):
     assert (stats.held, stats.vanished, stats.unchanged) == (2, 2, 1)  # 1 and 3 held; 4 and 5 vanished
     held = {k: v[-1] for k, v in stored(conn).items()}
     assert held == {1: SEEN[1], 2: None, 3: SEEN[1]}
-    assert stored(conn)[1][:2] == ("approved", Decimal("10"))  # not the out-of-window row's state
+    assert stored(conn)[1][:2] == ("approved", Decimal("10"))
+    quarantined = conn.execute("SELECT record_id, reason FROM ops.quarantine WHERE sync_id = $s ORDER BY ALL",
+                               {"s": sync_id(SEEN[1])}).fetchall()
+    assert [record_id for record_id, _ in quarantined] == [" 0003", "1", "2", "2", "4.0", None]
+    assert "duplicate conversion_id in one sweep" in {reason for _, reason in quarantined}
     assert {(row[0], row[2]) for row in ledger(conn) if row[1] == SEEN[1]} == {
         (1, "quarantined"), (3, "quarantined"), (4, "vanished"), (5, "vanished")}
 
