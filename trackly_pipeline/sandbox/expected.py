@@ -5,12 +5,13 @@ the pipeline's tables against it."""
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
+from . import attribution_oracle
 from .world import SandboxWorld
 
 CENT = Decimal("0.01")
@@ -58,67 +59,50 @@ def _plain(value):
     return int(value) if hasattr(value, "item") and not isinstance(value, str) else value
 
 
+def trackly_log(world: SandboxWorld) -> attribution_oracle.TracklyLog:
+    """The world's click and message logs as the oracle reads them, each row at the file and row
+    write_trackly_logs puts it (the rule's tie-break)."""
+    clicks = world.clicks_frame(with_positions=True)
+    sends = world.messages_frame(with_positions=True)
+    return attribution_oracle.TracklyLog(
+        (attribution_oracle.LoggedClick(r.click_id, r.message_id, r.clicked_at.to_pydatetime(), r.source_file,
+                                        r.source_row) for r in clicks.itertuples()),
+        (attribution_oracle.LoggedSend(r.message_id, r.creative_id, r.campaign_id, r.sent_at.to_pydatetime(),
+                                       r.source_file, r.source_row) for r in sends.itertuples()),
+    )
+
+
 def expected_attribution(
     world: SandboxWorld,
     conversions: pd.DataFrame,
     window_days: dict[str, int] | None = None,
     offer_window_days: dict[tuple[str, int], int] | None = None,
+    clock_skew_s: int = 300,
 ) -> pd.DataFrame:
-    """Trackly's documented rules, applied in plain Python to ground-truth conversions: ad_id as a
-    click id, then the network's sub-id field as a click id, then as a message id (credited to the
-    message's first click); each only within the attribution window (per network key, per
-    (network key, offer id), default 7 days). Adds expected_method, expected_click_id,
-    expected_message_id and expected_reason."""
-    clicks = world.clicks_frame().sort_values(["clicked_at", "click_id"])
-    click_at = dict(zip(clicks.click_id, clicks.clicked_at))
-    click_message = dict(zip(clicks.click_id, clicks.message_id))
-    first_click = clicks.drop_duplicates("message_id")
-    message_first_click = dict(zip(first_click.message_id, first_click.click_id))
-    messages = world.messages_frame().sort_values("sent_at").drop_duplicates("message_id")
-    sent_at = dict(zip(messages.message_id, messages.sent_at))
+    """Trackly's written rule (attribution_oracle.attribute) applied to ground-truth conversions:
+    per network key, its window (default 7 days) and per (network key, offer id) windows. Adds
+    expected_method, expected_click_id, expected_message_id, expected_reason and
+    expected_creative_id."""
+    log = trackly_log(world)
     field_of = {n.key: n.message_id_field for n in world.networks}
-
     results = []
     for row in conversions.itertuples():
-        days = (offer_window_days or {}).get((row.network_key, row.offer_id), (window_days or {}).get(row.network_key, 7))
-        window = pd.Timedelta(days=days)
-        sub = getattr(row, field_of[row.network_key])
-        ad_id = row.ad_id
-
-        def within(moment) -> bool:
-            return row.converted_at - moment <= window
-
-        found_any = False
-        if ad_id in click_at:
-            found_any = True
-            if within(click_at[ad_id]):
-                results.append(("ad_id_click", ad_id, click_message[ad_id], None))
-                continue
-        if sub in click_at:
-            found_any = True
-            if within(click_at[sub]):
-                results.append(("sub_id_click", sub, click_message[sub], None))
-                continue
-        if sub is not None and len(sub) == 8 and sub in sent_at:
-            found_any = True
-            click = message_first_click.get(sub)
-            if within(click_at[click] if click else sent_at[sub]):
-                results.append(("sub_id_message", click, sub, None))
-                continue
-        if found_any:
-            reason = "click outside the attribution window"
-        elif not sub and ad_id:
-            reason = "no click for the ad_id"
-        elif not sub:
-            reason = "sub-id empty"
-        elif len(sub) != 8:
-            reason = "sub-id not an 8-character id"
-        else:
-            reason = "message id unknown"
-        results.append(("unattributed", None, None, reason))
+        default = (window_days or {}).get(row.network_key, 7)
+        offer_windows = {offer: days for (key, offer), days in (offer_window_days or {}).items() if key == row.network_key}
+        result = attribution_oracle.attribute(
+            log,
+            converted_at=row.converted_at.to_pydatetime(),
+            ad_id=row.ad_id,
+            sub_id=getattr(row, field_of[row.network_key]),
+            window_days=offer_windows.get(int(row.offer_id), default),
+            horizon=attribution_oracle.horizon_days(default, offer_windows),
+            clock_skew=timedelta(seconds=clock_skew_s),
+        )
+        results.append(attribution_oracle.with_creative(log, result))
 
     out = conversions.copy()
-    names = ("expected_method", "expected_click_id", "expected_message_id", "expected_reason")
-    for position, name in enumerate(names):
-        out[name] = pd.Series([result[position] for result in results], index=out.index, dtype=object)
+    columns = {"expected_method": "method", "expected_click_id": "click_id", "expected_message_id": "message_id",
+               "expected_reason": "reason", "expected_creative_id": "creative_id"}
+    for name, attribute in columns.items():
+        out[name] = pd.Series([getattr(result, attribute) for result in results], index=out.index, dtype=object)
     return out

@@ -20,13 +20,30 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _daily_file_names(frame: pd.DataFrame, time_column: str, prefix: str) -> pd.Series:
+    return prefix + "-" + frame[time_column].dt.strftime("%Y-%m-%d") + ".parquet"
+
+
 def _write_daily(frame: pd.DataFrame, time_column: str, directory: Path, prefix: str) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    days = frame[time_column].dt.strftime("%Y-%m-%d")
-    for day, part in frame.groupby(days, sort=True):
-        written.append(write_parquet(part.reset_index(drop=True), directory / f"{prefix}-{day}.parquet"))
+    for name, part in frame.groupby(_daily_file_names(frame, time_column, prefix), sort=True):
+        written.append(write_parquet(part.reset_index(drop=True), directory / name))
     return written
+
+
+def with_log_positions(frame: pd.DataFrame, time_column: str, prefix: str) -> pd.DataFrame:
+    """The log rows with the file (name) and 0-based row each is written to by write_trackly_logs."""
+    names = _daily_file_names(frame, time_column, prefix)
+    return frame.assign(source_file=names, source_row=frame.groupby(names, sort=False).cumcount())
+
+
+def logged_clicks(trackly: TracklyLog) -> pd.DataFrame:
+    return with_log_positions(trackly.clicks, "clicked_at", "clicks")
+
+
+def logged_messages(trackly: TracklyLog) -> pd.DataFrame:
+    return with_log_positions(trackly.messages, "sent_at", "messages")
 
 
 def write_trackly_logs(trackly: TracklyLog, directory: Path) -> list[Path]:

@@ -11,6 +11,7 @@ import pandas as pd
 from . import exports, truth
 from .clock import SandboxClock, as_utc
 from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
+from .hard_cases import HARD_CASE_COLUMNS, plant_hard_cases
 from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
 from .offers import OfferChange, SandboxOffer, generate_offers, offers_at, plan_offer_changes
 from .partners import add_other_partners
@@ -19,6 +20,7 @@ from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
 # Independent random streams, so that e.g. offers do not shift when conversion counts change.
 _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
 _STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES, _STREAM_PARTNERS = 100, 200, 300, 400, 500
+_STREAM_HARD_CASES = 600
 
 # Trackly volume relative to conversions: clicks ~2x, messages ~5x.
 _EXTRA_CLICKS_PER_CONVERSION = 0.85
@@ -47,6 +49,7 @@ class SandboxWorld:
         offers: dict[str, list[SandboxOffer]],
         conversions: dict[str, ConversionTable],
         trackly: TracklyLog,
+        hard_cases: pd.DataFrame | None = None,
     ) -> None:
         self.seed = seed
         self.anchor = anchor
@@ -57,6 +60,7 @@ class SandboxWorld:
         self._offers = offers
         self._conversions = conversions
         self._trackly = trackly
+        self._hard_cases = hard_cases if hard_cases is not None else pd.DataFrame(columns=list(HARD_CASE_COLUMNS))
         self._by_id = {n.network_id: n for n in networks}
         self._tokens = {n.network_id: network_token(seed, n.network_id) for n in networks}
         self._offer_changes = {
@@ -135,9 +139,16 @@ class SandboxWorld:
             ours = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
             conversions[network.network_id] = add_other_partners(stream(_STREAM_PARTNERS, i), ours)
 
+        creatives_by_offer = {
+            (str(network_id), int(offer_id)): int(catalogue.creative_ids[creative])
+            for network_id, offer_id, creative in zip(network_of_offer, offer_ids, catalogue.creative_of_offer)
+        }
+        trackly, conversions, hard_cases = plant_hard_cases(
+            stream(_STREAM_HARD_CASES), trackly, conversions, creatives_by_offer, int(anchor.timestamp()))
+
         return cls(
             seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,
-            networks=networks, offers=offers, conversions=conversions, trackly=trackly,
+            networks=networks, offers=offers, conversions=conversions, trackly=trackly, hard_cases=hard_cases,
         )
 
     # -- networks and credentials -------------------------------------------------------------
@@ -224,11 +235,20 @@ class SandboxWorld:
         """The offers as Offer::findAll serves them at `as_of` (default the clock)."""
         return truth.offers_frame(self.network(network_id), self.offers(network_id, as_of))
 
-    def messages_frame(self) -> pd.DataFrame:
-        return self._trackly.messages.copy()
+    def hard_cases(self) -> pd.DataFrame:
+        """The conversions planted at the edges of the attribution rule (hard_cases.py), one row each:
+        network_key, conversion_id, case, and the designed expected_method, expected_click_id,
+        expected_message_id, expected_reason, expected_creative_id."""
+        return self._hard_cases.copy()
 
-    def clicks_frame(self) -> pd.DataFrame:
-        return self._trackly.clicks.copy()
+    def messages_frame(self, *, with_positions: bool = False) -> pd.DataFrame:
+        """The message log; `with_positions` adds source_file (the file's name) and source_row as
+        write_trackly_logs writes them."""
+        return exports.logged_messages(self._trackly) if with_positions else self._trackly.messages.copy()
+
+    def clicks_frame(self, *, with_positions: bool = False) -> pd.DataFrame:
+        """The click log; `with_positions` as for messages_frame."""
+        return exports.logged_clicks(self._trackly) if with_positions else self._trackly.clicks.copy()
 
     def links_frame(self) -> pd.DataFrame:
         return self._trackly.links.copy()

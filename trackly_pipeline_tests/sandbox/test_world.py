@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxWorld
+from trackly_pipeline.sandbox.expected import expected_attribution
+from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.sandbox.offers import OFFER_STATUSES, PAYOUT_TYPES
 
 SMALL = dict(anchor=datetime(2026, 11, 20, 12, tzinfo=timezone.utc), history_days=10, conversions_per_network=300)
@@ -51,10 +53,15 @@ def test_trackly_volumes_and_ids(world):
     conversions = len(world.ground_truth_conversions(as_of=world.anchor + timedelta(days=30)))
     assert 4.5 < len(messages) / conversions < 5.5
     assert 1.7 < len(clicks) / conversions < 2.3
-    assert messages.message_id.str.fullmatch(r"[A-Za-z0-9]{8}").all() and messages.message_id.is_unique
-    assert clicks.click_id.str.fullmatch(r"[0-9a-f]{24}").all() and clicks.click_id.is_unique
+    # Ids are unique but for the repeats the hard cases plant: per network, two message ids sent
+    # twice and three click ids logged twice (sandbox/hard_cases.py).
+    networks = len(world.networks)
+    assert messages.message_id.str.fullmatch(r"[A-Za-z0-9]{8}").all()
+    assert messages.message_id.duplicated().sum() == 2 * networks
+    assert clicks.click_id.str.fullmatch(r"[0-9a-f]{24}").all() and clicks.click_id.duplicated().sum() == 3 * networks
     assert clicks.link_id.str.len().eq(7).all()
-    joined = clicks.merge(messages, on="message_id", validate="many_to_one")
+    first_sends = messages.sort_values("sent_at", kind="stable").drop_duplicates("message_id")
+    joined = clicks.merge(first_sends, on="message_id", validate="many_to_one")
     assert (joined.sent_at < joined.clicked_at).all()  # messages precede their clicks
     per_message = clicks.groupby("message_id").size()
     assert (per_message > 1).any()  # some messages are clicked again
@@ -76,9 +83,12 @@ def test_offers_cover_every_payout_type_and_status(world):
 
 
 def test_ground_truth_agrees_with_the_trackly_log(world):
+    """The ordinary conversions against the log read plainly (the hard cases repeat ids on purpose:
+    test_hard_cases_are_what_the_rule_says holds them)."""
     truth = world.ground_truth_conversions()
-    clicks = world.clicks_frame().set_index("click_id")
-    messages = world.messages_frame().set_index("message_id")
+    truth = truth[~truth.conversion_id.isin(world.hard_cases().conversion_id)]
+    clicks = world.clicks_frame().drop_duplicates("click_id").set_index("click_id")
+    messages = world.messages_frame().drop_duplicates("message_id").set_index("message_id")
     with_click = truth[truth.click_id.notna()]
     assert with_click.click_id.isin(clicks.index).all()
     logged = clicks.loc[with_click.click_id]
@@ -101,6 +111,7 @@ def test_ground_truth_agrees_with_the_trackly_log(world):
 
 def test_carriers_sit_where_the_ground_truth_says(world):
     truth = world.ground_truth_conversions()
+    truth = truth[~truth.conversion_id.isin(world.hard_cases().conversion_id)]  # planted: see below
     click_ids = set(world.clicks_frame().click_id)
     message_ids = set(world.messages_frame().message_id)
     tune_transaction = re.compile(r"[0-9a-f]{30}")
@@ -135,6 +146,28 @@ def test_carriers_sit_where_the_ground_truth_says(world):
         assert any(rows[f].notna().any() for f in others)
         decoys = pd.concat([rows[f] for f in others]).dropna()
         assert decoys.isin(message_ids).any()
+
+
+def test_hard_cases_are_what_the_rule_says(world):
+    """Every planted case, in every network, is in the ground truth as designed, and the designed
+    outcome is what the written rule (the oracle) gives; so is every other conversion's truth."""
+    cases = world.hard_cases()
+    assert len(cases) == len(CASES) * len(world.networks)
+    assert set(cases.expected_method) == {"ad_id_click", "sub_id_message", "unattributed"}
+    truth = world.ground_truth_conversions()
+    oracle = expected_attribution(world, truth).set_index(["network_key", "conversion_id"])
+    for case in cases.itertuples():
+        expected = oracle.loc[(case.network_key, case.conversion_id)]
+        creative = None if pd.isna(expected.creative_id) else int(expected.creative_id)  # truth: Int64, NA
+        assert (expected.attribution_method, expected.message_id, creative) == (
+            case.expected_method, case.expected_message_id, case.expected_creative_id), case.case
+        assert (expected.expected_method, expected.expected_click_id, expected.expected_message_id,
+                expected.expected_reason, expected.expected_creative_id) == (
+            case.expected_method, case.expected_click_id, case.expected_message_id, case.expected_reason,
+            case.expected_creative_id), case.case
+    # The by-construction truth of the whole world agrees with the rule.
+    assert (oracle.attribution_method == oracle.expected_method).all()
+    assert (oracle.message_id.fillna("") == oracle.expected_message_id.fillna("")).all()
 
 
 def test_multi_goal_conversions_share_a_transaction(world):
