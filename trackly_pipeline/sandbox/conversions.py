@@ -89,6 +89,8 @@ class ConversionTable:
     campaign_id: np.ndarray
     clicked_at: np.ndarray
     offer_names: dict[int, str] = field(default_factory=dict)
+    # Periods in which a conversion is served with a value spelled otherwise (resends.Resend).
+    resends: tuple = ()
 
     def __len__(self) -> int:
         return len(self.conversion_id)

@@ -14,6 +14,7 @@ from .money import tune_amount
 from .networks import SandboxNetwork
 from .paging import limit_and_page, page_slice
 from .params import as_list
+from .resends import serve_resends
 from .wire import ApiError, page_envelope
 
 MAX_LIMIT = 10_000
@@ -216,7 +217,9 @@ def get_conversions(table: ConversionTable, clock_seconds: int, params: dict, of
 
     order = _sort_order(sort, view)
     page_positions = order[page_slice(limit, page)]
-    envelope = page_envelope(page if limit else 1, limit, len(order), _render_rows(view, page_positions, fields))
+    rendered = _render_rows(view, page_positions, fields)
+    serve_resends(table, clock_seconds, view.rows[page_positions], rendered)
+    envelope = page_envelope(page if limit else 1, limit, len(order), rendered)
     if str(params.get("totals", "")).lower() in ("1", "true"):
         envelope["totals"] = {"Stat": {
             "payout": tune_amount(int(view.payout.sum())),

@@ -8,6 +8,7 @@ from .conversions import STATUSES, ConversionTable
 from .money import decimal_amount
 from .networks import SUB_ID_FIELDS, SandboxNetwork
 from .offers import SandboxOffer
+from .resends import last_good_states
 
 CONVERSION_COLUMNS = (
     "network_key", "network_id", "conversion_id", "tune_event_id", "ad_id", "converted_at",
@@ -31,10 +32,12 @@ def _utc_or_none(seconds: np.ndarray) -> pd.Series:
     return stamps.where(seconds >= 0, pd.NaT)
 
 
-def conversions_frame(table: ConversionTable, as_of_seconds: int) -> pd.DataFrame:
+def conversions_frame(table: ConversionTable, as_of_seconds: int, held: bool = True) -> pd.DataFrame:
     """Our affiliate's conversions as of the clock (other partners' earned Trackly nothing)."""
     rows = table.ours(table.visible(as_of_seconds))
     status, payout, revenue = table.state_at_clock(rows, as_of_seconds)
+    if held:  # as the pipeline should hold them: one TUNE serves unreadable keeps its last good state
+        status, payout, revenue = last_good_states(table, rows, as_of_seconds, status, payout, revenue)
     network = table.network
     data = {
         "network_key": network.key,

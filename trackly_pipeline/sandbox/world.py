@@ -15,12 +15,14 @@ from .hard_cases import HARD_CASE_COLUMNS, plant_hard_cases
 from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
 from .offers import OfferChange, SandboxOffer, generate_offers, offers_at, plan_offer_changes
 from .partners import add_other_partners
+from .resends import plan_resends
 from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
 
 # Independent random streams, so that e.g. offers do not shift when conversion counts change.
 _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
 _STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES, _STREAM_PARTNERS = 100, 200, 300, 400, 500
 _STREAM_HARD_CASES = 600
+_STREAM_RESENDS = 700  # resends.py
 
 # Trackly volume relative to conversions: clicks ~2x, messages ~5x.
 _EXTRA_CLICKS_PER_CONVERSION = 0.85
@@ -146,6 +148,10 @@ class SandboxWorld:
         trackly, conversions, hard_cases = plant_hard_cases(
             stream(_STREAM_HARD_CASES), trackly, conversions, creatives_by_offer, int(anchor.timestamp()))
 
+        # Last, on a stream of its own: every other value of the world stays as it was.
+        conversions = {key: plan_resends(stream(_STREAM_RESENDS, i), table, anchor, future_days)
+                       for i, (key, table) in enumerate(conversions.items())}
+
         return cls(
             seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,
             networks=networks, offers=offers, conversions=conversions, trackly=trackly, hard_cases=hard_cases,
@@ -210,10 +216,15 @@ class SandboxWorld:
 
     # -- ground truth and Trackly logs --------------------------------------------------------
 
-    def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None) -> pd.DataFrame:
+    def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None, *,
+                                 as_served: bool = False) -> pd.DataFrame:
+        """Our affiliate's conversions at `as_of` (default the clock) as the pipeline should hold them:
+        one TUNE serves unreadable at that moment (resends.py) in its last good state. `as_served`:
+        every one in TUNE's own state, as its reports count them."""
         as_of_seconds = int(as_utc(as_of).timestamp()) if as_of else self.clock.epoch_seconds()
         chosen = [self.network(network_id)] if network_id else list(self.networks)
-        frames = [truth.conversions_frame(self._conversions[n.network_id], as_of_seconds) for n in chosen]
+        frames = [truth.conversions_frame(self._conversions[n.network_id], as_of_seconds, held=not as_served)
+                  for n in chosen]
         return pd.concat(frames, ignore_index=True)
 
     def ground_truth_stats(self, network_id: str, as_of: datetime | None = None) -> pd.DataFrame:
@@ -225,7 +236,7 @@ class SandboxWorld:
         network = self.network(network_id)
         return truth.stats_frame(
             network,
-            self.ground_truth_conversions(network_id, as_of),
+            self.ground_truth_conversions(network_id, as_of, as_served=True),
             self._trackly.clicks,
             {o.offer_id: o.effective_currency(network) for o in self._offers[network_id]},
             as_of,
