@@ -29,6 +29,8 @@ _EXTRA_GOAL_SHARE = 0.03
 _ADJUSTMENT_SHARE = 0.02
 
 DAY = 86_400
+# Conversions moved into each occurrence of a repeated (fall-back) hour inside the world's span.
+PLANTED_PER_OCCURRENCE = 3
 NEVER = np.iinfo(np.int64).max  # effective time of unused status-history slots
 
 # Values people leave in sub-id fields the network is not configured to read.
@@ -120,9 +122,10 @@ class ConversionTable:
 def avoid_ambiguous_local_times(seconds: np.ndarray, zone: str) -> np.ndarray:
     """Nudge times whose local wall time is ambiguous (DST fall-back) two hours later.
 
-    TUNE renders Stat.datetime in the network's zone without an offset, so a conversion in the
-    repeated hour could not be converted back to UTC unambiguously. Times converted from UTC are
-    never nonexistent, but both cases are checked so the invariant is stated in one place.
+    Only for adjustments, dated at a local midnight (`_local_midnights`), which a zone falling back
+    at midnight would repeat. Conversions do happen in a repeated hour (`repeated_hours`). Times
+    converted from UTC are never nonexistent, but both cases are checked so the invariant is stated
+    in one place.
     """
     seconds = seconds.copy()
     while True:
@@ -132,6 +135,54 @@ def avoid_ambiguous_local_times(seconds: np.ndarray, zone: str) -> np.ndarray:
         if not bad.any():
             return seconds
         seconds[bad] += 2 * 3600
+
+
+def repeated_hours(zone: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Each fall-back of `zone` whose two occurrences both lie in [start, end] (UTC epoch seconds), as
+    (change, shift): the wall times of [change - shift, change) come again in [change, change + shift).
+    Offsets are probed hourly, then to the second in the hour that changed."""
+    probes = np.arange(start - start % 3600, end + 3600, 3600, dtype=np.int64)
+    offsets = _utc_offsets(probes, zone)
+    found = []
+    for i in np.flatnonzero(offsets[1:] < offsets[:-1]).tolist():
+        seconds = np.arange(probes[i] + 1, probes[i + 1] + 1, dtype=np.int64)
+        change = int(seconds[np.argmax(_utc_offsets(seconds, zone) == offsets[i + 1])])
+        shift = int(offsets[i] - offsets[i + 1])
+        if start <= change - shift and change + shift <= end:
+            found.append((change, shift))
+    return found
+
+
+def _utc_offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
+    utc = pd.to_datetime(seconds, unit="s", utc=True)
+    local = utc.tz_convert(zone).tz_localize(None).values.astype("datetime64[s]").astype(np.int64)
+    return local - seconds
+
+
+def _plant_in_repeated_hours(
+    rng: np.random.Generator, primary_at: np.ndarray, clicked_at: np.ndarray, movable: np.ndarray,
+    zone: str, start: int, end: int,
+) -> None:
+    """Move PLANTED_PER_OCCURRENCE of the `movable` primaries into each occurrence of each repeated
+    hour of the span (in place), so that a world across a fall-back has conversions at both
+    instants of the same wall times: in the first occurrence clicked up to one shift before; in
+    the second clicked in the first occurrence, at a wall time later than theirs, a third to two
+    thirds of the shift (20-40 minutes) after it. Read at the earlier instant, such a conversion
+    would come before its own click."""
+    for change, shift in repeated_hours(zone, start, end):
+        for second in (False, True):
+            free = np.flatnonzero(movable)
+            if len(free) < PLANTED_PER_OCCURRENCE:
+                return
+            chosen = rng.choice(free, size=PLANTED_PER_OCCURRENCE, replace=False)
+            movable[chosen] = False
+            if second:
+                into = rng.integers(0, shift // 3, size=len(chosen))
+                primary_at[chosen] = change + into
+                clicked_at[chosen] = change - shift + into + rng.integers(shift // 3, 2 * shift // 3, size=len(chosen))
+            else:
+                primary_at[chosen] = change - shift + rng.integers(0, shift, size=len(chosen))
+                clicked_at[chosen] = primary_at[chosen] - rng.integers(60, shift, size=len(chosen))
 
 
 def local_wall_time(seconds: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +216,7 @@ def plan_conversions(
     weights = np.array([CONVERSION_WEIGHT_BY_STATUS[o.status] for o in offers])
     weights /= weights.sum()
     primary_offer = rng.choice(len(offers), size=n_primary, p=weights)
-    primary_at = avoid_ambiguous_local_times(rng.integers(start, end + 1, size=n_primary), zone)
+    primary_at = rng.integers(start, end + 1, size=n_primary)
     carrier = rng.choice(len(CARRIERS), size=n_primary, p=_CARRIER_SHARES)
 
     # Extra goals ride on an earlier conversion's transaction (same ad_id), preferably on offers with goals.
@@ -173,7 +224,6 @@ def plan_conversions(
     candidates = with_goals if len(with_goals) else np.arange(n_primary)
     parent = rng.choice(candidates, size=n_extra) if n_primary else np.zeros(0, dtype=np.int64)
     extra_at = primary_at[parent] + np.maximum(60, rng.exponential(DAY, size=n_extra)).astype(np.int64)
-    extra_at = avoid_ambiguous_local_times(extra_at, zone)
 
     adjust_offer = rng.choice(len(offers), size=n_adjust, p=weights)
     adjust_at = avoid_ambiguous_local_times(_local_midnights(rng.integers(start, end + 1, size=n_adjust), zone), zone)
@@ -182,6 +232,11 @@ def plan_conversions(
     # Each click precedes its conversion by up to ~6.5 days (inside a 7-day attribution window).
     delay = np.clip(rng.exponential(8 * 3600, size=n_primary), 60, 6.5 * DAY).astype(np.int64)
     clicked_at = np.where(carrier != UNATTRIBUTED, primary_at - delay, -1)
+    # Last, so that every draw above is the same with or without a fall-back in the span: primaries
+    # carrying their click's id, with no extra goal (whose time follows its primary's), may move.
+    movable = (carrier == AD_ID_CLICK) | (carrier == SUB_ID_CLICK)
+    movable[parent] = False
+    _plant_in_repeated_hours(rng, primary_at, clicked_at, movable, zone, start, end)
 
     return ConversionPlan(
         network=network,

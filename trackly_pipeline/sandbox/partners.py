@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .conversions import CARRIERS, UNATTRIBUTED, ConversionTable, avoid_ambiguous_local_times, local_wall_time
+from .conversions import CARRIERS, UNATTRIBUTED, ConversionTable, local_wall_time
 from .randomids import unique_ids
 
 OTHER_PARTNER_SHARE = 0.15  # of our conversions
@@ -35,10 +35,6 @@ def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: 
     after = np.sort(rng.choice(free_after, size=count, replace=False))
     earlier, later = table.converted_at[after], table.converted_at[after + 1]
     converted_at = np.minimum(earlier + (rng.random(count) * (later - earlier + 1)).astype(np.int64), later)
-    # None in a repeated local hour (see avoid_ambiguous_local_times): moving one would break the order.
-    unambiguous = avoid_ambiguous_local_times(converted_at, table.network.timezone) == converted_at
-    after, converted_at = after[unambiguous], converted_at[unambiguous]
-    count = len(after)
     local_seconds, local_text = local_wall_time(converted_at, table.network.timezone)
     partner_refs = unique_ids(rng, count, 16)
     subs = {name: np.full(count, "", dtype=values.dtype) for name, values in table.sub_ids.items()}

@@ -1,6 +1,9 @@
 """Ground truth as pandas frames: what the pipeline's output should agree with."""
 from __future__ import annotations
 
+from datetime import timezone
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +17,7 @@ CONVERSION_COLUMNS = (
     "network_key", "network_id", "conversion_id", "tune_event_id", "ad_id", "converted_at",
     "offer_id", "goal_id", "affiliate_id", "status", "status_code", "is_adjustment", "payout",
     "revenue", "sale_amount", "currency", *SUB_ID_FIELDS, "attribution_method", "click_id",
-    "message_id", "creative_id", "campaign_id", "clicked_at",
+    "message_id", "creative_id", "campaign_id", "clicked_at", "stored_at",
 )
 
 
@@ -32,8 +35,25 @@ def _utc_or_none(seconds: np.ndarray) -> pd.Series:
     return stamps.where(seconds >= 0, pd.NaT)
 
 
+def stored_instants(local_seconds: np.ndarray, zone: str) -> pd.DatetimeIndex:
+    """The UTC instant the pipeline stores for each network-local wall time (naive epoch seconds):
+    the wall time's instant, or the later of its two when a fall-back repeats it (docs/tables.md,
+    tune.conversions.converted_at)."""
+    naive = pd.to_datetime(local_seconds, unit="s")
+    once = naive.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    stored = pd.Series(once.tz_convert("UTC"))
+    tz = ZoneInfo(zone)
+    for position in np.flatnonzero(once.isna()).tolist():
+        wall = naive[position].to_pydatetime()
+        stored.iloc[position] = max(wall.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+    return pd.DatetimeIndex(stored).tz_convert("UTC")
+
+
 def conversions_frame(table: ConversionTable, as_of_seconds: int, held: bool = True) -> pd.DataFrame:
-    """Our affiliate's conversions as of the clock (other partners' earned Trackly nothing)."""
+    """Our affiliate's conversions as of the clock (other partners' earned Trackly nothing).
+    `converted_at` is when the conversion happened; `stored_at` what the pipeline stores as its
+    converted_at, read from Stat.datetime's wall time: the same instant, but an hour (a shift) later
+    for a conversion in the first occurrence of a repeated hour."""
     rows = table.ours(table.visible(as_of_seconds))
     status, payout, revenue = table.state_at_clock(rows, as_of_seconds)
     if held:  # as the pipeline should hold them: one TUNE serves unreadable keeps its last good state
@@ -67,6 +87,7 @@ def conversions_frame(table: ConversionTable, as_of_seconds: int, held: bool = T
         "creative_id": pd.array(np.where(creative >= 0, creative, 0), dtype="Int64"),
         "campaign_id": pd.array(np.where(creative >= 0, table.campaign_id[rows], 0), dtype="Int64"),
         "clicked_at": _utc_or_none(table.clicked_at[rows]).to_numpy(),
+        "stored_at": stored_instants(table.local_seconds[rows], network.timezone),
     })
     frame = pd.DataFrame(data, columns=list(CONVERSION_COLUMNS))
     missing = creative < 0

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxWorld
+from trackly_pipeline.sandbox.conversions import PLANTED_PER_OCCURRENCE, repeated_hours
 from trackly_pipeline.sandbox.expected import expected_attribution
 from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.sandbox.offers import OFFER_STATUSES, PAYOUT_TYPES
@@ -236,19 +237,52 @@ def test_some_status_changes_happen_after_a_seven_day_lookback(world):
     assert late_changes > 0
 
 
-def test_conversion_times_avoid_ambiguous_local_hours():
-    # 2026-11-01 01:00-02:00 happens twice in New York; 2026-10-25 02:00-03:00 twice in Berlin.
+@pytest.mark.parametrize(
+    "zone, change, shift",
+    [("America/New_York", "2026-11-01T06:00Z", 3600), ("Europe/Berlin", "2026-10-25T01:00Z", 3600),
+     ("Australia/Lord_Howe", "2026-04-04T15:00Z", 1800), ("Australia/Adelaide", "2026-04-04T16:30Z", 3600)],
+)
+def test_repeated_hours_are_found_to_the_second(zone, change, shift):
+    at = int(pd.Timestamp(change).timestamp())
+    assert repeated_hours(zone, at - 5 * 86400, at + 5 * 86400) == [(at, shift)]
+    assert repeated_hours(zone, at - shift + 1, at + 5 * 86400) == []  # only fall-backs wholly inside
+    assert repeated_hours("Asia/Kolkata", at - 200 * 86400, at + 200 * 86400) == []
+
+
+def test_conversions_happen_in_both_occurrences_of_a_repeated_hour():
+    """2026-11-01 01:00-02:00 happens twice in New York, 2026-10-25 02:00-03:00 twice in Berlin: the
+    world has conversions in both, rendered as the same wall times; the ground truth's stored_at is
+    the later instant of each (what the pipeline stores), converted_at when it really happened."""
     world = SandboxWorld.generate(
         seed=2, anchor=datetime(2026, 11, 3, tzinfo=timezone.utc), history_days=12, conversions_per_network=3000,
         networks=DEFAULT_NETWORKS[:2],
     )
     truth = world.ground_truth_conversions(as_of=world.anchor + timedelta(days=5))
-    for network in world.networks:
-        local = truth[truth.network_id == network.network_id].converted_at.dt.tz_convert(network.timezone)
-        naive = local.dt.tz_localize(None)
-        again = naive.dt.tz_localize(network.timezone, ambiguous="NaT", nonexistent="NaT")
-        assert again.notna().all()
-        assert (again == local).all()
+    for network, change in zip(world.networks, ("2026-11-01T06:00Z", "2026-10-25T01:00Z")):
+        change = pd.Timestamp(change)
+        mine = truth[truth.network_id == network.network_id]
+        first = mine[(mine.converted_at >= change - pd.Timedelta(hours=1)) & (mine.converted_at < change)]
+        second = mine[(mine.converted_at >= change) & (mine.converted_at < change + pd.Timedelta(hours=1))]
+        assert len(first) >= PLANTED_PER_OCCURRENCE and len(second) >= PLANTED_PER_OCCURRENCE
+        assert (first.stored_at == first.converted_at + pd.Timedelta(hours=1)).all()
+        assert (second.stored_at == second.converted_at).all()
+        walls = lambda frame: set(frame.converted_at.dt.tz_convert(network.timezone).dt.strftime("%H"))
+        assert walls(first) == walls(second) == {"01" if network.key == "acme" else "02"}
+        # Some second-occurrence conversions were clicked in the first occurrence, at a later wall time.
+        clicked_first = second[(second.clicked_at >= change - pd.Timedelta(hours=1)) & (second.clicked_at < change)
+                               & (second.clicked_at + pd.Timedelta(hours=1) > second.converted_at + pd.Timedelta(minutes=5))]
+        assert len(clicked_first) >= 2
+        # Everywhere else, the stored instant is the instant.
+        elsewhere = mine[(mine.converted_at < change - pd.Timedelta(hours=1)) | (mine.converted_at >= change)]
+        assert (elsewhere.stored_at == elsewhere.converted_at).all()
+    rendered = world.conversions(DEFAULT_NETWORKS[0].network_id)
+    at = pd.to_datetime(rendered.converted_at, unit="s", utc=True).tz_convert("America/New_York")
+    assert (at.strftime("%Y-%m-%d %H:%M:%S") == rendered.local_text).all()  # other partners' rows too
+
+
+def test_a_world_without_a_fall_back_has_nothing_moved():
+    truth = SandboxWorld.generate(seed=3, **SMALL).ground_truth_conversions()  # 10 to 20 November
+    assert (truth.stored_at == truth.converted_at).all()
 
 
 def test_ids_ascend_with_time(world):
