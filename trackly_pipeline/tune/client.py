@@ -18,12 +18,15 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import requests
 import urllib3
 
 from . import envelope
 from .columnar import ConversionTable, parse_conversion_page
-from .envelope import Page
+from .columns import conversions_table
+from .envelope import Page, RowTable
 from .errors import (
     TuneApiError,
     TuneAuthError,
@@ -41,6 +44,7 @@ from .models import (
     CONVERSION_FIELDS,
     CONVERSION_STAT_FIELDS,
     OFFER_FIELDS,
+    Conversion,
     ConversionBatch,
     Offer,
     RejectedRow,
@@ -53,7 +57,7 @@ from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
 from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
-from .values import TUNE_DATETIME_FORMAT
+from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
 LOGGER_NAME = "trackly_pipeline.tune"
 # Offer ids per Offer::findAll call when filtering by id, to keep GET URLs short.
@@ -257,22 +261,25 @@ class TuneClient:
     def iter_conversion_batches(
         self, start: datetime, end: datetime, *, page_size: int | None = None
     ) -> Iterator[ConversionBatch]:
-        """Conversions with Stat.datetime in the half-open UTC window [start, end), page by page.
+        """Every conversion whose Stat.datetime can be an instant of the half-open UTC window
+        [start, end), page by page.
 
         TUNE filters on network-local "YYYY-MM-DD HH:MM:SS" with an inclusive BETWEEN, so the
-        window becomes [first whole second >= start, last whole second < end] in the network zone.
+        window is asked for as the network-local wall times of its whole seconds, from the earliest
+        to the latest (`_LocalTimes`): usually those of its first and last second, but a window with
+        a fall-back inside, or next to one, reaches over the whole repeated hour, whose wall times
+        come twice. Every row TUNE returns is kept: a repeated wall time reads as its later instant
+        (`values.local_to_utc`), which can lie up to one DST shift after `end` (the second
+        occurrence of a time the window holds the first of). So every conversion stored with a
+        time in [start, end) has its wall time in the range asked, and one that is not returned is
+        gone. A row whose wall time lies outside that range (TUNE ignored the filter) is rejected.
         One typed Conversion per row; `iter_conversion_tables` is the same sweep as Arrow tables.
         affiliate_unique1..5 are None unless the client was built with them in `extra_conversion_fields`.
         Raises TuneIncompleteSweepError when TUNE's `count` says rows are missing (see `iter_pages`):
         store nothing before the iterator is exhausted.
         """
-        for page, zone in self._conversion_pages(start, end, page_size):
-            conversions, rejected = [], []
-            for row in page.rows:
-                try:
-                    conversions.append(parse_conversion_row(row, zone))
-                except RowError as exc:
-                    rejected.append(self._rejected(row, exc.reason))
+        for page, asked in self._conversion_pages(start, end, page_size):
+            conversions, rejected = self._read_rows(page.rows, asked)
             yield ConversionBatch(page.number, page.page_count, page.total_count, conversions, rejected)
 
     def iter_conversion_tables(
@@ -281,14 +288,20 @@ class TuneClient:
         """The sweep of `iter_conversion_batches`, each page as one Arrow table (CONVERSION_SCHEMA
         columns, page order) plus its rejected rows: the same values and the same rejections,
         parsed in bulk. Pages are yielded as they arrive, never accumulated."""
-        for page, zone in self._conversion_pages(start, end, page_size, in_bulk=True):
-            parsed = parse_conversion_page(page.rows, zone)
-            rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
-            yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
+        for page, asked in self._conversion_pages(start, end, page_size, in_bulk=True):
+            parsed = parse_conversion_page(page.rows, asked.zone)
+            if asked.holds(parsed.table.column("converted_at")):
+                rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
+                yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
+            else:  # TUNE ignored the filter: the per-row rules sort the page, as `iter_conversion_batches` does
+                rows = page.rows.rows() if isinstance(page.rows, RowTable) else page.rows
+                conversions, rejected = self._read_rows(rows, asked)
+                yield ConversionTable(page.number, page.page_count, page.total_count,
+                                      conversions_table(conversions), rejected)
 
     def _conversion_pages(
         self, start: datetime, end: datetime, page_size: int | None, *, in_bulk: bool = False
-    ) -> Iterator[tuple[Page, ZoneInfo]]:
+    ) -> Iterator[tuple[Page, _LocalTimes]]:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("start and end must be timezone-aware (UTC)")
         if start >= end:
@@ -297,14 +310,31 @@ class TuneClient:
         first, last = _whole_seconds_within(start, end)
         if first > last:
             return
+        asked = _LocalTimes.of(first, last, zone)
         params = {
             "fields": list(self.conversion_fields),
-            "filters": {**_datetime_between(first, last, zone), **self.affiliate_filter()},
+            "filters": {**asked.filter(), **self.affiliate_filter()},
             "sort": {"Stat.id": "asc"},  # stable key: rows cannot shift between pages
         }
         decode = self._decode_conversions if in_bulk else envelope.parse_body
         for page in self.iter_pages("Report", "getConversions", params, page_size, decode=decode, noun="conversions"):
-            yield page, zone
+            yield page, asked
+
+    def _read_rows(self, rows: Iterable[Any], asked: _LocalTimes) -> tuple[list[Conversion], list[RejectedRow]]:
+        """A page's rows, one by one: the conversions, and the rows rejected with the reason."""
+        conversions, rejected = [], []
+        for row in rows:
+            try:
+                conversion = parse_conversion_row(row, asked.zone)
+            except RowError as exc:
+                rejected.append(self._rejected(row, exc.reason))
+                continue
+            outside = asked.outside(conversion.converted_at)
+            if outside:
+                rejected.append(self._rejected(row, outside))
+            else:
+                conversions.append(conversion)
+        return conversions, rejected
 
     def affiliate_filter(self) -> dict[str, Any]:
         """The report filter for our affiliate's rows, if the client has an affiliate id."""
@@ -379,7 +409,7 @@ class TuneClient:
             "getConversions",
             {
                 "fields": ["Stat.id"],
-                "filters": {**_datetime_between(now - timedelta(days=_PROBE_DAYS), now, ZoneInfo(zone)), **filters},
+                "filters": {**_LocalTimes.of(now - timedelta(days=_PROBE_DAYS), now, ZoneInfo(zone)).filter(), **filters},
                 "limit": 1,
                 "page": 1,
             },
@@ -649,11 +679,104 @@ def _whole_seconds_within(start: datetime, end: datetime) -> tuple[datetime, dat
     return first, last
 
 
-def _datetime_between(first: datetime, last: datetime, zone: ZoneInfo) -> dict[str, Any]:
-    """The report filter for Stat.datetime in [first, last], both inclusive, in network-local time."""
-    values = [_network_local(first, zone), _network_local(last, zone)]
-    return {"Stat.datetime": {"conditional": "BETWEEN", "values": values}}
+# No zone changes its UTC offset twice within this long (tzdata's closest changes are weeks apart).
+_OFFSET_PROBE = timedelta(hours=1)
+_SECOND = timedelta(seconds=1)
 
 
-def _network_local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime(TUNE_DATETIME_FORMAT)
+@dataclass(frozen=True)
+class _LocalTimes:
+    """What a report asks TUNE for: Stat.datetime BETWEEN two network-local wall times (inclusive)
+    holding the wall time of every whole second of a UTC range; and the instants rows inside them
+    read as (`values.local_to_utc`: a repeated wall time, the later of its two)."""
+
+    zone: ZoneInfo
+    first: str  # "YYYY-MM-DD HH:MM:SS", network-local
+    last: str
+    earliest: datetime  # UTC: what `first` reads as
+    latest: datetime  # UTC: what `last` reads as
+
+    @classmethod
+    def of(cls, first: datetime, last: datetime, zone: ZoneInfo) -> _LocalTimes:
+        """The wall times of [first, last] (whole seconds), widened over any repeated hour they touch.
+
+        The wall clock runs with UTC but jumps at each offset change, back at a fall-back: the lowest
+        and highest wall time are those of the two ends or those just before and at a change inside.
+        A range that reaches into a repeated hour must hold all of it, both occurrences: a wall time
+        there reads as its later instant, possibly outside [first, last] while the other reading is
+        inside (or the reverse). So the range grows to every instant any of its wall times can be,
+        until that adds nothing. An end still in a repeated hour then moves one second past it, to
+        a wall time that happens once: how TUNE itself reads repeated times is not documented
+        (comparing wall times, as the sandbox does, or converting the two bounds to instants), and
+        with bounds that happen once every reading asks for the same rows."""
+        low_at, high_at = first, last
+        while True:
+            low, high = _wall_range(low_at, high_at, zone)
+            wider = min(low_at, _reading(low, zone, fold=0)), max(high_at, _reading(high, zone, fold=1))
+            if wider == (low_at, high_at):
+                break
+            low_at, high_at = wider
+        if _reading(low, zone, fold=0) != _reading(low, zone, fold=1):
+            low = _wall_time(low_at - _SECOND, zone)
+        if _reading(high, zone, fold=0) != _reading(high, zone, fold=1):
+            high = _wall_time(high_at + _SECOND, zone)
+        # Later readings grow with the wall time: a row reads as an instant in [earliest, latest]
+        # exactly when its wall time is in [low, high].
+        return cls(zone, low.strftime(TUNE_DATETIME_FORMAT), high.strftime(TUNE_DATETIME_FORMAT),
+                   _reading(low, zone, fold=1), _reading(high, zone, fold=1))
+
+    def filter(self) -> dict[str, Any]:
+        return {"Stat.datetime": {"conditional": "BETWEEN", "values": [self.first, self.last]}}
+
+    def outside(self, converted_at: datetime) -> str | None:
+        """Why a row read as `converted_at` is not stored, or None: its wall time is outside the
+        range asked for, so TUNE ignored the filter (the row is quarantined, not stored)."""
+        if self.earliest <= converted_at <= self.latest:
+            return None
+        local = converted_at.astimezone(self.zone).strftime(TUNE_DATETIME_FORMAT)
+        return (f"Stat.datetime is outside the requested window ({self.first!r} to {self.last!r}, network time; "
+                f"TUNE ignored the filter): {local!r}")
+
+    def holds(self, converted_at: pa.ChunkedArray | pa.Array) -> bool:
+        """Whether every time of a parsed page is inside (`outside` is None for each)."""
+        if len(converted_at) == 0:
+            return True
+        bounds = pc.min_max(converted_at)
+        return self.earliest <= bounds["min"].as_py() and bounds["max"].as_py() <= self.latest
+
+
+def _wall_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The network-local wall time (naive) of an instant."""
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _reading(wall: datetime, zone: ZoneInfo, *, fold: int) -> datetime:
+    """The UTC instant a wall time is: fold=0 the earlier of a repeated time's two, fold=1 the later."""
+    return wall.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc)
+
+
+def _wall_range(first: datetime, last: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The lowest and highest wall time of the whole seconds in [first, last]."""
+    walls = [_wall_time(first, zone), _wall_time(last, zone)]
+    for change in _offset_changes(first, last, zone):
+        walls += [_wall_time(change - _SECOND, zone), _wall_time(change, zone)]
+    return min(walls), max(walls)
+
+
+def _offset_changes(first: datetime, last: datetime, zone: ZoneInfo) -> Iterator[datetime]:
+    """The whole seconds in (first, last] at which the zone's UTC offset changes: probed every
+    _OFFSET_PROBE, then found to the second by bisection."""
+    probe, offset = first, first.astimezone(zone).utcoffset()
+    while probe < last:
+        following = min(probe + _OFFSET_PROBE, last)
+        following_offset = following.astimezone(zone).utcoffset()
+        if following_offset != offset:
+            before, at = probe, following
+            while at - before > _SECOND:
+                middle = before + timedelta(seconds=int((at - before).total_seconds()) // 2)
+                if middle.astimezone(zone).utcoffset() == offset:
+                    before = middle
+                else:
+                    at = middle
+            yield at
+        probe, offset = following, following_offset

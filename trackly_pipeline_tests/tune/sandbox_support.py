@@ -10,10 +10,11 @@ import pandas as pd
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, Conversion, TuneClient
 
-# Conversion attributes and the ground-truth columns they must equal.
+# Conversion attributes and the ground-truth columns they must equal (converted_at: the instant
+# the client reads Stat.datetime as, the later one in a repeated hour).
 COMPARED = {
     "conversion_id": "conversion_id", "tune_event_id": "tune_event_id", "ad_id": "ad_id",
-    "converted_at": "converted_at", "offer_id": "offer_id", "affiliate_id": "affiliate_id",
+    "converted_at": "stored_at", "offer_id": "offer_id", "affiliate_id": "affiliate_id",
     "goal_id": "goal_id", "status": "status", "status_code": "status_code",
     "is_adjustment": "is_adjustment", "payout": "payout", "revenue": "revenue",
     "sale_amount": "sale_amount", "currency": "currency", "aff_sub": "aff_sub", "aff_sub2": "aff_sub2",
@@ -41,8 +42,9 @@ def everything(world: SandboxWorld) -> tuple[datetime, datetime]:
 
 
 def truth_in_window(world: SandboxWorld, network_id: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """Our conversions the client reads as instants in [start, end)."""
     truth = world.ground_truth_conversions(network_id)
-    mask = (truth["converted_at"] >= pd.Timestamp(start)) & (truth["converted_at"] < pd.Timestamp(end))
+    mask = (truth["stored_at"] >= pd.Timestamp(start)) & (truth["stored_at"] < pd.Timestamp(end))
     return truth[mask].sort_values("conversion_id").reset_index(drop=True)
 
 

@@ -1,16 +1,14 @@
 -- Staged rows that cannot be stored as they are: a conversion id seen again later in the same
--- sweep (the first one is kept), or a row outside the window we asked for.
+-- sweep (the first one is kept). A row whose time lies outside the swept window is stored: the
+-- client asked TUNE for every network-local time the window's instants can have, and a time the
+-- fall-back repeats reads as its later instant, which can lie past the window's end (or a row
+-- outside the range asked for was rejected by the client already, as TUNE ignoring the filter).
 CREATE OR REPLACE TEMP TABLE staged_rejects AS
 SELECT
     s.*,
-    CASE
-        WHEN s.converted_at < $start OR s.converted_at >= $end THEN 'converted_at outside the requested window'
-        ELSE 'duplicate conversion_id in one sweep'
-    END AS reason
+    'duplicate conversion_id in one sweep' AS reason
 FROM staged_conversions AS s
-QUALIFY row_number() OVER (PARTITION BY s.conversion_id ORDER BY s.seq) > 1
-     OR s.converted_at < $start
-     OR s.converted_at >= $end;
+QUALIFY row_number() OVER (PARTITION BY s.conversion_id ORDER BY s.seq) > 1;
 
 INSERT INTO ops.quarantine
 SELECT $sync_id, $network, 'conversion', r.conversion_id::VARCHAR, r.reason, to_json(r)::VARCHAR, $seen_at
