@@ -31,8 +31,11 @@ def expected_conversions(
     reporting_currency: str = "USD",
     network_keys: set[str] | None = None,
 ) -> pd.DataFrame:
-    """Ground-truth conversions with converted_at in [start, end), with payout in the reporting currency."""
+    """Ground-truth conversions with converted_at in [start, end), with payout in the reporting currency.
+    converted_at is the instant the pipeline stores (the truth's stored_at: a time a fall-back
+    repeats is stored as its later instant), so windows, days and attribution windows match its own."""
     truth = world.ground_truth_conversions()
+    truth["converted_at"] = truth["stored_at"]
     truth = truth[(truth.converted_at >= pd.Timestamp(start)) & (truth.converted_at < pd.Timestamp(end))].copy()
     if network_keys is not None:
         truth = truth[truth.network_key.isin(network_keys)]
