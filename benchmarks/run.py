@@ -247,7 +247,8 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet',
                (hash(i * $messages // $clicks, 4) % 300)::BIGINT,  -- a message promotes one offer
                $end - to_seconds((i * $click_span // $clicks)::BIGINT),
-               '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history', i
+               '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history', i,
+               1001
         FROM range($clicks) AS t(i)""", params)
     _execute(conn, """
         INSERT INTO tune.conversions
@@ -265,7 +266,7 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                      least((age + hash(i, 5) % 172800) * $clicks // $click_span, $clicks - 1)::BIGINT AS click
               FROM (SELECT i, (hash(i, 9) % 100)::INTEGER AS kind, (i * $conv_span // $conversions + 1)::BIGINT AS age
                     FROM range($conversions) AS t(i)))""", params)
-    conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+    conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
 
 
 def _execute(conn, sql: str, params: dict) -> None:
@@ -511,7 +512,7 @@ def bench_dagster(sizes: Sizes) -> Row:
                             load_log_files(conn, kind, pattern, now)
                     with transaction(conn):
                         write_networks(conn, [(network.key, config.network_id, config.message_id_field,
-                                               config.default_currency)])
+                                               config.default_currency, int(config.affiliate_id))])
                         load_fx_rates(conn, direct_settings.fx_rates_path)
                         attribute_window(conn, network=network.key, message_id_field=config.message_id_field,
                                          start=first_hour, end=last_hour, reporting_currency="USD", attributed_at=now)

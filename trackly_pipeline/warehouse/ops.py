@@ -78,10 +78,12 @@ def mark_interrupted_syncs(conn: duckdb.DuckDBPyConnection, network: str, kind: 
     ).fetchone()[0]
 
 
-def write_networks(conn: duckdb.DuckDBPyConnection, networks: list[tuple[str, str, str, str | None]]) -> None:
-    """ops.networks := (key, network_id, message_id_field, default_currency) of the configured networks."""
+def write_networks(conn: duckdb.DuckDBPyConnection,
+                   networks: list[tuple[str, str, str, str | None, int | None]]) -> None:
+    """ops.networks := (key, network_id, message_id_field, default_currency, affiliate_id) of the
+    configured networks. The affiliate id tells apart keys that share a network_id (rollups.sql)."""
     conn.execute("DELETE FROM ops.networks")
-    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?)", networks)
+    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?, ?)", networks)
 
 
 def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:

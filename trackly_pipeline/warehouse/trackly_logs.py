@@ -24,6 +24,10 @@ LOG_COLUMNS = {
     ),
     "messages": (("message_id", "creative_id", "campaign_id", "contact_id", "sending_list_id", "sent_at"), "sent_at"),
 }
+# Columns a log may carry: loaded when a file has them, NULL for the rows of a file without them.
+# `affiliate_id`: the TUNE affiliate account the click's tracking link was built for (its `aff_id`);
+# it tells apart network keys that share a network_id (rollups.sql).
+OPTIONAL_LOG_COLUMNS = {"clicks": ("affiliate_id",), "messages": ()}
 # Table and reader are chosen from these fixed names only; file paths are always bound parameters.
 # Each reader gives the file's rows in file order with `source_row`, the row's 0-based position (its
 # data rows, header aside): attribution breaks ties between log rows at the same time by
@@ -67,14 +71,19 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
         conn.execute("DELETE FROM ops.loaded_files WHERE kind = $kind AND path = $path", {"kind": kind, "path": path})
 
     rows_loaded = 0
-    column_list = ", ".join(columns)
+    optional = OPTIONAL_LOG_COLUMNS[kind]
+    column_list = ", ".join((*columns, "source_file", "source_row", *optional))
     for path in fresh:
         suffix = _suffix(path)
         if suffix == ".csv":
             conn.execute(_CSV_ROWS, {"path": path})
+        reader = _READERS[suffix]
+        # Names come from the fixed lists above only, never from the file.
+        present = _file_columns(conn, reader, path)
+        values = ", ".join((*columns, "$path", "source_row",
+                            *(name if name in present else f"NULL AS {name}" for name in optional)))
         rows = conn.execute(
-            f"INSERT INTO trackly.{kind} ({column_list}, source_file, source_row) "
-            f"SELECT {column_list}, $path, source_row FROM ({_READERS[suffix]})",
+            f"INSERT INTO trackly.{kind} ({column_list}) SELECT {values} FROM ({reader})",
             {"path": path},
         ).fetchone()[0]
         if suffix == ".csv":
@@ -90,6 +99,12 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
 
     total = conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchone()[0]
     return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
+
+
+def _file_columns(conn: duckdb.DuckDBPyConnection, reader: str, path: str) -> set[str]:
+    """The file's column names, lower-cased (SQL names are case-insensitive): its schema only."""
+    cursor = conn.execute(f"SELECT * FROM ({reader}) LIMIT 0", {"path": path} if "$path" in reader else {})
+    return {description[0].lower() for description in cursor.description}
 
 
 def _suffix(path: str) -> str:

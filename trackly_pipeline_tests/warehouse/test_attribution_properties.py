@@ -126,7 +126,7 @@ def sql_attribution(conn, config: Config, conversions, sends, clicks, reach: tim
                          {"m": s.message_id, "creative": s.creative_id, "campaign": s.campaign_id, "at": s.sent_at,
                           "file": s.source_file, "row": s.source_row})
         for k in clicks:
-            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', $m, 'acmenet', 7, $at, NULL, NULL, $file, $row)",
+            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', $m, 'acmenet', 7, $at, NULL, NULL, $file, $row, NULL)",
                          {"id": k.click_id, "m": k.message_id, "at": k.clicked_at, "file": k.source_file,
                           "row": k.source_row})
         first = min(c["converted_at"] for c in conversions)

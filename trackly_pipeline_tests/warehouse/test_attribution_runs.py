@@ -54,7 +54,7 @@ def store_conversions(conn, world: SandboxWorld) -> None:
     conn.execute("INSERT INTO tune.conversions BY NAME SELECT * REPLACE (payout::DECIMAL(18, 5) AS payout, "
                  "revenue::DECIMAL(18, 5) AS revenue, sale_amount::DECIMAL(18, 5) AS sale_amount) FROM truth_rows")
     conn.unregister("truth_rows")
-    conn.execute("INSERT INTO ops.networks VALUES ($network, $id, 'aff_sub', 'USD')",
+    conn.execute("INSERT INTO ops.networks VALUES ($network, $id, 'aff_sub', 'USD', 1001)",
                  {"network": NETWORK, "id": network_id(world)})
 
 

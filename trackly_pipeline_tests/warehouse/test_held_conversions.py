@@ -48,7 +48,7 @@ def sweep(conn, rows: list[dict], seen_at: datetime, rejected: list[RejectedRow]
 def conn(tmp_path):
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         conn.execute("SET TimeZone = 'UTC'")
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         yield conn
 
 

@@ -42,7 +42,7 @@ def attribute_and_roll_up(conn, start: datetime, end: datetime) -> None:
 def test_the_first_sweep_for_our_affiliate_forgets_the_others_history_once(tmp_path):
     recent = WINDOW_END - timedelta(days=2)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')").fetchall()
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)").fetchall()
         # Before: an unfiltered backfill of both periods stored both affiliates' conversions.
         for start, end, rows in (
             (OLD_DAY - timedelta(days=1), OLD_DAY + timedelta(days=1),
@@ -100,7 +100,7 @@ def test_the_day_an_unrefreshed_attribution_put_it_on_is_rolled_up_again(tmp_pat
     old_window = (OLD_DAY - timedelta(days=1), OLD_DAY + timedelta(days=1))
     new_window = (WINDOW_END - timedelta(days=7), WINDOW_END)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')").fetchall()
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)").fetchall()
         sweep(conn, [conversion(1, OLD_DAY, OURS), conversion(2, OLD_DAY, THEIRS, "500")], *old_window,
               old_window[1], affiliate_id=None)
         attribute_and_roll_up(conn, *old_window)

@@ -88,3 +88,22 @@ def test_sends_at_infinite_or_far_times_load_and_count_on_their_own_day(tmp_path
         rebuild_rollups(conn)
         sends = conn.execute("SELECT day::VARCHAR, sends FROM analytics.revenue_by_creative ORDER BY day").fetchall()
     assert sends == [("-infinity", 1), ("2026-11-02", 1), ("20000-01-02", 1), ("infinity", 1)]
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_click_log_may_carry_the_affiliate_id_and_one_without_it_still_loads(tmp_path, suffix):
+    """`affiliate_id` (the TUNE account the tracking link was built for) is optional: loaded when the
+    file has it, NULL for every row of a file without it, in either format."""
+    logs = tmp_path / "clicks"
+    logs.mkdir()
+    click = ("SELECT '{id}' AS click_id, 'm0000001' AS message_id, 'l1' AS link_id, 'acmenet' AS network_id, "
+             "7::BIGINT AS offer_id, TIMESTAMPTZ '2026-11-02 03:00:00+00' AS clicked_at, '10.0.0.1' AS ip, "
+             "'UA' AS user_agent")
+    without, carrying = duckdb.sql(click.format(id="k1")), duckdb.sql(click.format(id="k2") + ", 1002 AS affiliate_id")
+    for name, relation in (("old", without), ("new", carrying)):
+        path = str(logs / f"{name}.{suffix}")
+        relation.write_parquet(path) if suffix == "parquet" else relation.write_csv(path)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        assert load_log_files(conn, "clicks", str(logs / f"*.{suffix}"), NOW).rows_loaded == 2
+        assert conn.execute("SELECT click_id, offer_id, affiliate_id, source_row FROM trackly.clicks "
+                            "ORDER BY click_id").fetchall() == [("k1", 7, None, 0), ("k2", 7, 1002, 0)]

@@ -45,7 +45,7 @@ def revenue_by_day(conn, table: str) -> dict:
 def test_a_conversion_moved_out_of_the_window_leaves_no_revenue_on_its_old_day(tmp_path, moved_by):
     first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         set_conversion(conn, 1, first_day, "10")
         set_conversion(conn, 2, first_day, "5")
         attribute_and_roll_up(conn, first_day + timedelta(days=3))
@@ -67,11 +67,11 @@ def test_a_message_sent_long_before_its_click_keeps_its_creative(tmp_path):
     back, one engagement). A message as old that nobody clicked since says why it is not credited."""
     sent, clicked = datetime(2026, 10, 1, 9, tzinfo=UTC), datetime(2026, 11, 10, 9, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv', 0)", {"at": sent})
         conn.execute("INSERT INTO trackly.messages VALUES ('MSG00002', 502, 77, 1, 1, $at, 'm.csv', 1)", {"at": sent})
         conn.execute("INSERT INTO trackly.clicks VALUES ('clickAAA', 'l1', 'MSG00001', 'acmenet', 7, $at, '10.0.0.1',"
-                     " 'ua', 'c.csv', 0)", {"at": clicked})
+                     " 'ua', 'c.csv', 0, NULL)", {"at": clicked})
         set_conversion(conn, 1, clicked + timedelta(days=1), "10")
         conn.execute("UPDATE tune.conversions SET ad_id = 'clickAAA' WHERE conversion_id = 1")
         set_conversion(conn, 2, clicked + timedelta(days=1), "4")
@@ -120,7 +120,7 @@ def offer_names_by_day(conn) -> list[tuple]:
 def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
     first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         sync_offers(conn, {7: "Old name", 8: "Other"}, first_day)
         set_conversion(conn, 1, first_day, "10")
         set_conversion(conn, 2, first_day + timedelta(days=10), "5")
@@ -139,7 +139,7 @@ def test_a_renamed_offer_is_renamed_on_every_day_of_its_rollup(tmp_path):
 def test_an_offer_that_left_the_catalog_keeps_its_last_name_on_rebuilt_days(tmp_path):
     first_day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         sync_offers(conn, {7: "Summer promo", 8: "Other"}, first_day)
         set_conversion(conn, 1, first_day, "10")
         attribute_and_roll_up(conn, first_day + timedelta(days=3))
@@ -157,7 +157,7 @@ def test_amounts_of_100000_and_more_in_the_reporting_currency_are_converted(tmp_
     DECIMAL(18,13), which overflows from 100,000 unless widened."""
     at = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         conn.execute("INSERT INTO reference.fx_rates VALUES ($day, 'USD', '1400.12345678')", {"day": at.date()})
         set_conversion(conn, 1, at, "100")
         set_conversion(conn, 2, at, "99999999.99999")
@@ -179,12 +179,12 @@ def test_a_click_logged_without_an_offer_counts_for_its_message_only(tmp_path):
     NOT NULL): the click counts for its message and creative, and for no offer."""
     clicked = datetime(2026, 11, 10, 9, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv', 0)",
                      {"at": clicked - timedelta(hours=1)})
         for row, (click_id, offer_id) in enumerate((("clickAAA", 7), ("clickBBB", None))):
             conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', 'MSG00001', 'acmenet', $offer, $at, '10.0.0.1',"
-                         " 'ua', 'c.csv', $row)", {"id": click_id, "offer": offer_id, "at": clicked, "row": row})
+                         " 'ua', 'c.csv', $row, NULL)", {"id": click_id, "offer": offer_id, "at": clicked, "row": row})
         set_conversion(conn, 1, clicked + timedelta(hours=2), "10")
         attribute_and_roll_up(conn, clicked + timedelta(days=1))
 
@@ -193,12 +193,44 @@ def test_a_click_logged_without_an_offer_counts_for_its_message_only(tmp_path):
         assert conn.execute("SELECT offer_id, clicks FROM analytics.revenue_by_offer").fetchall() == [(7, 1)]
 
 
+def test_two_keys_on_one_network_id_never_count_a_click_twice(tmp_path):
+    """Two affiliate accounts on one TUNE network (keys acme and acme2, both on network id acmenet):
+    a click counts for the key whose affiliate id its log row carries; one logged without an
+    affiliate id could be either's, so it counts for its message and creative but no key's offer.
+    On a network id with one key, a click without an affiliate id is that key's, and a click for an
+    affiliate no key is configured with is nobody's. Each click of a configured account counts once."""
+    clicked = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    with Warehouse(tmp_path / "w.duckdb").connect() as conn:
+        conn.executemany("INSERT INTO ops.networks VALUES (?, ?, 'aff_sub', 'USD', ?)",
+                         [("acme", "acmenet", 1001), ("acme2", "acmenet", 1002), ("bolt", "boltmedia", 2002)])
+        conn.execute("INSERT INTO trackly.messages VALUES ('MSG00001', 501, 77, 1, 1, $at, 'm.csv', 0)",
+                     {"at": clicked - timedelta(hours=1)})
+        logged = [("acmenet", 1001), ("acmenet", 1001), ("acmenet", 1002), ("acmenet", None),
+                  ("boltmedia", None), ("boltmedia", 2002), ("boltmedia", 9999), ("othernet", None)]
+        for row, (network_id, affiliate_id) in enumerate(logged):
+            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', 'MSG00001', $network_id, 7, $at, '10.0.0.1', "
+                         "'ua', 'c.csv', $row, $affiliate_id)",
+                         {"id": f"click{row}", "network_id": network_id, "at": clicked, "row": row,
+                          "affiliate_id": affiliate_id})
+        conn.execute("INSERT INTO ops.dirty_days VALUES ($day, 'trackly.clicks')", {"day": clicked.date()})
+        with transaction(conn):
+            rebuild_rollups(conn)
+
+        by_offer = dict(((network, offer_id), clicks) for network, offer_id, clicks in conn.execute(
+            "SELECT network, offer_id, clicks FROM analytics.revenue_by_offer").fetchall())
+        assert by_offer == {("acme", 7): 2, ("acme2", 7): 1, ("bolt", 7): 2}
+        # The clicks logged for configured accounts: acmenet's 3 with an affiliate id, boltmedia's 2.
+        assert sum(by_offer.values()) == 5
+        assert conn.execute("SELECT clicks FROM analytics.revenue_by_message").fetchall() == [(len(logged),)]
+        assert conn.execute("SELECT clicks FROM analytics.revenue_by_creative").fetchall() == [(len(logged),)]
+
+
 def test_a_changed_reporting_currency_stops_attribution_before_it_mixes_currencies(tmp_path):
     from trackly_pipeline.warehouse.transforms import ReportingCurrencyChanged
 
     day = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
-        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD')")
+        conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
         set_conversion(conn, 1, day, "10")
         set_conversion(conn, 2, day + 2 * WEEK, "5")
         attribute_and_roll_up(conn, day + timedelta(days=3))

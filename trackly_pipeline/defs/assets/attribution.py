@@ -23,8 +23,9 @@ def attributed_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["analytics", network_key, "attributed_conversions"])
 
 
-def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | None]]:
-    return [(n.key, n.network_id, n.message_id_field, n.default_currency) for n in settings.networks]
+def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | None, int | None]]:
+    return [(n.key, n.network_id, n.message_id_field, n.default_currency, int(n.affiliate_id))
+            for n in settings.networks]
 
 
 def build_attribution_asset(

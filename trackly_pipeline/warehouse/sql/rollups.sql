@@ -29,16 +29,30 @@ FROM (SELECT utc_day(converted_at) AS day, * FROM analytics.attributed_conversio
         AND utc_day(converted_at) IN (SELECT day FROM rollup_days))
 GROUP BY GROUPING SETS ((day, message_id), (day, creative_id), (day, network, offer_id));
 
--- Clicks of those days, counted once per message and once per offer.
+-- Clicks of those days, counted once per message and once per offer (with the account it was for).
 CREATE OR REPLACE TEMP TABLE rollup_clicks AS
 SELECT
     CASE WHEN grouping(message_id) = 0 THEN 'message' ELSE 'offer' END AS grain,
-    day, message_id, network_id, offer_id, count(*) AS clicks
-FROM (SELECT utc_day(clicked_at) AS day, message_id, network_id, offer_id FROM trackly.clicks
+    day, message_id, network_id, affiliate_id, offer_id, count(*) AS clicks
+FROM (SELECT utc_day(clicked_at) AS day, message_id, network_id, affiliate_id, offer_id FROM trackly.clicks
       WHERE clicked_at >= (SELECT min(day) FROM rollup_days)
         AND clicked_at <= (SELECT max(day) FROM rollup_days) + 1
         AND utc_day(clicked_at) IN (SELECT day FROM rollup_days))
-GROUP BY GROUPING SETS ((day, message_id), (day, network_id, offer_id));
+GROUP BY GROUPING SETS ((day, message_id), (day, network_id, affiliate_id, offer_id));
+
+-- The network key a click counts for: the one configured for the click's network_id and affiliate_id
+-- (the account its tracking link was built for); for a click logged without an affiliate id, the
+-- only key on its network_id. Several keys may share a network_id (several affiliate accounts on one
+-- TUNE network): a click without an affiliate id there could be any of theirs, so it counts for no
+-- key's offer (its message and creative still count it); config.py warns of this at load. A key
+-- stored without an affiliate id (ops.networks written before the column) takes every click on its
+-- network_id when it is the only key there; an account configured under two keys takes none. So no
+-- click ever counts for two keys.
+CREATE OR REPLACE TEMP TABLE rollup_click_keys AS
+SELECT network, network_id, affiliate_id,
+       count(*) OVER (PARTITION BY network_id) AS keys_on_network,
+       count(*) OVER (PARTITION BY network_id, affiliate_id) AS keys_on_account
+FROM ops.networks;
 
 -- Creative and campaign of the messages these days touch, from their first send however old, so a
 -- day's rows never depend on which other days are rebuilt with it; first by the total order
@@ -123,10 +137,13 @@ WITH conversions AS (
     SELECT * FROM rollup_conversions WHERE grain = 'offer'
 ),
 clicks AS (
-    -- A click whose log row names no offer counts for its message only.
+    -- A click whose log row names no offer, or no key (rollup_click_keys), counts for its message only.
     SELECT k.day, n.network, k.offer_id, sum(k.clicks) AS clicks
     FROM rollup_clicks AS k
-    JOIN ops.networks AS n USING (network_id)
+    JOIN rollup_click_keys AS n
+      ON n.network_id = k.network_id
+     AND ((k.affiliate_id = n.affiliate_id AND n.keys_on_account = 1)
+          OR (n.keys_on_network = 1 AND (k.affiliate_id IS NULL OR n.affiliate_id IS NULL)))
     WHERE k.grain = 'offer' AND k.offer_id IS NOT NULL
     GROUP BY ALL
 )

@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS trackly.clicks (
     ip              VARCHAR,
     user_agent      VARCHAR,
     source_file     VARCHAR NOT NULL,
-    source_row      BIGINT              -- 0-based position in source_file: with it, rows have a total order
+    source_row      BIGINT,             -- 0-based position in source_file: with it, rows have a total order
+    affiliate_id    BIGINT              -- the TUNE affiliate account the tracking link was built for (NULL: not logged)
 );
 CREATE TABLE IF NOT EXISTS trackly.messages (
     message_id      VARCHAR NOT NULL,
@@ -231,7 +232,8 @@ CREATE TABLE IF NOT EXISTS ops.networks (
     network             VARCHAR NOT NULL,
     network_id          VARCHAR NOT NULL,
     message_id_field    VARCHAR NOT NULL,
-    default_currency    VARCHAR
+    default_currency    VARCHAR,
+    affiliate_id        BIGINT              -- our affiliate id in the network: tells apart keys sharing a network_id
 );
 
 -- Whose conversions a network's tables hold: the configured affiliate_id they were last cleared for
