@@ -8,6 +8,7 @@ names the environment variable that holds its token, and that variable must be s
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 MACRO_PATTERN = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
 # Dagster's hourly partition key format (defs/partitions.py).
 PARTITIONS_START_FORMAT = "%Y-%m-%d-%H:%M"
+
+# Warnings at load: on stderr from the CLI, in the code server's log under Dagster.
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -162,6 +166,7 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
         if network.key in seen:
             where.network_named(network.key).fail("key", f"duplicate network key {network.key!r}")
         seen.add(network.key)
+    _check_shared_network_ids(networks, where)
 
     fx_rates = top.get("fx_rates")
     fx_rates_path = where.resolve(_string(fx_rates, where, "fx_rates")) if fx_rates else None
@@ -263,6 +268,35 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
         rate_limit_calls=_positive_int(item.get("rate_limit_calls", 40), where, "rate_limit_calls"),
         rate_limit_window_s=_positive_number(item.get("rate_limit_window_s", 10.0), where, "rate_limit_window_s"),
     )
+
+
+def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], where: _Where) -> None:
+    """Several keys on one TUNE network id are several affiliate accounts there: legitimate, and told
+    apart by their affiliate ids. The same account under two keys would have each of its conversions
+    swept, and counted, under both: refused. Clicks logged without `affiliate_id` on a shared network
+    id cannot be told apart, so they count for no key's offers (rollups.sql): say so."""
+    by_network_id: dict[str, list[NetworkConfig]] = {}
+    for network in networks:
+        by_network_id.setdefault(network.network_id, []).append(network)
+    for network_id, sharing in by_network_id.items():
+        if len(sharing) < 2:
+            continue
+        first_with: dict[str, str] = {}
+        for network in sharing:
+            other = first_with.setdefault(network.affiliate_id, network.key)
+            if other != network.key:
+                where.network_named(network.key).fail(
+                    "affiliate_id", f"network {other!r} has the same network_id {network_id!r} and affiliate_id "
+                    f"{network.affiliate_id}: one TUNE account under two keys would count each of its "
+                    "conversions twice")
+        accounts = ", ".join(f"{n.key!r} (affiliate_id {n.affiliate_id})" for n in sharing)
+        log.warning(
+            "%s: networks %s share the TUNE network_id %r. Trackly clicks on it count for a key's offers in "
+            "analytics.revenue_by_offer only when the click log carries the click's affiliate_id; a click logged "
+            "without one cannot be told apart and counts for its message and creative only, for none of these "
+            "keys' offers (docs/tables.md, trackly.clicks.affiliate_id)",
+            where.path, accounts, network_id,
+        )
 
 
 class _Where:

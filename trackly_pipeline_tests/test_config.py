@@ -237,3 +237,36 @@ def test_an_unknown_field_in_a_section_is_named(tmp_path, section, typo, expecte
     with pytest.raises(ConfigError) as error:
         load_config(path)
     assert f"{path}: {expected}" in str(error.value)
+
+
+def second_acme_account(affiliate_id: str) -> dict:
+    """BASE with a third key on acme's network id: another affiliate account of ours in that network."""
+    config = copy.deepcopy(BASE)
+    config["networks"].append({"key": "acme2", "network_id": "acmenet", "network_token_env": "TUNE_TEST_ACME",
+                               "base_url": "https://clicks.itstracking.com", "affiliate_id": affiliate_id})
+    return config
+
+
+def test_two_keys_on_one_network_id_load_with_a_warning_naming_them_and_the_column(tmp_path, caplog):
+    """Two affiliate accounts on one TUNE network are a legitimate setup; only clicks logged without
+    an affiliate id cannot be told apart, which the load says (rollups count them for neither)."""
+    with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
+        settings = load_config(write(tmp_path, second_acme_account("1077")))
+    assert [(n.key, n.network_id, n.affiliate_id) for n in settings.networks] == [
+        ("acme", "acmenet", "1001"), ("bolt", "boltmedia", "2"), ("acme2", "acmenet", "1077")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert all(text in warnings[0] for text in (
+        str(tmp_path / "trackly.yaml"), "'acme' (affiliate_id 1001)", "'acme2' (affiliate_id 1077)", "'acmenet'",
+        "affiliate_id", "revenue_by_offer"))
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
+        load_config(write(tmp_path, BASE))
+    assert not caplog.records  # one key per network id: nothing to tell apart
+
+
+def test_one_account_under_two_keys_fails(tmp_path):
+    with pytest.raises(ConfigError, match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
+                                          r"'acmenet' and affiliate_id 1001"):
+        load_config(write(tmp_path, second_acme_account("1001")))
