@@ -7,9 +7,9 @@
 from .clock import SandboxClock
 from .faults import FaultRule
 from .hostile import HOSTILE_ROW_CASES, HOSTILE_ROW_WHY, hostile_rows
-from .networks import DEFAULT_NETWORKS, SandboxNetwork
+from .networks import DEFAULT_NETWORKS, SECOND_ACCOUNTS, SandboxNetwork
 from .server import SandboxServer
 from .world import SandboxWorld
 
-__all__ = ["SandboxWorld", "SandboxNetwork", "DEFAULT_NETWORKS", "SandboxServer", "FaultRule", "SandboxClock",
-           "hostile_rows", "HOSTILE_ROW_CASES", "HOSTILE_ROW_WHY"]
+__all__ = ["SandboxWorld", "SandboxNetwork", "DEFAULT_NETWORKS", "SECOND_ACCOUNTS", "SandboxServer", "FaultRule",
+           "SandboxClock", "hostile_rows", "HOSTILE_ROW_CASES", "HOSTILE_ROW_WHY"]

@@ -35,6 +35,7 @@ CLICK_SCHEMA = pa.schema([
     ("click_id", pa.large_string()), ("link_id", pa.large_string()), ("message_id", pa.large_string()),
     ("network_id", pa.large_string()), ("offer_id", pa.int64()), ("clicked_at", pa.timestamp("us", tz="UTC")),
     ("ip", pa.large_string()), ("user_agent", pa.large_string()),
+    ("affiliate_id", pa.int64()),  # the account the link was for: each network's first (the world's log has it too)
 ])
 MESSAGE_SCHEMA = pa.schema([
     ("message_id", pa.large_string()), ("creative_id", pa.int64()), ("campaign_id", pa.int64()),
@@ -173,6 +174,10 @@ def write_synthetic_clicks(
     start_at = datetime(start_day.year, start_day.month, start_day.day, tzinfo=timezone.utc)
     networks, offer_ids = _offer_pool(world)
     result = BulkClicks(directory, n_clicks, days, start_at, seed, networks, offer_ids)
+    from .networks import DEFAULT_NETWORKS
+
+    first_account = {n.network_id: int(n.affiliate_id) for n in (world.networks if world is not None else DEFAULT_NETWORKS)}
+    affiliate_ids = np.array([first_account[network] for network in networks.tolist()], dtype=np.int64)
 
     files = list(world.write_trackly_logs(directory)) if world is not None else []
     creatives = (np.unique(world.messages_frame().creative_id.to_numpy(np.int64)) if world is not None
@@ -205,6 +210,7 @@ def write_synthetic_clicks(
                     pa.array(result._seconds(i.astype(np.int64)) * 1_000_000, type=pa.int64()).cast(CLICK_SCHEMA.field("clicked_at").type),
                     ip_pool.take(pa.array((mixed % np.uint64(4096)).astype(np.int64))),
                     _USER_AGENTS.take(pa.array(((mixed >> np.uint64(32)) % np.uint64(len(_USER_AGENTS))).astype(np.int64))),
+                    pa.array(affiliate_ids[pick]),
                 ], schema=CLICK_SCHEMA))
         files.append(path)
 

@@ -87,7 +87,7 @@ def expected_attribution(
     expected_method, expected_click_id, expected_message_id, expected_reason and
     expected_creative_id."""
     log = trackly_log(world)
-    field_of = {n.key: n.message_id_field for n in world.networks}
+    field_of = {n.key: n.message_id_field for n in world.accounts}
     results = []
     for row in conversions.itertuples():
         default = (window_days or {}).get(row.network_key, 7)

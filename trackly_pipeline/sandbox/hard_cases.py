@@ -135,11 +135,13 @@ def plant_hard_cases(
                 link_id = unique_ids(rng, 1, 7, alphabet="base62", taken=taken_links)[0]
                 taken_links.add(link_id)
                 link_of[message] = link_id
-                links.append({"link_id": link_id, "message_id": ids[message], "network_id": network_id, "offer_id": offer})
+                links.append({"link_id": link_id, "message_id": ids[message], "network_id": network_id, "offer_id": offer,
+                              "affiliate_id": int(table.network.affiliate_id)})
             for click, message, offset in case.clicks:
                 clicks.append({"click_id": ids[click], "link_id": link_of[message], "message_id": ids[message],
                                "network_id": network_id, "offer_id": offer, "clicked_at": t + offset,
-                               "ip": f"203.0.113.{int(rng.integers(1, 255))}", "user_agent": "Mozilla/5.0 (iPhone)"})
+                               "ip": f"203.0.113.{int(rng.integers(1, 255))}", "user_agent": "Mozilla/5.0 (iPhone)",
+                               "affiliate_id": int(table.network.affiliate_id)})
 
             # The conversion now carries the planted ids, and its truth is the case's outcome.
             table.ad_id[row] = ids[case.ad_id] if case.ad_id else unique_ids(rng, 1, 30, taken=taken_clicks)[0]

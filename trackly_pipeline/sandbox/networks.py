@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Where TUNE can carry an affiliate-supplied value; Trackly's message_id_field takes one of these.
 SUB_ID_FIELDS: tuple[str, ...] = (
@@ -53,6 +53,15 @@ DEFAULT_NETWORKS: tuple[SandboxNetwork, ...] = (
         key="cobalt", network_id="cobaltads", timezone="Asia/Kolkata", default_currency="GBP",
         currencies=("GBP", "USD"), message_id_field="affiliate_unique1", affiliate_id="3003",
     ),
+)
+
+
+# Another affiliate account of ours on acme's TUNE network: two keys on one network id, each with
+# its own affiliate id (a legitimate setup: two brands, two partnerships with one network). Opt-in,
+# `SandboxWorld.generate(accounts=SECOND_ACCOUNTS)`: the demo and `trackly sandbox serve` have it, and
+# the shipped trackly.yaml configures it as `acme2`.
+SECOND_ACCOUNTS: tuple[SandboxNetwork, ...] = (
+    replace(DEFAULT_NETWORKS[0], key="acme2", affiliate_id="1002"),
 )
 
 

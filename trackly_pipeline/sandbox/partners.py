@@ -15,8 +15,12 @@ _PARTNER_ID_OFFSETS = (17, 4242)  # other affiliates: our affiliate id plus thes
 
 
 def other_partner_ids(table: ConversionTable) -> tuple[int, ...]:
-    ours = int(table.network.affiliate_id)
-    return tuple(ours + offset for offset in _PARTNER_ID_OFFSETS)
+    return partner_ids_beside(table.network.affiliate_id)
+
+
+def partner_ids_beside(affiliate_id: str) -> tuple[int, ...]:
+    """The other affiliates' ids in a network whose first account of ours has `affiliate_id`."""
+    return tuple(int(affiliate_id) + offset for offset in _PARTNER_ID_OFFSETS)
 
 
 def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: float = OTHER_PARTNER_SHARE) -> ConversionTable:

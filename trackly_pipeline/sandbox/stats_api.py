@@ -6,7 +6,7 @@ Semantics (TUNE's stats count approved conversions only):
   **including** adjustments (which may be negative). Pending/rejected conversions count nowhere
   except `Stat.pending_conversions` / `Stat.pending_payout` (pending, non-adjustment / pending payout).
 - `Stat.clicks`: every Trackly click (repeat clicks included) on the network's offers with
-  clicked_at <= clock.
+  clicked_at <= clock, under the affiliate id its link was built with (the log's `affiliate_id`).
 - `Stat.date` is the network-local date (of Stat.datetime, and of the click time in the network zone).
 - State as of the sandbox clock: conversions later than the clock are invisible, statuses and payouts
   are those in force at the clock.
@@ -63,10 +63,10 @@ def _fine_frame(world, network: SandboxNetwork) -> pd.DataFrame:
         "sale_amount": np.where(approved, table.sale_cents[rows], 0),
         "pending_payout": np.where(pending, payout, 0),
     })
-    click_offer, click_day = world.network_clicks(network.network_id, clock)
+    click_offer, click_day, click_affiliate = world.network_clicks(network.network_id, clock)
     currency_of = {o.offer_id: o.effective_currency(network) for o in world.offers(network.network_id)}
-    clicks = pd.DataFrame({  # Trackly's clicks: through our affiliate's links
-        "day": click_day, "affiliate_id": int(network.affiliate_id), "offer_id": click_offer,
+    clicks = pd.DataFrame({  # Trackly's clicks: through our affiliate accounts' links
+        "day": click_day, "affiliate_id": click_affiliate, "offer_id": click_offer,
         "currency": pd.Series(click_offer).map(currency_of).astype(object).to_numpy(),
         "clicks": 1,
     })

@@ -27,16 +27,19 @@ _USER_AGENTS = np.array([
 
 @dataclass(frozen=True)
 class OfferCatalogue:
-    """All networks' offers in one index space, and the creative each offer is bound to."""
+    """All networks' offers in one index space, and the creative each offer is bound to. An offer is
+    imported once per affiliate account of ours in its network: one global offer per account."""
 
     network_ids: np.ndarray  # network_id per global offer
     offer_ids: np.ndarray  # TUNE offer id per global offer
     creative_ids: np.ndarray  # creative id per creative
     creative_offers: np.ndarray  # (n_creatives, 2) global offer indexes, -1 = no second offer
     creative_of_offer: np.ndarray  # creative index per global offer
+    affiliate_ids: np.ndarray  # the account's affiliate id per global offer (its links' aff_id)
 
 
-def bind_creatives(rng: np.random.Generator, network_ids: np.ndarray, offer_ids: np.ndarray) -> OfferCatalogue:
+def bind_creatives(rng: np.random.Generator, network_ids: np.ndarray, offer_ids: np.ndarray,
+                   affiliate_ids: np.ndarray) -> OfferCatalogue:
     """Each creative binds one or two offers (its {{link1}}/{{link2}}); every offer is in one creative."""
     order = rng.permutation(len(offer_ids))
     groups, i = [], 0
@@ -50,7 +53,7 @@ def bind_creatives(rng: np.random.Generator, network_ids: np.ndarray, offer_ids:
         creative_offers[c, :len(members)] = members
         creative_of_offer[members] = c
     creative_ids = np.sort(rng.choice(np.arange(100, 10_000), size=len(groups), replace=False))
-    return OfferCatalogue(network_ids, offer_ids, creative_ids, creative_offers, creative_of_offer)
+    return OfferCatalogue(network_ids, offer_ids, creative_ids, creative_offers, creative_of_offer, affiliate_ids)
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def build_trackly_log(
         "message_id": message_ids[link_message],
         "network_id": catalogue.network_ids[link_offer],
         "offer_id": catalogue.offer_ids[link_offer],
+        "affiliate_id": catalogue.affiliate_ids[link_offer],
     })
     clicks = pd.DataFrame({
         "click_id": click_ids,
@@ -157,6 +161,9 @@ def build_trackly_log(
         "clicked_at": _utc(clicked_at),
         "ip": _random_ips(rng, n_clicks),
         "user_agent": _USER_AGENTS[rng.integers(0, len(_USER_AGENTS), size=n_clicks)],
+        # The TUNE affiliate account the link was built for (`aff_id`): the log's optional column that
+        # tells apart accounts of ours on one network.
+        "affiliate_id": catalogue.affiliate_ids[click_offer_all],
     })
     # Logs read naturally in time order; ids stay stable whatever the order.
     messages = messages.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)

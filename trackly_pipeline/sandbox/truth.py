@@ -127,7 +127,8 @@ STATS_COLUMNS = (
 def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.DataFrame,
                 currency_of: dict[int, str], as_of) -> pd.DataFrame:
     """Per (network-local date, offer, currency): approved conversions without adjustments, approved
-    money with adjustments, pending counts/payout, and every click up to `as_of`."""
+    money with adjustments, pending counts/payout, and every click through the account's links (its
+    network id and affiliate id) up to `as_of`."""
     from collections import defaultdict
     from decimal import Decimal
 
@@ -146,7 +147,8 @@ def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.D
         elif row.status == "pending":
             entry["pending_conversions"] += 0 if row.is_adjustment else 1
             entry["pending_payout"] += row.payout
-    mine = clicks[(clicks.network_id == network.network_id) & (clicks.clicked_at <= pd.Timestamp(as_of))]
+    mine = clicks[(clicks.network_id == network.network_id) & (clicks.affiliate_id == int(network.affiliate_id))
+                  & (clicks.clicked_at <= pd.Timestamp(as_of))]
     local_dates = mine.clicked_at.dt.tz_convert(network.timezone).dt.date
     for (day, offer_id), count in mine.groupby([local_dates, mine.offer_id]).size().items():
         totals[(day, int(offer_id), currency_of[int(offer_id)])]["clicks"] += int(count)

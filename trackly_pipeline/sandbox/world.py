@@ -1,6 +1,7 @@
 """SandboxWorld: the deterministic synthetic state behind the sandbox (both TUNE and Trackly)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import exports, truth
+from .accounts import check_accounts, merge_accounts
 from .clock import SandboxClock, as_utc
 from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
 from .hard_cases import HARD_CASE_COLUMNS, plant_hard_cases
@@ -23,6 +25,7 @@ _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
 _STREAM_OFFERS, _STREAM_PLAN, _STREAM_FINALIZE, _STREAM_OFFER_CHANGES, _STREAM_PARTNERS = 100, 200, 300, 400, 500
 _STREAM_HARD_CASES = 600
 _STREAM_RESENDS = 700  # resends.py
+_STREAM_ACCOUNTS = 800  # accounts.py: Stat.ids across our accounts on one network
 
 # Trackly volume relative to conversions: clicks ~2x, messages ~5x.
 _EXTRA_CLICKS_PER_CONVERSION = 0.85
@@ -38,6 +41,8 @@ class SandboxWorld:
     """Offers and conversions per network plus the Trackly log, all derived from one seed.
 
     Conversions are visible once their time is <= `clock`, each with its status as of the clock.
+    `networks` are the TUNE networks (our first affiliate account in each); `accounts` every account
+    of ours, those and the further ones on the same networks (accounts.py), each its own key.
     """
 
     def __init__(
@@ -52,12 +57,14 @@ class SandboxWorld:
         conversions: dict[str, ConversionTable],
         trackly: TracklyLog,
         hard_cases: pd.DataFrame | None = None,
+        accounts: tuple[SandboxNetwork, ...] = (),
     ) -> None:
         self.seed = seed
         self.anchor = anchor
         self.history_days = history_days
         self.future_days = future_days
         self.networks = networks
+        self.accounts = networks + tuple(accounts)
         self.clock = SandboxClock(anchor)
         self._offers = offers
         self._conversions = conversions
@@ -81,10 +88,16 @@ class SandboxWorld:
         future_days: int = 3,
         conversions_per_network: int = 2000,
         networks: Iterable[SandboxNetwork] = DEFAULT_NETWORKS,
+        accounts: Iterable[SandboxNetwork] = (),
     ) -> "SandboxWorld":
+        """`accounts`: further affiliate accounts of ours on `networks` (e.g. SECOND_ACCOUNTS), each
+        with conversions and Trackly clicks of its own. Without them every value is as it always was."""
         networks = tuple(networks)
         if len({n.network_id for n in networks}) != len(networks) or len({n.key for n in networks}) != len(networks):
             raise ValueError("network ids and keys must be unique")
+        extra = tuple(accounts)
+        check_accounts(networks, extra)
+        everyone = networks + extra  # each network's first account first
         anchor = _floor_to_hour(anchor or datetime.now(timezone.utc))
         start = int((anchor - timedelta(days=history_days)).timestamp())
         end = int((anchor + timedelta(days=future_days)).timestamp())
@@ -95,19 +108,22 @@ class SandboxWorld:
         offers = {n.network_id: generate_offers(stream(_STREAM_OFFERS, i), n, anchor) for i, n in enumerate(networks)}
         plans = [
             plan_conversions(stream(_STREAM_PLAN, i), n, offers[n.network_id], conversions_per_network, start, end)
-            for i, n in enumerate(networks)
+            for i, n in enumerate(everyone)
         ]
 
-        # One offer catalogue across networks: creatives may bind offers of different networks.
-        network_of_offer = np.array([n.network_id for n in networks for _ in offers[n.network_id]])
-        offer_ids = np.array([o.offer_id for n in networks for o in offers[n.network_id]], dtype=np.int64)
-        first_offer = np.cumsum([0] + [len(offers[n.network_id]) for n in networks])
-        catalogue = bind_creatives(stream(_STREAM_CATALOGUE), network_of_offer, offer_ids)
+        # One offer catalogue across networks: creatives may bind offers of different networks. Each
+        # account imports its network's offers and links them with its own affiliate id.
+        network_of_offer = np.array([n.network_id for n in everyone for _ in offers[n.network_id]])
+        affiliate_of_offer = np.array([int(n.affiliate_id) for n in everyone for _ in offers[n.network_id]],
+                                      dtype=np.int64)
+        offer_ids = np.array([o.offer_id for n in everyone for o in offers[n.network_id]], dtype=np.int64)
+        first_offer = np.cumsum([0] + [len(offers[n.network_id]) for n in everyone])
+        catalogue = bind_creatives(stream(_STREAM_CATALOGUE), network_of_offer, offer_ids, affiliate_of_offer)
 
         clicked = [np.flatnonzero(p.needs_click) for p in plans]
         converting_offer = np.concatenate([first_offer[i] + p.offer_index[rows] for i, (p, rows) in enumerate(zip(plans, clicked))])
         converting_at = np.concatenate([p.clicked_at[rows] for p, rows in zip(plans, clicked)])
-        total = conversions_per_network * len(networks)
+        total = conversions_per_network * len(everyone)
         trackly = build_trackly_log(
             stream(_STREAM_TRACKLY),
             catalogue,
@@ -120,10 +136,10 @@ class SandboxWorld:
             quiet_messages=max(0, total * _MESSAGES_PER_CONVERSION - len(converting_offer) - round(total * _EXTRA_CLICKS_PER_CONVERSION)),
         )
 
-        conversions = {}
+        finalized: dict[str, list[ConversionTable]] = {}
         all_message_ids = trackly.messages["message_id"].to_numpy()
         offset = 0
-        for i, (network, plan, rows) in enumerate(zip(networks, plans, clicked)):
+        for i, (network, plan, rows) in enumerate(zip(everyone, plans, clicked)):
             size = len(plan.converted_at)
             refs = TracklyRefs(
                 click_id=np.full(size, "", dtype=object),
@@ -138,13 +154,18 @@ class SandboxWorld:
             refs.creative_id[rows] = trackly.converting_creative_ids[mine]
             refs.campaign_id[rows] = trackly.converting_campaign_ids[mine]
             offset += len(rows)
-            ours = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
+            table = finalize_conversions(stream(_STREAM_FINALIZE, i), plan, refs)
+            finalized.setdefault(network.network_id, []).append(table)
+        conversions = {}
+        for i, network in enumerate(networks):
+            tables = finalized[network.network_id]
+            ours = tables[0] if len(tables) == 1 else merge_accounts(stream(_STREAM_ACCOUNTS, i), tables)
             conversions[network.network_id] = add_other_partners(stream(_STREAM_PARTNERS, i), ours)
 
-        creatives_by_offer = {
-            (str(network_id), int(offer_id)): int(catalogue.creative_ids[creative])
-            for network_id, offer_id, creative in zip(network_of_offer, offer_ids, catalogue.creative_of_offer)
-        }
+        # The hard cases are planted on each network's first account (its offers' first creative).
+        creatives_by_offer: dict[tuple[str, int], int] = {}
+        for network_id, offer_id, creative in zip(network_of_offer, offer_ids, catalogue.creative_of_offer):
+            creatives_by_offer.setdefault((str(network_id), int(offer_id)), int(catalogue.creative_ids[creative]))
         trackly, conversions, hard_cases = plant_hard_cases(
             stream(_STREAM_HARD_CASES), trackly, conversions, creatives_by_offer, int(anchor.timestamp()))
 
@@ -155,12 +176,20 @@ class SandboxWorld:
         return cls(
             seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,
             networks=networks, offers=offers, conversions=conversions, trackly=trackly, hard_cases=hard_cases,
+            accounts=extra,
         )
 
     # -- networks and credentials -------------------------------------------------------------
 
     def network(self, network_id: str) -> SandboxNetwork:
+        """The network's first account (its network-level settings are every account's there)."""
         return self._by_id[network_id]
+
+    def account(self, key: str) -> SandboxNetwork:
+        for account in self.accounts:
+            if account.key == key:
+                return account
+        raise KeyError(key)
 
     def find_network(self, network_id: str | None) -> SandboxNetwork | None:
         return self._by_id.get(network_id or "")
@@ -169,12 +198,13 @@ class SandboxWorld:
         return self._tokens[network_id]
 
     def token_env(self, network: SandboxNetwork | str | None = None) -> dict[str, str]:
-        """{"TUNE_<KEY>_TOKEN": token} for one network (object, key or id), or for all of them."""
+        """{"TUNE_<KEY>_TOKEN": token} for one network (object, key or id: every account on it), or
+        for all of them. The token is the network's: every account on a network has the same."""
         if network is None:
-            chosen = self.networks
+            chosen = self.accounts
         else:
             wanted = network if isinstance(network, str) else network.network_id
-            chosen = tuple(n for n in self.networks if wanted in (n.network_id, n.key))
+            chosen = tuple(n for n in self.accounts if wanted in (n.network_id, n.key))
             if not chosen:
                 raise KeyError(wanted)
         return {n.token_env_var: self._tokens[n.network_id] for n in chosen}
@@ -198,9 +228,10 @@ class SandboxWorld:
     def conversions(self, network_id: str) -> ConversionTable:
         return self._conversions[network_id]
 
-    def network_clicks(self, network_id: str, clock_seconds: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(offer_id, network-local day start as naive epoch seconds) of the Trackly clicks on the
-        network's offers up to the clock, for Report::getStats."""
+    def network_clicks(self, network_id: str,
+                       clock_seconds: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(offer_id, network-local day start as naive epoch seconds, affiliate id of the link) of the
+        Trackly clicks on the network's offers up to the clock, for Report::getStats."""
         if network_id not in self._clicks_by_network:
             clicks = self._trackly.clicks
             mine = clicks[clicks.network_id == network_id]
@@ -208,37 +239,51 @@ class SandboxWorld:
             at = utc.to_numpy().astype("datetime64[s]").astype(np.int64)
             local = mine.clicked_at.dt.tz_convert(self.network(network_id).timezone).dt.tz_localize(None)
             local_seconds = local.to_numpy().astype("datetime64[s]").astype(np.int64)
-            self._clicks_by_network[network_id] = (mine.offer_id.to_numpy(np.int64), at, local_seconds - local_seconds % 86_400)
-        offer_id, at, day = self._clicks_by_network[network_id]
+            self._clicks_by_network[network_id] = (mine.offer_id.to_numpy(np.int64), at, local_seconds - local_seconds % 86_400,
+                                                   mine.affiliate_id.to_numpy(np.int64))
+        offer_id, at, day, affiliate_id = self._clicks_by_network[network_id]
         clock_seconds = self.clock.epoch_seconds() if clock_seconds is None else clock_seconds
         shown = at <= clock_seconds
-        return offer_id[shown], day[shown]
+        return offer_id[shown], day[shown], affiliate_id[shown]
 
     # -- ground truth and Trackly logs --------------------------------------------------------
 
     def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None, *,
-                                 as_served: bool = False) -> pd.DataFrame:
-        """Our affiliate's conversions at `as_of` (default the clock) as the pipeline should hold them:
-        one TUNE serves unreadable at that moment (resends.py) in its last good state. `as_served`:
-        every one in TUNE's own state, as its reports count them."""
+                                 as_served: bool = False, key: str | None = None) -> pd.DataFrame:
+        """Our affiliate accounts' conversions at `as_of` (default the clock) as the pipeline should
+        hold them: one TUNE serves unreadable at that moment (resends.py) in its last good state.
+        `as_served`: every one in TUNE's own state, as its reports count them. Every account's, or
+        those of the accounts on `network_id`, or of the account `key` alone; `network_key` says whose."""
         as_of_seconds = int(as_utc(as_of).timestamp()) if as_of else self.clock.epoch_seconds()
-        chosen = [self.network(network_id)] if network_id else list(self.networks)
-        frames = [truth.conversions_frame(self._conversions[n.network_id], as_of_seconds, held=not as_served)
-                  for n in chosen]
+        if network_id:
+            self.network(network_id)  # KeyError for a network the world does not have
+        chosen = [a for a in self.accounts if network_id in (None, "", a.network_id) and key in (None, a.key)]
+        if key is not None and not chosen:
+            raise KeyError(key)
+        frames = [truth.conversions_frame(self._account_table(a), as_of_seconds, held=not as_served) for a in chosen]
         return pd.concat(frames, ignore_index=True)
 
-    def ground_truth_stats(self, network_id: str, as_of: datetime | None = None) -> pd.DataFrame:
-        """What Report::getStats grouped by Stat.date, Stat.offer_id, Stat.currency should say, computed
-        from the ground-truth conversions and the click log (see stats_api for the semantics).
+    def _account_table(self, account: SandboxNetwork) -> ConversionTable:
+        """The network's conversion table seen from `account`: its `ours` are that account's rows."""
+        table = self._conversions[account.network_id]
+        return table if table.network == account else replace(table, network=account)
+
+    def ground_truth_stats(self, network_id: str, as_of: datetime | None = None, *,
+                           key: str | None = None) -> pd.DataFrame:
+        """What Report::getStats grouped by Stat.date, Stat.offer_id, Stat.currency should say when
+        filtered on the affiliate id of account `key` (default: the network's first), computed from
+        the ground-truth conversions and the click log (see stats_api for the semantics).
         Columns: network_key, network_id, date (datetime.date, network-local), offer_id, currency,
         clicks, conversions, pending_conversions, payout, revenue, sale_amount, pending_payout (Decimal)."""
         as_of = as_utc(as_of) if as_of else self.clock.now()
-        network = self.network(network_id)
+        account = self.account(key) if key else self.network(network_id)
+        if account.network_id != network_id:
+            raise KeyError(f"{key} is not on {network_id}")
         return truth.stats_frame(
-            network,
-            self.ground_truth_conversions(network_id, as_of, as_served=True),
+            account,
+            self.ground_truth_conversions(network_id, as_of, as_served=True, key=account.key),
             self._trackly.clicks,
-            {o.offer_id: o.effective_currency(network) for o in self._offers[network_id]},
+            {o.offer_id: o.effective_currency(account) for o in self._offers[network_id]},
             as_of,
         )
 
