@@ -30,6 +30,7 @@ class Project:
     settings: TracklyConfig
     defs: dg.Definitions
     instance: dg.DagsterInstance
+    second_acme: bool = False  # trackly.yaml has acme2 too (a world with SECOND_ACCOUNTS)
 
     def sync(self, network_key: str, end: datetime | None = None, days: int = 7, with_offers: bool = True,
              instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
@@ -49,7 +50,7 @@ class Project:
 
     def rebuild(self, **network_overrides) -> None:
         """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}) and reload."""
-        write_config(self.root, self.server.api_url, network_overrides)
+        write_config(self.root, self.server.api_url, network_overrides, second_acme=self.second_acme)
         self.settings = load_config(self.root / "trackly.yaml")
         self.defs = build_definitions(self.settings)
 
@@ -69,8 +70,16 @@ def network_entries(api_url: str) -> list[dict]:
     ]
 
 
-def write_config(root: Path, api_url: str, overrides: dict | None = None) -> Path:
-    networks = network_entries(api_url)
+def second_acme_entry(api_url: str) -> dict:
+    """acme2: a second affiliate account of ours on acme's network id (sandbox SECOND_ACCOUNTS)."""
+    return {"key": "acme2", "network_id": "acmenet", "network_token_env": "TUNE_ACME2_TOKEN", "api_url": api_url,
+            "base_url": "https://clicks.itstracking.com", "affiliate_id": "1002", "message_id_field": "aff_sub",
+            "offer_name_prefix": "ACME2 ", "offer_sync": {"auto": True, "frequency": "hourly"},
+            "timezone": "America/New_York"}
+
+
+def write_config(root: Path, api_url: str, overrides: dict | None = None, *, second_acme: bool = False) -> Path:
+    networks = network_entries(api_url) + ([second_acme_entry(api_url)] if second_acme else [])
     for entry in networks:
         entry.update((overrides or {}).get(entry["key"], {}))
         entry.update(timeout_s=5, max_retries=2, backoff_base_s=0.01)
@@ -99,9 +108,11 @@ def make_project(world: SandboxWorld, root: Path, monkeypatch) -> tuple[SandboxS
     world.write_fx_rates(root / "fx_rates.csv", "USD")
     server = SandboxServer(world, port=0)
     server.start()
-    write_config(root, server.api_url)
+    second_acme = any(account.key == "acme2" for account in world.accounts)  # configured when the world has it
+    write_config(root, server.api_url, second_acme=second_acme)
     settings = load_config(root / "trackly.yaml")
-    project = Project(world, server, root, settings, build_definitions(settings), dg.DagsterInstance.ephemeral())
+    project = Project(world, server, root, settings, build_definitions(settings), dg.DagsterInstance.ephemeral(),
+                      second_acme)
     return server, project
 
 
