@@ -43,6 +43,7 @@ PARTITIONS_START_FORMAT = "%Y-%m-%d-%H:%M"
 
 # Warnings at load: on stderr from the CLI, in the code server's log under Dagster.
 log = logging.getLogger(__name__)
+_WARNED: set[tuple] = set()
 
 
 class ConfigError(ValueError):
@@ -290,6 +291,9 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], where: _Where
                     f"{network.affiliate_id}: one TUNE account under two keys would count each of its "
                     "conversions twice")
         accounts = ", ".join(f"{n.key!r} (affiliate_id {n.affiliate_id})" for n in sharing)
+        if (where.path, network_id, accounts) in _WARNED:
+            continue  # once per process (the demo and the CLI load the file more than once)
+        _WARNED.add((where.path, network_id, accounts))
         log.warning(
             "%s: networks %s share the TUNE network_id %r. Trackly clicks on it count for a key's offers in "
             "analytics.revenue_by_offer only when the click log carries the click's affiliate_id; a click logged "

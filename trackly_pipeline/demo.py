@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,7 +16,7 @@ from dagster import DagsterInstance
 
 from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
-from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxServer, SandboxWorld
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
 
@@ -34,8 +35,9 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000) -> int:
               f"before the last full hour, {end:%Y-%m-%d %H:00} UTC.")
         return 2
     start = partition_hour(first)
+    # With acme's second account: two keys on one network id, as the shipped trackly.yaml has them.
     world = SandboxWorld.generate(seed=seed, anchor=end, history_days=HISTORY_DAYS,
-                                  conversions_per_network=conversions)
+                                  conversions_per_network=conversions, accounts=SECOND_ACCOUNTS)
     os.environ.update(world.token_env())
 
     # A fresh start: the sandbox's data is anchored at this hour, so last run's rows don't belong.
@@ -111,9 +113,24 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
                 f"SELECT {', '.join(columns)}, round(sum(revenue), 2) FROM analytics.{table} GROUP BY ALL").fetchall()}
             for grain, (table, columns, _) in GRAINS.items()
         }
+        clicks_counted = dict(conn.execute(
+            "SELECT network, sum(clicks) FROM analytics.revenue_by_offer GROUP BY network").fetchall())
+
+    # Every click the log holds for a configured account (network id and affiliate id), counted once
+    # in revenue_by_offer under that key (the whole log is loaded, so all its days are rolled up).
+    key_of = {(n.network_id, int(n.affiliate_id)): n.key for n in settings.networks}
+    logged = world.clicks_frame()
+    clicks_logged = Counter(key_of[account] for account in zip(logged.network_id, logged.affiliate_id.astype(int))
+                            if account in key_of)
+    differing_clicks = [k for k in set(clicks_logged) | set(clicks_counted)
+                        if clicks_logged.get(k, 0) != (clicks_counted.get(k) or 0)]
+    mismatches += len(differing_clicks)
+    print("\nClicks in revenue_by_offer vs Trackly's log (each once, for the key of the account it was for)")
+    print(f"  per network {len(clicks_logged):>5} keys    {sum(clicks_logged.values()):>12}  {len(differing_clicks)} differ")
 
     if settings.fx_rates_path:
-        truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency)
+        truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency,
+                                     network_keys={n.key for n in settings.networks})
         print(f"\nRevenue vs the sandbox's ground truth ({settings.reporting_currency}, to the cent)")
         for grain, (_, _, truth_columns) in GRAINS.items():
             expected = expected_revenue(truth, truth_columns)

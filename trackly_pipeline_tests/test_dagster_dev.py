@@ -21,7 +21,8 @@ QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
 
 def test_dagster_dev_shows_every_network(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token")
+    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token",
+               TUNE_ACME2_TOKEN="a-token")
     port = free_port()
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(
@@ -40,7 +41,8 @@ def test_dagster_dev_shows_every_network(tmp_path):
         assert nodes, "dagster dev never served the code location"
         repository = nodes[0]
         schedules = sorted(s["name"] for s in repository["schedules"])
-        assert schedules == ["sync_freshness_hourly", "tune_acme_hourly", "tune_bolt_hourly", "tune_cobalt_hourly"]
+        assert schedules == ["sync_freshness_hourly", "tune_acme2_hourly", "tune_acme_hourly", "tune_bolt_hourly",
+                             "tune_cobalt_hourly"]
         jobs = {j["name"] for j in repository["jobs"]}
         assert {"tune_acme_sync", "tune_bolt_test_connection", "tune_cobalt_reconcile"} <= jobs
         assets = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}

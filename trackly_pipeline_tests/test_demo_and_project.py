@@ -44,15 +44,15 @@ def test_demo_runs_every_network_and_matches_ground_truth(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for key in ("acme", "bolt", "cobalt"):
+    for key in ("acme", "bolt", "cobalt", "acme2"):  # acme2: a second account on acme's network id
         assert f"tune_{key}_sync" in out and "FAILED" not in out
-    for grain in ("message", "creative", "offer"):
+    for grain in ("network", "message", "creative", "offer"):  # "per network": clicks, each counted once
         line = next(line for line in out.splitlines() if line.strip().startswith(f"per {grain}"))
         assert line.rstrip().endswith(" 0 differ"), line
     assert (tmp_path / "data" / "warehouse_analytics.duckdb").exists()
     # the runs are on the instance, for the UI to show
     instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-    assert len(instance.get_runs()) == 3
+    assert len(instance.get_runs()) == 4
 
 
 def set_partitions_start(tmp_path: Path, start: str) -> None:
@@ -102,7 +102,8 @@ def test_shipped_instance_limits_the_duckdb_pool_to_one(tmp_path):
 
 def test_workspace_loads_with_dagster_cli(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token")
+    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token",
+               TUNE_ACME2_TOKEN="a-token")
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -1,6 +1,7 @@
 """`trackly sandbox serve|env`: run the TUNE sandbox from the command line.
 
-Files written by `serve` under --data-dir match the shipped trackly.yaml:
+The world has the default networks and SECOND_ACCOUNTS (a second account of ours on acme's network),
+as the shipped trackly.yaml configures them. Files written by `serve` under --data-dir match it:
 trackly/clicks/*.parquet, trackly/messages/*.parquet, fx_rates.csv, and
 sandbox/ground_truth.parquet (the truth as of the sandbox clock at start).
 """
@@ -11,18 +12,19 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .networks import DEFAULT_NETWORKS, network_token
+from .networks import DEFAULT_NETWORKS, SECOND_ACCOUNTS, network_token
 from .server import SandboxServer
 from .world import SandboxWorld
 
 
-def _export_lines(seed: int, networks=DEFAULT_NETWORKS) -> list[str]:
+def _export_lines(seed: int, networks=DEFAULT_NETWORKS + SECOND_ACCOUNTS) -> list[str]:
     return [f"export {n.token_env_var}={network_token(seed, n.network_id)}" for n in networks]
 
 
 def _serve(args: argparse.Namespace) -> int:
     print(f"Generating the sandbox world (seed {args.seed}, {args.conversions} conversions per network) ...", flush=True)
-    world = SandboxWorld.generate(seed=args.seed, history_days=args.history_days, conversions_per_network=args.conversions)
+    world = SandboxWorld.generate(seed=args.seed, history_days=args.history_days, conversions_per_network=args.conversions,
+                                  accounts=SECOND_ACCOUNTS)
     data = Path(args.data_dir)
     world.write_trackly_logs(data / "trackly")
     world.write_fx_rates(data / "fx_rates.csv")
@@ -36,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     with SandboxServer(world, port=args.port) as server:
         ticking = "frozen" if args.frozen_clock else "following the wall clock"
         print(f"TUNE sandbox at {server.api_url} (clock {world.clock.now().isoformat()}, {ticking}); Ctrl-C stops it.")
-        print("\n".join(_export_lines(world.seed, world.networks)), flush=True)
+        print("\n".join(_export_lines(world.seed, world.accounts)), flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
