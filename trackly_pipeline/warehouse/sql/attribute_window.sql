@@ -43,20 +43,20 @@ WHERE c.network = $network
   AND c.converted_at >= $start
   AND c.converted_at < $end;
 
--- Every logged row of the click ids these conversions name, from the earliest conversion's horizon
--- on ($lookup_start): the scan follows the window, not the history.
-CREATE OR REPLACE TEMP TABLE named_click_rows AS
-SELECT click_id, message_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
-FROM trackly.clicks
-WHERE clicked_at >= $lookup_start
-  AND click_id IN (SELECT ad_id FROM window_conversions UNION SELECT sub_id FROM window_conversions);
-
 -- The click each id names, per conversion and pass: the id's earliest row within the conversion's horizon.
 CREATE OR REPLACE TEMP TABLE matched_clicks AS
 WITH looked_up AS (
     SELECT conversion_id, converted_us, window_days, 'ad_id' AS pass, ad_id AS click_id FROM window_conversions
     UNION ALL
     SELECT conversion_id, converted_us, window_days, 'sub_id' AS pass, sub_id AS click_id FROM window_conversions
+),
+named_click_rows AS (
+    -- Every logged row of the ids named, from the earliest conversion's horizon on ($lookup_start):
+    -- the scan follows the window, not the history.
+    SELECT click_id, message_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
+    FROM trackly.clicks
+    WHERE clicked_at >= $lookup_start
+      AND click_id IN (SELECT click_id FROM looked_up)
 )
 SELECT
     l.conversion_id, l.converted_us, l.window_days, l.pass, l.click_id,
@@ -93,17 +93,18 @@ GROUP BY m.conversion_id, m.pass;
 -- The first send of each of those messages, however old: an old message clicked today still has its
 -- creative. One narrow scan of trackly.messages, a small share of the run even after a year.
 CREATE OR REPLACE TEMP TABLE message_sends AS
-SELECT
-    message_id,
-    instant_us(min(sent_at)) AS sent_us,
-    arg_min_null(creative_id, (sent_at, source_file, source_row)) AS creative_id,
-    arg_min_null(campaign_id, (sent_at, source_file, source_row)) AS campaign_id
-FROM trackly.messages
-WHERE message_id IN (SELECT message_id FROM conversion_messages)
-GROUP BY message_id;
+SELECT message_id, instant_us(first_send.sent_at) AS sent_us, first_send.creative_id, first_send.campaign_id
+FROM (SELECT
+          message_id,
+          arg_min_null({'sent_at': sent_at, 'creative_id': creative_id, 'campaign_id': campaign_id},
+                       (sent_at, source_file, source_row)) AS first_send
+      FROM trackly.messages
+      WHERE message_id IN (SELECT message_id FROM conversion_messages)
+      GROUP BY message_id);
 
--- What each pass found, judged by the rule: the engagement it would credit, and whether it may.
-CREATE OR REPLACE TEMP TABLE pass_outcomes AS
+-- What each pass found, judged by the rule: the engagement it would credit, and whether it may;
+-- then per conversion, the first pass that earns the credit, else what the passes found.
+CREATE OR REPLACE TEMP TABLE resolved_conversions AS
 WITH click_passes AS (
     SELECT
         m.conversion_id, m.converted_us, m.window_days,
@@ -139,18 +140,17 @@ found AS (
     SELECT * FROM click_passes
     UNION ALL
     SELECT * FROM message_pass
+),
+pass_outcomes AS (
+    SELECT
+        * EXCLUDE (without_engagement),
+        engaged_us IS NOT NULL AND engaged_us >= converted_us - window_days * 86400000000 AS credited,
+        CASE
+            WHEN engaged_us IS NULL THEN without_engagement
+            WHEN engaged_us < converted_us - window_days * 86400000000 THEN 'click outside the attribution window'
+        END AS outcome
+    FROM found
 )
-SELECT
-    * EXCLUDE (without_engagement),
-    engaged_us IS NOT NULL AND engaged_us >= converted_us - window_days * 86400000000 AS credited,
-    CASE
-        WHEN engaged_us IS NULL THEN without_engagement
-        WHEN engaged_us < converted_us - window_days * 86400000000 THEN 'click outside the attribution window'
-    END AS outcome
-FROM found;
-
--- Per conversion: the first pass that earns the credit, else what the passes found.
-CREATE OR REPLACE TEMP TABLE resolved_conversions AS
 SELECT
     conversion_id,
     arg_min(method, pass_order) FILTER (WHERE credited) AS attribution_method,

@@ -58,14 +58,15 @@ FROM ops.networks;
 -- day's rows never depend on which other days are rebuilt with it; first by the total order
 -- attribute_window.sql uses, never by load order.
 CREATE OR REPLACE TEMP TABLE rollup_messages AS
-SELECT
-    message_id,
-    arg_min_null(creative_id, (sent_at, source_file, source_row)) AS creative_id,
-    arg_min_null(campaign_id, (sent_at, source_file, source_row)) AS campaign_id
-FROM trackly.messages
-WHERE message_id IN (SELECT message_id FROM rollup_clicks WHERE grain = 'message'
-                     UNION SELECT message_id FROM rollup_conversions WHERE grain = 'message')
-GROUP BY message_id;
+SELECT message_id, first_send.creative_id, first_send.campaign_id
+FROM (SELECT
+          message_id,
+          arg_min_null({'creative_id': creative_id, 'campaign_id': campaign_id},
+                       (sent_at, source_file, source_row)) AS first_send
+      FROM trackly.messages
+      WHERE message_id IN (SELECT message_id FROM rollup_clicks WHERE grain = 'message'
+                           UNION SELECT message_id FROM rollup_conversions WHERE grain = 'message')
+      GROUP BY message_id);
 
 -- Per message ------------------------------------------------------------------------------
 DELETE FROM analytics.revenue_by_message WHERE day IN (SELECT day FROM rollup_days);
