@@ -14,6 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--days", type=int, default=7, help="hours to sync, in days, ending at the last full hour")
     demo.add_argument("--seed", type=int, default=7, help="the sandbox's seed")
     demo.add_argument("--conversions", type=int, default=3000, help="sandbox conversions per network")
+    demo.add_argument("--dir", default="demo",
+                      help="the demo's own folder, for its generated trackly.yaml, logs, DuckDB files and Dagster "
+                           "instance (default: demo); it must be new, empty, or made by an earlier demo")
+    demo.add_argument("--partitions-start", help="partitions_start in the demo's trackly.yaml (default: the pipeline's)")
     demo.set_defaults(func=_run_demo)
 
     test = commands.add_parser("test-connection", help="test the TUNE connection of each configured network")
@@ -41,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from trackly_pipeline.demo import run_demo
 
-    return run_demo(days=args.days, seed=args.seed, conversions=args.conversions)
+    return run_demo(days=args.days, seed=args.seed, conversions=args.conversions, folder=args.dir,
+                    partitions_start=args.partitions_start)
 
 
 def _run_test_connection(args: argparse.Namespace) -> int:
