@@ -1,5 +1,8 @@
 """`trackly sandbox serve|env`: run the TUNE sandbox from the command line.
 
+`serve` prints the tokens' export lines and, with them, the control endpoints' secret for this run
+(`export TUNE_SANDBOX_SECRET=...`); `env` prints the tokens only (they depend on the seed alone).
+
 The world has the default networks and SECOND_ACCOUNTS (a second account of ours on acme's network),
 as the shipped trackly.yaml configures them. Files written by `serve` under --data-dir match it:
 trackly/clicks/*.parquet, trackly/messages/*.parquet, fx_rates.csv, and
@@ -13,8 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .networks import DEFAULT_NETWORKS, SECOND_ACCOUNTS, network_token
-from .server import SandboxServer
+from .server import CONTROL_SECRET_HEADER, SandboxServer
 from .world import SandboxWorld
+
+
+# The variable `serve` exports the control endpoints' per-run secret in (`env` cannot know it).
+CONTROL_SECRET_ENV = "TUNE_SANDBOX_SECRET"
 
 
 def _export_lines(seed: int, networks=DEFAULT_NETWORKS + SECOND_ACCOUNTS) -> list[str]:
@@ -38,7 +45,10 @@ def _serve(args: argparse.Namespace) -> int:
     with SandboxServer(world, port=args.port) as server:
         ticking = "frozen" if args.frozen_clock else "following the wall clock"
         print(f"TUNE sandbox at {server.api_url} (clock {world.clock.now().isoformat()}, {ticking}); Ctrl-C stops it.")
-        print("\n".join(_export_lines(world.seed, world.accounts)), flush=True)
+        print(f"Its control endpoints ({server.url}/_sandbox/...) take JSON with the header "
+              f"{CONTROL_SECRET_HEADER}: ${CONTROL_SECRET_ENV}, a new secret each run.")
+        print("\n".join([*_export_lines(world.seed, world.accounts), f"export {CONTROL_SECRET_ENV}={server.control_secret}"]),
+              flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

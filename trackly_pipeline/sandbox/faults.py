@@ -9,6 +9,7 @@ FAULT_KINDS = (
     "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
     "trickle", "truncated", "http_429", "short_page",
 )
+MAX_DELAY_S = 86_400  # a slow reply or trickle pause longer than a day is a typo
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
 _METHOD_OF_KIND = {"hostile_rows": "Report::getConversions", "hostile_offers": "Offer::findAll"}
 
@@ -30,6 +31,7 @@ class FaultRule:
     seen: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
         only = _METHOD_OF_KIND.get(self.kind)
@@ -44,8 +46,34 @@ class FaultRule:
         if self.keep_rows is not None and self.keep_rows < 0:
             raise ValueError(f"keep_rows must be 0 or more, got {self.keep_rows}")
 
+    def _check_types(self) -> None:
+        """Refuse values a request would trip over later (rules also come as JSON from a client)."""
+        def whole(name: str, value, minimum: int, optional: bool = False) -> None:
+            if (value is None and optional) or (type(value) is int and value >= minimum):
+                return
+            raise ValueError(f"{name} must be a whole number >= {minimum}{' or null' if optional else ''}, got {value!r}")
+
+        def text(name: str, value, optional: bool = True) -> None:
+            if not (isinstance(value, str) or (value is None and optional)):
+                raise ValueError(f"{name} must be text{' or null' if optional else ''}, got {value!r}")
+
+        text("kind", self.kind, optional=False)
+        whole("times", self.times, 0, optional=True)
+        whole("skip", self.skip, 0)
+        text("method", self.method)
+        whole("page", self.page, 1, optional=True)
+        text("network_id", self.network_id)
+        if isinstance(self.delay, bool) or not isinstance(self.delay, (int, float)) or not 0 <= self.delay <= MAX_DELAY_S:
+            raise ValueError(f"delay must be a number of seconds from 0 to {MAX_DELAY_S}, got {self.delay!r}")
+        text("message", self.message, optional=False)
+        whole("piece_bytes", self.piece_bytes, 0)
+        text("retry_after", self.retry_after)
+        whole("keep_rows", self.keep_rows, 0, optional=True)
+
     @classmethod
     def from_dict(cls, data: dict) -> "FaultRule":
+        if not isinstance(data, dict):
+            raise ValueError(f"a fault rule is an object, got {data!r}")
         allowed = {f.name for f in fields(cls)} - {"seen"}
         unknown = set(data) - allowed
         if unknown:

@@ -59,6 +59,37 @@ def decode_params(pairs: Iterable[tuple[str, str]]) -> dict:
     return params
 
 
+# Parameters TUNE reads as one value, and those it reads as a list of values (`fields[]=a&fields[]=b`).
+SCALAR_PARAMS = (
+    "NetworkId", "NetworkToken", "api_key", "Target", "Method", "Format", "Service", "Version", "limit", "page",
+    "id", "start_date", "end_date", "totals",
+)
+LIST_PARAMS = ("fields", "contain", "groups", "ids")
+
+
+def malformed_param(params: dict) -> str | None:
+    """Why the decoded parameters cannot be a TUNE request (None when they can): a one-value
+    parameter sent as a list or map (`NetworkId[]=x`), a list parameter holding lists or maps
+    (`fields[][]=x`), a sort direction that is not one value. Filters are the handlers' to judge:
+    TUNE itself reports bad ones (HTTP 200, status -1)."""
+    for name in SCALAR_PARAMS:
+        if name in params and not isinstance(params[name], str):
+            return f"Invalid argument {name}: expected one value, got {_shape(params[name])}"
+    for name in LIST_PARAMS:
+        value = params.get(name)
+        items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+        if any(not isinstance(item, str) for item in items):
+            return f"Invalid argument {name}: expected a list of values, got a nested {_shape(value)}"
+    sort = params.get("sort")
+    if isinstance(sort, dict) and any(not isinstance(direction, str) for direction in sort.values()):
+        return "Invalid argument sort: expected sort[field]=asc|desc"
+    return None
+
+
+def _shape(value) -> str:
+    return "a list" if isinstance(value, list) else "a map" if isinstance(value, dict) else type(value).__name__
+
+
 def parse_query(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
 

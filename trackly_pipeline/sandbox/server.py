@@ -1,9 +1,12 @@
 """SandboxServer: the TUNE API over HTTP on loopback, in a background thread."""
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
+import re
+import secrets
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,13 +18,19 @@ from .control import ControlError, handle_control
 from .faults import FaultPlan, FaultRule
 from .hostile import add_hostile_offer, add_hostile_rows
 from .paging import short_page
-from .params import decode_params, redacted
-from .wire import INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, encode, failure
+from .params import decode_params, malformed_param, redacted
+from .wire import INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, encode, failure, request_failure
 from .world import SandboxWorld
 
 log = logging.getLogger(__name__)
 
 _HTTP_FAULTS = {"http_500": 500, "http_502": 502, "http_504": 504}
+# A request body is a form of API parameters or a control payload: far below this.
+MAX_BODY_BYTES = 1 << 20
+# How long a connection may keep the server waiting for the bytes it announced (or any bytes at all).
+SOCKET_TIMEOUT_S = 30.0
+CONTROL_SECRET_HEADER = "X-Sandbox-Secret"
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,15 @@ class Reply:
     cut_at: int | None = None  # truncated: send only this many body bytes, then drop the connection
 
 
+class _BadRequest(Exception):
+    """A request the sandbox cannot read: answered with `status` and the message, never a traceback."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def _page_of(params: dict) -> int:
     try:
         return int(str(params.get("page") or 1))
@@ -47,29 +65,69 @@ def _page_of(params: dict) -> int:
 class _Handler(BaseHTTPRequestHandler):
     server: "_HttpServer"
     server_version = "TuneSandbox/1.0"
+    timeout = SOCKET_TIMEOUT_S  # a client that stops sending frees its thread
 
     def log_message(self, format: str, *args) -> None:
         # The default access log prints the query string, which carries the NetworkToken.
         pass
 
     def do_GET(self) -> None:
-        self._dispatch("GET")
+        self._answer("GET")
 
     def do_POST(self) -> None:
-        self._dispatch("POST")
+        self._answer("POST")
 
     def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+        self._answer("DELETE")
+
+    def _answer(self, verb: str) -> None:
+        """Every request gets a reply: a request the sandbox cannot read gets 4xx with the message
+        (TUNE's error envelope on the API, `{"error": ...}` on the control endpoints), and a bug
+        of the sandbox's own a 500 (logged with its traceback) instead of a dropped connection."""
+        self._replied = False
+        control = urlsplit(self.path).path.startswith("/_sandbox/")
+        try:
+            self._dispatch(verb)
+        except _BadRequest as error:
+            self._refuse(error.status, error.message, control)
+        except Exception:  # noqa: BLE001 - the client gets an answer whatever went wrong here
+            log.exception("the sandbox failed to answer %s %s", verb, urlsplit(self.path).path)
+            self._refuse(500, "Internal error in the TUNE sandbox", control)
+
+    def _refuse(self, status: int, message: str, control: bool) -> None:
+        if self._replied:  # too late for another status line: end the reply where it is
+            self.close_connection = True
+            return
+        body = json.dumps({"error": message}).encode() if control else encode(request_failure(status, message))
+        self._send(status, body)
 
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        """The request body, after checking its announced length: a number of bytes (one value),
+        at most MAX_BODY_BYTES, all of which arrive."""
+        if self.headers.get("Transfer-Encoding"):
+            raise _BadRequest(411, "send the request body with a Content-Length (no Transfer-Encoding)")
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            return b""
+        if len(set(values)) > 1 or not _DIGITS.fullmatch(values[0].strip()):
+            raise _BadRequest(400, f"Content-Length must be one number of bytes, got {', '.join(values)!r}")
+        length = int(values[0])
+        if length > MAX_BODY_BYTES:
+            raise _BadRequest(413, f"request body of {length} bytes; at most {MAX_BODY_BYTES} bytes are read")
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            raise _BadRequest(408, f"request body not sent within {SOCKET_TIMEOUT_S:g} s") from None
+        if len(body) < length:
+            raise _BadRequest(400, f"request body shorter than its Content-Length ({len(body)} of {length} bytes)")
+        return body
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self._deliver(Reply(status, body, content_type))
 
     def _deliver(self, reply: Reply) -> None:
         # Content-Length is always the whole body, also when a fault sends less or sends it slowly.
+        self._replied = True
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -84,8 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._trickle(reply)
             else:
                 self.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (e.g. its deadline passed)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # the client gave up (e.g. its deadline passed) or stopped reading
 
     def _trickle(self, reply: Reply) -> None:
         stopping = self.server.sandbox._stopping
@@ -112,20 +170,41 @@ class _Handler(BaseHTTPRequestHandler):
         if verb == "POST":
             pairs += parse_qsl(self._body().decode("utf-8", "replace"), keep_blank_values=True)
         params = decode_params(pairs)
+        problem = malformed_param(params)
+        if problem is not None:
+            raise _BadRequest(400, problem)
         target = target or str(params.get("Target") or "")
         self._deliver(sandbox.respond(target, params))
 
     def _control(self, verb: str, path: str) -> None:
+        """Only for a caller that knows the server's secret and sends JSON: a web page open in a
+        browser can send a POST cross-origin (text/plain or a form) without asking, but neither a
+        header of its own nor a JSON body, and it cannot know the secret."""
         sandbox = self.server.sandbox
+        sent = self.headers.get(CONTROL_SECRET_HEADER) or ""
+        if not hmac.compare_digest(sent.encode("utf-8", "replace"), sandbox.control_secret.encode()):
+            raise _BadRequest(403, f"the control endpoints need the header {CONTROL_SECRET_HEADER} with the "
+                                   "server's secret (printed by `trackly sandbox serve`; SandboxServer.control_secret)")
+        payload = None
+        if verb == "POST":
+            media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
+            if media_type != "application/json":
+                raise _BadRequest(415, f"a control request's body must be application/json, not {media_type or 'untyped'}")
+            try:
+                payload = json.loads(self._body(), parse_constant=_no_constant)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise _BadRequest(400, f"the body is not JSON: {error}") from None
         try:
-            raw = self._body() if verb == "POST" else b""
-            payload = json.loads(raw) if raw else None
             reply = handle_control(verb, path, payload, sandbox.world, sandbox.faults)
         except KeyError:
-            return self._send(404, json.dumps({"error": f"unknown control path {path}"}).encode())
-        except (ControlError, json.JSONDecodeError) as error:
-            return self._send(400, json.dumps({"error": str(error)}).encode())
+            raise _BadRequest(404, f"unknown control path {path}") from None
+        except ControlError as error:
+            raise _BadRequest(400, str(error)) from None
         self._send(200, json.dumps(reply).encode())
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -141,7 +220,9 @@ class SandboxServer:
     """A TUNE Network API on http://127.0.0.1:PORT (loopback only) serving a SandboxWorld.
 
     Use as a context manager, or call start() and stop(). `requests` and `injected` record what
-    was served (credentials redacted) so tests can assert on client behaviour.
+    was served (credentials redacted) so tests can assert on client behaviour. The control
+    endpoints (/_sandbox/...) answer only requests carrying `control_secret` in the
+    X-Sandbox-Secret header: a new random one per server unless one is given.
     """
 
     def __init__(
@@ -151,9 +232,13 @@ class SandboxServer:
         port: int = 0,
         faults: Iterable[FaultRule] = (),
         rate_limit: tuple[int, float] = (50, 10.0),
+        control_secret: str | None = None,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the sandbox only listens on loopback, not {host}")
+        if control_secret is not None and (not control_secret or not control_secret.isascii()):
+            raise ValueError("control_secret must be non-empty ASCII text")
+        self.control_secret = control_secret or secrets.token_urlsafe(32)
         self.world = world
         self.host = host
         self.api = SandboxApi(world, rate_limit)

@@ -56,6 +56,20 @@ def failure(target: str, params: dict, message: str) -> dict:
     }
 
 
+def request_failure(http_status: int, message: str) -> dict:
+    """TUNE's error envelope for a request the sandbox cannot read (malformed parameters or body),
+    sent with that HTTP status. No `request` is echoed: its parameters could not be read."""
+    return {
+        "response": {
+            "status": -1,
+            "httpStatus": http_status,
+            "data": "",
+            "errors": [{"publicMessage": message}],
+            "errorMessage": message,
+        },
+    }
+
+
 def rate_limit_message(calls: int, seconds: float, usage: int) -> str:
     window = f"{seconds:g}"
     return f"API usage exceeded rate limit.  Configured: {calls}/{window}s window; Your usage: {usage}."

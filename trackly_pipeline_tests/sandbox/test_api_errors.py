@@ -11,7 +11,7 @@ import requests
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxServer, SandboxWorld
 
-from .tunecalls import Tune, fields
+from .tunecalls import Tune, control, fields
 
 # Byte for byte what TUNE sent for a bad network id (recorded reply 23).
 INVALID_NETWORK_BODY = '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}'
@@ -110,10 +110,10 @@ def test_stops_cleanly_and_frees_the_port(world):
 def test_control_endpoints_move_the_clock(world):
     own = SandboxWorld.generate(seed=4, history_days=3, conversions_per_network=50, anchor=world.anchor)
     with SandboxServer(own) as server:
-        clock = server.url + "/_sandbox/clock"
-        assert requests.get(clock, timeout=5).json() == {"now": "2026-11-20T12:00:00+00:00"}
-        assert requests.post(clock, json={"advance_seconds": 3600}, timeout=5).json() == {"now": "2026-11-20T13:00:00+00:00"}
-        assert requests.post(clock, json={"now": "2026-11-21T00:00:00+00:00"}, timeout=5).json()["now"] == "2026-11-21T00:00:00+00:00"
+        clock = "/_sandbox/clock"
+        assert control(server, "GET", clock).json() == {"now": "2026-11-20T12:00:00+00:00"}
+        assert control(server, "POST", clock, {"advance_seconds": 3600}).json() == {"now": "2026-11-20T13:00:00+00:00"}
+        assert control(server, "POST", clock, {"now": "2026-11-21T00:00:00+00:00"}).json()["now"] == "2026-11-21T00:00:00+00:00"
         assert own.clock.now().isoformat() == "2026-11-21T00:00:00+00:00"
-        assert requests.post(clock, json={"later": 1}, timeout=5).status_code == 400
-        assert requests.get(server.url + "/_sandbox/nothing", timeout=5).status_code == 404
+        assert control(server, "POST", clock, {"later": 1}).status_code == 400
+        assert control(server, "GET", "/_sandbox/nothing").status_code == 404

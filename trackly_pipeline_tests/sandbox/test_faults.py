@@ -11,7 +11,7 @@ import urllib3
 
 from trackly_pipeline.sandbox import FaultRule
 
-from .tunecalls import fields
+from .tunecalls import control, fields
 
 REPORT = "Report::getConversions"
 
@@ -177,12 +177,12 @@ def test_http_429_with_and_without_retry_after(tune, server):
 def test_wire_faults_through_the_control_endpoint(tune, server):
     rules = [{"kind": "http_429", "retry_after": "3", "method": REPORT, "page": 2},
              {"kind": "trickle", "delay": 0.01, "piece_bytes": 64, "method": "Offer::findAll"}]
-    reply = requests.post(server.url + "/_sandbox/faults", json=rules, timeout=5)
+    reply = control(server, "POST", "/_sandbox/faults", rules)
     assert reply.status_code == 200
     assert [(r["kind"], r["retry_after"], r["piece_bytes"]) for r in reply.json()["faults"]] == [
         ("http_429", "3", 8), ("trickle", "1", 64)]
     assert page(tune, 2).headers["Retry-After"] == "3"
-    assert requests.post(server.url + "/_sandbox/faults", json=[{"kind": "trickle"}], timeout=5).status_code == 400
+    assert control(server, "POST", "/_sandbox/faults", [{"kind": "trickle"}]).status_code == 400
 
 
 def test_stop_does_not_wait_for_a_trickling_reply(world):
@@ -213,16 +213,16 @@ def test_stop_does_not_wait_for_a_sleeping_request(world):
 
 
 def test_faults_through_the_control_endpoint(tune, server):
-    url = server.url + "/_sandbox/faults"
+    url = "/_sandbox/faults"
     rules = [{"kind": "http_504", "method": REPORT, "page": 2}, {"kind": "api_error", "message": "boom", "times": None, "method": "Offer::findById"}]
-    reply = requests.post(url, json=rules, timeout=5)
+    reply = control(server, "POST", url, rules)
     assert reply.status_code == 200 and len(reply.json()["faults"]) == 2
     assert page(tune, 1).status_code == 200
     assert page(tune, 2).status_code == 504
     assert tune.error("Offer", "findById", [("id", "1")]) == "boom"
-    assert requests.delete(url, timeout=5).json() == {"faults": []}
+    assert control(server, "DELETE", url).json() == {"faults": []}
     assert tune.data("Offer", "findById", [("id", "1")]) is None
-    assert requests.post(url, json=[{"kind": "meteor"}], timeout=5).status_code == 400
+    assert control(server, "POST", url, [{"kind": "meteor"}]).status_code == 400
     assert server.injected == [("http_504", REPORT, 2), ("api_error", "Offer::findById", 1)]
 
 

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 
-import requests
-
 from trackly_pipeline.sandbox import HOSTILE_ROW_CASES, HOSTILE_ROW_WHY, FaultRule, hostile_rows
 from trackly_pipeline.sandbox.hostile import LONG_SUB_ID, QUOTED_SUB_ID
 
 from .test_api_report import ALL_FIELDS
-from .tunecalls import fields
+from .tunecalls import control, fields
 
 N = len(HOSTILE_ROW_CASES)
 
@@ -71,7 +69,7 @@ def test_only_requested_fields_and_module_function_agrees(tune, server, world):
 
 
 def test_rule_through_control_endpoint_defaults_to_get_conversions(tune, server):
-    reply = requests.post(server.url + "/_sandbox/faults", json=[{"kind": "hostile_rows", "times": None}], timeout=5)
+    reply = control(server, "POST", "/_sandbox/faults", [{"kind": "hostile_rows", "times": None}])
     assert reply.json()["faults"][0]["method"] == "Report::getConversions"
     assert tune.data("Offer", "findById", [("id", "1")]) is None
     raw = tune.raw("Report", "getConversions", [*fields("Stat.id", "Stat.source", "Stat.affiliate_info1"), ("limit", "3")])

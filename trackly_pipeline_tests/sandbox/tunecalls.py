@@ -1,6 +1,8 @@
 """Calling the sandbox over real HTTP the way a TUNE client does (requests, bracket params)."""
 from __future__ import annotations
 
+import socket
+
 import requests
 
 from trackly_pipeline.sandbox import SandboxServer
@@ -58,3 +60,30 @@ def between(field: str, low: str, high: str) -> list[tuple[str, str]]:
         (f"filters[{field}][values][]", low),
         (f"filters[{field}][values][]", high),
     ]
+
+
+def control(server: SandboxServer, verb: str, path: str, payload=None) -> requests.Response:
+    """A request to the sandbox's control endpoints (`/_sandbox/...`), with the server's secret."""
+    headers = {"X-Sandbox-Secret": server.control_secret}
+    return requests.request(verb, server.url + path, json=payload, headers=headers, timeout=5)
+
+
+def raw_http(server: SandboxServer, request: bytes, timeout: float = 5.0, *, hang_up: bool = True,
+             ) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` as the bytes given (for malformed requests no HTTP library would send) and
+    read the whole reply: (status, headers, body). Raises if the server hangs up without one, or
+    gives none within `timeout`. `hang_up=False` keeps the sending side open, as a client waiting
+    for its reply does (a server reading until the end of the stream then waits forever)."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        if hang_up:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    if not head:
+        raise ConnectionError("the server closed the connection without a reply")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
