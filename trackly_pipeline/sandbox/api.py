@@ -8,10 +8,7 @@ from zoneinfo import ZoneInfo
 from . import conversion_api, offer_api, report_api, stats_api
 from .networks import SandboxNetwork
 from .ratelimit import FixedWindowLimiter
-from .wire import (
-    INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, NO_REPORT_ACCESS_MESSAGE, ApiError, failure,
-    rate_limit_message, success,
-)
+from .wire import INVALID_NETWORK_BODY, NO_REPORT_ACCESS_MESSAGE, ApiError, failure, rate_limit_message, success
 from .world import SandboxWorld
 
 
@@ -62,10 +59,9 @@ class SandboxApi:
 
     def handle(self, target: str, params: dict) -> dict:
         network = self.world.find_network(params.get("NetworkId"))
-        if network is None:
+        # A wrong token gets the reply an unknown network id gets, as from TUNE (recording 23).
+        if network is None or params.get("NetworkToken") != self.world.token_for(network.network_id):
             return INVALID_NETWORK_BODY
-        if params.get("NetworkToken") != self.world.token_for(network.network_id):
-            return failure(target, params, INVALID_TOKEN_MESSAGE)
         usage = self.limiter.hit(network.network_id)
         if usage > self.limiter.calls:
             return self.rate_limited_body(target, params, usage)

@@ -19,7 +19,7 @@ from .faults import FaultPlan, FaultRule
 from .hostile import add_hostile_offer, add_hostile_rows
 from .paging import short_page
 from .params import decode_params, malformed_param, redacted
-from .wire import INVALID_NETWORK_BODY, INVALID_TOKEN_MESSAGE, encode, failure, request_failure
+from .wire import INVALID_NETWORK_BODY, encode, failure, request_failure
 from .world import SandboxWorld
 
 log = logging.getLogger(__name__)
@@ -341,13 +341,11 @@ class SandboxServer:
             return Reply(200, body[: max(1, len(body) // 2)])
         if rule.kind == "rate_limit":
             return Reply(200, encode(self.api.rate_limited_body(target, params)))
-        if rule.kind == "invalid_token":
-            return Reply(200, encode(failure(target, params, INVALID_TOKEN_MESSAGE)))
         if rule.kind == "hostile_rows":
             return Reply(200, encode(add_hostile_rows(self.world, params, self.api.handle(target, params))))
         if rule.kind == "hostile_offers":
             return Reply(200, encode(add_hostile_offer(self.api.handle(target, params))))
-        if rule.kind == "invalid_network":
+        if rule.kind in ("invalid_token", "invalid_network"):  # TUNE's one reply to both (recording 23)
             return Reply(200, encode(INVALID_NETWORK_BODY))
         return Reply(200, encode(failure(target, params, rule.message)))  # api_error
 

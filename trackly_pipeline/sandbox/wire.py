@@ -5,10 +5,11 @@ import json
 import math
 
 
+# TUNE's reply to a wrong NetworkToken with a valid network id (recorded reply 23), and the sandbox's
+# to an unknown or missing network id too: it does not say which of the two is wrong.
 INVALID_NETWORK_BODY = {
     "response": {"errors": {"publicMessage": "Network id is not valid"}, "link": "http://developers.hasoffers.com/"}
 }
-INVALID_TOKEN_MESSAGE = "NetworkToken is not valid"
 NO_REPORT_ACCESS_MESSAGE = "API key does not have permission to access Report"
 
 

@@ -28,6 +28,7 @@ from .columnar import ConversionTable, parse_conversion_page
 from .columns import conversions_table
 from .envelope import Page, RowTable
 from .errors import (
+    CREDENTIALS_REJECTED,
     TuneApiError,
     TuneAuthError,
     TuneConnectionError,
@@ -88,7 +89,7 @@ class OfferCatalog:
 @dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
-    outcome: str  # ok | unreachable | invalid_network | invalid_token | no_report_access | affiliate_unseen | error
+    outcome: str  # ok | unreachable | bad_credentials | invalid_token | no_report_access | affiliate_unseen | error
     message: str
     timezone: str | None
 
@@ -380,8 +381,8 @@ class TuneClient:
                     )
         except TuneConnectionError as exc:
             return self._check("unreachable", f"Cannot reach the TUNE API at {self.api_url}: {exc.message}")
-        except TuneInvalidNetworkError:
-            return self._check("invalid_network", f"TUNE does not know network id {self.network_id!r}.")
+        except TuneInvalidNetworkError:  # TUNE's reply to a wrong token and to a wrong id alike
+            return self._check("bad_credentials", f"{CREDENTIALS_REJECTED} for network {self.network_id!r}.")
         except TuneAuthError:
             return self._check("invalid_token", f"TUNE rejected the API token for network {self.network_id!r}.")
         except TunePermissionError:

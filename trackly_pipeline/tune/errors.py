@@ -51,11 +51,18 @@ class TuneRateLimitError(TuneApiError):
 
 
 class TuneAuthError(TuneApiError):
-    """The network token was rejected."""
+    """TUNE rejected the credentials: a reply naming the token, or TuneInvalidNetworkError's."""
 
 
-class TuneInvalidNetworkError(TuneApiError):
-    """The network id is unknown to TUNE."""
+CREDENTIALS_REJECTED = "TUNE rejected the network id or the token (it does not say which)"
+
+
+class TuneInvalidNetworkError(TuneAuthError):
+    """TUNE's `Network id is not valid` reply. TUNE sends it for a wrong NetworkToken with a valid
+    network id (recorded reply 23), and for an unknown id, so the message says it does not tell which."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message if CREDENTIALS_REJECTED in message else f"{CREDENTIALS_REJECTED}: {message}")
 
 
 class TunePermissionError(TuneApiError):

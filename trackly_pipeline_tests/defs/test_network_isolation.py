@@ -26,7 +26,7 @@ def test_failing_network_beside_a_healthy_one(project, monkeypatch):
     status, error = project.query(
         "SELECT status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at DESC LIMIT 1")[0]
     assert status == "failed"
-    assert "NetworkToken is not valid" in error
+    assert "TUNE rejected the network id or the token (it does not say which)" in error
     assert bad_token not in error
     failure = failed.get_step_failure_events()[0].event_specific_data.error
     assert "network 'bolt'" in failure.message and bad_token not in failure.to_string()

@@ -78,11 +78,12 @@ def test_connection_job_passes_and_fails_clearly(project, monkeypatch):
         instance=project.instance, raise_on_error=False)
     assert not bad.success
     message = bad.get_step_failure_events()[0].event_specific_data.error.message
-    assert "invalid_token" in message and "wrong-token-for-acme" not in message
+    assert "bad_credentials" in message and "wrong-token-for-acme" not in message
+    assert "TUNE rejected the network id or the token (it does not say which)" in message
 
 
 @pytest.mark.parametrize(("override", "outcome"), [
-    ({"network_id": "nosuchnet"}, "invalid_network"),
+    ({"network_id": "nosuchnet"}, "bad_credentials"),
     ({"api_url": "http://127.0.0.1:9/Apiv3/json"}, "unreachable"),
 ])
 def test_connection_command_names_the_problem(project, monkeypatch, capsys, override, outcome):

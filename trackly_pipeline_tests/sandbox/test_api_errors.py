@@ -13,7 +13,8 @@ from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxSe
 
 from .tunecalls import Tune, control, fields
 
-# Byte for byte what TUNE sent for a bad network id (recorded reply 23).
+# Byte for byte what TUNE sent for a wrong token with a valid network id (recorded reply 23), and
+# what the sandbox sends for an unknown network id too: TUNE does not say which of the two is wrong.
 INVALID_NETWORK_BODY = '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}'
 
 
@@ -23,10 +24,14 @@ def test_unknown_or_missing_network_id(tune, server):
     assert (missing.status_code, missing.text) == (200, INVALID_NETWORK_BODY)
 
 
-def test_wrong_token(tune):
-    assert tune.error("Offer", "findAll", token="sbx-wrong") == "NetworkToken is not valid"
-    # A valid token of another network is wrong here too.
-    assert tune.error("Offer", "findAll", token=tune.server.world.token_for("boltmedia")) == "NetworkToken is not valid"
+def test_wrong_token_is_answered_as_recorded(tune, server):
+    """Recording 23: a real network id and a wrong NetworkToken got `Network id is not valid` in the
+    short body (HTTP 200, no status, no request echo), the reply to an unknown network id."""
+    for token in ("sbx-wrong", "", server.world.token_for("boltmedia")):  # another network's token is wrong here too
+        reply = tune.raw("Offer", "findAll", token=token)
+        assert (reply.status_code, reply.text) == (200, INVALID_NETWORK_BODY)
+    missing = requests.get(server.api_url, params={"Target": "Report", "Method": "getConversions", "NetworkId": "acmenet"}, timeout=5)
+    assert (missing.status_code, missing.text) == (200, INVALID_NETWORK_BODY)
 
 
 def test_unknown_target_or_method(tune):

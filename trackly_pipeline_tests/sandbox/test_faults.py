@@ -57,12 +57,14 @@ def test_rate_limit_fault_looks_like_the_real_one(tune, server):
     assert tune.call("Offer", "findAll")["response"]["status"] == 1
 
 
-def test_invalid_token_and_invalid_network_faults(tune, server):
+def test_invalid_token_and_invalid_network_faults_send_tunes_one_reply(tune, server):
+    """TUNE answers a wrong token as it answers an unknown network id (recording 23): both faults send it."""
+    recorded = '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}'
     server.add_fault(FaultRule("invalid_token"))
-    assert tune.error("Offer", "findAll") == "NetworkToken is not valid"
+    assert tune.raw("Offer", "findAll").text == recorded
     server.add_fault(FaultRule("invalid_network"))
-    body = tune.raw("Offer", "findAll").text
-    assert body == '{"response":{"errors":{"publicMessage":"Network id is not valid"},"link":"http:\\/\\/developers.hasoffers.com\\/"}}'
+    assert tune.raw("Offer", "findAll").text == recorded
+    assert tune.data("Offer", "findAll")  # each fired once
 
 
 def test_malformed_json_is_truncated_with_status_200(tune, server):

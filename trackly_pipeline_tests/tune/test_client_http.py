@@ -412,7 +412,7 @@ def test_connection_ok_reports_the_time_zone(scripted_server):
 @pytest.mark.parametrize(
     "replies, outcome",
     [
-        ([recorded_body("23")], "invalid_network"),
+        ([recorded_body("23")], "bad_credentials"),  # a wrong token (or id): TUNE does not say which
         ([api_error("NetworkToken is not valid")], "invalid_token"),
         ([envelope("UTC"), api_error("API key does not have permission to access Report")], "no_report_access"),
         ([api_error("Something else broke")], "error"),
@@ -423,6 +423,8 @@ def test_connection_failures_have_one_clear_outcome(scripted_server, replies, ou
     check = make_client(server.url).test_connection()
     assert (check.ok, check.outcome, check.timezone) == (False, outcome, None)
     assert check.message
+    assert ("TUNE rejected the network id or the token (it does not say which)" in check.message) == (
+        outcome == "bad_credentials")
     assert_token_free(check.message)
 
 

@@ -93,10 +93,14 @@ def test_rate_limit_error_is_recognised(prefix):
     assert "API usage exceeded rate limit" in caught.value.message
 
 
-def test_invalid_network_has_no_status_and_errors_as_object():
+def test_rejected_credentials_have_no_status_and_errors_as_object():
+    """Recording 23 is TUNE's reply to a wrong token with a valid network id: the error must not
+    blame the network id alone."""
     with pytest.raises(TuneInvalidNetworkError) as caught:
         parse_body(recorded_body("23"))
-    assert caught.value.message == "Network id is not valid"
+    assert isinstance(caught.value, TuneAuthError)
+    assert caught.value.message == ("TUNE rejected the network id or the token (it does not say which): "
+                                    "Network id is not valid")
 
 
 @pytest.mark.parametrize(
@@ -115,7 +119,7 @@ def test_error_classes_are_chosen_by_message(message, expected):
     with pytest.raises(TuneApiError) as caught:
         parse_body(body)
     assert type(caught.value) is expected
-    assert caught.value.message == message
+    assert caught.value.message.endswith(message)
 
 
 @pytest.mark.parametrize(
