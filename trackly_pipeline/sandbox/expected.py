@@ -68,8 +68,9 @@ def trackly_log(world: SandboxWorld) -> attribution_oracle.TracklyLog:
     clicks = world.clicks_frame(with_positions=True)
     sends = world.messages_frame(with_positions=True)
     return attribution_oracle.TracklyLog(
-        (attribution_oracle.LoggedClick(r.click_id, r.message_id, r.clicked_at.to_pydatetime(), r.source_file,
-                                        r.source_row) for r in clicks.itertuples()),
+        (attribution_oracle.LoggedClick(r.click_id, None if pd.isna(r.message_id) else r.message_id,
+                                        r.clicked_at.to_pydatetime(), r.source_file, r.source_row, r.network_id,
+                                        int(r.offer_id)) for r in clicks.itertuples()),
         (attribution_oracle.LoggedSend(r.message_id, r.creative_id, r.campaign_id, r.sent_at.to_pydatetime(),
                                        r.source_file, r.source_row) for r in sends.itertuples()),
     )
@@ -98,7 +99,8 @@ def expected_attribution(
             ad_id=row.ad_id,
             sub_id=getattr(row, field_of[row.network_key]),
             window_days=offer_windows.get(int(row.offer_id), default),
-            horizon=attribution_oracle.horizon_days(default, offer_windows),
+            offer_id=int(row.offer_id),
+            network_id=row.network_id,
             clock_skew=timedelta(seconds=clock_skew_s),
         )
         results.append(attribution_oracle.with_creative(log, result))

@@ -15,7 +15,8 @@ DEFAULT_CLOCK_SKEW_S = 300
 
 
 def lookup_horizon_days(window_days: int, offer_window_days: Mapping[int, int]) -> int:
-    """How many days before each conversion attribution looks at clicks and sends."""
+    """The farthest any of a network's conversions looks back for clicks and sends, in days (each
+    looks back its own offer's window, MIN_LOOKUP_DAYS at least)."""
     return max(MIN_LOOKUP_DAYS, window_days, *offer_window_days.values())
 
 
@@ -43,9 +44,10 @@ def attribute_window(
     (Trackly's and the network's clocks differ a little)."""
     _require_reporting_currency(conn, reporting_currency)
     windows = offer_window_days or {}
-    # Each conversion's lookup horizon: no click older than the longest window can earn credit; 30 days
-    # at least, so an older click still explains an unattributed conversion. Per conversion, not per
-    # run, so a conversion is attributed alike by an hourly run, the wide sweep and any backfill.
+    # Each conversion's lookup horizon is its offer's window, 30 days at least (so an older click still
+    # explains an unattributed conversion): per conversion, not per run, so a conversion is attributed
+    # alike by an hourly run, the wide sweep and any backfill, and whatever other offers' windows are.
+    # The run reads clicks from the earliest horizon of its window on.
     lookup_days = lookup_horizon_days(window_days, windows)
     conn.register(
         "attribution_windows",
@@ -63,7 +65,7 @@ def attribute_window(
                 "reporting_currency": reporting_currency,
                 "attributed_at": attributed_at,
                 "default_window_days": window_days,
-                "horizon_us": lookup_days * 86_400_000_000,
+                "min_horizon_days": MIN_LOOKUP_DAYS,
                 "skew_us": clock_skew_s * 1_000_000,
                 "lookup_start": start - timedelta(days=lookup_days),
             },

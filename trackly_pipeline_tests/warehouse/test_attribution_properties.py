@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from trackly_pipeline.sandbox import attribution_oracle as oracle
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.warehouse.transforms import attribute_window, lookup_horizon_days
+from trackly_pipeline.warehouse.transforms import attribute_window
 
 UTC = timezone.utc
 US = timedelta(microseconds=1)
@@ -28,8 +28,9 @@ DAYS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC), dat
         datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 6, 15, tzinfo=UTC)]
 CLICK_IDS = ["k1", "k2", "k3", "CLICK008", "a-click-id-of-thirty-characters"]  # CLICK008: 8 characters
 MESSAGE_IDS = ["MSG00001", "MSG00002", "MSG00003", "MSG00004"]
-SUB_IDS = [None, "test", "UNKNOWN8", "x" * 40, "Ωμέγα123", *CLICK_IDS, *MESSAGE_IDS]
+SUB_IDS = [None, "", "test", "UNKNOWN8", "x" * 40, "Ωμέγα123", *CLICK_IDS, *MESSAGE_IDS]
 OFFERS = [7, 8, 9]
+NETWORK_ID = "acmenet"  # the conversions' network; clicks may be logged for another, or for none
 FILES = ["clicks-a.parquet", "clicks-b.parquet"]
 
 
@@ -39,9 +40,8 @@ class Config:
     offer_windows: dict[int, int]
     skew_s: int
 
-    @property
-    def horizon_days(self) -> int:
-        return lookup_horizon_days(self.window_days, self.offer_windows)
+    def horizon_days(self, offer_id: int) -> int:
+        return oracle.horizon_days(self.window_of(offer_id))
 
     def window_of(self, offer_id: int) -> int:
         return self.offer_windows.get(offer_id, self.window_days)
@@ -65,7 +65,7 @@ def worlds(draw):
         converted_at = day + timedelta(hours=draw(st.integers(0, 47)), microseconds=draw(st.sampled_from([0, 1, 999_999])))
         conversions.append({
             "conversion_id": number + 1, "converted_at": converted_at, "offer_id": draw(st.sampled_from(OFFERS)),
-            "ad_id": draw(st.sampled_from([None, "unknown-transaction", *CLICK_IDS])),
+            "ad_id": draw(st.sampled_from([None, "", "unknown-transaction", *CLICK_IDS])),
             "sub_id": draw(st.sampled_from(SUB_IDS)),
         })
 
@@ -73,7 +73,8 @@ def worlds(draw):
         """A time relative to one of the conversions, where the rule's edges are."""
         conversion = draw(st.sampled_from(conversions))
         window = timedelta(days=config.window_of(conversion["offer_id"]))
-        horizon, skew = timedelta(days=config.horizon_days), timedelta(seconds=config.skew_s)
+        horizon = timedelta(days=config.horizon_days(conversion["offer_id"]))
+        skew = timedelta(seconds=config.skew_s)
         edge = draw(st.sampled_from([
             timedelta(0), skew, -window, -horizon, -timedelta(hours=1), timedelta(hours=1), -timedelta(days=3),
         ]))
@@ -92,9 +93,12 @@ def worlds(draw):
         # Sometimes exactly the previous click's time: ties to the microsecond.
         tie = clicks and draw(st.booleans())
         clicks.append(oracle.LoggedClick(
-            click_id=draw(st.sampled_from(CLICK_IDS)), message_id=draw(st.sampled_from([None, *MESSAGE_IDS])),
+            click_id=draw(st.sampled_from(CLICK_IDS)), message_id=draw(st.sampled_from([None, "", *MESSAGE_IDS])),
             clicked_at=clicks[-1].clicked_at if tie else near_a_conversion(),
             source_file=draw(st.sampled_from(FILES)), source_row=row,
+            # A message's links go to one or two offers, of this network or another; a log may omit them.
+            network_id=draw(st.sampled_from([NETWORK_ID, NETWORK_ID, "othernet", None])),
+            offer_id=draw(st.sampled_from([*OFFERS, None])),
         ))
     # Rows reach the warehouse in any order: ties must be broken by the rule's order, not the load's.
     clicks = draw(st.permutations(clicks))
@@ -114,6 +118,8 @@ def sql_attribution(conn, config: Config, conversions, sends, clicks, reach: tim
     all in a transaction rolled back afterwards, so examples share one warehouse."""
     conn.execute("BEGIN TRANSACTION")
     try:
+        conn.execute("INSERT INTO ops.networks BY NAME SELECT 'acme' AS network, $id AS network_id, "
+                     "'aff_sub' AS message_id_field", {"id": NETWORK_ID})
         for c in conversions:
             conn.execute(
                 "INSERT INTO tune.conversions BY NAME SELECT 'acme' AS network, $id AS conversion_id, $at AS converted_at,"
@@ -126,9 +132,10 @@ def sql_attribution(conn, config: Config, conversions, sends, clicks, reach: tim
                          {"m": s.message_id, "creative": s.creative_id, "campaign": s.campaign_id, "at": s.sent_at,
                           "file": s.source_file, "row": s.source_row})
         for k in clicks:
-            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', $m, 'acmenet', 7, $at, NULL, NULL, $file, $row, NULL)",
-                         {"id": k.click_id, "m": k.message_id, "at": k.clicked_at, "file": k.source_file,
-                          "row": k.source_row})
+            conn.execute("INSERT INTO trackly.clicks VALUES ($id, 'l1', $m, $network, $offer, $at, NULL, NULL, $file, "
+                         "$row, NULL)", {"id": k.click_id, "m": k.message_id, "network": k.network_id,
+                                         "offer": k.offer_id, "at": k.clicked_at, "file": k.source_file,
+                                         "row": k.source_row})
         first = min(c["converted_at"] for c in conversions)
         last = max(c["converted_at"] for c in conversions)
         attribute_window(conn, network="acme", message_id_field="aff_sub", start=first - reach, end=last + US,
@@ -146,8 +153,8 @@ def oracle_attribution(config: Config, conversions, sends, clicks) -> dict:
     expected = {}
     for c in conversions:
         found = oracle.attribute(log, converted_at=c["converted_at"], ad_id=c["ad_id"], sub_id=c["sub_id"],
-                                 window_days=config.window_of(c["offer_id"]), horizon=config.horizon_days,
-                                 clock_skew=timedelta(seconds=config.skew_s))
+                                 window_days=config.window_of(c["offer_id"]), offer_id=c["offer_id"],
+                                 network_id=NETWORK_ID, clock_skew=timedelta(seconds=config.skew_s))
         expected[c["conversion_id"]] = oracle.with_creative(log, found)
     return expected
 

@@ -113,3 +113,26 @@ def test_the_order_log_files_are_loaded_in_changes_nothing(world, tmp_path):
                            .fetchall(), **{name: conn.execute(sql).fetchall() for name, sql in ROLLUPS.items()}})
     assert results[0] == results[1]
     assert results[0]["attributed"] and results[0]["revenue_by_creative"]
+
+
+def test_log_rows_an_older_version_loaded_without_their_position_are_loaded_again(world, tmp_path):
+    """Rows of a version before source_row have it NULL, and ties among them would fall back to load
+    order: the next load reads their files again, and attribution is what a fresh load gives."""
+    write_logs_in_halves(world, tmp_path / "logs")
+    week = {"start": ANCHOR - timedelta(days=7), "end": ANCHOR}
+    with Warehouse(tmp_path / "fresh.duckdb").connect() as conn:
+        load(conn, tmp_path / "logs", ["{kind}-*.parquet"])
+        store_conversions(conn, world)
+        attribute(conn, week["start"], week["end"])
+        fresh = conn.execute(ATTRIBUTED, week).fetchall()
+    with Warehouse(tmp_path / "upgraded.duckdb").connect() as conn:
+        load(conn, tmp_path / "logs", ["{kind}-*.parquet"])
+        counts = [conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchall()[0][0] for kind in ("clicks", "messages")]
+        for kind in ("clicks", "messages"):
+            conn.execute(f"UPDATE trackly.{kind} SET source_row = NULL")
+        load(conn, tmp_path / "logs", ["{kind}-*.parquet"])
+        assert [conn.execute(f"SELECT count(*), count(source_row) FROM trackly.{kind}").fetchall()[0]
+                for kind in ("clicks", "messages")] == [(n, n) for n in counts]
+        store_conversions(conn, world)
+        attribute(conn, week["start"], week["end"])
+        assert conn.execute(ATTRIBUTED, week).fetchall() == fresh

@@ -1,59 +1,72 @@
 -- Resolve one network's conversions in [start, end) to the click and message that earned them.
--- The rule (docs/tables.md, "How a conversion is attributed"), for a conversion at time t:
---   * Looked at: the clicks logged from the conversion's lookup horizon (t - $horizon_us) on, and
---     each message's sends however old. Nothing else, so a conversion's row never depends on the
---     window of the run that writes it.
---   * A click id logged more than once is its earliest row; a message's first click is the earliest
---     click logged with its id; its send is its earliest message row. Earliest is a total order:
---     (time, click id, source file, source row), never the order the logs were loaded in.
+-- The rule (docs/tables.md, "How a conversion is attributed"), for a conversion at time t on offer O:
+--   * Looked at: the clicks logged from the conversion's lookup horizon on (t minus its offer's window,
+--     at least $min_horizon_days), and each message's sends however old. Nothing else, so a
+--     conversion's row never depends on the window of the run that writes it.
+--   * A click id logged more than once is its earliest row. A message's first click is the earliest
+--     click row logged with it for offer O (a click logged without a network or offer counts for any);
+--     its send is its earliest message row. Earliest is a total order: (time, click id, source file,
+--     source row), never the order the logs were loaded in.
 --   * The passes, first to earn the credit wins (attribution_method):
 --       1. ad_id_click     the conversion's ad_id names a click
 --       2. sub_id_click    the network's message_id_field names a click (aff_sub={click_id})
---       3. sub_id_message  the message_id_field holds a known 8-character message id
+--       3. sub_id_message  the message_id_field holds an 8-character message id the logs know
 --     A click pass earns the credit when the click it names is not after t (up to $skew_us of clock
---     skew) and the first click on that click's message (Trackly's first-click rule: later clicks are
---     not new engagements) is at most the offer's attribution window before t. The message pass:
---     the message's first click when it is not after t, else its send when that is not after t, at
---     most the window before t.
+--     skew) and its engagement, the first click on its message for O (Trackly's first-click rule:
+--     later clicks are not new engagements; the click itself when it has no message, or when it is
+--     earlier), is at most the offer's window before t. The message pass: the message's first click
+--     for O when it is not after t, else its send when that is not after t, at most the window before t.
 --   * 4. unattributed     no pass earns it: kept, with the reason and the raw values looked at.
 -- The registered table attribution_windows(offer_id, days) holds per-offer windows.
 -- Instants are compared as microseconds (instant_us): no time-zone library call per row.
 
 CREATE OR REPLACE TEMP TABLE window_conversions AS
 SELECT
-    c.network, c.conversion_id, c.converted_at, c.status, c.is_adjustment, c.payout, c.currency, c.offer_id, c.ad_id,
-    CASE $message_id_field
-        WHEN 'aff_sub' THEN c.aff_sub
-        WHEN 'aff_sub2' THEN c.aff_sub2
-        WHEN 'aff_sub3' THEN c.aff_sub3
-        WHEN 'aff_sub4' THEN c.aff_sub4
-        WHEN 'aff_sub5' THEN c.aff_sub5
-        WHEN 'source' THEN c.source
-        WHEN 'affiliate_unique1' THEN c.affiliate_unique1
-        WHEN 'affiliate_unique2' THEN c.affiliate_unique2
-        WHEN 'affiliate_unique3' THEN c.affiliate_unique3
-        WHEN 'affiliate_unique4' THEN c.affiliate_unique4
-        WHEN 'affiliate_unique5' THEN c.affiliate_unique5
-    END AS sub_id,
-    coalesce(w.days, $default_window_days) AS window_days,
-    instant_us(c.converted_at) AS converted_us
-FROM tune.conversions AS c
-LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
-WHERE c.network = $network
-  AND c.converted_at >= $start
-  AND c.converted_at < $end;
+    *,
+    nullif(raw_ad_id, '') AS ad_id,
+    nullif(raw_sub_id, '') AS sub_id,
+    greatest(window_days, $min_horizon_days) * 86400000000 AS horizon_us,
+    -- The TUNE network id clicks name (ops.networks, written from trackly.yaml before attribution).
+    (SELECT any_value(network_id) FROM ops.networks WHERE network = $network) AS network_id
+FROM (
+    SELECT
+        c.network, c.conversion_id, c.converted_at, c.status, c.is_adjustment, c.payout, c.currency, c.offer_id,
+        c.ad_id AS raw_ad_id,
+        CASE $message_id_field
+            WHEN 'aff_sub' THEN c.aff_sub
+            WHEN 'aff_sub2' THEN c.aff_sub2
+            WHEN 'aff_sub3' THEN c.aff_sub3
+            WHEN 'aff_sub4' THEN c.aff_sub4
+            WHEN 'aff_sub5' THEN c.aff_sub5
+            WHEN 'source' THEN c.source
+            WHEN 'affiliate_unique1' THEN c.affiliate_unique1
+            WHEN 'affiliate_unique2' THEN c.affiliate_unique2
+            WHEN 'affiliate_unique3' THEN c.affiliate_unique3
+            WHEN 'affiliate_unique4' THEN c.affiliate_unique4
+            WHEN 'affiliate_unique5' THEN c.affiliate_unique5
+        END AS raw_sub_id,
+        coalesce(w.days, $default_window_days) AS window_days,
+        instant_us(c.converted_at) AS converted_us
+    FROM tune.conversions AS c
+    LEFT JOIN attribution_windows AS w ON w.offer_id = c.offer_id
+    WHERE c.network = $network
+      AND c.converted_at >= $start
+      AND c.converted_at < $end
+);
 
 -- The click each id names, per conversion and pass: the id's earliest row within the conversion's horizon.
 CREATE OR REPLACE TEMP TABLE matched_clicks AS
 WITH looked_up AS (
-    SELECT conversion_id, converted_us, window_days, 'ad_id' AS pass, ad_id AS click_id FROM window_conversions
+    SELECT conversion_id, converted_us, horizon_us, window_days, 'ad_id' AS pass, ad_id AS click_id
+    FROM window_conversions
     UNION ALL
-    SELECT conversion_id, converted_us, window_days, 'sub_id' AS pass, sub_id AS click_id FROM window_conversions
+    SELECT conversion_id, converted_us, horizon_us, window_days, 'sub_id' AS pass, sub_id AS click_id
+    FROM window_conversions
 ),
 named_click_rows AS (
     -- Every logged row of the ids named, from the earliest conversion's horizon on ($lookup_start):
     -- the scan follows the window, not the history.
-    SELECT click_id, message_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
+    SELECT click_id, nullif(message_id, '') AS message_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
     FROM trackly.clicks
     WHERE clicked_at >= $lookup_start
       AND click_id IN (SELECT click_id FROM looked_up)
@@ -64,19 +77,24 @@ SELECT
     arg_min_null(k.message_id, (k.clicked_us, k.source_file, k.source_row)) AS message_id
 FROM looked_up AS l
 JOIN named_click_rows AS k
-  ON k.click_id = l.click_id AND k.clicked_us >= l.converted_us - $horizon_us
-GROUP BY l.conversion_id, l.converted_us, l.window_days, l.pass, l.click_id;
+  ON k.click_id = l.click_id AND k.clicked_us >= l.converted_us - l.horizon_us
+GROUP BY ALL;
 
 -- The messages the passes lead to: each matched click's, and the sub id read as a message id.
 CREATE OR REPLACE TEMP TABLE conversion_messages AS
-SELECT conversion_id, converted_us, pass, message_id FROM matched_clicks WHERE message_id IS NOT NULL
+SELECT m.conversion_id, c.network_id, c.offer_id, c.converted_us, c.horizon_us, m.pass, m.message_id
+FROM matched_clicks AS m
+JOIN window_conversions AS c USING (conversion_id)
+WHERE m.message_id IS NOT NULL
 UNION ALL
-SELECT conversion_id, converted_us, 'message' AS pass, sub_id FROM window_conversions WHERE length(sub_id) = 8;
+SELECT conversion_id, network_id, offer_id, converted_us, horizon_us, 'message' AS pass, sub_id
+FROM window_conversions
+WHERE length(sub_id) = 8;
 
--- Each of those messages' first click within the conversion's horizon.
+-- Each of those messages' first click for the conversion's offer within the conversion's horizon.
 CREATE OR REPLACE TEMP TABLE first_clicks AS
 WITH message_click_rows AS (
-    SELECT message_id, click_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
+    SELECT message_id, click_id, network_id, offer_id, instant_us(clicked_at) AS clicked_us, source_file, source_row
     FROM trackly.clicks
     WHERE clicked_at >= $lookup_start
       AND message_id IN (SELECT message_id FROM conversion_messages)
@@ -87,7 +105,10 @@ SELECT
     min(k.clicked_us) AS clicked_us
 FROM conversion_messages AS m
 JOIN message_click_rows AS k
-  ON k.message_id = m.message_id AND k.clicked_us >= m.converted_us - $horizon_us
+  ON k.message_id = m.message_id
+ AND k.clicked_us >= m.converted_us - m.horizon_us
+ AND (k.network_id IS NULL OR m.network_id IS NULL OR k.network_id = m.network_id)
+ AND (k.offer_id IS NULL OR k.offer_id = m.offer_id)
 GROUP BY m.conversion_id, m.pass;
 
 -- The first send of each of those messages, however old: an old message clicked today still has its
@@ -111,9 +132,14 @@ WITH click_passes AS (
         CASE m.pass WHEN 'ad_id' THEN 1 ELSE 2 END AS pass_order,
         CASE m.pass WHEN 'ad_id' THEN 'ad_id_click' ELSE 'sub_id_click' END AS method,
         m.message_id,
-        -- The click named, when it is not after the conversion; credit goes to its message's first click.
-        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN coalesce(f.click_id, m.click_id) END AS click_id,
-        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN coalesce(f.clicked_us, m.clicked_us) END AS engaged_us,
+        -- The click named, when it is not after the conversion; the credit goes to its engagement:
+        -- the first click on its message for the offer, or the click itself when that is earlier.
+        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN
+            CASE WHEN f.click_id IS NULL OR (m.clicked_us, m.click_id) < (f.clicked_us, f.click_id) THEN m.click_id
+                 ELSE f.click_id END
+        END AS click_id,
+        CASE WHEN m.clicked_us <= m.converted_us + $skew_us THEN least(m.clicked_us, f.clicked_us) END AS engaged_us,
+        'click' AS engaged_by,
         'click after the conversion' AS without_engagement
     FROM matched_clicks AS m
     LEFT JOIN first_clicks AS f USING (conversion_id, pass)
@@ -124,42 +150,38 @@ message_pass AS (
         CASE WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.click_id END AS click_id,
         CASE
             WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.clicked_us
-            WHEN s.sent_us BETWEEN c.converted_us - $horizon_us AND c.converted_us + $skew_us THEN s.sent_us
+            WHEN s.sent_us BETWEEN c.converted_us - c.horizon_us AND c.converted_us + $skew_us THEN s.sent_us
         END AS engaged_us,
+        CASE WHEN f.clicked_us <= c.converted_us + $skew_us THEN 'click' ELSE 'send' END AS engaged_by,
         CASE
             WHEN s.sent_us > c.converted_us + $skew_us THEN 'message sent after the conversion'
             WHEN f.clicked_us IS NOT NULL THEN 'click after the conversion'
             ELSE 'message sent before the lookup horizon'
         END AS without_engagement
     FROM window_conversions AS c
-    JOIN message_sends AS s ON s.message_id = c.sub_id
+    LEFT JOIN message_sends AS s ON s.message_id = c.sub_id
     LEFT JOIN first_clicks AS f ON f.conversion_id = c.conversion_id AND f.pass = 'message'
-    WHERE length(c.sub_id) = 8
-),
-found AS (
-    SELECT * FROM click_passes
-    UNION ALL
-    SELECT * FROM message_pass
+    -- A message the logs know: sent, or clicked for the offer within the horizon.
+    WHERE length(c.sub_id) = 8 AND (s.message_id IS NOT NULL OR f.click_id IS NOT NULL)
 ),
 pass_outcomes AS (
     SELECT
-        * EXCLUDE (without_engagement),
+        *,
         engaged_us IS NOT NULL AND engaged_us >= converted_us - window_days * 86400000000 AS credited,
         CASE
             WHEN engaged_us IS NULL THEN without_engagement
-            WHEN engaged_us < converted_us - window_days * 86400000000 THEN 'click outside the attribution window'
+            WHEN engaged_us >= converted_us - window_days * 86400000000 THEN NULL
+            WHEN engaged_by = 'click' THEN 'click outside the attribution window'
+            ELSE 'message sent outside the attribution window'
         END AS outcome
-    FROM found
+    FROM (SELECT * FROM click_passes UNION ALL SELECT * FROM message_pass)
 )
 SELECT
     conversion_id,
     arg_min(method, pass_order) FILTER (WHERE credited) AS attribution_method,
     arg_min_null(click_id, pass_order) FILTER (WHERE credited) AS click_id,
     arg_min_null(message_id, pass_order) FILTER (WHERE credited) AS message_id,
-    bool_or(outcome = 'click outside the attribution window') AS outside_window,
-    bool_or(outcome = 'click after the conversion') AS click_after,
-    bool_or(outcome = 'message sent after the conversion') AS sent_after,
-    bool_or(outcome = 'message sent before the lookup horizon') AS sent_before_horizon
+    list_distinct(list(outcome)) AS outcomes
 FROM pass_outcomes
 GROUP BY conversion_id;
 
@@ -198,13 +220,15 @@ WITH explained AS (
         -- Why nothing earned the credit, most telling first.
         CASE
             WHEN r.attribution_method IS NOT NULL THEN NULL
-            WHEN r.outside_window THEN 'click outside the attribution window'
-            WHEN r.click_after THEN 'click after the conversion'
-            WHEN r.sent_after THEN 'message sent after the conversion'
-            WHEN coalesce(c.sub_id, '') = '' AND coalesce(c.ad_id, '') <> '' THEN 'no click for the ad_id'
-            WHEN coalesce(c.sub_id, '') = '' THEN 'sub-id empty'
+            WHEN list_contains(r.outcomes, 'click outside the attribution window') THEN 'click outside the attribution window'
+            WHEN list_contains(r.outcomes, 'message sent outside the attribution window')
+                THEN 'message sent outside the attribution window'
+            WHEN list_contains(r.outcomes, 'click after the conversion') THEN 'click after the conversion'
+            WHEN list_contains(r.outcomes, 'message sent after the conversion') THEN 'message sent after the conversion'
+            WHEN c.sub_id IS NULL AND c.ad_id IS NOT NULL THEN 'no click for the ad_id'
+            WHEN c.sub_id IS NULL THEN 'sub-id empty'
             WHEN length(c.sub_id) <> 8 THEN 'sub-id not an 8-character id'
-            WHEN r.sent_before_horizon THEN 'message sent before the lookup horizon'
+            WHEN list_contains(r.outcomes, 'message sent before the lookup horizon') THEN 'message sent before the lookup horizon'
             ELSE 'message id unknown'
         END AS unattributed_reason
     FROM window_conversions AS c
@@ -250,9 +274,9 @@ SELECT
     m.campaign_id,
     r.attribution_method,
     r.unattributed_reason,
-    r.ad_id AS looked_at_ad_id,
+    r.raw_ad_id AS looked_at_ad_id,
     $message_id_field AS looked_at_field,
-    r.sub_id AS looked_at_sub_id,
+    r.raw_sub_id AS looked_at_sub_id,
     r.window_days AS attribution_window_days,
     $attributed_at AS attributed_at
 FROM rated AS r
