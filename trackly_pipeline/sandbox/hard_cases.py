@@ -35,8 +35,9 @@ class HardCase:
 
     name: str
     sends: tuple[tuple[str, int, int], ...]  # (message, offset, creative slot 0/1)
-    clicks: tuple[tuple[str, str, int], ...]  # (click, message, offset), in log order
-    ad_id: str | None  # a click placeholder, or None: a transaction id Trackly does not know
+    # (click, message, offset[, "other offer"]), in log order; message None or "": logged without one
+    clicks: tuple[tuple, ...]
+    ad_id: str | None  # a click placeholder, None: a transaction id Trackly does not know, "": empty
     sub_id: str | None  # a click or message placeholder, or None: empty
     method: str
     click: str | None = None  # the credited click (the first click on the message)
@@ -85,6 +86,20 @@ CASES: tuple[HardCase, ...] = (
              None, "M", "sub_id_message", click="K", message="M", slot=0),
     HardCase("a message id sent twice in the same second", (("M", -3 * HOUR, 0), ("M", -3 * HOUR, 1)),
              (("K", "M", -HOUR),), "K", None, "ad_id_click", click="K", message="M", slot=0),
+    HardCase("a click logged without a message is its own engagement", (), (("K", None, -HOUR),),
+             "K", None, "ad_id_click", click="K"),
+    HardCase("clicks logged with an empty message id are no message", (),
+             (("K0", "", -10 * DAY), ("K", "", -HOUR)), "K", None, "ad_id_click", click="K"),
+    HardCase("a first click on the message's link to another offer does not take the credit", (("M", -11 * DAY, 0),),
+             (("K1", "M", -10 * DAY, "other offer"), ("K2", "M", -HOUR)),
+             "K2", None, "ad_id_click", click="K2", message="M", slot=0),
+    HardCase("a message no send was logged for, clicked before the conversion", (), (("K", "M", -HOUR),),
+             None, "M", "sub_id_message", click="K", message="M"),
+    HardCase("a message sent before the lookup horizon and not clicked since", (("M", -40 * DAY, 0),), (),
+             None, "M", "unattributed", reason="message sent before the lookup horizon"),
+    HardCase("a message sent outside the window and never clicked", (("M", -WINDOW - HOUR, 0),), (),
+             None, "M", "unattributed", reason="message sent outside the attribution window"),
+    HardCase("neither the ad_id nor the sub id is set", (), (), "", None, "unattributed", reason="sub-id empty"),
 )
 
 HARD_CASE_COLUMNS = ("network_key", "conversion_id", "case", "expected_method", "expected_click_id",
@@ -114,7 +129,8 @@ def plant_hard_cases(
         for case, row in zip(CASES, rows.tolist()):
             t = int(table.converted_at[row])
             offer = int(table.offer_id[row])
-            names = {name for name, *_ in case.sends} | {name for name, *_ in case.clicks}
+            names = {name for name, *_ in case.sends} | {name for name, *_ in case.clicks} | {
+                message for _, message, *_ in case.clicks if message}
             messages = sorted(n for n in names if n.startswith("M"))
             click_names = sorted(n for n in names if n.startswith("K"))
             ids = dict(zip(messages, unique_ids(rng, len(messages), 8, alphabet="base62", taken=taken_messages).tolist()))
@@ -130,25 +146,32 @@ def plant_hard_cases(
                 sends.append({"message_id": ids[message], "creative_id": creatives[slot], "campaign_id": campaign,
                               "contact_id": int(rng.integers(1, 10**6)), "sending_list_id": int(rng.integers(1, 13)),
                               "sent_at": t + offset})
+            other_offer = int(rng.choice([o for n, o in sorted(creatives_by_offer) if n == network_id and o != offer]))
+            affiliate_id = int(table.network.affiliate_id)
             link_of = {}
-            for message in messages:
-                link_id = unique_ids(rng, 1, 7, alphabet="base62", taken=taken_links)[0]
-                taken_links.add(link_id)
-                link_of[message] = link_id
-                links.append({"link_id": link_id, "message_id": ids[message], "network_id": network_id, "offer_id": offer,
-                              "affiliate_id": int(table.network.affiliate_id)})
-            for click, message, offset in case.clicks:
-                clicks.append({"click_id": ids[click], "link_id": link_of[message], "message_id": ids[message],
-                               "network_id": network_id, "offer_id": offer, "clicked_at": t + offset,
+            for _, message, _, *other in case.clicks:
+                clicked_offer = other_offer if other else offer
+                if message and (message, clicked_offer) not in link_of:  # one link per message and offer
+                    link_id = unique_ids(rng, 1, 7, alphabet="base62", taken=taken_links)[0]
+                    taken_links.add(link_id)
+                    link_of[(message, clicked_offer)] = link_id
+                    links.append({"link_id": link_id, "message_id": ids[message], "network_id": network_id,
+                                  "offer_id": clicked_offer, "affiliate_id": affiliate_id})
+            for click, message, offset, *other in case.clicks:
+                clicked_offer = other_offer if other else offer
+                clicks.append({"click_id": ids[click], "link_id": link_of.get((message, clicked_offer)),
+                               "message_id": ids[message] if message else message, "network_id": network_id,
+                               "offer_id": clicked_offer, "clicked_at": t + offset,
                                "ip": f"203.0.113.{int(rng.integers(1, 255))}", "user_agent": "Mozilla/5.0 (iPhone)",
-                               "affiliate_id": int(table.network.affiliate_id)})
+                               "affiliate_id": affiliate_id})
 
             # The conversion now carries the planted ids, and its truth is the case's outcome.
-            table.ad_id[row] = ids[case.ad_id] if case.ad_id else unique_ids(rng, 1, 30, taken=taken_clicks)[0]
+            table.ad_id[row] = (ids[case.ad_id] if case.ad_id else
+                                case.ad_id if case.ad_id == "" else unique_ids(rng, 1, 30, taken=taken_clicks)[0])
             table.sub_ids[field][row] = ids[case.sub_id] if case.sub_id else ""
             credited_click = ids[case.click] if case.click else None
-            engaged_at = next((t + offset for name, message, offset in case.clicks
-                               if (name, message) == (case.click, case.message)), -1)
+            engaged_at = next((t + offset for name, message, offset, *_ in case.clicks
+                               if name == case.click and (message or None) == case.message), -1)
             table.carrier[row] = case.method
             # The truth names a click for the click passes only (as for every sub_id_message conversion).
             table.click_id[row] = credited_click if credited_click and case.method != "sub_id_message" else ""
@@ -190,18 +213,32 @@ def _copy(table: ConversionTable) -> ConversionTable:
 
 def _with_rows(trackly: TracklyLog, sends: list[dict], links: list[dict], clicks: list[dict]) -> TracklyLog:
     """The log with the planted rows, in its time order; rows at the same time keep their planted order."""
-
-    def added(frame: pd.DataFrame, rows: list[dict], time_column: str | None = None) -> pd.DataFrame:
-        new = pd.DataFrame(rows, columns=frame.columns)
-        if time_column:
-            new[time_column] = pd.to_datetime(new[time_column].astype(np.int64), unit="s", utc=True)
-        return pd.concat([frame, new.astype(frame.dtypes.to_dict())], ignore_index=True)
-
-    messages = added(trackly.messages, sends, "sent_at").sort_values(["sent_at", "message_id"], kind="stable")
-    clicks_frame = added(trackly.clicks, clicks, "clicked_at").sort_values(["clicked_at", "click_id"], kind="stable")
     return replace(
         trackly,
-        messages=messages.reset_index(drop=True),
-        links=added(trackly.links, links),
-        clicks=clicks_frame.reset_index(drop=True),
+        messages=_inserted_in_order(trackly.messages, sends, "sent_at", "message_id"),
+        links=pd.concat([trackly.links, pd.DataFrame(links, columns=trackly.links.columns)
+                         .astype(trackly.links.dtypes.to_dict())], ignore_index=True),
+        clicks=_inserted_in_order(trackly.clicks, clicks, "clicked_at", "click_id"),
     )
+
+
+def _inserted_in_order(frame: pd.DataFrame, rows: list[dict], time_column: str, id_column: str) -> pd.DataFrame:
+    """`frame` (sorted by time, then id) with `rows` (times in epoch seconds) inserted where a stable sort
+    by (time, id) would put them: after the equal rows already there, in the order given. Sorting the
+    whole log again by a string column would cost seconds on a large world."""
+    new = pd.DataFrame(rows, columns=frame.columns)
+    new[time_column] = pd.to_datetime(new[time_column].astype(np.int64), unit="s", utc=True)
+    new = new.astype(frame.dtypes.to_dict())
+    times = frame[time_column].to_numpy(dtype="datetime64[ns]")
+    ids = frame[id_column].to_numpy()
+    slots = []  # where each new row goes: after this many existing rows
+    for at, key in zip(new[time_column].to_numpy(dtype="datetime64[ns]"), new[id_column].tolist()):
+        low, high = np.searchsorted(times, at, "left"), np.searchsorted(times, at, "right")
+        slots.append(low + sum(1 for existing in ids[low:high].tolist() if existing <= key))
+    # Among new rows in one slot: by (time, id), then as given.
+    order_in_slot = sorted(range(len(rows)), key=lambda n: (slots[n], new[time_column].iloc[n], new[id_column].iloc[n], n))
+    position = np.empty(len(frame) + len(rows), dtype=np.int64)
+    keys = np.concatenate([np.arange(len(frame)) * 2 + 1, np.array([slots[n] * 2 for n in order_in_slot], dtype=np.int64)])
+    position[:] = np.argsort(keys, kind="stable")
+    combined = pd.concat([frame, new.iloc[order_in_slot]], ignore_index=True)
+    return combined.iloc[position].reset_index(drop=True)

@@ -10,6 +10,7 @@ from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.sandbox.expected import expected_attribution
+from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.transforms import rebuild_rollups
 
@@ -40,15 +41,15 @@ def test_default_rules_and_reasons(project):
     expected = expected_attribution(project.world, window_truth(project))
     assert_matches_oracle(project, expected)
     reasons = {r for r in expected.expected_reason if r}
-    assert {"no click for the ad_id", "sub-id not an 8-character id", "message id unknown",
-            "click after the conversion", "message sent after the conversion",
-            "click outside the attribution window"} <= reasons
+    assert {"no click for the ad_id", "sub-id empty", "sub-id not an 8-character id", "message id unknown",
+            "click after the conversion", "message sent after the conversion", "click outside the attribution window",
+            "message sent outside the attribution window", "message sent before the lookup horizon"} <= reasons
 
     # The conversions the sandbox planted at the rule's edges (sandbox/hard_cases.py) are what each
     # case was designed to become: the designed outcome, not the oracle's.
     stored = stored_attribution(project)
     cases = project.world.hard_cases()
-    assert cases.case.nunique() == 17 and len(cases) == 3 * 17
+    assert cases.case.nunique() == len(CASES) and len(cases) == 3 * len(CASES)
     in_window = cases[cases.conversion_id.isin(expected.conversion_id)]
     assert len(in_window) == len(cases)  # planted in the last days: every case is in the 7-day window
     for case in cases.itertuples():

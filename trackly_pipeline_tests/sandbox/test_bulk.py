@@ -37,7 +37,8 @@ def test_bulk_clicks_with_a_world(tmp_path):
         assert by_id[click_id] == (int(bulk.clicked_at(sample)[k]), networks[k], int(offers[k]), bulk.message_ids(sample)[k])
     assert set(networks) <= {n.network_id for n in world.networks}
     # Every bulk click's message exists, sent before the click; offers are the world's.
-    orphans = sql.execute(f"SELECT count(*) FROM {clicks} c LEFT JOIN read_parquet('{tmp_path}/messages/*.parquet') m "
+    bulk_clicks = f"read_parquet('{tmp_path}/clicks/*.bulk.parquet')"
+    orphans = sql.execute(f"SELECT count(*) FROM {bulk_clicks} c LEFT JOIN read_parquet('{tmp_path}/messages/*.parquet') m "
                       "USING (message_id) WHERE m.message_id IS NULL OR m.sent_at > c.clicked_at").fetchone()[0]
     assert orphans == 0
     assert len(bulk.click_ids()) == 200_001 and len(set(bulk.click_ids().tolist()).intersection(world.clicks_frame().click_id)) == 0
