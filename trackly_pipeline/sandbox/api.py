@@ -41,6 +41,7 @@ METHODS: dict[str, Callable[[SandboxWorld, SandboxNetwork, dict], object]] = {
     "Offer::findById": _offers(offer_api.find_by_id),
     "Report::getConversions": _conversions,
     "Report::getStats": stats_api.get_stats,
+    "Conversion::findAll": conversion_api.find_all,
     "Conversion::findUpdatedConversions": conversion_api.find_updated_conversions,
     "Application::getTimezone": get_timezone,
 }

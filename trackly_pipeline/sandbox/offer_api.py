@@ -8,8 +8,8 @@ from .paging import limit_and_page, page_slice
 from .params import as_list
 from .wire import ApiError, page_envelope
 
-# Models Offer::find* can contain. Only Advertiser is modelled; the others come back empty,
-# which is what TUNE sends for an offer without such related rows (`"Country": []`).
+# Models Offer::find* can contain. Advertiser and Country are modelled (recordings 11, 05, 10); the
+# others come back empty, which is what TUNE sends for an offer without such related rows (`[]`).
 _CONTAINABLE = (
     "Advertiser", "AffiliateTierPayout", "AffiliateTierRevenue", "Browser", "Country", "Goal",
     "Hostname", "OfferCategory", "OfferGroup", "OfferUrl", "PayoutGroup", "RevenueGroup", "Stat",
@@ -37,7 +37,9 @@ def _entry(offer: SandboxOffer, fields: list[str], contains: list[str]) -> dict:
     entry: dict = {"Offer": {name: offer.model[name] for name in fields}}
     for name in contains:
         if name == "Advertiser" and offer.advertiser is not None:
-            entry[name] = {"id": str(offer.advertiser.id), "company": offer.advertiser.company}
+            entry[name] = offer.advertiser.model()  # one row: a flat object
+        elif name == "Country":
+            entry[name] = offer.country_model()  # keyed by code, even for one
         else:
             entry[name] = []
     return entry

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -27,7 +27,15 @@ _BRANDS = ("Zap", "Nimbus", "Vertex", "Orbit", "Quill", "Harbor", "Lumen", "Pixe
            "Echo", "Cobra", "Maple", "Falcon", "Juniper", "Summit", "Tango", "Radiant", "Nova", "Kite")
 _VERTICALS = ("Loans", "Insurance", "Solar", "Dating", "Sweepstakes", "VPN", "Meal Kit", "Credit Card",
               "Mobile Plan", "Home Security")
-_COUNTRIES = ("US", "UK", "DE", "IN", "CA", "FR")
+_COUNTRIES = ("US", "UK", "DE", "IN", "CA", "FR")  # as offer names say them
+# contain[]=Country's model per country (recordings 05, 10): TUNE's numeric id, ISO code, lower-case name, ISO alpha-3.
+COUNTRY_MODELS = {
+    "US": ("840", "US", "united states", "USA"), "UK": ("826", "GB", "united kingdom", "GBR"),
+    "DE": ("276", "DE", "germany", "DEU"), "IN": ("356", "IN", "india", "IND"),
+    "CA": ("124", "CA", "canada", "CAN"), "FR": ("250", "FR", "france", "FRA"),
+}
+# TUNE's "0000-00-00 00:00:00" as Unix seconds: what `modified` says of an offer never modified (recording 01).
+NEVER_MODIFIED = -62169966000
 _URL_TEMPLATES = (
     "https://{slug}.example.com/landing?tid={{transaction_id}}&sub={{aff_sub}}",
     "https://go.{slug}.example.net/c?click={{transaction_id}}&aff={{affiliate_id}}&src={{source}}",
@@ -71,6 +79,26 @@ class Advertiser:
     id: int
     company: str
 
+    @property
+    def account_manager_id(self) -> str:
+        return str(10 + self.id % 17)
+
+    def model(self) -> dict:
+        """The contained `Advertiser` with every key TUNE sends, in its order (recording 11); the
+        values are a function of the id, so no random draw changes."""
+        added = datetime(2015, 1, 5, tzinfo=timezone.utc) + timedelta(seconds=self.id * 7_919_993 % (365 * 86_400))
+        return {
+            "date_added": added.strftime("%Y-%m-%d %H:%M:%S"), "status": "active", "id": str(self.id),
+            "company": self.company, "address1": "", "address2": "", "city": "", "region": "",
+            "country": ("US", "DE", "IN", "GB")[self.id % 4], "other": None, "zipcode": "", "phone": "", "fax": "",
+            "website": "", "wants_alerts": "1" if self.id % 2 else "0", "conversion_security_token": None,
+            "tmp_token": None, "account_manager_id": self.account_manager_id, "signup_ip": "",
+            "modified": int((added + timedelta(days=200 + self.id % 300)).timestamp()),
+            "SHARED_Network_Map_id": None, "SHARED_Accounts_id": None, "ref_id": "",
+            "AFFILIATE_NETWORK_Brands_id": None, "_NETWORK_affiliate_id": None, "_NETWORK_affiliate_status": None,
+            "_NETWORK_brand_active": "1", "expose_subs": "0",
+        }
+
 
 @dataclass(frozen=True)
 class SandboxOffer:
@@ -88,6 +116,7 @@ class SandboxOffer:
     currency: str | None  # None = network default
     advertiser: Advertiser | None
     model: dict  # the Offer model exactly as the API renders it
+    countries: tuple[str, ...] = ()  # targeted countries, keys of COUNTRY_MODELS (contain[]=Country)
 
     def effective_currency(self, network: SandboxNetwork) -> str:
         return self.currency or network.default_currency
@@ -95,6 +124,12 @@ class SandboxOffer:
     @property
     def uses_sale_amount(self) -> bool:
         return self.payout_type in ("cpa_percentage", "cpa_both")
+
+    def country_model(self) -> dict | list:
+        """contain[]=Country: keyed by ISO code, also for one country (recording 05); `[]` for none (07)."""
+        rows = (COUNTRY_MODELS[c] for c in self.countries)
+        return {code: {"id": id_, "code": code, "name": name, "code3c": code3, "regions": []}
+                for id_, code, name, code3 in sorted(rows, key=lambda r: r[1])} or []
 
 
 def _percent_text(value: float | None) -> str | None:
@@ -139,7 +174,7 @@ def generate_offers(rng: np.random.Generator, network: SandboxNetwork, anchor: d
         )
     ]
     offers = []
-    for offer_id, payout_type, status in zip(offer_ids, payout_types, statuses):
+    for position, (offer_id, payout_type, status) in enumerate(zip(offer_ids, payout_types, statuses)):
         offer_id = int(offer_id)
         flat, pct, revenue_flat, revenue_pct = _economics(rng, payout_type)
         currency = None if rng.random() < 0.4 else str(rng.choice(network.currencies))
@@ -147,7 +182,8 @@ def generate_offers(rng: np.random.Generator, network: SandboxNetwork, anchor: d
         approve = bool(rng.random() < 0.3)
         has_goals = bool(rng.random() < 0.4)
         brand, vertical = _BRANDS[int(rng.integers(len(_BRANDS)))], _VERTICALS[int(rng.integers(len(_VERTICALS)))]
-        name = f"{brand} {vertical} - {_COUNTRIES[int(rng.integers(len(_COUNTRIES)))]} ({payout_type.upper()})"
+        country = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
+        name = f"{brand} {vertical} - {country} ({payout_type.upper()})"
         slug = f"{brand}{vertical}".lower().replace(" ", "")
         url = _URL_TEMPLATES[int(rng.integers(len(_URL_TEMPLATES)))].format(slug=slug)
         if status == "expired":
@@ -188,13 +224,40 @@ def generate_offers(rng: np.random.Generator, network: SandboxNetwork, anchor: d
             else created.strftime("%Y-%m-%d %H:%M:%S"),
             "is_expired": "1" if status == "expired" else "0",
         })
+        _as_tune_sends(model, position, slug)
         offers.append(SandboxOffer(
             offer_id=offer_id, status=status, payout_type=payout_type, default_payout_cents=flat,
             percent_payout=pct, revenue_cents=revenue_flat, revenue_percent=revenue_pct,
             approve_conversions=approve, has_goals=has_goals, currency=currency,
-            advertiser=advertiser, model=model,
+            advertiser=advertiser, model=model, countries=_targeting(country, position),
         ))
     return offers
+
+
+def _targeting(country: str, position: int) -> tuple[str, ...]:
+    """The countries an offer targets: the one its name says, a neighbour too for every 6th offer,
+    none for another 6th (by position, so every network has each shape and no draw changes)."""
+    if position % 6 == 5:
+        return ()
+    if position % 6 == 2:
+        return (country, _COUNTRIES[(_COUNTRIES.index(country) + 1) % len(_COUNTRIES)])
+    return (country,)
+
+
+def _as_tune_sends(model: dict, position: int, slug: str) -> None:
+    """Give a quarter of the offers each of three spellings recorded TUNE offers have (by position, so
+    every network has each and no random draw changes), so that the parsers meet them. Nothing here
+    changes what an offer means (its payout, status, currency, advertiser, URL)."""
+    kind = position % 4
+    if kind == 1:  # "0" and "" where other rows have null (recording 05)
+        model.update({"redirect_offer_id": "0", "converted_offer_id": "0", "converted_offer_url": "",
+                      "customer_list_id": "0", "dne_list_id": "0", "email_instructions_from": "",
+                      "email_instructions_subject": ""})
+    elif kind == 2:  # an old row (recordings 01, 04): nulls, a number for a flag, never modified
+        model.update({"description": None, "converted_offer_type": None, "ref_id": None,
+                      "set_session_on_impression": 0, "modified": NEVER_MODIFIED})
+    elif kind == 3:  # terms to accept (recording 10)
+        model.update({"require_terms_and_conditions": 1, "terms_and_conditions": f"https://{slug}.example.com/terms"})
 
 
 @dataclass(frozen=True)

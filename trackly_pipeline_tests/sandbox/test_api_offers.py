@@ -72,7 +72,7 @@ def test_sort_and_contain_advertiser(tune, world):
         if advertiser is None:
             assert entry["Advertiser"] == []
         else:
-            assert entry["Advertiser"] == {"id": str(advertiser.id), "company": advertiser.company}
+            assert (entry["Advertiser"]["id"], entry["Advertiser"]["company"]) == (str(advertiser.id), advertiser.company)
             assert entry["Offer"]["advertiser_id"] == str(advertiser.id)
 
 
