@@ -28,6 +28,8 @@ LOG_COLUMNS = {
 # `affiliate_id`: the TUNE affiliate account the click's tracking link was built for (its `aff_id`);
 # it tells apart network keys that share a network_id (rollups.sql).
 OPTIONAL_LOG_COLUMNS = {"clicks": ("affiliate_id",), "messages": ()}
+# A click logged with an empty message id has no message (a CSV reads it as NULL already; Parquet keeps "").
+_LOADED_AS = {("clicks", "message_id"): "nullif(message_id, '') AS message_id"}
 # Table and reader are chosen from these fixed names only; file paths are always bound parameters.
 # Each reader gives the file's rows in file order with `source_row`, the row's 0-based position (its
 # data rows, header aside): attribution breaks ties between log rows at the same time by
@@ -60,8 +62,13 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
             "SELECT path, size_bytes, modified_ns FROM ops.loaded_files WHERE kind = $kind", {"kind": kind}
         ).fetchall()
     }
-    stale = [path for path in known if path not in on_disk or known[path] != _signature(on_disk[path])]
-    fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat)]
+    # Rows loaded by a version before source_row (NULL there) are loaded again, so that every tie is
+    # broken by the file's own order; the null statistics of DuckDB's row groups make this check cheap.
+    unnumbered = {path for (path,) in conn.execute(
+        f"SELECT DISTINCT source_file FROM trackly.{kind} WHERE source_row IS NULL").fetchall()}
+    stale = [path for path in sorted(set(known) | unnumbered)
+             if path not in on_disk or known.get(path) != _signature(on_disk[path]) or path in unnumbered]
+    fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat) or path in unnumbered]
     for path in fresh:
         _check_readable_name(path)
 
@@ -80,7 +87,7 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
         reader = _READERS[suffix]
         # Names come from the fixed lists above only, never from the file.
         present = _file_columns(conn, reader, path)
-        values = ", ".join((*columns, "$path", "source_row",
+        values = ", ".join((*(_LOADED_AS.get((kind, name), name) for name in columns), "$path", "source_row",
                             *(name if name in present else f"NULL AS {name}" for name in optional)))
         rows = conn.execute(
             f"INSERT INTO trackly.{kind} ({column_list}) SELECT {values} FROM ({reader})",
