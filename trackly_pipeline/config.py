@@ -20,7 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from trackly_pipeline import bounded_yaml
+from trackly_pipeline.globs import Component, GlobError, glob_components, globs_meet, path_components
 from trackly_pipeline.tune.links import own_param_names
+from trackly_pipeline.warehouse.database import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "TRACKLY_CONFIG"
@@ -37,6 +40,8 @@ TRACKLY_MACROS = frozenset({"{{messageId}}", "{{offerId}}", "{{externalId}}"})
 OFFER_SYNC_FREQUENCIES = ("hourly", "daily")
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# The longest wait a seconds field may ask for: a day (runs are stopped after an hour anyway).
+MAX_SECONDS = 86_400
 MACRO_PATTERN = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
 # Dagster's hourly partition key format (defs/partitions.py).
 PARTITIONS_START_FORMAT = "%Y-%m-%d-%H:%M"
@@ -134,11 +139,15 @@ def load_config(path: str | Path | None = None, *, require_tokens: bool = True) 
     to learn what to start, then sets them)."""
     path = Path(path).resolve() if path else find_config_path()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = bounded_yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found (set {CONFIG_ENV} or create trackly.yaml)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except bounded_yaml.YamlRefused as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML here: values nested too deeply") from None
     return parse_config(raw, path, require_tokens=require_tokens)
 
 
@@ -171,11 +180,13 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
 
     fx_rates = top.get("fx_rates")
     fx_rates_path = where.resolve(_string(fx_rates, where, "fx_rates")) if fx_rates else None
+    duckdb_path = _duckdb_path(warehouse.get("duckdb_path", "data/trackly.duckdb"), where)
+    clicks_glob, messages_glob = _log_globs(trackly, duckdb_path, where)
     return TracklyConfig(
         path=path,
-        duckdb_path=where.resolve(_string(warehouse.get("duckdb_path", "data/trackly.duckdb"), where, "warehouse.duckdb_path")),
-        clicks_glob=str(where.resolve(_string(trackly.get("clicks"), where, "trackly.clicks"))),
-        messages_glob=str(where.resolve(_string(trackly.get("messages"), where, "trackly.messages"))),
+        duckdb_path=duckdb_path,
+        clicks_glob=clicks_glob,
+        messages_glob=messages_glob,
         reporting_currency=currency,
         postback_base_url=postback.rstrip("/"),
         networks=networks,
@@ -432,8 +443,11 @@ def _hour(value: Any, where: _Where, name: str) -> int:
 
 
 def _positive_number(value: Any, where: _Where, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-        where.fail(name, "must be a positive number")
+    """Seconds (timeouts, backoff, the rate-limit window): finite, and at most a day. YAML's `.nan`
+    and `.inf` are floats, and a sleep or socket timeout of either (or of 1e12 s) raises at every
+    call; no comparison holds for NaN, so the range test refuses it too."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
+        where.fail(name, f"must be a positive number of seconds, at most {MAX_SECONDS} (got {value!r})")
     return float(value)
 
 
@@ -458,3 +472,64 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# What DuckDB does not take literally in a database path. `?` starts a URL query to it: the WAL goes
+# to another path and every commit fails. `\` is a folder separator to it. `*` and `[` make the
+# analysts' copy's month file paths patterns when its views read them (read_parquet expands them
+# even in a quoted path), so the copy would read other folders' files too. A quote cannot be
+# written in those views' SQL (publish.py).
+_DUCKDB_PATH_REFUSED = {
+    "?": "DuckDB reads it as the start of a URL query (its write-ahead log would go elsewhere and every commit fail)",
+    "*": "DuckDB expands it as a pattern when the analysts' copy reads its month files",
+    "[": "DuckDB expands it as a pattern when the analysts' copy reads its month files",
+    "\\": "DuckDB reads it as a folder separator",
+    "'": "the analysts' copy's views name their month files in SQL text, where a quote cannot go",
+}
+
+
+def _duckdb_path(value: Any, where: _Where) -> Path:
+    """The warehouse file, refused where DuckDB could not use it as that file (a NUL cannot be in a path)."""
+    text = _string(value, where, "warehouse.duckdb_path")
+    if "\x00" in text:
+        where.fail("warehouse.duckdb_path", "a path cannot hold a NUL character")
+    path = where.resolve(text)
+    # DuckDB opens the path as written; the copy's views name the files by their real path
+    for shown in dict.fromkeys((str(path), os.path.realpath(path))):
+        for char, why in _DUCKDB_PATH_REFUSED.items():
+            if char in shown:
+                where.fail("warehouse.duckdb_path", f"{shown!r} holds {char!r}: {why}; choose a path without it")
+    if path.is_dir():
+        where.fail("warehouse.duckdb_path", f"{str(path)!r} is a folder; name the DuckDB file in it (e.g. warehouse.duckdb)")
+    return path
+
+
+def _log_globs(trackly: dict, duckdb_path: Path, where: _Where) -> tuple[str, str]:
+    """The click and message log globs, refused when one can match a file the warehouse writes (a run
+    would load the pipeline's own output: `data/*/*messages*/*.parquet` read the analysts' copy's
+    month files of trackly.messages, which doubled on every run), or a file the other can match.
+    "Can match" is decided on the patterns as `glob.glob` reads them (globs.py), whatever is on disk
+    now: the month files are written later, under new names."""
+    folder = path_components(os.path.realpath(duckdb_path.parent))
+    globs: dict[str, tuple[str, tuple]] = {}
+    for kind in ("clicks", "messages"):
+        name = f"trackly.{kind}"
+        text = _string(trackly.get(kind), where, name)
+        if "\x00" in text:
+            where.fail(name, "a path cannot hold a NUL character")
+        pattern = str(where.resolve(text))
+        try:
+            components = glob_components(pattern)
+        except GlobError as exc:
+            where.fail(name, f"{pattern!r}: {exc}")
+        for names, what in Warehouse(duckdb_path).own_files:
+            if globs_meet(components, (*folder, *map(Component.of_pattern, names))):
+                where.fail(name, f"{pattern!r} can match {what}, next to warehouse.duckdb_path {str(duckdb_path)!r}: "
+                           "each run would load the pipeline's own files as Trackly's logs. Give the logs a folder "
+                           "the glob does not share with the warehouse")
+        globs[kind] = (pattern, components)
+    (clicks, click_parts), (messages, message_parts) = globs["clicks"], globs["messages"]
+    if globs_meet(click_parts, message_parts):
+        where.fail("trackly.messages", f"{messages!r} and trackly.clicks {clicks!r} can match the same file, which "
+                   "would be loaded as both; give each log a folder or a name pattern of its own")
+    return clicks, messages

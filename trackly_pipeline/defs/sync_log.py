@@ -1,4 +1,4 @@
-"""Every sync attempt (and attribution and rollups run) leaves a row in ops.sync_log, and a failed
+"""Every sync attempt (and attribution, rollups and Trackly log load) leaves a row in ops.sync_log, and a failed
 one leaves nothing else behind."""
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
             record_sync(conn, attempt.entry("failed", message))
         what = f"TUNE {attempt.kind} sync" if attempt.kind in ("conversions", "offers") else attempt.kind.capitalize()
         whose = "every network" if attempt.network == ALL_NETWORKS else f"network {attempt.network!r}"
+        headline = f"{what} for {whose} failed"
+        if attempt.kind.startswith("trackly."):  # loading a Trackly log (trackly.clicks): no network's
+            headline = f"Loading {attempt.kind} failed"
         raise SyncFailed(
-            description=f"{what} for {whose} failed: {message}",
+            description=f"{headline}: {message}",
             metadata={"network": attempt.network, "sync_id": attempt.sync_id, "error": message},
         ) from None
 

@@ -6,6 +6,9 @@ concurrency pool, see dagster.yaml); analysts read the published copy (see `publ
 
 from __future__ import annotations
 
+import fnmatch
+import glob
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -15,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from trackly_pipeline.warehouse.publish import parts_folder, publish_copy
+from trackly_pipeline.warehouse.publish import PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
 
 CATALOG = "warehouse"
@@ -90,6 +93,44 @@ class Warehouse:
     def published_parts_folder(self) -> Path:
         """The month files the analysts' copy reads (see `publish.publish_copy`)."""
         return parts_folder(self.published_path)
+
+    @property
+    def own_files(self) -> list[tuple[tuple[str, ...], str]]:
+        """Every file and folder the warehouse writes in its folder (`self.path.parent`), as a path
+        relative to it of fnmatch patterns (literal names, glob-escaped, but for the publishing
+        process id and the month files' names), with what it is. Trackly's log globs must reach
+        none of them (config.py, globs.py), and a load refuses a file that is one (`own_file`).
+        test_publish.py checks that a publish writes nothing else."""
+        name, copy, parts = (glob.escape(path.name) for path in (self.path, self.published_path,
+                                                                  self.published_parts_folder))
+        month_files = "the analysts' copy's month files"
+        return [
+            ((name,), f"the warehouse ({self.path.name})"),
+            ((f"{name}.wal",), f"the warehouse's write-ahead log ({self.path.name}.wal)"),
+            ((copy,), f"the analysts' copy ({self.published_path.name})"),
+            ((f"{copy}.wal",), f"the analysts' copy's write-ahead log ({self.published_path.name}.wal)"),
+            # publish.py writes the next copy here (with its .wal) before the atomic rename
+            ((f".{copy}.*.tmp*",), f"the analysts' copy being written (.{self.published_path.name}.<pid>.tmp)"),
+            ((parts,), f"the folder of {month_files} ({self.published_parts_folder.name}/)"),
+            *(((parts, glob.escape(table)), f"a folder of {month_files} ({self.published_parts_folder.name}/{table}/)")
+              for table in sorted(PARTITIONED)),
+            # publish._write_month: <table>/<YYYY-MM>.<version>.parquet
+            *(((parts, glob.escape(table), "[0-9][0-9][0-9][0-9]-[0-9][0-9].*.parquet"),
+               f"{month_files} ({self.published_parts_folder.name}/{table}/<month>.parquet)")
+              for table in sorted(PARTITIONED)),
+        ]
+
+    def own_file(self, path: str | Path) -> str | None:
+        """What `path` is when the warehouse writes it (`own_files`), by its real path, symlinks
+        followed; None for any other file."""
+        real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(self.path.parent))
+        if not real.is_relative_to(folder):
+            return None
+        parts = real.relative_to(folder).parts
+        for patterns, what in self.own_files:
+            if len(patterns) == len(parts) and all(map(fnmatch.fnmatchcase, parts, patterns)):
+                return what
+        return None
 
     def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
         """Publish the analysts' copy from a writing connection (a consistent snapshot taken under

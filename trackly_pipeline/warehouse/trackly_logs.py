@@ -2,7 +2,8 @@
 
 Only files that are new or changed since the last load are read, so an hourly run costs what
 arrived since the previous one, not the whole history. Days that gained or lost rows are marked
-dirty for the rollups.
+dirty for the rollups. Every new or changed file is checked before anything is written, and one that
+cannot be loaded stops the load of that log (log_files.py says why).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import datetime
 
 import duckdb
 
+from trackly_pipeline.warehouse import log_files
+from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.publish import PARTITIONED
 
 # Columns read from each log, and the timestamp that places a row on a day.
@@ -30,17 +33,6 @@ LOG_COLUMNS = {
 OPTIONAL_LOG_COLUMNS = {"clicks": ("affiliate_id",), "messages": ()}
 # A click logged with an empty message id has no message (a CSV reads it as NULL already; Parquet keeps "").
 _LOADED_AS = {("clicks", "message_id"): "nullif(message_id, '') AS message_id"}
-# Table and reader are chosen from these fixed names only; file paths are always bound parameters.
-# Each reader gives the file's rows in file order with `source_row`, the row's 0-based position (its
-# data rows, header aside): attribution breaks ties between log rows at the same time by
-# (source_file, source_row), so the result never depends on the order files were loaded in.
-# Parquet numbers its rows itself; a CSV scan keeps file order (DuckDB's preserve_insertion_order),
-# so the rows are numbered by their rowid in a temporary copy.
-_READERS = {
-    ".parquet": "SELECT *, file_row_number AS source_row FROM read_parquet($path, file_row_number = true)",
-    ".csv": "SELECT *, rowid AS source_row FROM csv_rows",
-}
-_CSV_ROWS = "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv($path, header = true, auto_detect = true)"
 
 
 @dataclass(frozen=True)
@@ -69,8 +61,9 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     stale = [path for path in sorted(set(known) | unnumbered)
              if path not in on_disk or known.get(path) != _signature(on_disk[path]) or path in unnumbered]
     fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat) or path in unnumbered]
-    for path in fresh:
-        _check_readable_name(path)
+    present_in = log_files.check_files(kind, columns, {path: on_disk[path].st_size for path in fresh},
+                                       _warehouse_of(conn))
+    types = log_files.column_types(conn, kind)
 
     for path in stale:
         _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
@@ -81,19 +74,21 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     optional = OPTIONAL_LOG_COLUMNS[kind]
     column_list = ", ".join((*columns, "source_file", "source_row", *optional))
     for path in fresh:
-        suffix = _suffix(path)
-        if suffix == ".csv":
-            conn.execute(_CSV_ROWS, {"path": path})
-        reader = _READERS[suffix]
-        # Names come from the fixed lists above only, never from the file.
-        present = _file_columns(conn, reader, path)
+        is_csv = log_files.suffix(path) == ".csv"
+        if is_csv:
+            log_files.execute(conn, path, kind, log_files.CSV_ROWS)
+        reader = log_files.READERS[log_files.suffix(path)]
+        # Table, reader and column names come from fixed lists only, never from the file; its path is
+        # a bound parameter.
+        present = present_in[path]
         values = ", ".join((*(_LOADED_AS.get((kind, name), name) for name in columns), "$path", "source_row",
                             *(name if name in present else f"NULL AS {name}" for name in optional)))
-        rows = conn.execute(
-            f"INSERT INTO trackly.{kind} ({column_list}) SELECT {values} FROM ({reader})",
-            {"path": path},
+        inserted = [*columns, *(name for name in optional if name in present)]
+        rows = log_files.execute(
+            conn, path, kind, f"INSERT INTO trackly.{kind} ({column_list}) SELECT {values} FROM ({reader})",
+            diagnose=(reader, [(name, *types[name]) for name in inserted]),
         ).fetchone()[0]
-        if suffix == ".csv":
+        if is_csv:
             conn.execute("DROP TABLE csv_rows")
         stat = on_disk[path]
         conn.execute(
@@ -108,25 +103,10 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
 
 
-def _file_columns(conn: duckdb.DuckDBPyConnection, reader: str, path: str) -> set[str]:
-    """The file's column names, lower-cased (SQL names are case-insensitive): its schema only."""
-    cursor = conn.execute(f"SELECT * FROM ({reader}) LIMIT 0", {"path": path} if "$path" in reader else {})
-    return {description[0].lower() for description in cursor.description}
-
-
-def _suffix(path: str) -> str:
-    return os.path.splitext(path)[1].lower()
-
-
-def _check_readable_name(path: str) -> None:
-    """Refuse, before anything is written, a file DuckDB would not read as exactly that file."""
-    if _suffix(path) not in _READERS:
-        raise ValueError(f"{path}: Trackly logs must be .parquet or .csv files")
-    # DuckDB expands *, ? and [..] in a path even when it is a bound parameter, so such a path could
-    # read other files too, or none.
-    if any(char in path for char in "*?["):
-        raise ValueError(f"{path}: a log file's path must not contain *, ? or [ (DuckDB reads it as a pattern); "
-                         "rename it")
+def _warehouse_of(conn: duckdb.DuckDBPyConnection) -> Warehouse | None:
+    """The warehouse file the connection writes (None in memory), whose own files a glob must not load."""
+    row = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return Warehouse(row[0]) if row and row[0] else None
 
 
 def _signature(stat: os.stat_result) -> tuple[int, int]:

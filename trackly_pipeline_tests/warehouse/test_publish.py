@@ -300,3 +300,21 @@ def test_while_the_copy_is_held_open_read_write_every_file_gets_its_day(warehous
         warehouse.publish(conn)
     assert not any((parts / file).exists() for file in replaced)
     assert_copy_equals_warehouse(warehouse)
+
+
+def test_every_file_the_warehouse_writes_is_one_it_says_it_owns(tmp_path):
+    """Warehouse.own_files is how trackly.yaml's log globs are kept off the pipeline's own files
+    (config.py) and how a load refuses one (trackly_logs.py): every file and folder a write and a
+    publish leave, first and last month files included, must be among them."""
+    warehouse = Warehouse(tmp_path / "data" / "w.duckdb")
+    with warehouse.connect() as conn:
+        add_conversions(conn, date(2026, 11, 1), 5, 1)
+        for day in ("infinity", "-infinity", "2026-11-02"):
+            add_creative_day(conn, day)
+        warehouse.publish(conn)
+        written = [path for path in warehouse.path.parent.rglob("*")]
+        assert any(path.name.startswith("0001-01.") for path in written)
+        assert any(path.name.startswith("9999-12.") for path in written)
+        assert [path for path in written if warehouse.own_file(path) is None] == []
+    assert warehouse.own_file(tmp_path / "data" / "trackly" / "messages.parquet") is None
+    assert warehouse.own_file(tmp_path / "w.duckdb") is None

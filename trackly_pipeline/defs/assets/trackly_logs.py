@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.ops import record_sync
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
 
 CLICKS = dg.AssetKey(["trackly", "clicks"])
@@ -38,8 +40,15 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
             description=f"trackly.{kind}: the log files as the pipeline read them (new or changed files only).",
         )
         def load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-            with context.resources.warehouse.get().connect() as conn, transaction(conn):
+            warehouse = context.resources.warehouse.get()
+            # Logged like the syncs (kind `trackly.clicks` / `trackly.messages`, network '*'): a file
+            # that cannot be loaded fails the step, naming the file, and attribution and the rollups
+            # wait for it; ops.sync_log says why.
+            attempt = SyncAttempt(ALL_NETWORKS, f"trackly.{kind}")
+            with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn, transaction(conn):
                 stats = load_log_files(conn, kind, pattern, datetime.now(timezone.utc))
+                attempt.rows = stats.rows_loaded
+                record_sync(conn, attempt.entry("success"))
             return dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": stats.total_rows,
