@@ -289,7 +289,8 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], where: _Where
     id cannot be told apart, so they count for no key's offers (rollups.sql): say so."""
     by_network_id: dict[str, list[NetworkConfig]] = {}
     for network in networks:
-        by_network_id.setdefault(network.network_id, []).append(network)
+        # Case aside: a network id names the API host (acmenet.api.hasoffers.com), and DNS ignores case.
+        by_network_id.setdefault(network.network_id.lower(), []).append(network)
     for network_id, sharing in by_network_id.items():
         if len(sharing) < 2:
             continue
@@ -298,7 +299,7 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], where: _Where
             other = first_with.setdefault(network.affiliate_id, network.key)
             if other != network.key:
                 where.network_named(network.key).fail(
-                    "affiliate_id", f"network {other!r} has the same network_id {network_id!r} and affiliate_id "
+                    "affiliate_id", f"network {other!r} has the same network_id {network.network_id!r} (case aside) and affiliate_id "
                     f"{network.affiliate_id}: one TUNE account under two keys would count each of its "
                     "conversions twice")
         accounts = ", ".join(f"{n.key!r} (affiliate_id {n.affiliate_id})" for n in sharing)

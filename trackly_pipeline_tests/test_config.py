@@ -268,5 +268,15 @@ def test_two_keys_on_one_network_id_load_with_a_warning_naming_them_and_the_colu
 
 def test_one_account_under_two_keys_fails(tmp_path):
     with pytest.raises(ConfigError, match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
-                                          r"'acmenet' and affiliate_id 1001"):
+                                          r"'acmenet' \(case aside\) and affiliate_id 1001"):
         load_config(write(tmp_path, second_acme_account("1001")))
+
+
+def test_one_account_under_two_keys_fails_whatever_the_network_ids_case(tmp_path):
+    """A network id names its API host (AcmeNet.api.hasoffers.com is acmenet's): both keys would sweep
+    one account and count its conversions twice."""
+    config = second_acme_account("1001")
+    config["networks"][-1]["network_id"] = "AcmeNet"
+    with pytest.raises(ConfigError, match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
+                                          r"'AcmeNet' \(case aside\) and affiliate_id 1001"):
+        load_config(write(tmp_path, config))
