@@ -9,14 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import pyarrow as pa
 import pytest
 
 from trackly_pipeline.tune import RejectedRow
-from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
-from trackly_pipeline.warehouse.conversions import ConversionSweep, WindowStats
-from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline_tests.warehouse.test_ledger_moves import conversion
+from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline_tests.warehouse.test_ledger_moves import conversion, sweep, sync_id
 from trackly_pipeline_tests.warehouse.test_other_affiliates import attribute_and_roll_up
 
 UTC = timezone.utc
@@ -30,18 +27,6 @@ SIX_DECIMALS = "Stat.payout has more than 5 decimal places: '25.000001'"
 def unreadable(conversion_id: str, reason: str = SIX_DECIMALS) -> RejectedRow:
     """A row the client rejected, as it comes with a page: the raw row and Stat.id as sent."""
     return RejectedRow(reason, {"Stat": {"id": conversion_id, "payout": "25.000001"}}, conversion_id)
-
-
-def sync_id(seen_at: datetime) -> str:
-    return f"sync-{seen_at:%d%H}"
-
-
-def sweep(conn, rows: list[dict], seen_at: datetime, rejected: list[RejectedRow] = (),
-          affiliate_id: int | None = None, start: datetime = START, end: datetime = END) -> WindowStats:
-    loader = ConversionSweep(conn, "acme", sync_id=sync_id(seen_at), affiliate_id=affiliate_id)
-    loader.add_table(pa.Table.from_pylist(rows, schema=CONVERSION_SCHEMA), rejected)
-    with transaction(conn):
-        return loader.replace_window(start, end, seen_at)
 
 
 @pytest.fixture

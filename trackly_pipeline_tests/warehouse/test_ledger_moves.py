@@ -29,11 +29,17 @@ def conversion(conversion_id: int, converted_at: datetime, offer_id: int = 7, st
     return row
 
 
-def sweep(conn, rows: list[dict], seen_at: datetime) -> WindowStats:
-    loader = ConversionSweep(conn, "acme", sync_id=f"sync-{seen_at:%H%M}")
-    loader.add_table(pa.Table.from_pylist(rows, schema=CONVERSION_SCHEMA))
+def sync_id(seen_at: datetime) -> str:
+    return f"sync-{seen_at:%d%H%M}"
+
+
+def sweep(conn, rows: list[dict], seen_at: datetime, rejected: list = (), affiliate_id: int | None = None,
+          start: datetime = START, end: datetime = END) -> WindowStats:
+    """One sweep of acme's [start, end): `rows` as read, `rejected` the rows the client could not read."""
+    loader = ConversionSweep(conn, "acme", sync_id=sync_id(seen_at), affiliate_id=affiliate_id)
+    loader.add_table(pa.Table.from_pylist(rows, schema=CONVERSION_SCHEMA), rejected)
     with transaction(conn):
-        return loader.replace_window(START, END, seen_at)
+        return loader.replace_window(start, end, seen_at)
 
 
 @pytest.fixture
