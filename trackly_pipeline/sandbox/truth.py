@@ -64,7 +64,7 @@ def conversions_frame(table: ConversionTable, as_of_seconds: int, held: bool = T
         "network_id": network.network_id,
         "conversion_id": table.conversion_id[rows],
         "tune_event_id": table.tune_event_id[rows].astype(object),
-        "ad_id": table.ad_id[rows].astype(object),
+        "ad_id": _none_if(table.ad_id[rows], ""),  # TUNE sends "" for no ad_id
         "converted_at": pd.to_datetime(table.converted_at[rows], unit="s", utc=True),
         "offer_id": table.offer_id[rows],
         "goal_id": table.goal_id[rows],
