@@ -10,7 +10,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -57,7 +57,7 @@ from .models import (
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
-from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
+from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value, redacted_excerpt
 from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
 LOGGER_NAME = "trackly_pipeline.tune"
@@ -76,6 +76,11 @@ _RETRY_AFTER_CAP = 60.0
 _READ_CHUNK = 1 << 16
 # A connection that breaks once headers are in: the reply is cut short or its bytes do not decode.
 _BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+# Reads a reply body into ``response.data``; the secrets are what to mask in any excerpt of the
+# body its errors quote (envelope.parse_body, raw_rows.decode_page).
+Decode = Callable[[bytes, Sequence[str]], Any]
+# Characters of an unrecognisable Application::getTimezone reply quoted in the error.
+_TIMEZONE_EXCERPT = 200
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class TuneClient:
         method: str,
         params: Mapping[str, Any] | None = None,
         *,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
     ) -> Any:
         """Call ``Target::Method`` and return ``response.data`` as `decode` reads the reply body;
         raise a TuneError on failure."""
@@ -182,7 +187,7 @@ class TuneClient:
         params: Mapping[str, Any] | None,
         page_size: int | None = None,
         *,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
         noun: str = "rows",
         check_count: bool = True,
     ) -> Iterator[Page]:
@@ -344,13 +349,13 @@ class TuneClient:
         return {"Stat.affiliate_id": {"conditional": "EQUAL_TO", "values": [self.affiliate_id]}}
 
     @staticmethod
-    def _decode_conversions(body: bytes) -> Any:
-        return decode_page(body, _RAW_CONVERSION_SCHEMA)
+    def _decode_conversions(body: bytes, secrets: Sequence[str]) -> Any:
+        return decode_page(body, _RAW_CONVERSION_SCHEMA, secrets)
 
     def _rejected(self, row: Any, reason: str) -> RejectedRow:
         return RejectedRow(
             reason=reason,
-            raw=redact_value(row, [self.__token]),
+            raw=redact_value(row, self.secrets()),
             conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
         )
 
@@ -439,15 +444,14 @@ class TuneClient:
                     offer = row.get("Offer") if isinstance(row, Mapping) else None
                     offer_id = offer.get("id") if isinstance(offer, Mapping) else None
                     catalog.rejected.append(
-                        RejectedRow(exc.reason, redact_value(row, [self.__token]), None if offer_id is None else str(offer_id))
+                        RejectedRow(exc.reason, redact_value(row, self.secrets()), None if offer_id is None else str(offer_id))
                     )
 
     def _timezone_from(self, data: Any) -> str:
         name = _find_zone_name(data)
         if name is None:
-            raise TuneResponseError(
-                self._redact(f"TUNE Application::getTimezone returned no recognisable time zone: {data!r:.200}")
-            )
+            shown = redacted_excerpt(repr(redact_value(data, self.secrets())), self.secrets(), _TIMEZONE_EXCERPT)
+            raise TuneResponseError(f"TUNE Application::getTimezone returned no recognisable time zone: {shown}")
         return name
 
     def _call(
@@ -458,7 +462,7 @@ class TuneClient:
         max_retries: int,
         rate_limit_retries: int,
         timeout: float,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
     ) -> Any:
         pairs: list[Param] = [
             ("NetworkId", self.network_id),
@@ -501,7 +505,7 @@ class TuneClient:
                 )
             self._sleep(delay)
 
-    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Callable[[bytes], Any]) -> Any:
+    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Decode) -> Any:
         """One HTTP round trip, connect to last body byte within `timeout` seconds.
         Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
@@ -517,7 +521,7 @@ class TuneClient:
             failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
         else:
             try:
-                return decode(body)
+                return decode(body, self.secrets())
             except TuneResponseError as exc:
                 failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
             except TuneRateLimitError as exc:
@@ -574,8 +578,12 @@ class TuneClient:
     def _url_for_logs(self, pairs: list[Param]) -> str:
         return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]*')}"
 
+    def secrets(self) -> tuple[str, ...]:
+        """What to mask in any text about this client's requests and replies: its token."""
+        return (self.__token,)
+
     def _redact(self, text: str) -> str:
-        return redact_text(text, [self.__token])
+        return redact_text(text, self.secrets())
 
 
 def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
