@@ -50,18 +50,18 @@ def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int) -> s
 @functools.lru_cache(maxsize=64)
 def _literal_pattern(secret: str) -> re.Pattern[str]:
     """The secret with each character as itself or as any encoding of it: percent-encoded (hex in
-    either case, also double-encoded as %25XX), '+' for a space (form encoding), and JSON escapes
-    (\\/ and \\uXXXX), mixed freely, as encoders leave some characters as they are."""
+    either case, also encoded again and again: %25XX, %2525XX), '+' for a space (form encoding; itself encoded in
+    a URL quoted whole) and JSON escapes (\\/ and \\uXXXX), mixed freely, as encoders leave
+    some characters as they are."""
     return re.compile("".join(_character_forms(char) for char in secret))
 
 
 def _character_forms(char: str) -> str:
-    percent = "".join(f"%(?:25)?{_hex_any_case(byte, 2)}" for byte in char.encode("utf-8"))
-    forms = [re.escape(char), percent]
+    spellings = [char, "+"] if char == " " else [char]
+    forms = [re.escape(spelling) for spelling in spellings]
+    forms += ["".join(f"%(?:25)*{_hex_any_case(byte, 2)}" for byte in spelling.encode("utf-8")) for spelling in spellings]
     if ord(char) <= 0xFFFF:
         forms.append(rf"\\u{_hex_any_case(ord(char), 4)}")
-    if char == " ":
-        forms.append(r"\+")
     if char in "/\\\"'":
         forms.append(re.escape("\\" + char))
     return f"(?:{'|'.join(forms)})"
