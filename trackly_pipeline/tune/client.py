@@ -5,6 +5,7 @@ everything the client logs, raises or returns is redacted.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
@@ -297,7 +298,8 @@ class TuneClient:
         for page, asked in self._conversion_pages(start, end, page_size, in_bulk=True):
             parsed = parse_conversion_page(page.rows, asked.zone)
             if asked.holds(parsed.table.column("converted_at")):
-                rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
+                parse = functools.partial(parse_conversion_row, tz=asked.zone)
+                rejected = [self._rejected(row, reason, parse) for _, row, reason in parsed.rejected]
                 yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
             else:  # TUNE ignored the filter: the per-row rules sort the page, as `iter_conversion_batches` does
                 rows = page.rows.rows() if isinstance(page.rows, RowTable) else page.rows
@@ -329,11 +331,12 @@ class TuneClient:
     def _read_rows(self, rows: Iterable[Any], asked: _LocalTimes) -> tuple[list[Conversion], list[RejectedRow]]:
         """A page's rows, one by one: the conversions, and the rows rejected with the reason."""
         conversions, rejected = [], []
+        parse = functools.partial(parse_conversion_row, tz=asked.zone)
         for row in rows:
             try:
-                conversion = parse_conversion_row(row, asked.zone)
+                conversion = parse(row)
             except RowError as exc:
-                rejected.append(self._rejected(row, exc.reason))
+                rejected.append(self._rejected(row, exc.reason, parse))
                 continue
             outside = asked.outside(conversion.converted_at)
             if outside:
@@ -352,12 +355,15 @@ class TuneClient:
     def _decode_conversions(body: bytes, secrets: Sequence[str]) -> Any:
         return decode_page(body, _RAW_CONVERSION_SCHEMA, secrets)
 
-    def _rejected(self, row: Any, reason: str) -> RejectedRow:
-        return RejectedRow(
-            reason=reason,
-            raw=redact_value(row, self.secrets()),
-            conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
-        )
+    def _rejected(self, row: Any, reason: str, parse: Callable[[Any], Any] | None = None,
+                  row_id: Callable[[Any], str | None] = raw_conversion_id) -> RejectedRow:
+        """A row for ops.quarantine, the token masked. A reason quotes values cut short
+        (values._short), so for a row quoting the token it is made again, by `parse`, from the
+        masked row: a cut through the token would keep part of it."""
+        raw = redact_value(row, self.secrets())
+        if parse is not None and raw != row:
+            reason = _reason_of(raw, parse)
+        return RejectedRow(self._redact(reason), raw, row_id(raw) if isinstance(raw, Mapping) else None)
 
     def test_connection(self) -> ConnectionCheck:
         """Check reachability, network id, token, report access and, with an affiliate id, that the
@@ -440,12 +446,9 @@ class TuneClient:
                     catalog.offers.append(parse_offer_row(row, zone))
                 except RowError as exc:
                     # An unreadable offer must not block the others; it is reported, not hidden.
-                    self._log.warning("TUNE network %s: unreadable offer row: %s", self.network_id, exc.reason)
-                    offer = row.get("Offer") if isinstance(row, Mapping) else None
-                    offer_id = offer.get("id") if isinstance(offer, Mapping) else None
-                    catalog.rejected.append(
-                        RejectedRow(exc.reason, redact_value(row, self.secrets()), None if offer_id is None else str(offer_id))
-                    )
+                    rejected = self._rejected(row, exc.reason, functools.partial(parse_offer_row, tz=zone), _offer_id)
+                    self._log.warning("TUNE network %s: unreadable offer row: %s", self.network_id, rejected.reason)
+                    catalog.rejected.append(rejected)
 
     def _timezone_from(self, data: Any) -> str:
         name = _find_zone_name(data)
@@ -625,6 +628,21 @@ def _cut_off(raw: urllib3.response.BaseHTTPResponse, cut_off: threading.Event) -
         raw.shutdown()  # urllib3 >= 2.3; before that, the read ends at its own per-read timeout
     except (AttributeError, ValueError, RuntimeError, OSError):
         pass  # e.g. the body is complete and the connection already back in the pool
+
+
+def _reason_of(row: Any, parse: Callable[[Any], Any]) -> str:
+    """Why `parse` rejects the row (a row whose masked value became readable: a general reason)."""
+    try:
+        parse(row)
+    except RowError as exc:
+        return exc.reason
+    return "a value quotes the network token (masked in the row)"
+
+
+def _offer_id(row: Mapping) -> str | None:
+    offer = row.get("Offer")
+    offer_id = offer.get("id") if isinstance(offer, Mapping) else None
+    return None if offer_id is None else str(offer_id)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
