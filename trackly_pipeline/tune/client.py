@@ -557,7 +557,8 @@ class TuneClient:
                 retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status >= 500:
-            return _Transient(f"HTTP {status} {response.reason}", TuneHttpError, status)
+            # The reason phrase is the server's text, logged with each retry: a proxy may quote the URL.
+            return _Transient(self._redact(f"HTTP {status} {response.reason}"), TuneHttpError, status)
         if status >= 300:
             return TuneHttpError(self._redact(f"{where}: HTTP {status} {response.reason}"), status)
         return None

@@ -112,6 +112,15 @@ def test_persistent_5xx_fails_after_bounded_retries(scripted_server, caplog):
     assert_no_chained_cause(caught.value)
 
 
+def test_a_status_line_quoting_the_token_is_masked_in_warnings_and_the_error(scripted_server, caplog):
+    server = scripted_server(Reply("down", 502, reason=f"Bad Gateway for NetworkToken {SECRET_TOKEN}"))
+    client = make_client(server.url, max_retries=1)
+    with caplog.at_level(logging.DEBUG), pytest.raises(TuneHttpError) as caught:
+        client.call("Offer", "findAll")
+    assert "HTTP 502 Bad Gateway for NetworkToken ***" in str(caught.value) and "retry 1/1" in caplog.text
+    assert_token_free(str(caught.value), caplog.text)
+
+
 def test_4xx_fails_at_once(scripted_server):
     server = scripted_server(Reply("nope", 403), envelope([]))
     with pytest.raises(TuneHttpError, match="HTTP 403") as caught:
