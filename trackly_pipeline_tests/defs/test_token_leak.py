@@ -122,7 +122,7 @@ def test_no_piece_of_the_token_reaches_any_sink(project, tmp_path, monkeypatch, 
     monkeypatch.setenv("TUNE_ACME_TOKEN", TOKEN)  # hostile replies answer every acme request: no token check
     monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
     patient_acme(project)
-    server, errors, cli_output = project.server, [], []
+    server, errors = project.server, []
     (tmp_path / "dagster_home").mkdir()
     with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
         project.instance = instance
@@ -134,13 +134,15 @@ def test_no_piece_of_the_token_reaches_any_sink(project, tmp_path, monkeypatch, 
             result = project.sync("acme", days=1)
             errors += [event.event_specific_data.error.to_string() for event in result.get_step_failure_events()]
             assert not result.success and len(server.injected) > served
-        # The CLI: test-connection quotes an unreadable time-zone reply and the replies above,
-        # `offers` says TUNE's errors.
+        # The CLI: test-connection logs a warning quoting the first reply and prints an error quoting
+        # the second (each reply twice, so every one is logged and printed), or quotes an
+        # unreadable time-zone reply; `offers` says TUNE's errors.
         server.clear_faults()
+        twice = [body for body in split_everywhere(TOKEN) + quoting_the_url(server.api_url) for _ in range(2)]
         zone_replies = [json.dumps({"response": {"status": 1, "data": body}}) for body in split_everywhere(TOKEN)]
-        serve_in_turn(server, zone_replies + quoting_the_url(server.api_url), method="Application::getTimezone")
+        serve_in_turn(server, twice + zone_replies, method="Application::getTimezone")
         served = len(server.injected)
-        while len(server.injected) < served + len(zone_replies) + len(quoting_the_url(server.api_url)):
+        while len(server.injected) < served + len(twice) + len(zone_replies):
             assert trackly_main(["test-connection", "--network", "acme"]) == 1
         api_errors = quoting_the_url(server.api_url)[3:]
         serve_in_turn(server, api_errors, method="Offer::findAll")
