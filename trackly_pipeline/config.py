@@ -42,6 +42,9 @@ KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # The longest wait a seconds field may ask for: a day (runs are stopped after an hour anyway).
 MAX_SECONDS = 86_400
+# Shortest NetworkToken accepted (TUNE's are 32+ characters). A shorter one cannot be masked safely:
+# it turns up in ordinary text, so masking it mangles messages, and what a message leaves of it is guessable.
+MIN_TOKEN_LENGTH = 16
 MACRO_PATTERN = re.compile(r"\{\{[^{}]*\}\}|\{[^{}]*\}")
 # Dagster's hourly partition key format (defs/partitions.py).
 PARTITIONS_START_FORMAT = "%Y-%m-%d-%H:%M"
@@ -121,10 +124,7 @@ class TracklyConfig:
         if key not in {network.key for network in self.networks}:
             where.fail("networks", f"no network {key!r} (configured: {', '.join(n.key for n in self.networks)})")
         network = self.network(key)
-        token = os.environ.get(network.network_token_env)
-        if not token:
-            where.network_named(key).fail("network_token_env", _unset(network.network_token_env))
-        return network, token
+        return network, _token(network.network_token_env, where.network_named(key))
 
 
 def find_config_path() -> Path:
@@ -207,8 +207,8 @@ def _network(raw: Any, where: _Where, *, require_tokens: bool) -> NetworkConfig:
     token_env = _string(item.get("network_token_env"), where, "network_token_env")
     if not re.match(r"^[A-Z_][A-Z0-9_]*$", token_env):
         where.fail("network_token_env", f"{token_env!r} is not an environment variable name")
-    if require_tokens and not os.environ.get(token_env):
-        where.fail("network_token_env", _unset(token_env))
+    if require_tokens:
+        _token(token_env, where)
     api_url = _url(item.get("api_url") or f"https://{network_id}.api.hasoffers.com/Apiv3/json", where, "api_url")
     base_url = _url(item.get("base_url"), where, "base_url", required=True)
     if any(char in base_url for char in "?#"):
@@ -378,8 +378,16 @@ def _non_negative_int(value: Any, where: _Where, name: str) -> int:
     return value
 
 
-def _unset(variable: str) -> str:
-    return f"environment variable {variable} is not set (the token lives only there)"
+def _token(variable: str, where: _Where) -> str:
+    """The token in `variable`; refused when unset or too short, naming the variable, never the value."""
+    token = os.environ.get(variable)
+    if not token:
+        where.fail("network_token_env", f"environment variable {variable} is not set (the token lives only there)")
+    if len(token) < MIN_TOKEN_LENGTH:
+        where.fail("network_token_env", f"environment variable {variable} holds a token shorter than "
+                                        f"{MIN_TOKEN_LENGTH} characters, too short to keep out of logs and errors "
+                                        "(TUNE's are 32 or more)")
+    return token
 
 
 def _prefix(value: Any, where: _Where, name: str) -> str:

@@ -101,6 +101,17 @@ def test_a_missing_token_is_one_line_naming_file_network_and_field(config, capsy
                    "is not set (the token lives only there)\n")
 
 
+@pytest.mark.parametrize("command", [["test-connection", "--network", "acme"], ["offers", "acme"]])
+def test_a_token_too_short_to_redact_is_one_line_naming_the_variable(config, capsys, monkeypatch, command):
+    monkeypatch.setenv("TUNE_ACME_TOKEN", "tiny-token")
+    assert trackly_main(command) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "tiny-token" not in err
+    assert err == (f"trackly: {config}: network 'acme': network_token_env: environment variable TUNE_ACME_TOKEN "
+                   "holds a token shorter than 16 characters, too short to keep out of logs and errors "
+                   "(TUNE's are 32 or more)\n")
+
+
 @pytest.mark.parametrize("command", [["test-connection", "--network", "nosuch"], ["offers", "nosuch"]])
 def test_an_unknown_network_is_named(config, capsys, command):
     assert trackly_main(command) == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trackly_pipeline.config import ConfigError, load_config
+from trackly_pipeline.config import MIN_TOKEN_LENGTH, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {
@@ -29,8 +29,8 @@ BASE = {
 
 @pytest.fixture(autouse=True)
 def tokens(monkeypatch):
-    monkeypatch.setenv("TUNE_TEST_ACME", "token-acme-123")
-    monkeypatch.setenv("TUNE_TEST_BOLT", "token-bolt-456")
+    monkeypatch.setenv("TUNE_TEST_ACME", "token-acme-1234567890")
+    monkeypatch.setenv("TUNE_TEST_BOLT", "token-bolt-4567890123")
 
 
 def write(tmp_path: Path, config: dict) -> Path:
@@ -53,7 +53,7 @@ def test_valid_config_loads_with_defaults(tmp_path):
     assert acme.offer_sync.auto and acme.offer_sync.frequency == "hourly"
     assert acme.attribution_clock_skew_s == 300
     assert settings.duckdb_path == tmp_path / "data" / "trackly.duckdb"
-    assert "token-acme-123" not in repr(settings)
+    assert "token-acme-1234567890" not in repr(settings)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +90,17 @@ def test_invalid_network_field_is_named(tmp_path, field, value, expected):
     assert expected in message
 
 
+def test_a_token_too_short_to_redact_is_refused_naming_the_variable_not_the_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNE_TEST_BOLT", "short-token-15c")  # one below the minimum
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, BASE))
+    message = str(error.value)
+    assert f"network_token_env: environment variable TUNE_TEST_BOLT holds a token shorter than {MIN_TOKEN_LENGTH}" in message
+    assert "short-token" not in message
+    monkeypatch.setenv("TUNE_TEST_BOLT", "x" * MIN_TOKEN_LENGTH)
+    assert load_config(write(tmp_path, BASE)).network("bolt")
+
+
 def test_duplicate_keys_are_refused(tmp_path):
     config = with_network_field("key", "acme")
     with pytest.raises(ConfigError, match="network 'acme': key: duplicate network key 'acme'"):
@@ -108,7 +119,7 @@ def test_dagster_load_fails_with_the_field_named(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import trackly_pipeline.defs.definitions"],
         cwd=tmp_path, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "TRACKLY_CONFIG": str(path), "TUNE_TEST_ACME": "a", "TUNE_TEST_BOLT": "b"},
+        env={"PATH": "/usr/bin:/bin", "TRACKLY_CONFIG": str(path), "TUNE_TEST_ACME": "a" * 32, "TUNE_TEST_BOLT": "b" * 32},
     )
     assert result.returncode != 0
     assert f"{path}: networks[1] (bolt): message_id_field: 'aff_sub7' is not one of" in result.stderr

@@ -21,8 +21,8 @@ QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
 
 def test_dagster_dev_shows_every_network(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token",
-               TUNE_ACME2_TOKEN="a-token")
+    env.update(TUNE_ACME_TOKEN="a-token-0123456789", TUNE_BOLT_TOKEN="b-token-0123456789", TUNE_COBALT_TOKEN="c-token-0123456789",
+               TUNE_ACME2_TOKEN="a-token-0123456789")
     port = free_port()
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(

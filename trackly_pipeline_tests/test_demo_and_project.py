@@ -223,8 +223,8 @@ def test_shipped_instance_limits_the_duckdb_pool_to_one(tmp_path):
 
 def test_workspace_loads_with_dagster_cli(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token", TUNE_BOLT_TOKEN="b-token", TUNE_COBALT_TOKEN="c-token",
-               TUNE_ACME2_TOKEN="a-token")
+    env.update(TUNE_ACME_TOKEN="a-token-0123456789", TUNE_BOLT_TOKEN="b-token-0123456789", TUNE_COBALT_TOKEN="c-token-0123456789",
+               TUNE_ACME2_TOKEN="a-token-0123456789")
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 FAULT_KINDS = (
     "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
     "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
-    "trickle", "truncated", "http_429", "short_page",
+    "trickle", "truncated", "http_429", "short_page", "reply",
 )
 MAX_DELAY_S = 86_400  # a slow reply or trickle pause longer than a day is a typo
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
@@ -27,6 +27,7 @@ class FaultRule:
     piece_bytes: int = 8  # for trickle: body bytes per piece
     retry_after: str | None = "1"  # for http_429: the Retry-After header; None sends none
     keep_rows: int | None = None  # for short_page: rows of the page to send; None: all but the last
+    body: str | None = None  # for reply: the body to send as it is (e.g. one echoing the request)
     # Matching requests seen so far; runtime state, not configuration.
     seen: int = field(default=0, compare=False, repr=False)
 
@@ -43,6 +44,8 @@ class FaultRule:
         # A trickle without pauses would be an ordinary reply.
         if self.kind == "trickle" and (self.delay <= 0 or self.piece_bytes < 1):
             raise ValueError("fault kind 'trickle' needs delay > 0 (seconds between pieces) and piece_bytes >= 1")
+        if self.kind == "reply" and self.body is None:
+            raise ValueError("fault kind 'reply' needs body (the text to send)")
         if self.keep_rows is not None and self.keep_rows < 0:
             raise ValueError(f"keep_rows must be 0 or more, got {self.keep_rows}")
 
@@ -69,6 +72,7 @@ class FaultRule:
         whole("piece_bytes", self.piece_bytes, 0)
         text("retry_after", self.retry_after)
         whole("keep_rows", self.keep_rows, 0, optional=True)
+        text("body", self.body)
 
     @classmethod
     def from_dict(cls, data: dict) -> "FaultRule":

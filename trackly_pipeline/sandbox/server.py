@@ -345,6 +345,8 @@ class SandboxServer:
             return Reply(200, encode(add_hostile_rows(self.world, params, self.api.handle(target, params))))
         if rule.kind == "hostile_offers":
             return Reply(200, encode(add_hostile_offer(self.api.handle(target, params))))
+        if rule.kind == "reply":  # whatever a test needs TUNE, or a proxy before it, to have said
+            return Reply(200, rule.body.encode("utf-8", "surrogatepass"))
         if rule.kind in ("invalid_token", "invalid_network"):  # TUNE's one reply to both (recording 23)
             return Reply(200, encode(INVALID_NETWORK_BODY))
         return Reply(200, encode(failure(target, params, rule.message)))  # api_error

@@ -5,12 +5,13 @@ everything the client logs, raises or returns is redacted.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -57,7 +58,7 @@ from .models import (
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
-from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
+from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value, redacted_excerpt
 from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
 LOGGER_NAME = "trackly_pipeline.tune"
@@ -76,6 +77,11 @@ _RETRY_AFTER_CAP = 60.0
 _READ_CHUNK = 1 << 16
 # A connection that breaks once headers are in: the reply is cut short or its bytes do not decode.
 _BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+# Reads a reply body into ``response.data``; the secrets are what to mask in any excerpt of the
+# body its errors quote (envelope.parse_body, raw_rows.decode_page).
+Decode = Callable[[bytes, Sequence[str]], Any]
+# Characters of an unrecognisable Application::getTimezone reply quoted in the error.
+_TIMEZONE_EXCERPT = 200
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,7 @@ class TuneClient:
         method: str,
         params: Mapping[str, Any] | None = None,
         *,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
     ) -> Any:
         """Call ``Target::Method`` and return ``response.data`` as `decode` reads the reply body;
         raise a TuneError on failure."""
@@ -182,7 +188,7 @@ class TuneClient:
         params: Mapping[str, Any] | None,
         page_size: int | None = None,
         *,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
         noun: str = "rows",
         check_count: bool = True,
     ) -> Iterator[Page]:
@@ -292,7 +298,8 @@ class TuneClient:
         for page, asked in self._conversion_pages(start, end, page_size, in_bulk=True):
             parsed = parse_conversion_page(page.rows, asked.zone)
             if asked.holds(parsed.table.column("converted_at")):
-                rejected = [self._rejected(row, reason) for _, row, reason in parsed.rejected]
+                parse = functools.partial(parse_conversion_row, tz=asked.zone)
+                rejected = [self._rejected(row, reason, parse) for _, row, reason in parsed.rejected]
                 yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
             else:  # TUNE ignored the filter: the per-row rules sort the page, as `iter_conversion_batches` does
                 rows = page.rows.rows() if isinstance(page.rows, RowTable) else page.rows
@@ -324,11 +331,12 @@ class TuneClient:
     def _read_rows(self, rows: Iterable[Any], asked: _LocalTimes) -> tuple[list[Conversion], list[RejectedRow]]:
         """A page's rows, one by one: the conversions, and the rows rejected with the reason."""
         conversions, rejected = [], []
+        parse = functools.partial(parse_conversion_row, tz=asked.zone)
         for row in rows:
             try:
-                conversion = parse_conversion_row(row, asked.zone)
+                conversion = parse(row)
             except RowError as exc:
-                rejected.append(self._rejected(row, exc.reason))
+                rejected.append(self._rejected(row, exc.reason, parse))
                 continue
             outside = asked.outside(conversion.converted_at)
             if outside:
@@ -344,15 +352,18 @@ class TuneClient:
         return {"Stat.affiliate_id": {"conditional": "EQUAL_TO", "values": [self.affiliate_id]}}
 
     @staticmethod
-    def _decode_conversions(body: bytes) -> Any:
-        return decode_page(body, _RAW_CONVERSION_SCHEMA)
+    def _decode_conversions(body: bytes, secrets: Sequence[str]) -> Any:
+        return decode_page(body, _RAW_CONVERSION_SCHEMA, secrets)
 
-    def _rejected(self, row: Any, reason: str) -> RejectedRow:
-        return RejectedRow(
-            reason=reason,
-            raw=redact_value(row, [self.__token]),
-            conversion_id=raw_conversion_id(row) if isinstance(row, Mapping) else None,
-        )
+    def _rejected(self, row: Any, reason: str, parse: Callable[[Any], Any] | None = None,
+                  row_id: Callable[[Any], str | None] = raw_conversion_id) -> RejectedRow:
+        """A row for ops.quarantine, the token masked. A reason quotes values cut short
+        (values._short), so for a row quoting the token it is made again, by `parse`, from the
+        masked row: a cut through the token would keep part of it."""
+        raw = redact_value(row, self.secrets())
+        if parse is not None and raw != row:
+            reason = _reason_of(raw, parse)
+        return RejectedRow(self._redact(reason), raw, row_id(raw) if isinstance(raw, Mapping) else None)
 
     def test_connection(self) -> ConnectionCheck:
         """Check reachability, network id, token, report access and, with an affiliate id, that the
@@ -435,19 +446,15 @@ class TuneClient:
                     catalog.offers.append(parse_offer_row(row, zone))
                 except RowError as exc:
                     # An unreadable offer must not block the others; it is reported, not hidden.
-                    self._log.warning("TUNE network %s: unreadable offer row: %s", self.network_id, exc.reason)
-                    offer = row.get("Offer") if isinstance(row, Mapping) else None
-                    offer_id = offer.get("id") if isinstance(offer, Mapping) else None
-                    catalog.rejected.append(
-                        RejectedRow(exc.reason, redact_value(row, [self.__token]), None if offer_id is None else str(offer_id))
-                    )
+                    rejected = self._rejected(row, exc.reason, functools.partial(parse_offer_row, tz=zone), _offer_id)
+                    self._log.warning("TUNE network %s: unreadable offer row: %s", self.network_id, rejected.reason)
+                    catalog.rejected.append(rejected)
 
     def _timezone_from(self, data: Any) -> str:
         name = _find_zone_name(data)
         if name is None:
-            raise TuneResponseError(
-                self._redact(f"TUNE Application::getTimezone returned no recognisable time zone: {data!r:.200}")
-            )
+            shown = redacted_excerpt(repr(redact_value(data, self.secrets())), self.secrets(), _TIMEZONE_EXCERPT)
+            raise TuneResponseError(f"TUNE Application::getTimezone returned no recognisable time zone: {shown}")
         return name
 
     def _call(
@@ -458,7 +465,7 @@ class TuneClient:
         max_retries: int,
         rate_limit_retries: int,
         timeout: float,
-        decode: Callable[[bytes], Any] = envelope.parse_body,
+        decode: Decode = envelope.parse_body,
     ) -> Any:
         pairs: list[Param] = [
             ("NetworkId", self.network_id),
@@ -501,7 +508,7 @@ class TuneClient:
                 )
             self._sleep(delay)
 
-    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Callable[[bytes], Any]) -> Any:
+    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Decode) -> Any:
         """One HTTP round trip, connect to last body byte within `timeout` seconds.
         Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
@@ -517,7 +524,7 @@ class TuneClient:
             failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
         else:
             try:
-                return decode(body)
+                return decode(body, self.secrets())
             except TuneResponseError as exc:
                 failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
             except TuneRateLimitError as exc:
@@ -550,7 +557,8 @@ class TuneClient:
                 retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status >= 500:
-            return _Transient(f"HTTP {status} {response.reason}", TuneHttpError, status)
+            # The reason phrase is the server's text, logged with each retry: a proxy may quote the URL.
+            return _Transient(self._redact(f"HTTP {status} {response.reason}"), TuneHttpError, status)
         if status >= 300:
             return TuneHttpError(self._redact(f"{where}: HTTP {status} {response.reason}"), status)
         return None
@@ -574,8 +582,12 @@ class TuneClient:
     def _url_for_logs(self, pairs: list[Param]) -> str:
         return f"{self.api_url}?{urlencode(redact_pairs(pairs), safe='[]*')}"
 
+    def secrets(self) -> tuple[str, ...]:
+        """What to mask in any text about this client's requests and replies: its token."""
+        return (self.__token,)
+
     def _redact(self, text: str) -> str:
-        return redact_text(text, [self.__token])
+        return redact_text(text, self.secrets())
 
 
 def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
@@ -617,6 +629,21 @@ def _cut_off(raw: urllib3.response.BaseHTTPResponse, cut_off: threading.Event) -
         raw.shutdown()  # urllib3 >= 2.3; before that, the read ends at its own per-read timeout
     except (AttributeError, ValueError, RuntimeError, OSError):
         pass  # e.g. the body is complete and the connection already back in the pool
+
+
+def _reason_of(row: Any, parse: Callable[[Any], Any]) -> str:
+    """Why `parse` rejects the row (a row whose masked value became readable: a general reason)."""
+    try:
+        parse(row)
+    except RowError as exc:
+        return exc.reason
+    return "a value quotes the network token (masked in the row)"
+
+
+def _offer_id(row: Mapping) -> str | None:
+    offer = row.get("Offer")
+    offer_id = offer.get("id") if isinstance(offer, Mapping) else None
+    return None if offer_id is None else str(offer_id)
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -19,13 +19,13 @@ in transit is still not valid JSON, and still retried.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from .errors import TuneResponseError, api_error_class
-from .redact import redact_text
+from .redact import redacted_excerpt
 from .values import storable
 
 _SNIPPET_LENGTH = 200
@@ -76,20 +76,20 @@ def loads(body: str | bytes) -> Any:
     return json.loads(body, parse_float=Decimal)
 
 
-def parse_body(body: str | bytes) -> Any:
+def parse_body(body: str | bytes, secrets: Sequence[str] = ()) -> Any:
     """Return ``response.data`` of a reply body, or raise.
 
     Raises TuneResponseError for anything that is not a TUNE envelope, and the matching
-    TuneApiError subclass when TUNE reports a failure. Messages may contain reply text, so
-    callers redact them.
+    TuneApiError subclass when TUNE reports a failure. Messages may contain reply text: excerpts
+    have `secrets` masked (they must be, before the cut), whole API messages are for callers to redact.
     """
     try:
         document = loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise TuneResponseError(f"reply is not valid JSON ({exc}): {_snippet(body)!r}") from None
+        raise TuneResponseError(f"reply is not valid JSON ({exc}): {_snippet(body, secrets)!r}") from None
     response = document.get("response") if isinstance(document, dict) else None
     if not isinstance(response, dict):
-        raise TuneResponseError(f"reply has no 'response' object: {_snippet(body)!r}")
+        raise TuneResponseError(f"reply has no 'response' object: {_snippet(body, secrets)!r}")
     status = response.get("status")
     if type(status) is int and status == 1:
         return response.get("data")
@@ -168,8 +168,6 @@ def _int_member(data: dict, name: str, default: int | None = None) -> int:
         raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {value!r}") from None
 
 
-def _snippet(body: str | bytes) -> str:
-    # Redacted before it is cut: TUNE echoes the token, and a cut inside it would leave a prefix.
-    text = redact_text(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
-    return text if len(text) <= _SNIPPET_LENGTH else text[:_SNIPPET_LENGTH] + "..."
+def _snippet(body: str | bytes, secrets: Sequence[str]) -> str:
+    return redacted_excerpt(body, secrets, _SNIPPET_LENGTH)
 

@@ -45,11 +45,11 @@ def raw_schema(fields: Sequence[str]) -> pa.Schema:
     return pa.schema([(model, pa.struct([(f, pa.string()) for f in names])) for model, names in models.items()])
 
 
-def decode_page(body: bytes, schema: pa.Schema) -> Any:
-    """`envelope.parse_body(body)`, except that a paginated row array that can be read in bulk
-    comes back as a RowTable in ``data["data"]``. Raises exactly what parse_body raises."""
+def decode_page(body: bytes, schema: pa.Schema, secrets: Sequence[str] = ()) -> Any:
+    """`envelope.parse_body(body, secrets)`, except that a paginated row array that can be read in
+    bulk comes back as a RowTable in ``data["data"]``. Raises exactly what parse_body raises."""
     fast = _decode_in_bulk(body, schema)
-    return fast if fast is not None else envelope.parse_body(body)
+    return fast if fast is not None else envelope.parse_body(body, secrets)
 
 
 def _decode_in_bulk(body: bytes, schema: pa.Schema) -> dict | None:

@@ -1,11 +1,11 @@
 """Keep the network token out of logs, exception text and returned payloads."""
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 MASK = "***"
 SECRET_PARAM_NAMES = frozenset({"networktoken", "api_key", "apikey", "token", "access_token"})
@@ -18,6 +18,8 @@ _QUERY_SECRET = re.compile(rf"(?i)\b({_NAMES})=[^&\s\"'#<>]*")
 _JSON_SECRET = re.compile(rf'(?i)("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 # Tokens shorter than this are not scrubbed literally: replacing e.g. "a" would mangle text.
 _MIN_LITERAL_LENGTH = 4
+# What marks a cut in an excerpt.
+_CUT = "..."
 
 
 def is_secret_name(name: str) -> bool:
@@ -25,14 +27,48 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask secret query params and JSON members, then any literal occurrence of a secret."""
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
-    text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
+    """Mask every literal occurrence of a secret, in any encoding a URL or JSON text carries it in,
+    then secret query params and JSON members. Secrets go first: a param's value ends at the first
+    space or quote, so a token holding one would otherwise keep its tail."""
     for secret in secrets:
         if secret and len(secret) >= _MIN_LITERAL_LENGTH:
-            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-                text = text.replace(form, MASK)
-    return text
+            text = _literal_pattern(secret).sub(MASK, text)
+    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
+
+
+def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int) -> str:
+    """At most `limit` characters of `text` for a message or log line, every secret masked BEFORE
+    the cut: a cut through a token leaves a part of it that no search for the token finds.
+    Every excerpt of a reply or URL is made here; no caller cuts text itself."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    text = redact_text(text, secrets)
+    return text if len(text) <= limit else text[: max(0, limit - len(_CUT))] + _CUT
+
+
+@functools.lru_cache(maxsize=64)
+def _literal_pattern(secret: str) -> re.Pattern[str]:
+    """The secret with each character as itself or as any encoding of it: percent-encoded (hex in
+    either case, also encoded again and again: %25XX, %2525XX), '+' for a space (form encoding; itself encoded in
+    a URL quoted whole) and JSON escapes (\\/ and \\uXXXX), mixed freely, as encoders leave
+    some characters as they are."""
+    return re.compile("".join(_character_forms(char) for char in secret))
+
+
+def _character_forms(char: str) -> str:
+    spellings = [char, "+"] if char == " " else [char]
+    forms = [re.escape(spelling) for spelling in spellings]
+    forms += ["".join(f"%(?:25)*{_hex_any_case(byte, 2)}" for byte in spelling.encode("utf-8")) for spelling in spellings]
+    if ord(char) <= 0xFFFF:
+        forms.append(rf"\\u{_hex_any_case(ord(char), 4)}")
+    if char in "/\\\"'":
+        forms.append(re.escape("\\" + char))
+    return f"(?:{'|'.join(forms)})"
+
+
+def _hex_any_case(value: int, digits: int) -> str:
+    return "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{value:0{digits}X}")
 
 
 def redact_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -7,13 +7,14 @@ summed in each conversion's own currency, so rows are grouped by `Stat.currency`
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from .errors import TuneResponseError
+from .redact import redacted_excerpt
 
 if TYPE_CHECKING:
     from .client import TuneClient
@@ -55,21 +56,24 @@ def iter_daily_offer_stats(client: "TuneClient", first_day: date, last_day: date
     # What `count` counts for a grouped report (groups or conversions) is unverified: no check.
     for page in client.iter_pages("Report", "getStats", params, page_size, check_count=False):
         for row in page.rows:
-            yield parse_stats_row(row)
+            yield parse_stats_row(row, client.secrets())
 
 
-def parse_stats_row(row: Any) -> DailyOfferStat:
-    """One `{"Stat": {...}}` row; raises TuneResponseError naming the field when it is unreadable."""
+def parse_stats_row(row: Any, secrets: Sequence[str] = ()) -> DailyOfferStat:
+    """One `{"Stat": {...}}` row; raises TuneResponseError naming the field when it is unreadable
+    (with an excerpt of the value, `secrets` masked)."""
     stat = row.get("Stat") if isinstance(row, dict) else None
     if not isinstance(stat, dict):
-        raise TuneResponseError(f"Report::getStats row has no Stat object: {str(row)[:200]!r}")
+        raise TuneResponseError(f"Report::getStats row has no Stat object: {redacted_excerpt(str(row), secrets, 200)!r}")
 
     def field(name: str, parse):
         raw = stat.get(name)
         try:
             return parse(raw)
         except (TypeError, ValueError, InvalidOperation):
-            raise TuneResponseError(f"Report::getStats Stat.{name} is unreadable: {str(raw)[:100]!r}") from None
+            raise TuneResponseError(
+                f"Report::getStats Stat.{name} is unreadable: {redacted_excerpt(str(raw), secrets, 100)!r}"
+            ) from None
 
     payout = field("payout", lambda v: Decimal(str(v).strip()))
     if not payout.is_finite():

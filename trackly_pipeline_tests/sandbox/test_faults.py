@@ -164,6 +164,16 @@ def test_short_page_refuses_a_negative_row_count():
         FaultRule("short_page", keep_rows=-1)
 
 
+def test_reply_sends_its_body_as_it_is_and_needs_one(tune, server):
+    body = "<html>bad gateway for GET /Apiv3/json?NetworkToken=\u00e9t\u00e9 \"quoted\"</html>"
+    server.add_fault(FaultRule("reply", method=REPORT, body=body))
+    replied = page(tune, 1)
+    assert replied.status_code == 200 and replied.content == body.encode()
+    assert page(tune, 1).json()["response"]["status"] == 1  # times=1: only once
+    with pytest.raises(ValueError, match="body"):
+        FaultRule("reply")
+
+
 def test_http_429_with_and_without_retry_after(tune, server):
     server.add_fault(FaultRule("http_429", method=REPORT, retry_after="7"))
     limited = page(tune, 1)

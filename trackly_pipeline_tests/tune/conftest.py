@@ -53,6 +53,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # the status line's reason phrase (None: the standard one)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def scripted_server() -> Iterator[callable]:
                     threading.Event().wait(reply.delay)
                 payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 try:
-                    self.send_response(reply.status)
+                    self.send_response(reply.status, reply.reason)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     for name, value in reply.headers.items():

@@ -112,6 +112,15 @@ def test_persistent_5xx_fails_after_bounded_retries(scripted_server, caplog):
     assert_no_chained_cause(caught.value)
 
 
+def test_a_status_line_quoting_the_token_is_masked_in_warnings_and_the_error(scripted_server, caplog):
+    server = scripted_server(Reply("down", 502, reason=f"Bad Gateway for NetworkToken {SECRET_TOKEN}"))
+    client = make_client(server.url, max_retries=1)
+    with caplog.at_level(logging.DEBUG), pytest.raises(TuneHttpError) as caught:
+        client.call("Offer", "findAll")
+    assert "HTTP 502 Bad Gateway for NetworkToken ***" in str(caught.value) and "retry 1/1" in caplog.text
+    assert_token_free(str(caught.value), caplog.text)
+
+
 def test_4xx_fails_at_once(scripted_server):
     server = scripted_server(Reply("nope", 403), envelope([]))
     with pytest.raises(TuneHttpError, match="HTTP 403") as caught:
@@ -395,6 +404,29 @@ def test_offer_catalog_returns_unreadable_rows_with_their_reason(scripted_server
     (rejected,) = catalog.rejected
     assert rejected.conversion_id == "three" and "id" in rejected.reason
     assert SECRET_TOKEN not in repr(rejected.raw)
+
+
+@pytest.mark.parametrize("read", ["per row", "in bulk", "offers"])
+def test_a_rejected_value_quoting_the_token_keeps_no_piece_of_it_in_the_reason(scripted_server, read):
+    """A reason quotes a bad value cut to 60 characters: made from the masked row, whatever the cut."""
+    values = ["x" * shift + SECRET_TOKEN for shift in range(25, 60)]
+    if read == "offers":
+        rows = [{"Offer": {"id": value, "name": "Bad", "status": "active"}} for value in values]
+    else:
+        rows = [{"Stat": {"id": str(10 + i), "datetime": "2024-03-09 12:00:00", "offer_id": "1",
+                          "status": "approved", "payout": value, "currency": "USD"}} for i, value in enumerate(values)]
+    client = make_client(scripted_server(paginated(1, 1, len(rows), rows)).url, timezone="UTC")
+    window = datetime(2024, 3, 9, tzinfo=timezone.utc), datetime(2024, 3, 10, tzinfo=timezone.utc)
+    if read == "offers":
+        rejected = client.read_offer_catalog().rejected
+    elif read == "per row":
+        rejected = [row for batch in client.iter_conversion_batches(*window) for row in batch.rejected]
+    else:
+        rejected = [row for table in client.iter_conversion_tables(*window) for row in table.rejected]
+    assert len(rejected) == len(values)
+    pieces = [SECRET_TOKEN[i : i + 6] for i in range(len(SECRET_TOKEN) - 5)]
+    for row in rejected:
+        assert not any(piece in row.reason + repr(row.raw) + str(row.conversion_id) for piece in pieces), row.reason
 
 
 # ---- test_connection -----------------------------------------------------------------------
