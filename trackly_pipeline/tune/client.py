@@ -54,6 +54,7 @@ from .models import (
     parse_offer_row,
     raw_conversion_id,
 )
+from .paging import MAX_PAGES_PER_SWEEP, is_last_page, too_many_pages
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
@@ -130,6 +131,7 @@ class TuneClient:
         rate_limit: tuple[int, float] = (40, 10.0),
         rate_limit_retries: int = 5,
         extra_conversion_fields: Iterable[str] = (),
+        max_pages: int = MAX_PAGES_PER_SWEEP,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -147,6 +149,7 @@ class TuneClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.rate_limit_retries = rate_limit_retries
+        self.max_pages = max_pages
         self.conversion_fields = _conversion_fields(extra_conversion_fields)
         # The Network API reports every partner's conversions: with our affiliate id, the conversion
         # and stats reports ask for ours alone.
@@ -186,7 +189,9 @@ class TuneClient:
         noun: str = "rows",
         check_count: bool = True,
     ) -> Iterator[Page]:
-        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here).
+        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here), ending
+        early at an empty page or, with `check_count`, past the pages TUNE's `count` fills
+        (`paging.is_last_page`); TuneTooManyPagesError after `max_pages` pages with more to come.
         `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`).
 
         With `check_count`, every row TUNE counts must arrive: callers replace what they hold with
@@ -204,7 +209,7 @@ class TuneClient:
         while True:
             number += 1
             data = self.call(target, method, {**(params or {}), "limit": size, "page": number}, decode=decode)
-            page = envelope.page_of(data)
+            page = self._page_of(data, target, method)
             if envelope.is_paginated(data) and page.number != number:
                 raise TuneResponseError(
                     f"TUNE {target}::{method}: asked for page {number}, reply is page {page.number}"
@@ -218,15 +223,23 @@ class TuneClient:
             counted = page.total_count
             received += page.row_count
             yield page
-            # pageCount is re-read on every page: it grows if rows arrive while we read.
-            if number >= page.page_count or not envelope.is_paginated(data):
+            # pageCount and count are re-read on every page: they grow if rows arrive while we read.
+            if is_last_page(page, number, size, paginated=envelope.is_paginated(data), count_is_rows=check_count):
                 break
+            if number >= self.max_pages:
+                raise too_many_pages(f"TUNE {target}::{method}", self.max_pages, size, page, noun)
         if check_count and received < page.total_count:
             raise TuneIncompleteSweepError(
                 f"TUNE {target}::{method} said {page.total_count:,} {noun} match but returned {received:,} over "
                 f"{number} page{'s' if number != 1 else ''} of {size:,}; if the network caps rows per page, "
                 "lower page_size"
             )
+
+    def _page_of(self, data: Any, target: str, method: str) -> Page:
+        try:
+            return envelope.page_of(data)
+        except TuneResponseError as exc:  # its text is the reply's: say where, without the token
+            raise type(exc)(self._redact(f"TUNE {target}::{method}: {exc.message}")) from None
 
     # ---- typed reads ---------------------------------------------------------------------
 
