@@ -5,10 +5,10 @@ everything the client logs, raises or returns is redacted.
 """
 from __future__ import annotations
 
+import http.client
 import logging
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import requests
 import urllib3
 
-from . import envelope
+from . import deadline, envelope
 from .columnar import ConversionTable, parse_conversion_page
 from .columns import conversions_table
 from .envelope import Page, RowTable
@@ -38,6 +38,7 @@ from .errors import (
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
+    TuneReplyRefusedError,
     TuneResponseError,
 )
 from .models import (
@@ -59,6 +60,7 @@ from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
 from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value
+from .reply_size import ReplyTooLarge, read_capped, reply_limit
 from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
 LOGGER_NAME = "trackly_pipeline.tune"
@@ -73,10 +75,11 @@ _PROBE_TIMEOUT = 10.0
 _PROBE_DAYS = 7  # the sync's own window
 # Longest wait a Retry-After header can ask of us; a longer one is cut to this.
 _RETRY_AFTER_CAP = 60.0
-# Bytes per read of a reply body.
-_READ_CHUNK = 1 << 16
 # A connection that breaks once headers are in: the reply is cut short or its bytes do not decode.
 _BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+# What a hostile reply can make the HTTP stack raise past requests' own wrapping (a malformed status
+# line or header, a socket shut at the deadline): failures of the connection, retried.
+_STACK_FAILURES = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ class TuneClient:
         self.affiliate_id = str(affiliate_id) if affiliate_id is not None else None
         self._timezone = _validated_zone(timezone) if timezone else None
         self._session = session or requests.Session()
+        deadline.install(self._session)  # `timeout` bounds each whole request, headers included
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._sleep = sleep
         self._limiter = RateLimiter(rate_limit[0], rate_limit[1], sleep=sleep)
@@ -481,13 +485,14 @@ class TuneClient:
             *encode_params(params),
         ]
         where = f"TUNE {target}::{method}"
+        largest = reply_limit(params.get("limit") if params else None)
         url_for_logs = self._url_for_logs(pairs)
         failures = rate_limited = 0
         while True:
             self._limiter.acquire()
             failure: _Transient | TuneRateLimitError
             try:
-                return self._attempt(pairs, timeout, where, decode)
+                return self._attempt(pairs, timeout, largest, where, decode)
             except _Transient as transient:
                 failure, failures = transient, failures + 1
             except TuneRateLimitError as exc:
@@ -514,12 +519,13 @@ class TuneClient:
                 )
             self._sleep(delay)
 
-    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Callable[[bytes], Any]) -> Any:
-        """One HTTP round trip, connect to last body byte within `timeout` seconds.
-        Raises _Transient for retryable failures, TuneError otherwise."""
+    def _attempt(self, pairs: list[Param], timeout: float, largest: int, where: str,
+                 decode: Callable[[bytes], Any]) -> Any:
+        """One HTTP round trip, connect to last body byte within `timeout` seconds, of at most
+        `largest` bytes. Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
         try:
-            body = self._fetch(pairs, timeout, where)
+            body = self._fetch(pairs, timeout, largest, where)
         except (requests.Timeout, _DeadlineExceeded) as exc:
             failure = _Transient(f"timed out after {timeout:g}s ({self._redact(str(exc))})", TuneConnectionError)
         except requests.ConnectionError as exc:
@@ -528,9 +534,15 @@ class TuneClient:
             failure = _Transient(f"connection broken mid-reply ({self._redact(str(exc))})", TuneConnectionError)
         except requests.RequestException as exc:
             failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
+        except _STACK_FAILURES as exc:
+            failure = _Transient(f"connection failed ({self._redact(repr(exc))})", TuneConnectionError)
+        except ReplyTooLarge as exc:
+            failure = TuneReplyRefusedError(self._redact(f"{where}: {exc.describe()}"))
         else:
             try:
                 return decode(body)
+            except TuneReplyRefusedError as exc:  # before TuneResponseError: not worth a retry
+                failure = TuneReplyRefusedError(self._redact(f"{where}: {exc.message}"))
             except TuneResponseError as exc:
                 failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
             except TuneRateLimitError as exc:
@@ -539,20 +551,31 @@ class TuneClient:
                 failure = type(exc)(self._redact(f"{where}: {exc.message}"))
         raise failure
 
-    def _fetch(self, pairs: list[Param], timeout: float, where: str) -> bytes:
-        """The body of a 2xx reply; raises the HTTP status's failure otherwise.
-        requests' `timeout` bounds each socket read only, so the body is read here against a
-        deadline: a reply trickled a few bytes at a time must not take forever."""
-        deadline = time.monotonic() + timeout
-        # total=: connecting and waiting for the headers share one budget.
-        response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout), stream=True)
-        try:
-            failure = self._failure_of(response, where)
-            if failure is not None:
-                raise failure
-            return _read_body(response, deadline)
-        finally:
-            response.close()  # an abandoned reply must not keep its connection
+    def _fetch(self, pairs: list[Param], timeout: float, largest: int, where: str) -> bytes:
+        """The body of a 2xx reply, at most `largest` bytes (ReplyTooLarge); raises the HTTP
+        status's failure otherwise. requests' `timeout` bounds each socket read only, so a
+        RequestDeadline shuts the socket at `timeout`: a reply trickled a line or a byte at a time,
+        headers or body, must not take forever. A failure after that is the deadline's."""
+        with deadline.RequestDeadline(timeout) as limit:
+            try:
+                # total=: connecting and waiting for the headers share one budget.
+                response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout),
+                                             stream=True)
+                try:
+                    failure = self._failure_of(response, where)
+                    if failure is not None:
+                        raise failure
+                    body = read_capped(response, largest, lambda: limit.expired)
+                finally:
+                    response.close()  # an abandoned reply must not keep its connection
+            except (requests.RequestException, *_STACK_FAILURES):
+                if limit.expired:
+                    raise _DeadlineExceeded("the reply was not complete in time") from None
+                raise
+        # Checked after a clean end too: a reply without Content-Length just ends when cut off.
+        if limit.expired:
+            raise _DeadlineExceeded("the reply was not complete in time")
+        return body
 
     def _failure_of(self, response: requests.Response, where: str) -> TuneError | _Transient | None:
         status = response.status_code
@@ -599,37 +622,6 @@ def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"extra_conversion_fields: {sorted(unknown)} are not among {list(AFFILIATE_UNIQUE_FIELDS)}")
     return CONVERSION_STAT_FIELDS + tuple(name for name in AFFILIATE_UNIQUE_FIELDS if name in asked)
-
-
-def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """The whole body, decoded; _DeadlineExceeded if it is not complete by `deadline`."""
-    cut_off = threading.Event()
-    watchdog = threading.Timer(deadline - time.monotonic(), _cut_off, (response.raw, cut_off))
-    watchdog.daemon = True
-    watchdog.start()
-    chunks: list[bytes] = []
-    try:
-        for chunk in response.iter_content(_READ_CHUNK):
-            chunks.append(chunk)
-    except requests.RequestException:
-        if not cut_off.is_set():
-            raise
-    finally:
-        watchdog.cancel()
-    # Checked after a clean end too: a reply without Content-Length just ends when cut off.
-    if cut_off.is_set():
-        raise _DeadlineExceeded("the reply was not complete in time")
-    return b"".join(chunks)
-
-
-def _cut_off(raw: urllib3.response.BaseHTTPResponse, cut_off: threading.Event) -> None:
-    # Runs on the watchdog's thread: shutting the socket for reading wakes a read blocked on a
-    # trickling reply (closing it would not).
-    cut_off.set()
-    try:
-        raw.shutdown()  # urllib3 >= 2.3; before that, the read ends at its own per-read timeout
-    except (AttributeError, ValueError, RuntimeError, OSError):
-        pass  # e.g. the body is complete and the connection already back in the pool
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
