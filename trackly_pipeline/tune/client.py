@@ -243,7 +243,8 @@ class TuneClient:
         try:
             return envelope.page_of(data)
         except TuneResponseError as exc:  # its text is the reply's: say where, without the token
-            raise type(exc)(self._redact(f"TUNE {target}::{method}: {exc.message}")) from None
+            failure = type(exc)(self._redact(f"TUNE {target}::{method}: {exc.message}"))
+        raise failure  # outside the except block: no chained cause for a traceback to print
 
     # ---- typed reads ---------------------------------------------------------------------
 
@@ -646,7 +647,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 def _validated_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ValueError(f"unknown IANA time zone: {name!r}") from None
     return name
 
