@@ -10,8 +10,9 @@ not), the read fails, and the caller sees `RequestDeadline.expired` and reports 
 
 The socket is found through the connection classes of `DeadlineAdapter`, which register it with
 the thread's current deadline when they connect and when they wait for a reply (a kept-alive
-connection does not connect again). Name resolution (getaddrinfo) cannot be interrupted and is
-not covered; connecting is bounded by the socket timeout.
+connection does not connect again). Name resolution (getaddrinfo) cannot be interrupted, and
+connecting (TCP, and TLS's handshake, which runs on a socket not yet handed over) is bounded by the
+socket timeout per operation only; from the request on, the deadline holds.
 """
 from __future__ import annotations
 
