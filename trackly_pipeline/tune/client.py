@@ -208,7 +208,7 @@ class TuneClient:
           page already read, and the totals can no longer tell.
         More rows than `count` is no loss (duplicates are the row checks' business)."""
         size = page_size or self.page_size
-        number = received = 0
+        number = received = served = 0
         counted = None
         while True:
             number += 1
@@ -226,9 +226,10 @@ class TuneClient:
                 )
             counted = page.total_count
             received += page.row_count
+            served = max(served, page.row_count)
             yield page
             # pageCount and count are re-read on every page: they grow if rows arrive while we read.
-            if is_last_page(page, number, size, paginated=envelope.is_paginated(data), count_is_rows=check_count):
+            if is_last_page(page, number, served, paginated=envelope.is_paginated(data), count_is_rows=check_count):
                 break
             if number >= self.max_pages:
                 raise too_many_pages(f"TUNE {target}::{method}", self.max_pages, size, page, noun)

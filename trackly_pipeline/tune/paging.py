@@ -19,14 +19,15 @@ from .errors import TuneTooManyPagesError
 MAX_PAGES_PER_SWEEP = 10_000
 
 
-def is_last_page(page: Page, number: int, size: int, *, paginated: bool, count_is_rows: bool) -> bool:
-    """Whether no page follows page `number` (`size` rows asked per page): TUNE's pageCount says
-    so, the page is empty (pages fill up in order, so every later one would be empty too), or,
-    where `count` counts the rows returned, one page more than they fill has been read (a row
-    arriving mid-sweep can push another onto the page after those counted)."""
+def is_last_page(page: Page, number: int, served: int, *, paginated: bool, count_is_rows: bool) -> bool:
+    """Whether no page follows page `number`: TUNE's pageCount says so, the page is empty (pages
+    fill up in order, so every later one would be empty too), or, where `count` counts the rows
+    returned, one page more than they fill has been read (a row arriving mid-sweep can push another
+    onto the page after those counted). `served` is the most rows a page has held so far, not the
+    `limit` asked: a network that caps its pages below it, and says so in pageCount, is read whole."""
     if not paginated or number >= page.page_count or page.row_count == 0:
         return True
-    return count_is_rows and number > pages_holding(page.total_count, size)
+    return count_is_rows and number > pages_holding(page.total_count, served)
 
 
 def pages_holding(rows: int, size: int) -> int:

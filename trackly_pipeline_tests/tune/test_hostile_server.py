@@ -124,6 +124,16 @@ def test_pages_past_what_the_count_fills_are_not_asked_for(scripted_server):
     assert len(server.requests) == 3
 
 
+def test_a_network_that_serves_fewer_rows_than_asked_and_counts_its_pages_so_is_read_whole(scripted_server):
+    """7 rows at 2 a page where 5 were asked: pageCount 4 is honest, so all four pages are read
+    (the bound past `count` is in pages of the rows TUNE serves, not of the `limit` asked)."""
+    ids = iter(range(1, 8))
+    pages = [paginated(n, 4, 7, [{"A": {"id": str(next(ids))}} for _ in range(2 if n < 4 else 1)]) for n in (1, 2, 3, 4)]
+    server = scripted_server(*pages, Reply("stop", 400))
+    read = list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=5))
+    assert [row["A"]["id"] for page in read for row in page.rows] == [str(n) for n in range(1, 8)]
+
+
 def test_a_read_without_end_stops_at_the_page_cap_with_what_to_do(scripted_server):
     def page(number):
         return paginated(number, 10**12, 10**12, [{"A": {"id": str(number)}}])
