@@ -13,7 +13,9 @@ from .errors import (
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
+    TuneReplyRefusedError,
     TuneResponseError,
+    TuneTooManyPagesError,
 )
 from .models import (
     AFFILIATE_UNIQUE_FIELDS,
@@ -58,7 +60,9 @@ __all__ = [
     "TuneInvalidNetworkError",
     "TunePermissionError",
     "TuneRateLimitError",
+    "TuneReplyRefusedError",
     "TuneResponseError",
+    "TuneTooManyPagesError",
     "encode_params",
     "parse_conversion_row",
     "parse_offer_row",

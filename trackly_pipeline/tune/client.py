@@ -6,10 +6,10 @@ everything the client logs, raises or returns is redacted.
 from __future__ import annotations
 
 import functools
+import http.client
 import logging
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import requests
 import urllib3
 
-from . import envelope
+from . import deadline, envelope
 from .columnar import ConversionTable, parse_conversion_page
 from .columns import conversions_table
 from .envelope import Page, RowTable
@@ -39,6 +39,7 @@ from .errors import (
     TuneInvalidNetworkError,
     TunePermissionError,
     TuneRateLimitError,
+    TuneReplyRefusedError,
     TuneResponseError,
 )
 from .models import (
@@ -55,10 +56,12 @@ from .models import (
     parse_offer_row,
     raw_conversion_id,
 )
+from .paging import MAX_PAGES_PER_SWEEP, is_last_page, too_many_pages
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
 from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value, redacted_excerpt
+from .reply_size import ReplyTooLarge, read_capped, reply_limit
 from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
 LOGGER_NAME = "trackly_pipeline.tune"
@@ -73,8 +76,6 @@ _PROBE_TIMEOUT = 10.0
 _PROBE_DAYS = 7  # the sync's own window
 # Longest wait a Retry-After header can ask of us; a longer one is cut to this.
 _RETRY_AFTER_CAP = 60.0
-# Bytes per read of a reply body.
-_READ_CHUNK = 1 << 16
 # A connection that breaks once headers are in: the reply is cut short or its bytes do not decode.
 _BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
 # Reads a reply body into ``response.data``; the secrets are what to mask in any excerpt of the
@@ -82,6 +83,9 @@ _BROKEN_MID_REPLY = (requests.exceptions.ChunkedEncodingError, requests.exceptio
 Decode = Callable[[bytes, Sequence[str]], Any]
 # Characters of an unrecognisable Application::getTimezone reply quoted in the error.
 _TIMEZONE_EXCERPT = 200
+# What a hostile reply can make the HTTP stack raise past requests' own wrapping (a malformed status
+# line or header, a socket shut at the deadline): failures of the connection, retried.
+_STACK_FAILURES = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class TuneClient:
         rate_limit: tuple[int, float] = (40, 10.0),
         rate_limit_retries: int = 5,
         extra_conversion_fields: Iterable[str] = (),
+        max_pages: int = MAX_PAGES_PER_SWEEP,
         session: requests.Session | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -153,12 +158,14 @@ class TuneClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.rate_limit_retries = rate_limit_retries
+        self.max_pages = max_pages
         self.conversion_fields = _conversion_fields(extra_conversion_fields)
         # The Network API reports every partner's conversions: with our affiliate id, the conversion
         # and stats reports ask for ours alone.
         self.affiliate_id = str(affiliate_id) if affiliate_id is not None else None
         self._timezone = _validated_zone(timezone) if timezone else None
         self._session = session or requests.Session()
+        deadline.install(self._session)  # `timeout` bounds each whole request, headers included
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._sleep = sleep
         self._limiter = RateLimiter(rate_limit[0], rate_limit[1], sleep=sleep)
@@ -192,7 +199,9 @@ class TuneClient:
         noun: str = "rows",
         check_count: bool = True,
     ) -> Iterator[Page]:
-        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here).
+        """Yield pages 1..pageCount of a paginated call (``limit``/``page`` are set here), ending
+        early at an empty page or, with `check_count`, past the pages TUNE's `count` fills
+        (`paging.is_last_page`); TuneTooManyPagesError after `max_pages` pages with more to come.
         `decode` reads a reply body into ``response.data`` (see `raw_rows.decode_page`).
 
         With `check_count`, every row TUNE counts must arrive: callers replace what they hold with
@@ -205,12 +214,12 @@ class TuneClient:
           page already read, and the totals can no longer tell.
         More rows than `count` is no loss (duplicates are the row checks' business)."""
         size = page_size or self.page_size
-        number = received = 0
+        number = received = served = 0
         counted = None
         while True:
             number += 1
             data = self.call(target, method, {**(params or {}), "limit": size, "page": number}, decode=decode)
-            page = envelope.page_of(data)
+            page = self._page_of(data, target, method)
             if envelope.is_paginated(data) and page.number != number:
                 raise TuneResponseError(
                     f"TUNE {target}::{method}: asked for page {number}, reply is page {page.number}"
@@ -223,16 +232,26 @@ class TuneClient:
                 )
             counted = page.total_count
             received += page.row_count
+            served = max(served, page.row_count)
             yield page
-            # pageCount is re-read on every page: it grows if rows arrive while we read.
-            if number >= page.page_count or not envelope.is_paginated(data):
+            # pageCount and count are re-read on every page: they grow if rows arrive while we read.
+            if is_last_page(page, number, served, paginated=envelope.is_paginated(data), count_is_rows=check_count):
                 break
+            if number >= self.max_pages:
+                raise too_many_pages(f"TUNE {target}::{method}", self.max_pages, size, page, noun)
         if check_count and received < page.total_count:
             raise TuneIncompleteSweepError(
                 f"TUNE {target}::{method} said {page.total_count:,} {noun} match but returned {received:,} over "
                 f"{number} page{'s' if number != 1 else ''} of {size:,}; if the network caps rows per page, "
                 "lower page_size"
             )
+
+    def _page_of(self, data: Any, target: str, method: str) -> Page:
+        try:
+            return envelope.page_of(data)
+        except TuneResponseError as exc:  # its text is the reply's: say where, without the token
+            failure = type(exc)(self._redact(f"TUNE {target}::{method}: {exc.message}"))
+        raise failure  # outside the except block: no chained cause for a traceback to print
 
     # ---- typed reads ---------------------------------------------------------------------
 
@@ -475,13 +494,14 @@ class TuneClient:
             *encode_params(params),
         ]
         where = f"TUNE {target}::{method}"
+        largest = reply_limit(params.get("limit") if params else None)
         url_for_logs = self._url_for_logs(pairs)
         failures = rate_limited = 0
         while True:
             self._limiter.acquire()
             failure: _Transient | TuneRateLimitError
             try:
-                return self._attempt(pairs, timeout, where, decode)
+                return self._attempt(pairs, timeout, largest, where, decode)
             except _Transient as transient:
                 failure, failures = transient, failures + 1
             except TuneRateLimitError as exc:
@@ -508,12 +528,12 @@ class TuneClient:
                 )
             self._sleep(delay)
 
-    def _attempt(self, pairs: list[Param], timeout: float, where: str, decode: Decode) -> Any:
-        """One HTTP round trip, connect to last body byte within `timeout` seconds.
-        Raises _Transient for retryable failures, TuneError otherwise."""
+    def _attempt(self, pairs: list[Param], timeout: float, largest: int, where: str, decode: Decode) -> Any:
+        """One HTTP round trip, connect to last body byte within `timeout` seconds, of at most
+        `largest` bytes. Raises _Transient for retryable failures, TuneError otherwise."""
         failure: TuneError | _Transient
         try:
-            body = self._fetch(pairs, timeout, where)
+            body = self._fetch(pairs, timeout, largest, where)
         except (requests.Timeout, _DeadlineExceeded) as exc:
             failure = _Transient(f"timed out after {timeout:g}s ({self._redact(str(exc))})", TuneConnectionError)
         except requests.ConnectionError as exc:
@@ -522,9 +542,15 @@ class TuneClient:
             failure = _Transient(f"connection broken mid-reply ({self._redact(str(exc))})", TuneConnectionError)
         except requests.RequestException as exc:
             failure = TuneConnectionError(self._redact(f"{where}: request could not be sent: {exc}"))
+        except _STACK_FAILURES as exc:
+            failure = _Transient(f"connection failed ({self._redact(repr(exc))})", TuneConnectionError)
+        except ReplyTooLarge as exc:
+            failure = TuneReplyRefusedError(self._redact(f"{where}: {exc.describe()}"))
         else:
             try:
                 return decode(body, self.secrets())
+            except TuneReplyRefusedError as exc:  # before TuneResponseError: not worth a retry
+                failure = TuneReplyRefusedError(self._redact(f"{where}: {exc.message}"))
             except TuneResponseError as exc:
                 failure = _Transient(f"malformed reply: {self._redact(exc.message)}", TuneResponseError)
             except TuneRateLimitError as exc:
@@ -533,20 +559,31 @@ class TuneClient:
                 failure = type(exc)(self._redact(f"{where}: {exc.message}"))
         raise failure
 
-    def _fetch(self, pairs: list[Param], timeout: float, where: str) -> bytes:
-        """The body of a 2xx reply; raises the HTTP status's failure otherwise.
-        requests' `timeout` bounds each socket read only, so the body is read here against a
-        deadline: a reply trickled a few bytes at a time must not take forever."""
-        deadline = time.monotonic() + timeout
-        # total=: connecting and waiting for the headers share one budget.
-        response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout), stream=True)
-        try:
-            failure = self._failure_of(response, where)
-            if failure is not None:
-                raise failure
-            return _read_body(response, deadline)
-        finally:
-            response.close()  # an abandoned reply must not keep its connection
+    def _fetch(self, pairs: list[Param], timeout: float, largest: int, where: str) -> bytes:
+        """The body of a 2xx reply, at most `largest` bytes (ReplyTooLarge); raises the HTTP
+        status's failure otherwise. requests' `timeout` bounds each socket read only, so a
+        RequestDeadline shuts the socket at `timeout`: a reply trickled a line or a byte at a time,
+        headers or body, must not take forever. A failure after that is the deadline's."""
+        with deadline.RequestDeadline(timeout) as limit:
+            try:
+                # total=: connecting and waiting for the headers share one budget.
+                response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout),
+                                             stream=True)
+                try:
+                    failure = self._failure_of(response, where)
+                    if failure is not None:
+                        raise failure
+                    body = read_capped(response, largest, lambda: limit.expired)
+                finally:
+                    response.close()  # an abandoned reply must not keep its connection
+            except (requests.RequestException, *_STACK_FAILURES):
+                if limit.expired:
+                    raise _DeadlineExceeded("the reply was not complete in time") from None
+                raise
+        # Checked after a clean end too: a reply without Content-Length just ends when cut off.
+        if limit.expired:
+            raise _DeadlineExceeded("the reply was not complete in time")
+        return body
 
     def _failure_of(self, response: requests.Response, where: str) -> TuneError | _Transient | None:
         status = response.status_code
@@ -600,37 +637,6 @@ def _conversion_fields(extra: Iterable[str]) -> tuple[str, ...]:
     return CONVERSION_STAT_FIELDS + tuple(name for name in AFFILIATE_UNIQUE_FIELDS if name in asked)
 
 
-def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """The whole body, decoded; _DeadlineExceeded if it is not complete by `deadline`."""
-    cut_off = threading.Event()
-    watchdog = threading.Timer(deadline - time.monotonic(), _cut_off, (response.raw, cut_off))
-    watchdog.daemon = True
-    watchdog.start()
-    chunks: list[bytes] = []
-    try:
-        for chunk in response.iter_content(_READ_CHUNK):
-            chunks.append(chunk)
-    except requests.RequestException:
-        if not cut_off.is_set():
-            raise
-    finally:
-        watchdog.cancel()
-    # Checked after a clean end too: a reply without Content-Length just ends when cut off.
-    if cut_off.is_set():
-        raise _DeadlineExceeded("the reply was not complete in time")
-    return b"".join(chunks)
-
-
-def _cut_off(raw: urllib3.response.BaseHTTPResponse, cut_off: threading.Event) -> None:
-    # Runs on the watchdog's thread: shutting the socket for reading wakes a read blocked on a
-    # trickling reply (closing it would not).
-    cut_off.set()
-    try:
-        raw.shutdown()  # urllib3 >= 2.3; before that, the read ends at its own per-read timeout
-    except (AttributeError, ValueError, RuntimeError, OSError):
-        pass  # e.g. the body is complete and the connection already back in the pool
-
-
 def _reason_of(row: Any, parse: Callable[[Any], Any]) -> str:
     """Why `parse` rejects the row (a row whose masked value became readable: a general reason)."""
     try:
@@ -668,7 +674,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
 def _validated_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ValueError(f"unknown IANA time zone: {name!r}") from None
     return name
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from .errors import TuneResponseError, api_error_class
 from .redact import redacted_excerpt
+from .reply_json import decode_json, paging_int
 from .values import storable
 
 _SNIPPET_LENGTH = 200
@@ -65,15 +65,17 @@ class Page:
 
 def loads(body: str | bytes) -> Any:
     """`json.loads` for TUNE replies: exact Decimal for JSON numbers with a fraction or exponent
-    (ints stay ints), and bytes that are not UTF-8 read as lone surrogates instead of failing.
-    Raises ValueError (json.JSONDecodeError) for what is not JSON."""
+    (ints stay ints), and bytes that are not UTF-8 read as lone surrogates instead of failing;
+    numbers too long for Python kept as text, and nesting bounded (`reply_json.decode_json`).
+    Raises ValueError (json.JSONDecodeError) for what is not JSON, TuneReplyRefusedError for
+    nesting no TUNE reply has."""
     if isinstance(body, (bytes, bytearray)):
         encoding = json.detect_encoding(body)
         try:
             body = bytes(body).decode(encoding, "surrogatepass")  # what json.loads(bytes) does
         except UnicodeDecodeError:
             body = bytes(body).decode(encoding, "surrogateescape")
-    return json.loads(body, parse_float=Decimal)
+    return decode_json(body)
 
 
 def parse_body(body: str | bytes, secrets: Sequence[str] = ()) -> Any:
@@ -161,11 +163,16 @@ def page_of(data: Any) -> Page:
 def _int_member(data: dict, name: str, default: int | None = None) -> int:
     value = data.get(name, default)
     try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)  # TUNE sometimes sends numbers as strings
+        return paging_int(value)
     except (TypeError, ValueError):
-        raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {value!r}") from None
+        raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {_paging_value(value)}") from None
+
+
+def _paging_value(value: Any) -> str:
+    # Text is described, not quoted: this module does not know the token, and a cut could split it.
+    if isinstance(value, str):
+        return f"text of {len(value)} characters"
+    return redacted_excerpt(repr(value), (), 60)
 
 
 def _snippet(body: str | bytes, secrets: Sequence[str]) -> str:

@@ -37,6 +37,17 @@ class TuneIncompleteSweepError(TuneResponseError):
     would otherwise pass for vanished."""
 
 
+class TuneReplyRefusedError(TuneResponseError):
+    """A reply the client will not read: larger than the limit for the page size asked
+    (`reply_size`), or nested deeper than any TUNE reply (`reply_json`). Not retried: a network
+    that sends it once sends it again."""
+
+
+class TuneTooManyPagesError(TuneResponseError):
+    """A paged read reached the page cap (`paging.MAX_PAGES_PER_SWEEP`) with TUNE still saying more
+    pages follow: TUNE's paging is broken, or the window is far larger than any sweep should be."""
+
+
 class TuneApiError(TuneError):
     """TUNE understood the request and said no (``response.status != 1``)."""
 

@@ -102,11 +102,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-_URLLIB3_LOGGER = "urllib3.connectionpool"
+# The pool logs each request line at DEBUG; the connection logs a WARNING with the full URL when a
+# reply's headers do not parse.
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection")
 
 
 def install_urllib3_redaction() -> None:
-    """Attach RedactingFilter to urllib3's connection-pool logger once per process."""
-    logger = logging.getLogger(_URLLIB3_LOGGER)
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
+    """Attach RedactingFilter to urllib3's loggers that log request URLs, once per process."""
+    for name in _URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
