@@ -40,7 +40,7 @@ def test_rows_render_the_ground_truth(tune, world):
             expected = truth.loc[int(stat["id"])]
             local = expected.converted_at.tz_convert(network.timezone).strftime("%Y-%m-%d %H:%M:%S")
             assert stat["datetime"] == local
-            assert (stat["tune_event_id"], stat["ad_id"], stat["status"]) == (expected.tune_event_id, expected.ad_id, expected.status)
+            assert (stat["tune_event_id"], stat["ad_id"], stat["status"]) == (expected.tune_event_id, expected.ad_id or "", expected.status)
             assert (stat["offer_id"], stat["goal_id"], stat["affiliate_id"]) == (str(expected.offer_id), str(expected.goal_id), network.affiliate_id)
             assert stat["status_code"] == str(expected.status_code)
             assert stat["is_adjustment"] == ("1" if expected.is_adjustment else "0")
