@@ -60,7 +60,14 @@ from .paging import MAX_PAGES_PER_SWEEP, is_last_page, too_many_pages
 from .params import Param, encode_params
 from .ratelimit import RateLimiter
 from .raw_rows import decode_page, raw_schema
-from .redact import install_urllib3_redaction, redact_pairs, redact_text, redact_value, redacted_excerpt
+from .redact import (
+    install_urllib3_redaction,
+    redact_pairs,
+    redact_text,
+    redact_value,
+    redacted_excerpt,
+    remember_secret,
+)
 from .reply_size import ReplyTooLarge, read_capped, reply_limit
 from .values import TUNE_DATETIME_FORMAT, local_to_utc
 
@@ -152,6 +159,7 @@ class TuneClient:
         self.network_id = str(network_id)
         self.api_url = api_url or f"https://{self.network_id}.api.hasoffers.com/Apiv3/json"
         self.__token = token  # name-mangled and never included in repr
+        remember_secret(token)  # so that other libraries' log records are masked too
         self.page_size = page_size
         self.timeout = timeout
         self.max_retries = max_retries
@@ -567,8 +575,9 @@ class TuneClient:
         with deadline.RequestDeadline(timeout) as limit:
             try:
                 # total=: connecting and waiting for the headers share one budget.
+                # Redirects are not followed: one would carry the token, in the query string, elsewhere.
                 response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout),
-                                             stream=True)
+                                             stream=True, allow_redirects=False)
                 try:
                     failure = self._failure_of(response, where)
                     if failure is not None:
@@ -596,8 +605,12 @@ class TuneClient:
         if status >= 500:
             # The reason phrase is the server's text, logged with each retry: a proxy may quote the URL.
             return _Transient(self._redact(f"HTTP {status} {response.reason}"), TuneHttpError, status)
-        if status >= 300:
+        if status >= 400:
             return TuneHttpError(self._redact(f"{where}: HTTP {status} {response.reason}"), status)
+        if status >= 300:
+            return TuneHttpError(self._redact(
+                f"{where}: HTTP {status} {response.reason}: the API answered with a redirect, which is not "
+                "followed (it would take the token along); set api_url to the address the API answers at"), status)
         return None
 
     def _backoff(self, attempt: int) -> float:

@@ -164,7 +164,7 @@ def _int_member(data: dict, name: str, default: int | None = None) -> int:
     value = data.get(name, default)
     try:
         return paging_int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):
         raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {_paging_value(value)}") from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,21 +19,39 @@ _QUERY_SECRET = re.compile(rf"(?i)\b({_NAMES})=[^&\s\"'#<>]*")
 _JSON_SECRET = re.compile(rf'(?i)("(?:{_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 # Tokens shorter than this are not scrubbed literally: replacing e.g. "a" would mangle text.
 _MIN_LITERAL_LENGTH = 4
+# Any run of this many characters of a token is masked, not only the whole token: a reply cut off
+# (or quoted cut) inside the token leaves its start or its end, which no search for the token finds.
+PIECE_LENGTH = 8
 # What marks a cut in an excerpt.
 _CUT = "..."
+# An excerpt's text is cut to its limit plus this before masking, which costs time in proportion to
+# the text (an 81 MiB reply): masking only shortens text, and a piece cut here is masked as a piece.
+_EXCERPT_SLACK = 1 << 16
+
+# Tokens of the clients alive in this process, for log records of other libraries (urllib3), which
+# know no token: RedactingFilter masks these as well as `NetworkToken=...`.
+_LIVE_SECRETS: set[str] = set()
+_LIVE_SECRETS_LOCK = threading.Lock()
 
 
 def is_secret_name(name: str) -> bool:
     return name.lower() in SECRET_PARAM_NAMES
 
 
+def remember_secret(secret: str) -> None:
+    """Have RedactingFilter mask `secret` in every log record of this process from now on."""
+    with _LIVE_SECRETS_LOCK:
+        _LIVE_SECRETS.add(secret)
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask every literal occurrence of a secret, in any encoding a URL or JSON text carries it in,
-    then secret query params and JSON members. Secrets go first: a param's value ends at the first
-    space or quote, so a token holding one would otherwise keep its tail."""
+    """Mask every secret, and every run of PIECE_LENGTH or more of its characters, in any encoding
+    a URL or JSON text carries it in (letters in any case: a host name is lower-cased), then secret
+    query params and JSON members. Secrets go first: a param's value ends at the first space or
+    quote, so a token holding one would otherwise keep its tail."""
     for secret in secrets:
         if secret and len(secret) >= _MIN_LITERAL_LENGTH:
-            text = _literal_pattern(secret).sub(MASK, text)
+            text = _secret_pattern(secret).sub(MASK, text)
     text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
     return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
 
@@ -41,34 +60,41 @@ def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int) -> s
     """At most `limit` characters of `text` for a message or log line, every secret masked BEFORE
     the cut: a cut through a token leaves a part of it that no search for the token finds.
     Every excerpt of a reply or URL is made here; no caller cuts text itself."""
+    kept = limit + _EXCERPT_SLACK
+    cut = len(text) > (4 * kept if isinstance(text, (bytes, bytearray)) else kept)
     if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", "replace")
-    text = redact_text(text, secrets)
-    return text if len(text) <= limit else text[: max(0, limit - len(_CUT))] + _CUT
+        text = bytes(text[: 4 * kept]).decode("utf-8", "replace")  # 4 bytes at most per character
+    text = redact_text(text[:kept], secrets)
+    return text if len(text) <= limit and not cut else text[: max(0, limit - len(_CUT))] + _CUT
 
 
 @functools.lru_cache(maxsize=64)
-def _literal_pattern(secret: str) -> re.Pattern[str]:
-    """The secret with each character as itself or as any encoding of it: percent-encoded (hex in
-    either case, also encoded again and again: %25XX, %2525XX), '+' for a space (form encoding; itself encoded in
-    a URL quoted whole) and JSON escapes (\\/ and \\uXXXX), mixed freely, as encoders leave
-    some characters as they are."""
-    return re.compile("".join(_character_forms(char) for char in secret))
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """The secret, or any run of PIECE_LENGTH or more of its characters (the whole secret when it is
+    shorter), each character as itself or as any encoding of it: percent-encoded (also encoded
+    again and again: %25XX, %2525XX), '+' for a space (form encoding; itself encoded in a URL
+    quoted whole) and JSON escapes (\\/, \\uXXXX and surrogate pairs), mixed freely, as encoders
+    leave some characters as they are. A run is matched as far as it goes."""
+    forms = [_character_forms(char) for char in secret]
+    piece = min(PIECE_LENGTH, len(forms))
+    runs = []
+    for start in range(len(forms) - piece + 1):
+        rest = ""
+        for form in reversed(forms[start + piece:]):
+            rest = f"(?:{form}{rest})?"
+        runs.append("".join(forms[start:start + piece]) + rest)
+    return re.compile("|".join(runs), re.IGNORECASE)
 
 
 def _character_forms(char: str) -> str:
     spellings = [char, "+"] if char == " " else [char]
     forms = [re.escape(spelling) for spelling in spellings]
-    forms += ["".join(f"%(?:25)*{_hex_any_case(byte, 2)}" for byte in spelling.encode("utf-8")) for spelling in spellings]
-    if ord(char) <= 0xFFFF:
-        forms.append(rf"\\u{_hex_any_case(ord(char), 4)}")
+    forms += ["".join(f"%(?:25)*{byte:02X}" for byte in spelling.encode("utf-8")) for spelling in spellings]
+    units = char.encode("utf-16-be")  # a character past U+FFFF is a surrogate pair in JSON
+    forms.append("".join(rf"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}" for i in range(0, len(units), 2)))
     if char in "/\\\"'":
         forms.append(re.escape("\\" + char))
     return f"(?:{'|'.join(forms)})"
-
-
-def _hex_any_case(value: int, digits: int) -> str:
-    return "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{value:0{digits}X}")
 
 
 def redact_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -79,8 +105,10 @@ def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Deep copy of a JSON-like value with secret keys masked and secret strings scrubbed."""
     secrets = tuple(secrets)
     if isinstance(value, Mapping):
+        # Names are text from the reply too: a member named after the token is masked like a value.
         return {
-            key: MASK if isinstance(key, str) and is_secret_name(key) else redact_value(item, secrets)
+            (redact_text(key, secrets) if isinstance(key, str) else key):
+                MASK if isinstance(key, str) and is_secret_name(key) else redact_value(item, secrets)
             for key, item in value.items()
         }
     if isinstance(value, list):
@@ -92,13 +120,21 @@ def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
 
 class RedactingFilter(logging.Filter):
     """Logging filter that masks tokens in records emitted by other libraries (urllib3 logs
-    full request URLs, query string included, at DEBUG level)."""
+    full request URLs, query string included, at DEBUG level, and quotes header lines it cannot
+    parse, with a traceback, at WARNING): `NetworkToken=...` and the live clients' tokens."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        with _LIVE_SECRETS_LOCK:
+            secrets = tuple(_LIVE_SECRETS)
         message = record.getMessage()
-        redacted = redact_text(message)
+        redacted = redact_text(message, secrets)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info:  # the traceback quotes the same text: keep it, masked, as exc_text
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), secrets)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact_text(record.exc_text, secrets)
         return True
 
 

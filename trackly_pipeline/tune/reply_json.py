@@ -79,7 +79,10 @@ def paging_int(value: Any) -> int:
         value = value.strip()
         if len(value) > 20:
             raise ValueError(value)
-    if isinstance(value, (float, Decimal)) and not (value == value and abs(value) < 2**63):  # NaN, inf, huge
+    if isinstance(value, float) and not (value == value and abs(value) < 2**63):  # NaN, inf, huge
+        raise ValueError(value)
+    # adjusted(), not abs(): abs() of 1e999999999 overflows Decimal's context (decimal.Overflow).
+    if isinstance(value, Decimal) and not (value.is_finite() and (not value or value.adjusted() < 19)):
         raise ValueError(value)
     number = int(value)  # TUNE sometimes sends numbers as strings
     if abs(number) >= 2**63:

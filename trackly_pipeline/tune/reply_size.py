@@ -6,8 +6,9 @@ about 620 bytes (the benchmark's 618 MB for 1,000,000 rows), an offer row a few 
 its sub ids at the 10,000 characters the warehouse stores verbatim is about 60 KB. So a reply may
 hold REPLY_BASE_BYTES for the envelope (and the unpaginated calls, which are small) plus
 REPLY_BYTES_PER_ROW for each row asked for: 81 MiB at the default page of 5,000 rows, 25 times a
-real page, still far below the memory the ingest is budgeted (1.5 GB). Bytes are counted as
-decoded (after gzip), as they are held.
+real page, still far below the memory the ingest is budgeted (1.5 GB). Rows as large as that
+60 KB fit only a smaller page (about 20 rows a page): the error says to lower `page_size` for a
+network whose rows really are that large. Bytes are counted as decoded (after gzip), as they are held.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class ReplyTooLarge(Exception):
     def describe(self) -> str:
         size = f"Content-Length {self.declared:,} bytes" if self.declared is not None else "it kept coming"
         return (f"reply refused: larger than {self.limit:,} bytes ({size}), the limit for the page size asked "
-                f"({REPLY_BASE_BYTES:,} bytes + {REPLY_BYTES_PER_ROW:,} per row); not retried")
+                f"({REPLY_BASE_BYTES:,} bytes + {REPLY_BYTES_PER_ROW:,} per row); not retried. If this network's "
+                "rows really are this large (sub ids of thousands of characters), lower its page_size")
 
 
 def reply_limit(rows_asked: Any) -> int:

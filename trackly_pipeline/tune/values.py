@@ -66,8 +66,11 @@ def to_amount(value: Any) -> Decimal:
         raise ValueError(f"is not a number: {_short(value)}")
     if not number.is_finite():
         raise ValueError(f"is not finite: {_short(value)}")
-    if abs(number) >= MAX_ABS_AMOUNT:
+    # adjusted(), not abs(): abs() of 1e999999999 overflows Decimal's context (decimal.Overflow).
+    if number and number.adjusted() >= MAX_ABS_AMOUNT.adjusted():
         raise ValueError(f"is out of range (|amount| >= 1e12): {_short(value)}")
+    if not number and number.as_tuple().exponent > 0:
+        return Decimal(0).copy_sign(number)  # 0e999999999 is 0; its exponent would overflow on the way to DuckDB
     return number
 
 

@@ -10,6 +10,7 @@ import copy
 import gzip
 import os
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ import yaml
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.tune import (
     TuneConnectionError,
+    TuneHttpError,
     TuneIncompleteSweepError,
     TuneReplyRefusedError,
     TuneResponseError,
@@ -212,7 +214,8 @@ def test_a_huge_content_length_is_refused_before_reading():
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
-NOT_A_COUNT = ["Infinity", "-Infinity", "NaN", "1e400", "1e5000", "9" * 5000]
+NOT_A_COUNT = ["Infinity", "-Infinity", "NaN", "1e400", "1e5000", "9" * 5000,
+               "1e999999999", "-1e999999999"]  # abs() of these overflows Decimal (review)
 
 
 def test_deeply_nested_json_is_refused_not_a_recursion_error(scripted_server):
@@ -245,16 +248,19 @@ def test_a_paging_member_that_is_no_count_is_a_malformed_reply(scripted_server, 
 @pytest.mark.parametrize("field, reason", [
     ("id", "Stat.id is out of range (5,000 digits)"),
     ("payout", "Stat.payout is out of range (|amount| >= 1e12)"),
+    ("payout@1e999999999", "Stat.payout is out of range (|amount| >= 1e12)"),  # decimal.Overflow (review)
     ("offer_id", "Stat.offer_id is out of range (5,000 digits)"),
 ])
 def test_a_5000_digit_number_quarantines_its_row_only(scripted_server, in_bulk, field, reason):
     """json.loads refused the whole page (Python's 4,300-digit limit), failing every sweep while
     the row was in the window; now the number stays text and only its row is rejected."""
+    field, _, number = field.partition("@")
+    number = number or "9" * 5000
     good = copy.deepcopy(BASE_ROW)
     huge = copy.deepcopy(BASE_ROW)
     huge["Stat"]["id"] = "7"
     huge["Stat"][field] = "@huge@"
-    body = paginated(1, 1, 2, [good, huge]).replace('"@huge@"', "9" * 5000)
+    body = paginated(1, 1, 2, [good, huge]).replace('"@huge@"', number)
     server = scripted_server(body)
     client = make_client(server.url, timezone="UTC", max_retries=0)
     if in_bulk:
@@ -266,7 +272,7 @@ def test_a_5000_digit_number_quarantines_its_row_only(scripted_server, in_bulk, 
     assert kept == [int(BASE_ROW["Stat"]["id"])]
     (row,) = rejected
     assert row.reason.startswith(reason)
-    assert row.raw["Stat"][field] == "9" * 5000  # the digits, kept as sent
+    assert Decimal(str(row.raw["Stat"][field])) == Decimal(number)  # the number, kept (as text when too long)
 
 
 def test_a_5000_digit_sub_id_is_stored_as_its_digits(scripted_server):
@@ -330,3 +336,17 @@ def test_trackly_commands_say_what_went_wrong_in_one_line(trackly_yaml, capsys, 
     assert "\n" not in said and "Traceback" not in out + err
     assert said.startswith("acme         FAIL error" if command[0] == "test-connection" else "trackly offers: acme: TUNE")
     assert SECRET_TOKEN not in out + err
+
+
+# ---- redirects -----------------------------------------------------------------------------------
+
+
+def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(scripted_server):
+    """requests followed a 302 to wherever it pointed, the query string and its token along, and
+    logged the new address (review): now a redirect is an error that says what to set."""
+    elsewhere = scripted_server(envelope("America/New_York"))
+    server = scripted_server(Reply("", status=302, headers={"Location": f"{elsewhere.url}/moved/{SECRET_TOKEN}/json"}))
+    with pytest.raises(TuneHttpError, match="redirect, which is not followed") as caught:
+        make_client(server.url, timezone=None, max_retries=2).timezone
+    assert len(server.requests) == 1 and elsewhere.requests == []
+    assert SECRET_TOKEN not in str(caught.value)
