@@ -125,7 +125,7 @@ class Replay:
     def __init__(self, bodies: Callable[[int], bytes]):
         self.bodies = bodies
 
-    def get(self, url, params=None, timeout=None, stream=False):
+    def get(self, url, params=None, timeout=None, stream=False, allow_redirects=True):
         page = int(dict(params)["page"])
         return _Reply(self.bodies(page))
 
