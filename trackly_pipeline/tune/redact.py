@@ -22,10 +22,13 @@ _MIN_LITERAL_LENGTH = 4
 # Any run of this many characters of a token is masked, not only the whole token: a reply cut off
 # (or quoted cut) inside the token leaves its start or its end, which no search for the token finds.
 PIECE_LENGTH = 8
+# One match spans at most this many characters of a token; a longer run is masked by several
+# matches in a row. It bounds the pattern (quadratic in this, linear in the token's length).
+_LONGEST_MATCH = 64
 # What marks a cut in an excerpt.
 _CUT = "..."
 # An excerpt's text is cut to its limit plus this before masking, which costs time in proportion to
-# the text (an 81 MiB reply): masking only shortens text, and a piece cut here is masked as a piece.
+# the text (an 81 MiB reply): a token cut here is masked as a piece.
 _EXCERPT_SLACK = 1 << 16
 
 # Tokens of the clients alive in this process, for log records of other libraries (urllib3), which
@@ -61,14 +64,16 @@ def redacted_excerpt(text: str | bytes, secrets: Iterable[str], limit: int) -> s
     the cut: a cut through a token leaves a part of it that no search for the token finds.
     Every excerpt of a reply or URL is made here; no caller cuts text itself."""
     kept = limit + _EXCERPT_SLACK
-    cut = len(text) > (4 * kept if isinstance(text, (bytes, bytearray)) else kept)
+    cut = False
     if isinstance(text, (bytes, bytearray)):
+        cut = len(text) > 4 * kept
         text = bytes(text[: 4 * kept]).decode("utf-8", "replace")  # 4 bytes at most per character
+    cut = cut or len(text) > kept
     text = redact_text(text[:kept], secrets)
     return text if len(text) <= limit and not cut else text[: max(0, limit - len(_CUT))] + _CUT
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _secret_pattern(secret: str) -> re.Pattern[str]:
     """The secret, or any run of PIECE_LENGTH or more of its characters (the whole secret when it is
     shorter), each character as itself or as any encoding of it: percent-encoded (also encoded
@@ -80,7 +85,7 @@ def _secret_pattern(secret: str) -> re.Pattern[str]:
     runs = []
     for start in range(len(forms) - piece + 1):
         rest = ""
-        for form in reversed(forms[start + piece:]):
+        for form in reversed(forms[start + piece:start + _LONGEST_MATCH]):
             rest = f"(?:{form}{rest})?"
         runs.append("".join(forms[start:start + piece]) + rest)
     return re.compile("|".join(runs), re.IGNORECASE)
@@ -89,8 +94,10 @@ def _secret_pattern(secret: str) -> re.Pattern[str]:
 def _character_forms(char: str) -> str:
     spellings = [char, "+"] if char == " " else [char]
     forms = [re.escape(spelling) for spelling in spellings]
-    forms += ["".join(f"%(?:25)*{byte:02X}" for byte in spelling.encode("utf-8")) for spelling in spellings]
-    units = char.encode("utf-16-be")  # a character past U+FFFF is a surrogate pair in JSON
+    # surrogatepass: a token read from a non-UTF-8 environment holds lone surrogates
+    forms += ["".join(f"%(?:25)*{byte:02X}" for byte in spelling.encode("utf-8", "surrogatepass"))
+              for spelling in spellings]
+    units = char.encode("utf-16-be", "surrogatepass")  # a character past U+FFFF is a surrogate pair in JSON
     forms.append("".join(rf"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}" for i in range(0, len(units), 2)))
     if char in "/\\\"'":
         forms.append(re.escape("\\" + char))
@@ -126,15 +133,16 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         with _LIVE_SECRETS_LOCK:
             secrets = tuple(_LIVE_SECRETS)
-        message = record.getMessage()
-        redacted = redact_text(message, secrets)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        if record.exc_info:  # the traceback quotes the same text: keep it, masked, as exc_text
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info), secrets)
-            record.exc_info = None
-        elif record.exc_text:
-            record.exc_text = redact_text(record.exc_text, secrets)
+        try:
+            message = record.getMessage()
+            trace = record.exc_text or (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
+            redacted = redact_text(f"{message}\n{trace}" if trace else message, secrets)
+        except Exception:  # a filter that raises breaks the caller's request: say nothing instead
+            redacted, trace = f"{record.name}: a log record could not be masked, so it is not shown", "x"
+        if redacted != message or trace:
+            # The traceback quotes the same text: it goes, masked, into the message itself (handlers
+            # that pass records on, Dagster's among them, drop exc_text).
+            record.msg, record.args, record.exc_info, record.exc_text = redacted, None, None, None
         return True
 
 

@@ -96,3 +96,33 @@ def test_other_libraries_log_records_are_masked_with_the_live_tokens_traceback_i
 def test_an_excerpt_of_a_huge_text_costs_what_its_limit_does():
     huge = "x" * (50 << 20) + TOKEN
     assert redacted_excerpt(huge, [TOKEN], 40) == "x" * 37 + "..."
+
+
+def test_a_masked_traceback_survives_handlers_that_pass_records_on():
+    """Dagster's handler re-logs a record with its exc_info and standard fields only: exc_text was
+    dropped, and the traceback with it (review). The masked traceback is in the message."""
+    token = "Zq3kV9pLm2Xw8Rt5Yb7Nc4Hd6Jf1Gs0A"
+    remember_secret(token)
+    try:
+        raise ValueError(f"unparsed data: {token}")
+    except ValueError as error:
+        record = logging.LogRecord("urllib3.connection", logging.WARNING, __file__, 1, "Failed", (),
+                                   exc_info=(type(error), error, error.__traceback__))
+    RedactingFilter().filter(record)
+    assert record.exc_info is None and record.exc_text is None
+    assert "Traceback" in record.getMessage() and f"unparsed data: {MASK}" in record.getMessage()
+
+
+def test_a_token_that_is_no_utf8_breaks_no_log_record():
+    """A token read from a non-UTF-8 environment holds a lone surrogate; masking it raised inside
+    the filter, so every urllib3 request of the process failed (review)."""
+    remember_secret("NETabcdefghij\udce9klmnopqrstuv")
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, "GET %s", ("/x",), None)
+    assert RedactingFilter().filter(record) and record.getMessage() == "GET /x"
+
+
+def test_an_excerpt_of_a_long_byte_reply_says_it_was_cut():
+    """Masking shrinks the text it keeps; the excerpt still says that it is not the whole reply."""
+    token = "Zq3kV9pLm2Xw8Rt5Yb7Nc4Hd6Jf1Gs0AbCdEfGh"
+    excerpt = redacted_excerpt((token * 2000).encode(), [token], 10_000)
+    assert excerpt.endswith("...") and pieces(excerpt, token) == []
