@@ -12,6 +12,12 @@ before they are deleted, so a session must reconnect within a day. "Replaced" me
 by the new copy while read by the copy it replaces (its views name the files) or listed in the
 bookkeeping: the two differ after a schema upgrade forgot a table's files or a failed `_record`.
 
+Analysts open the copy read-only. One who opens it read-write (the DuckDB CLI's default) and
+writes leaves `<copy>.wal` behind if the process dies; beside the next copy that log no longer
+matches, and every open, read-only too, fails. So a publish sets a log left by a dead session
+aside (its changes were to a copy being replaced), checks the new copy opens read-only before and
+after the swap, and fails, saying what to do, when it does not (a live session still writing).
+
 Every row is in exactly one month file: infinite times (a log may hold them) and years Python's
 `date` cannot hold belong to the first or last month it can (`FIRST_MONTH`, `LAST_MONTH`).
 """
@@ -57,6 +63,7 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     Call outside a transaction: the bookkeeping commits once the new copy is in place."""
     parts = parts_folder(target)
     _sql_path(parts)  # refuse an unusable folder before anything is written
+    _set_aside_dead_sessions_log(target)
     pending = _pending_months(conn)
     files = _current_files(conn)
     live = _live_files(conn, target, parts)
@@ -73,6 +80,11 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
         staging.unlink(missing_ok=True)
         raise
     _detach(conn, catalog)
+    try:
+        _check_opens(staging)
+    except PublishError:
+        staging.unlink(missing_ok=True)
+        raise
     # A file the copy in place reads or the bookkeeping lists, and the new copy does not, is replaced:
     # its grace period runs from now, its mtime (set just before the swap, so that a crash in between
     # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
@@ -85,10 +97,55 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
         with contextlib.suppress(FileNotFoundError):
             os.utime(parts / file)
     os.replace(staging, target)
+    _check_opens(target)  # a session that still writes the copy left its log beside it
 
     _record(conn, written, pending)
     _remove_replaced(parts, set(current.values()))
     return target
+
+
+class PublishError(RuntimeError):
+    """The analysts' copy would not open; the message says what to do."""
+
+
+def wal_of(path: Path) -> Path:
+    """DuckDB's write-ahead log of the database file `path`."""
+    return path.with_name(f"{path.name}.wal")
+
+
+def _set_aside_dead_sessions_log(target: Path) -> None:
+    """Remove a write-ahead log a dead read-write session left beside the copy: it would not match
+    the next copy, and no open would work. A live session's log (the copy is locked) stays;
+    `_check_opens` says what to do if it is still there after the swap."""
+    wal = wal_of(target)
+    if not wal.exists():
+        return
+    try:
+        duckdb.connect(str(target), read_only=True).close()
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            return  # a live session: its log is its own
+    wal.unlink(missing_ok=True)
+    log.warning("%s: removed %s, the write-ahead log of a read-write session on the analysts' copy that "
+                "ended without closing it (its changes were to the copy now replaced); analysts open the "
+                "copy read-only: duckdb -readonly", target, wal.name)
+
+
+def _check_opens(path: Path) -> None:
+    """Open `path` read-only, as analysts do, and read every table and view (views read the month
+    files); PublishError if that fails."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as copy:
+            names = copy.execute("SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
+                                 "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+            for schema, name in names:
+                copy.execute(f'SELECT * FROM "{schema}"."{name}" LIMIT 0').fetchall()
+    except duckdb.Error as exc:
+        wal = wal_of(path)
+        hint = (f" {wal.name} is the write-ahead log of a read-write session that is still writing the copy: "
+                f"end that session (analysts open the copy read-only: duckdb -readonly), or remove {wal} "
+                "if no process has it open, and run again" if wal.exists() else "")
+        raise PublishError(f"the analysts' copy {path} does not open read-only: {exc}.{hint}") from None
 
 
 def _record(
@@ -264,4 +321,4 @@ def _remove_replaced(parts: Path, current: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-__all__ = ["PARTITIONED", "UNPUBLISHED", "parts_folder", "publish_copy"]
+__all__ = ["PARTITIONED", "UNPUBLISHED", "PublishError", "parts_folder", "publish_copy", "wal_of"]

@@ -3,6 +3,8 @@ removed, what readers of an older snapshot see, and refusing a folder the views 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -11,7 +13,13 @@ import duckdb
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.publish import KEEP_REPLACED_FILES_S, UNPUBLISHED, parts_folder
+from trackly_pipeline.warehouse.publish import (
+    KEEP_REPLACED_FILES_S,
+    UNPUBLISHED,
+    PublishError,
+    parts_folder,
+    wal_of,
+)
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
 
 MONTHS = (date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1))
@@ -268,9 +276,6 @@ def test_an_empty_warehouse_publishes_empty_tables(tmp_path):
 def test_while_the_copy_is_held_open_read_write_every_file_gets_its_day(warehouse, caplog):
     """Whose files old sessions read is then unknown (the copy cannot be attached): each file on disk
     gets a day from then, even if the next publish can read the copy again."""
-    import subprocess
-    import sys
-
     hold = ("import duckdb, sys, time\nconn = duckdb.connect(sys.argv[1])\nprint('holding', flush=True)\n"
             "time.sleep(120)\n")
     holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse.published_path)], stdout=subprocess.PIPE,
@@ -318,3 +323,47 @@ def test_every_file_the_warehouse_writes_is_one_it_says_it_owns(tmp_path):
         assert [path for path in written if warehouse.own_file(path) is None] == []
     assert warehouse.own_file(tmp_path / "data" / "trackly" / "messages.parquet") is None
     assert warehouse.own_file(tmp_path / "w.duckdb") is None
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+
+
+# An analyst's read-write session (the DuckDB CLI's default) that writes a scratch table, then dies
+# without closing: its write-ahead log stays beside the copy.
+DIES_AFTER_WRITING = ("import duckdb, os, sys\nconn = duckdb.connect(sys.argv[1])\n"
+                      "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nos._exit(9)\n")
+# The same session, still alive.
+WRITES_AND_STAYS = ("import duckdb, sys, time\nconn = duckdb.connect(sys.argv[1])\n"
+                    "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nprint('wrote', flush=True)\n"
+                    "time.sleep(120)\n")
+
+
+def test_a_dead_read_write_session_does_not_lock_analysts_out_of_the_next_copy(warehouse, caplog):
+    """Its log beside the next copy made every open fail, read-only ones too ("WAL does not match
+    database file"), while runs reported success (issue 16.1)."""
+    run_python(DIES_AFTER_WRITING, str(warehouse.published_path)).wait(timeout=60)
+    assert wal_of(warehouse.published_path).exists()
+    with warehouse.connect() as conn:
+        add_conversions(conn, date(2026, 12, 1), 10, 9000)
+        with caplog.at_level("WARNING", logger="trackly_pipeline.warehouse"):
+            warehouse.publish(conn)
+    assert not wal_of(warehouse.published_path).exists()
+    assert any("ended without closing it" in record.getMessage() for record in caplog.records)
+    assert_copy_equals_warehouse(warehouse)  # opens read-only, every row there
+
+
+def test_a_session_still_writing_the_copy_fails_the_publish_saying_what_to_do(warehouse):
+    holder = run_python(WRITES_AND_STAYS, str(warehouse.published_path))
+    try:
+        assert holder.stdout.readline().strip() == "wrote"
+        with warehouse.connect() as conn:
+            add_conversions(conn, date(2026, 12, 1), 10, 9000)
+            with pytest.raises(PublishError, match="still writing the copy: end that session"):
+                warehouse.publish(conn)
+    finally:
+        holder.kill()
+        holder.wait()
+    with warehouse.connect() as conn:  # the session is gone (killed: its log stays): the next publish heals
+        warehouse.publish(conn)
+    assert_copy_equals_warehouse(warehouse)
