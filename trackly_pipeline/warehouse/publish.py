@@ -12,11 +12,13 @@ before they are deleted, so a session must reconnect within a day. "Replaced" me
 by the new copy while read by the copy it replaces (its views name the files) or listed in the
 bookkeeping: the two differ after a schema upgrade forgot a table's files or a failed `_record`.
 
-Analysts open the copy read-only. One who opens it read-write (the DuckDB CLI's default) and
-writes leaves `<copy>.wal` behind if the process dies; beside the next copy that log no longer
-matches, and every open, read-only too, fails. So a publish sets a log left by a dead session
-aside (its changes were to a copy being replaced), checks the new copy opens read-only before and
-after the swap, and fails, saying what to do, when it does not (a live session still writing).
+Analysts open the copy read-only. One who opens it read-write (the DuckDB CLI's default) locks
+every other process out of it, and a session that writes and dies leaves `<copy>.wal` behind;
+beside the next copy that log no longer matches, and every open, read-only too, fails. So a
+publish refuses to swap while a session holds the copy read-write (the session would write its
+log beside the next copy: PublishError naming it), removes a log left by a dead session (its
+changes were to a copy being replaced), and checks the new copy opens read-only before and after
+the swap.
 
 Every row is in exactly one month file: infinite times (a log may hold them) and years Python's
 `date` cannot hold belong to the first or last month it can (`FIRST_MONTH`, `LAST_MONTH`).
@@ -63,7 +65,8 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     Call outside a transaction: the bookkeeping commits once the new copy is in place."""
     parts = parts_folder(target)
     _sql_path(parts)  # refuse an unusable folder before anything is written
-    _set_aside_dead_sessions_log(target)
+    _refuse_a_read_write_session(target)
+    _remove_dead_sessions_log(target)
     pending = _pending_months(conn)
     files = _current_files(conn)
     live = _live_files(conn, target, parts)
@@ -113,18 +116,35 @@ def wal_of(path: Path) -> Path:
     return path.with_name(f"{path.name}.wal")
 
 
-def _set_aside_dead_sessions_log(target: Path) -> None:
-    """Remove a write-ahead log a dead read-write session left beside the copy: it would not match
-    the next copy, and no open would work. A live session's log (the copy is locked) stays;
-    `_check_opens` says what to do if it is still there after the swap."""
-    wal = wal_of(target)
-    if not wal.exists():
+# How DuckDB says another process holds a file read-write (the text names that process).
+_LOCKED = "Could not set lock on file"
+
+
+def _refuse_a_read_write_session(target: Path) -> None:
+    """PublishError while another process holds the copy read-write: its lock is on the file in
+    place, so after the swap it would write its log beside the new copy unhindered, and every
+    open would fail once it did (while it lives, no other process can open the copy anyway)."""
+    if not target.exists():
         return
     try:
         duckdb.connect(str(target), read_only=True).close()
-    except duckdb.Error as exc:
-        if "lock" in str(exc).lower():
-            return  # a live session: its log is its own
+    except duckdb.IOException as exc:
+        if _LOCKED in str(exc):
+            raise PublishError(
+                f"the analysts' copy {target} is held open read-write by another process, which locks "
+                f"every analyst out and would break the next copy: end that session (analysts open the "
+                f"copy read-only: duckdb -readonly); the months stay pending for the next run ({exc})"
+            ) from None
+    except duckdb.Error:
+        pass  # damaged, or a dead session's log that no longer matches: the publish replaces it
+
+
+def _remove_dead_sessions_log(target: Path) -> None:
+    """Remove a write-ahead log a dead read-write session left beside the copy (no process holds
+    the copy: `_refuse_a_read_write_session`): it would not match the next copy, and no open would work."""
+    wal = wal_of(target)
+    if not wal.exists():
+        return
     wal.unlink(missing_ok=True)
     log.warning("%s: removed %s, the write-ahead log of a read-write session on the analysts' copy that "
                 "ended without closing it (its changes were to the copy now replaced); analysts open the "
@@ -132,8 +152,8 @@ def _set_aside_dead_sessions_log(target: Path) -> None:
 
 
 def _check_opens(path: Path) -> None:
-    """Open `path` read-only, as analysts do, and read every table and view (views read the month
-    files); PublishError if that fails."""
+    """Open `path` read-only, as analysts do, and bind every table and view (a view finds its month
+    files and reads the first one's schema); PublishError if that fails."""
     try:
         with duckdb.connect(str(path), read_only=True) as copy:
             names = copy.execute("SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
@@ -142,9 +162,9 @@ def _check_opens(path: Path) -> None:
                 copy.execute(f'SELECT * FROM "{schema}"."{name}" LIMIT 0').fetchall()
     except duckdb.Error as exc:
         wal = wal_of(path)
-        hint = (f" {wal.name} is the write-ahead log of a read-write session that is still writing the copy: "
-                f"end that session (analysts open the copy read-only: duckdb -readonly), or remove {wal} "
-                "if no process has it open, and run again" if wal.exists() else "")
+        hint = (f" {wal.name} is the write-ahead log of a read-write session that opened the copy during "
+                f"the publish: end that session (analysts open the copy read-only: duckdb -readonly), and "
+                "run again" if wal.exists() else "")
         raise PublishError(f"the analysts' copy {path} does not open read-only: {exc}.{hint}") from None
 
 

@@ -273,30 +273,22 @@ def test_an_empty_warehouse_publishes_empty_tables(tmp_path):
         parts_folder(warehouse.published_path).glob("*/*.parquet"))
 
 
-def test_while_the_copy_is_held_open_read_write_every_file_gets_its_day(warehouse, caplog):
-    """Whose files old sessions read is then unknown (the copy cannot be attached): each file on disk
-    gets a day from then, even if the next publish can read the copy again."""
-    hold = ("import duckdb, sys, time\nconn = duckdb.connect(sys.argv[1])\nprint('holding', flush=True)\n"
-            "time.sleep(120)\n")
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(warehouse.published_path)], stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert holder.stdout.readline().strip() == "holding"
-        with warehouse.connect() as conn:
-            # What a schema upgrade does: the bookkeeping forgets the table's files, all are rewritten.
-            replaced = set(current_files(conn).values())
-            conn.execute("DELETE FROM ops.published_parts WHERE table_name = 'tune.conversions'")
-            age_every_file(warehouse)
-            with caplog.at_level("WARNING", logger="trackly_pipeline.warehouse"):
-                warehouse.publish(conn)
-            assert not replaced & set(current_files(conn).values())
-        parts = parts_folder(warehouse.published_path)
-        assert all((parts / file).exists() for file in replaced)
-        assert any("every month file on disk is kept for another day" in record.getMessage()
-                   for record in caplog.records)
-    finally:
-        holder.kill()
-        holder.wait()
+def test_while_the_copy_cannot_be_read_every_file_gets_its_day(warehouse, caplog):
+    """Whose files old sessions read is then unknown (the copy's views cannot be read): each file on
+    disk gets a day from then, even if the next publish can read the copy again."""
+    with warehouse.connect() as conn:
+        # What a schema upgrade does: the bookkeeping forgets the table's files, all are rewritten.
+        replaced = set(current_files(conn).values())
+        conn.execute("DELETE FROM ops.published_parts WHERE table_name = 'tune.conversions'")
+        age_every_file(warehouse)
+        warehouse.published_path.write_bytes(b"not a database")  # damaged
+        with caplog.at_level("WARNING", logger="trackly_pipeline.warehouse"):
+            warehouse.publish(conn)
+        assert not replaced & set(current_files(conn).values())
+    parts = parts_folder(warehouse.published_path)
+    assert all((parts / file).exists() for file in replaced)
+    assert any("every month file on disk is kept for another day" in record.getMessage()
+               for record in caplog.records)
     with warehouse.connect() as conn:  # readable again, within the day: sessions from before still read them
         warehouse.publish(conn)
     assert all((parts / file).exists() for file in replaced)
@@ -333,10 +325,6 @@ def run_python(code: str, *args: str) -> subprocess.Popen:
 # without closing: its write-ahead log stays beside the copy.
 DIES_AFTER_WRITING = ("import duckdb, os, sys\nconn = duckdb.connect(sys.argv[1])\n"
                       "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nos._exit(9)\n")
-# The same session, still alive.
-WRITES_AND_STAYS = ("import duckdb, sys, time\nconn = duckdb.connect(sys.argv[1])\n"
-                    "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nprint('wrote', flush=True)\n"
-                    "time.sleep(120)\n")
 
 
 def test_a_dead_read_write_session_does_not_lock_analysts_out_of_the_next_copy(warehouse, caplog):
@@ -353,17 +341,47 @@ def test_a_dead_read_write_session_does_not_lock_analysts_out_of_the_next_copy(w
     assert_copy_equals_warehouse(warehouse)  # opens read-only, every row there
 
 
-def test_a_session_still_writing_the_copy_fails_the_publish_saying_what_to_do(warehouse):
-    holder = run_python(WRITES_AND_STAYS, str(warehouse.published_path))
+# A read-write session that has written nothing yet: its log appears at its first write.
+OPENS_THEN_WRITES = ("import duckdb, sys\nconn = duckdb.connect(sys.argv[1])\nprint('open', flush=True)\n"
+                     "sys.stdin.readline()\nconn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\n"
+                     "print('wrote', flush=True)\nsys.stdin.readline()\n")
+
+
+@pytest.mark.parametrize("writes_first", [True, False])
+def test_a_read_write_session_on_the_copy_fails_the_publish_saying_what_to_do(tmp_path, writes_first):
+    """Swapped in under a live read-write session (whose lock is on the old file), the new copy got
+    that session's log at its next write and no longer opened, after a publish that succeeded
+    (review). The publish refuses, names the session, keeps the copy and its months pending; once
+    the session is gone (killed: its log stays), the next publish heals. A folder named
+    `blocklists` tells nothing: liveness is DuckDB's lock error, not the word "lock" (review)."""
+    warehouse = Warehouse(tmp_path / "blocklists" / "w.duckdb")
+    warehouse.path.parent.mkdir()
+    with warehouse.connect() as conn:
+        add_conversions(conn, MONTHS[0], 10, 0)
+        warehouse.publish(conn)
+    before = warehouse.published_path.read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", OPENS_THEN_WRITES, str(warehouse.published_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "wrote"
+        assert holder.stdout.readline().strip() == "open"
+        if writes_first:
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == "wrote"
         with warehouse.connect() as conn:
             add_conversions(conn, date(2026, 12, 1), 10, 9000)
-            with pytest.raises(PublishError, match="still writing the copy: end that session"):
+            with pytest.raises(PublishError, match="held open read-write by another process.*end that session"):
                 warehouse.publish(conn)
+            assert conn.execute("SELECT count(*) > 0 FROM ops.publish_pending").fetchone() == (True,)
+        assert warehouse.published_path.read_bytes() == before
+        if not writes_first:  # it writes now: the copy in place is still its own file
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == "wrote"
     finally:
         holder.kill()
         holder.wait()
-    with warehouse.connect() as conn:  # the session is gone (killed: its log stays): the next publish heals
+    with warehouse.connect() as conn:
         warehouse.publish(conn)
+    assert not wal_of(warehouse.published_path).exists()
     assert_copy_equals_warehouse(warehouse)
