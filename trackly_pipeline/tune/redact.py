@@ -31,8 +31,8 @@ _CUT = "..."
 # the text (an 81 MiB reply): a token cut here is masked as a piece.
 _EXCERPT_SLACK = 1 << 16
 
-# Tokens of the clients alive in this process, for log records of other libraries (urllib3), which
-# know no token: RedactingFilter masks these as well as `NetworkToken=...`.
+# Tokens of every client made in this process (a few: one per network), for log records of other
+# libraries (urllib3), which know no token: RedactingFilter masks these as well as `NetworkToken=...`.
 _LIVE_SECRETS: set[str] = set()
 _LIVE_SECRETS_LOCK = threading.Lock()
 
