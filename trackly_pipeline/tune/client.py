@@ -586,10 +586,9 @@ class TuneClient:
                 finally:
                     response.close()  # an abandoned reply must not keep its connection
             except (requests.RequestException, *_STACK_FAILURES):
-                if limit.expired:
-                    raise _DeadlineExceeded("the reply was not complete in time") from None
-                raise
-        # Checked after a clean end too: a reply without Content-Length just ends when cut off.
+                if not limit.expired:
+                    raise
+        # Also after a clean end: a reply without Content-Length just ends when cut off.
         if limit.expired:
             raise _DeadlineExceeded("the reply was not complete in time")
         return body

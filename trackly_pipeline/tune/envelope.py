@@ -164,7 +164,7 @@ def _int_member(data: dict, name: str, default: int | None = None) -> int:
     value = data.get(name, default)
     try:
         return paging_int(value)
-    except (TypeError, ValueError, ArithmeticError):
+    except (TypeError, ValueError):
         raise TuneResponseError(f"paginated reply has a non-integer {name!r}: {_paging_value(value)}") from None
 
 

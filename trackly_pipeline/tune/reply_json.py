@@ -13,15 +13,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import TuneReplyRefusedError
+from .values import INT_MAX_DIGITS
 
 # Far above any TUNE reply (about 8 levels), far below Python's recursion limit (1,000).
 MAX_NESTING = 64
-_INT_DIGITS = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
 
 
 def decode_json(text: str) -> Any:
@@ -37,7 +36,7 @@ def decode_json(text: str) -> Any:
 
 
 def _int_or_text(digits: str) -> int | str:
-    if _INT_DIGITS and len(digits) - digits.startswith("-") > _INT_DIGITS:
+    if INT_MAX_DIGITS and len(digits) - digits.startswith("-") > INT_MAX_DIGITS:
         return digits
     return int(digits)
 

@@ -23,8 +23,8 @@ TUNE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 ZERO_DATETIME = "0000-00-00 00:00:00"
 
 _INTEGER = re.compile(r"[+-]?\d+")
-# A longer integer is kept as its text by `reply_json` (Python's int conversion limit).
-_INT_DIGITS = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+# Python's limit on the digits int() converts (0: none); `reply_json` keeps a longer integer as its text.
+INT_MAX_DIGITS = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -39,7 +39,7 @@ def to_int(value: Any) -> int:
         return value
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         digits = len(value.strip().lstrip("+-"))
-        if _INT_DIGITS and digits > _INT_DIGITS:  # Python would refuse to convert it
+        if INT_MAX_DIGITS and digits > INT_MAX_DIGITS:  # Python would refuse to convert it
             raise ValueError(f"is out of range ({digits:,} digits): {_short(value)}")
         return int(value)
     raise ValueError(f"is not an integer: {_short(value)}")

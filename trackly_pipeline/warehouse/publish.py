@@ -65,11 +65,10 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     Call outside a transaction: the bookkeeping commits once the new copy is in place."""
     parts = parts_folder(target)
     _sql_path(parts)  # refuse an unusable folder before anything is written
-    _refuse_a_read_write_session(target)
-    _remove_dead_sessions_log(target)
     pending = _pending_months(conn)
     files = _current_files(conn)
-    live = _live_files(conn, target, parts)
+    live = _live_files(conn, target, parts)  # PublishError while a session holds the copy read-write
+    _remove_dead_sessions_log(target)
     written = _write_changed_months(conn, parts, pending, files)
     current = {key: file for key, file in {**files, **written}.items() if file is not None}
 
@@ -93,8 +92,8 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
     if live is None:
         # Which files sessions of the old copy read is unknown: every file gets its day.
-        log.warning("%s: the copy in place could not be read (held open read-write, or damaged): every "
-                    "month file on disk is kept for another day", target)
+        log.warning("%s: the copy in place could not be read (damaged, or beside a log that no longer "
+                    "matches it): every month file on disk is kept for another day", target)
         live = {path.relative_to(parts).as_posix() for path in parts.glob("*/*.parquet")}
     for file in (live | set(files.values())) - set(current.values()):
         with contextlib.suppress(FileNotFoundError):
@@ -120,28 +119,24 @@ def wal_of(path: Path) -> Path:
 _LOCKED = "Could not set lock on file"
 
 
-def _refuse_a_read_write_session(target: Path) -> None:
-    """PublishError while another process holds the copy read-write: its lock is on the file in
-    place, so after the swap it would write its log beside the new copy unhindered, and every
-    open would fail once it did (while it lives, no other process can open the copy anyway)."""
-    if not target.exists():
-        return
-    try:
-        duckdb.connect(str(target), read_only=True).close()
-    except duckdb.IOException as exc:
-        if _LOCKED in str(exc):
-            raise PublishError(
-                f"the analysts' copy {target} is held open read-write by another process, which locks "
-                f"every analyst out and would break the next copy: end that session (analysts open the "
-                f"copy read-only: duckdb -readonly); the months stay pending for the next run ({exc})"
-            ) from None
-    except duckdb.Error:
-        pass  # damaged, or a dead session's log that no longer matches: the publish replaces it
+def _held_read_write(target: Path, exc: duckdb.Error) -> PublishError | None:
+    """The failure to raise when `exc`, from opening the copy, says another process holds it
+    read-write: its lock is on the file in place, so after the swap it would write its log beside
+    the new copy unhindered, and every open would fail once it did (while it lives, no other
+    process can open the copy anyway)."""
+    if not (isinstance(exc, duckdb.IOException) and _LOCKED in str(exc)):
+        return None
+    return PublishError(
+        f"the analysts' copy {target} is held open read-write by another process, which locks "
+        f"every analyst out and would break the next copy: end that session (analysts open the "
+        f"copy read-only: duckdb -readonly); the months stay pending for the next run ({exc})"
+    )
 
 
 def _remove_dead_sessions_log(target: Path) -> None:
     """Remove a write-ahead log a dead read-write session left beside the copy (no process holds
-    the copy: `_refuse_a_read_write_session`): it would not match the next copy, and no open would work."""
+    the copy, or `_live_files` would have refused): it would not match the next copy, and no open
+    would work."""
     wal = wal_of(target)
     if not wal.exists():
         return
@@ -266,12 +261,16 @@ def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], st
 
 def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> set[str] | None:
     """The month files the copy now at `target` reads (relative to `parts`), named by its views;
-    None when it cannot be read (an analyst's read-write session locks it, or it is damaged)."""
+    None when it cannot be read (damaged, or beside a log that no longer matches it). PublishError
+    while another process holds it read-write."""
     if not target.exists():
         return set()
     try:
         conn.execute("ATTACH $path AS live_copy (READ_ONLY)", {"path": str(target)})
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        held = _held_read_write(target, exc)
+        if held is not None:
+            raise held from None
         return None
     try:
         views = conn.execute("SELECT sql FROM duckdb_views() WHERE database_name = 'live_copy'").fetchall()
