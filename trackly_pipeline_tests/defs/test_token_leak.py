@@ -169,6 +169,7 @@ def test_no_piece_of_the_token_reaches_any_sink(project, tmp_path, monkeypatch, 
         "exception texts": "\n".join(errors),
     }
     assert len(errors) >= 2 and "FAIL" in captured.out, "the hostile replies did fail the runs and the CLI"
+    assert [where for where, text in sinks.items() if not text.strip()] == [], "a sink with nothing in it proves nothing"
     leaked = leaks(sinks)
     assert leaked == {}, f"{len(leaked)} of {len(sinks)} sinks hold pieces of the token:\n" + "\n".join(
         f"{where}: {len(needles)} pieces, e.g. ...{in_context(sinks[where], needles[0])}..." for where, needles in leaked.items())
