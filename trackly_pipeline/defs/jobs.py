@@ -15,6 +15,9 @@ from trackly_pipeline.defs.checks import FRESHNESS_CHECK
 from trackly_pipeline.defs.resources import tune_resource_key
 
 FRESHNESS_JOB = "sync_freshness"
+# Every run of a network carries it: the run queue admits one such run per network (dagster.yaml)
+# and the network's schedule skips its tick while one is unfinished (schedules.py).
+NETWORK_TAG = "trackly/network"
 
 
 def sync_job_name(network_key: str) -> str:
@@ -43,7 +46,7 @@ def build_sync_job(network: NetworkConfig) -> "dg.UnresolvedAssetJobDefinition":
             f"Sync network {network.key!r}: offers, conversions over the run's hours, Trackly logs, "
             "attribution and rollups. Its schedule runs it hourly over the trailing window."
         ),
-        tags={"trackly/network": network.key},
+        tags={NETWORK_TAG: network.key},
     )
 
 
@@ -74,7 +77,7 @@ def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
             )
         context.log.info(f"network {network.key!r}: {check.message}")
 
-    @dg.job(name=f"tune_{network.key}_test_connection", tags={"trackly/network": network.key},
+    @dg.job(name=f"tune_{network.key}_test_connection", tags={NETWORK_TAG: network.key},
             description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).")
     def test_connection_job():
         test_connection()
