@@ -140,3 +140,8 @@ def table_checksums(project) -> dict[str, str]:
             rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
             sums[f"{schema}.{table}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
         return sums
+
+
+def pytest_configure(config) -> None:
+    # `-m daemon` selects the tests that start a real dagster-daemon (a minute or two each).
+    config.addinivalue_line("markers", "daemon: starts a real dagster-daemon (about two minutes)")
