@@ -18,6 +18,7 @@ from trackly_pipeline.defs.partitions import partition_hour, range_tags, trailin
 
 
 FRESHNESS_SCHEDULE = "sync_freshness_hourly"
+SWEEP_TAG = "trackly/sweep"
 
 # run_monitoring.max_runtime_seconds in dagster.yaml: the limit of an hourly run over 7 days.
 HOURLY_RUN_LIMIT_S = 3600
@@ -57,9 +58,12 @@ def max_runtime_s(first: str, last: str) -> int:
     return max(HOURLY_RUN_LIMIT_S, math.ceil(HOURLY_RUN_LIMIT_S * hours / HOURLY_RUN_HOURS))
 
 
-def unfinished_runs_note(instance: dg.DagsterInstance, network_key: str) -> str | None:
-    """The network's runs still queued or in flight, by id and status, or None."""
-    runs = instance.get_runs(dg.RunsFilter(tags={NETWORK_TAG: network_key}, statuses=UNFINISHED), limit=5)
+def unfinished_runs_note(instance: dg.DagsterInstance, network_key: str, wide: bool) -> str | None:
+    """The network's runs still queued or in flight, by id and status, or None. For the wide sweep's
+    tick only wide sweeps count: it queues behind an hourly run rather than be lost for the day (on
+    a network whose runs take over an hour it would be skipped every day)."""
+    tags = {NETWORK_TAG: network_key, **({SWEEP_TAG: "wide"} if wide else {})}
+    runs = instance.get_runs(dg.RunsFilter(tags=tags, statuses=UNFINISHED), limit=5)
     return ", ".join(f"{run.run_id} ({run.status.value})" for run in runs) or None
 
 
@@ -93,12 +97,12 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
                 f"no complete hour since partitions_start {partitions_start:%Y-%m-%d %H:%M} UTC "
                 f"for the tick of {tick:%Y-%m-%d %H:%M} UTC"
             )
-        in_flight = unfinished_runs_note(context.instance, network.key)
+        in_flight = unfinished_runs_note(context.instance, network.key, wide)
         if in_flight:
             # Another run would only queue behind it (the run queue admits one per network).
             return dg.SkipReason(
-                f"network {network.key!r} has a run queued or in progress: {in_flight}; "
-                "the first tick after it ends sweeps these hours"
+                f"network {network.key!r} has a {'wide sweep' if wide else 'run'} queued or in progress: "
+                f"{in_flight}; the first tick after it ends sweeps these hours"
             )
         return dg.RunRequest(
             run_key=f"{network.key}:{last}",
@@ -106,7 +110,7 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
             tags={
                 **range_tags(first, last),
                 NETWORK_TAG: network.key,
-                "trackly/sweep": "wide" if wide else "hourly",
+                SWEEP_TAG: "wide" if wide else "hourly",
                 "dagster/max_runtime": str(max_runtime_s(first, last)),
             },
         )
