@@ -151,7 +151,8 @@ def refuse_renamed(conn: duckdb.DuckDBPyConnection, key: str, configured: Mappin
             raise NetworkKeyError(
                 f"network {key!r} ({identity}) is the account stored under {old!r}, which is no longer in "
                 f"trackly.yaml: storing it again under {key!r} would count it twice. If {old!r} was renamed, run "
-                f"`trackly network rename {old} {key}`; to drop {old!r}'s rows instead, `trackly network forget {old}`"
+                f"`trackly network rename {old} {key}`; to drop the rows stored under {old!r} instead, "
+                f"`trackly network forget {old}`"
             )
 
 
