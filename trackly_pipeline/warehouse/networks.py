@@ -198,7 +198,7 @@ def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapp
     if not stored.same_account(wanted) and stored != Identity(None, None):
         raise NetworkKeyError(
             f"{old!r} stored {stored}, {new!r} is configured as {wanted}: a different account is not a rename "
-            f"(to drop {old!r}'s rows, `trackly network forget {old}`)")
+            f"(to drop the rows stored under {old!r}, `trackly network forget {old}`)")
     _mark_changed(conn, old, f"network {old} renamed to {new}")
     conn.execute("DELETE FROM ops.networks WHERE network = $old", {"old": old})  # rewritten from the config
     for table in _row_tables(conn) + ["ops.sync_log"]:
