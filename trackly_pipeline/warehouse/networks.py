@@ -95,9 +95,14 @@ def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     registry does not know is still a stored key), with its stored identity."""
     union = " UNION ".join(f"SELECT DISTINCT network FROM {_quoted(table)}" for table in _row_tables(conn))
     found = {key for (key,) in conn.execute(union).fetchall()} - {ALL_NETWORKS}
-    registered = {key: Identity(network_id, affiliate_id) for key, network_id, affiliate_id in conn.execute(
-        "SELECT network, network_id, affiliate_id FROM ops.stored_networks").fetchall()}
+    registered = registered_keys(conn)
     return {key: registered.get(key, Identity(None, None)) for key in sorted(found | set(registered))}
+
+
+def registered_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
+    """The registry alone: no table is read."""
+    return {key: Identity(network_id, affiliate_id) for key, network_id, affiliate_id in conn.execute(
+        "SELECT network, network_id, affiliate_id FROM ops.stored_networks").fetchall()}
 
 
 def seed_registry(conn: duckdb.DuckDBPyConnection, at: datetime) -> None:
@@ -144,10 +149,11 @@ def _renamed_to(identity: Identity, configured: Mapping[str, Identity]) -> str:
 
 def refuse_renamed(conn: duckdb.DuckDBPyConnection, key: str, configured: Mapping[str, Identity]) -> None:
     """NetworkKeyError when an unconfigured stored key holds configured `key`'s account: storing it
-    again under `key` would count every row twice (a rename synced as a new network)."""
+    again under `key` would count every row twice (a rename synced as a new network). The registry
+    is enough: a key it does not know has no known account to compare (the rollups refuse it)."""
     identity = configured[key]
-    for old, stored in unconfigured_keys(conn, configured).items():
-        if stored.same_account(identity):
+    for old, stored in registered_keys(conn).items():
+        if old not in configured and stored.same_account(identity):
             raise NetworkKeyError(
                 f"network {key!r} ({identity}) is the account stored under {old!r}, which is no longer in "
                 f"trackly.yaml: storing it again under {key!r} would count it twice. If {old!r} was renamed, run "
