@@ -233,10 +233,9 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
     def stored_networks_configured(context) -> dg.AssetCheckResult:
         with context.resources.warehouse.get().connect() as conn:
             stale = unconfigured_keys(conn, configured)
-            message = unconfigured_message(conn, configured)
         return dg.AssetCheckResult(
             passed=not stale,
-            description=message or "every stored network key is configured",
+            description=unconfigured_message(stale, configured) if stale else "every stored network key is configured",
             metadata={"unconfigured_keys": dg.MetadataValue.json({key: str(i) for key, i in stale.items()})},
         )
 

@@ -20,13 +20,12 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.ops import ALL_NETWORKS
 from trackly_pipeline.warehouse.publish import PARTITIONED
 
 # Not a stored key's rows: the integration log (what ran, when: a forgotten key's history stays,
 # and it sums nothing) and the configured networks as of the last run (rewritten from trackly.yaml).
 NOT_STORED_ROWS = ("ops.sync_log", "ops.networks")
-# ops.sync_log's network of a step that works for every network at once (defs/sync_log.py).
-ALL_NETWORKS = "*"
 
 
 @dataclass(frozen=True)
@@ -125,16 +124,13 @@ def unconfigured_keys(conn: duckdb.DuckDBPyConnection, configured: Mapping[str, 
 def refuse_unconfigured(conn: duckdb.DuckDBPyConnection, configured: Mapping[str, Identity]) -> None:
     """Raise NetworkKeyError while a key not in trackly.yaml has stored rows: summed with the
     configured networks' they would double a renamed network, or keep a removed one's revenue."""
-    message = unconfigured_message(conn, configured)
-    if message:
-        raise NetworkKeyError(message)
-
-
-def unconfigured_message(conn: duckdb.DuckDBPyConnection, configured: Mapping[str, Identity]) -> str | None:
-    """What is wrong and what to run, when stored keys are not configured; None when all are."""
     stale = unconfigured_keys(conn, configured)
-    if not stale:
-        return None
+    if stale:
+        raise NetworkKeyError(unconfigured_message(stale, configured))
+
+
+def unconfigured_message(stale: Mapping[str, Identity], configured: Mapping[str, Identity]) -> str:
+    """What is wrong and what to run, for the stored keys `stale` that are not configured."""
     named = "; ".join(f"{key!r} ({identity}{_renamed_to(identity, configured)})" for key, identity in stale.items())
     first = next(iter(stale))
     return (f"stored network key(s) not in trackly.yaml: {named}. Their rows would be summed with the configured "
