@@ -8,12 +8,6 @@ import sys
 import uuid
 from datetime import datetime, timezone
 
-import duckdb
-
-from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
-from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
-
 # How long to wait for a pipeline step that holds the warehouse: a sweep's write takes seconds.
 LOCK_TIMEOUT_S = 10.0
 
@@ -31,7 +25,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported here: every `trackly` command registers this one, and only this one needs them (seconds).
+    import duckdb
+
     from trackly_pipeline.config import load_config
+    from trackly_pipeline.warehouse.database import Warehouse, transaction
+    from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
+    from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
 
     settings = load_config(require_tokens=False)
     configured = identities(settings.networks)
