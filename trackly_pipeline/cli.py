@@ -1,4 +1,5 @@
-"""The `trackly` command: the demo, the TUNE sandbox, test connection, and the offer list."""
+"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and renaming or
+forgetting a stored network key."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     offers.add_argument("network", help="network key from trackly.yaml")
     offers.set_defaults(func=_run_offers)
 
+    from trackly_pipeline.network_commands import register as register_network
     from trackly_pipeline.sandbox.cli import register
 
     register(commands)
+    register_network(commands)
     args = parser.parse_args(argv)
     from trackly_pipeline.config import ConfigError
 

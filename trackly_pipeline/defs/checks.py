@@ -16,8 +16,10 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
 from trackly_pipeline.defs.metadata import markdown_table, window_text
+from trackly_pipeline.warehouse.networks import identities, unconfigured_keys, unconfigured_message
 
 FRESHNESS_CHECK = "sync_is_fresh"
+NETWORKS_CHECK = "stored_networks_configured"
 STALE_CHECK = "no_stale_conversions"
 # Held conversions named in the check's table (all are counted).
 STALE_SAMPLE = 50
@@ -213,4 +215,28 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
                       "missing": dg.MetadataValue.md(markdown_table(columns, rows))},
         )
 
-    return [fx_rates_complete]
+    configured = identities(settings.networks)
+
+    @dg.asset_check(
+        asset=REVENUE_BY_OFFER,
+        name=NETWORKS_CHECK,
+        blocking=True,
+        description=(
+            "Every network key with stored rows is in trackly.yaml. A renamed or removed key's rows would be "
+            "summed with the configured networks' (a rename doubles its revenue), so the rollups and the "
+            "analysts' copy wait until `trackly network rename OLD NEW` or `trackly network forget KEY`. "
+            "Also evaluated hourly by the `sync_freshness` job."
+        ),
+        pool="duckdb",
+        required_resource_keys={"warehouse"},
+    )
+    def stored_networks_configured(context) -> dg.AssetCheckResult:
+        with context.resources.warehouse.get().connect() as conn:
+            stale = unconfigured_keys(conn, configured)
+        return dg.AssetCheckResult(
+            passed=not stale,
+            description=unconfigured_message(stale, configured) if stale else "every stored network key is configured",
+            metadata={"unconfigured_keys": dg.MetadataValue.json({key: str(i) for key, i in stale.items()})},
+        )
+
+    return [fx_rates_complete, stored_networks_configured]

@@ -1,5 +1,5 @@
 """One sync job per network, a test-connection job per network, and one job that runs every
-network's `sync_is_fresh` check on its own."""
+network's `sync_is_fresh` check (and `stored_networks_configured`) on its own."""
 from collections.abc import Sequence
 
 import dagster as dg
@@ -9,9 +9,9 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.payout_mismatches import PAYOUT_MISMATCHES
-from trackly_pipeline.defs.assets.rollups import ROLLUPS
+from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER, ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.checks import FRESHNESS_CHECK
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK, NETWORKS_CHECK
 from trackly_pipeline.defs.resources import tune_resource_key
 
 FRESHNESS_JOB = "sync_freshness"
@@ -57,9 +57,12 @@ def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAsse
     return dg.define_asset_job(
         FRESHNESS_JOB,
         selection=dg.AssetSelection.checks(
-            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks)
+            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks),
+            # The rollups refuse while a stored key is not configured; this says so every hour.
+            dg.AssetCheckKey(REVENUE_BY_OFFER, NETWORKS_CHECK),
         ),
-        description="Check that every network's last successful conversion sync is recent (no sync, no API call).",
+        description=("Check that every network's last successful conversion sync is recent, and that every stored "
+                     "network key is configured (no sync, no API call)."),
     )
 
 

@@ -13,11 +13,7 @@ import dagster as dg
 
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.ops import SyncLogEntry, mark_interrupted_syncs, record_sync
-
-
-# The network of a step that works for all networks at once (the rollups and the analysts' copy).
-ALL_NETWORKS = "*"
+from trackly_pipeline.warehouse.ops import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
 @dataclass

@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,6 +69,10 @@ class Warehouse:
         conn.execute(f"USE {CATALOG}")
         if not read_only:
             apply_schema(conn, CATALOG, file=str(self.path))
+            from trackly_pipeline.warehouse.networks import seed_registry  # it runs SQL files with this module
+
+            # A warehouse written before the registry: its keys' identities, before a run rewrites ops.networks.
+            seed_registry(conn, datetime.now(timezone.utc))
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         """Attach the file, waiting while another process holds its lock: a conversion sweep's final

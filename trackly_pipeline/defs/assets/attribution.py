@@ -13,6 +13,7 @@ from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.metadata import preview, window_text
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
 from trackly_pipeline.warehouse.transforms import attribute_window
 
@@ -31,6 +32,8 @@ def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | Non
 def build_attribution_asset(
     network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
+    configured = identities(settings.networks)
+
     @dg.asset(
         key=attributed_asset_key(network.key),
         deps=[conversions_asset_key(network.key), offers_asset_key(network.key), CLICKS, MESSAGES],
@@ -54,6 +57,7 @@ def build_attribution_asset(
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
+                register(conn, network.key, configured, datetime.now(timezone.utc))
                 write_networks(conn, network_rows(settings))
                 load_fx_rates(conn, settings.fx_rates_path)
                 methods = attribute_window(

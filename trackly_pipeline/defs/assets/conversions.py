@@ -6,12 +6,13 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.metadata import preview, window_text
 from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.networks import identities, refuse_renamed, register
 from trackly_pipeline.warehouse.ops import record_sync
 
 
@@ -19,8 +20,11 @@ def conversions_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["tune", network_key, "conversions"])
 
 
-def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_conversions_asset(
+    network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     resource_key = tune_resource_key(network.key)
+    configured = identities(settings.networks)
 
     @dg.asset(
         key=conversions_asset_key(network.key),
@@ -47,6 +51,9 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         warehouse = context.resources.warehouse.get()
         attempt = SyncAttempt(network.key, "conversions", start, end)
         with logged_sync(warehouse, attempt, tune.secrets()):
+            # A renamed key is refused before TUNE is paged (and again when the rows are written).
+            with warehouse.connect(read_only=True) as conn:
+                refuse_renamed(conn, network.key, configured)
             client = tune.client(context.log)
             with warehouse.connect(attach=False) as conn:
                 sweep = ConversionSweep(conn, network.key, attempt.sync_id, int(network.affiliate_id))
@@ -57,6 +64,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
                 warehouse.attach(conn)
                 with transaction(conn):
+                    register(conn, network.key, configured, datetime.now(timezone.utc))
                     stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
                     attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))

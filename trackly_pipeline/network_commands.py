@@ -1,0 +1,68 @@
+"""`trackly network rename OLD NEW` and `trackly network forget KEY`: settle a stored network key that
+is no longer in trackly.yaml (warehouse/networks.py), each in one transaction, logged in ops.sync_log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from datetime import datetime, timezone
+
+# How long to wait for a pipeline step that holds the warehouse: a sweep's write takes seconds.
+LOCK_TIMEOUT_S = 10.0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    network = commands.add_parser("network", help="rename or forget a network key the warehouse stores")
+    actions = network.add_subparsers(dest="action", required=True)
+    renaming = actions.add_parser("rename", help="move every stored row of OLD (no longer configured) to NEW")
+    renaming.add_argument("old")
+    renaming.add_argument("new")
+    renaming.set_defaults(func=_run)
+    forgetting = actions.add_parser("forget", help="delete every stored row of KEY (no longer configured)")
+    forgetting.add_argument("key")
+    forgetting.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here: every `trackly` command registers this one, and only this one needs them (seconds).
+    import duckdb
+
+    from trackly_pipeline.config import load_config
+    from trackly_pipeline.warehouse.database import Warehouse, transaction
+    from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
+    from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+
+    settings = load_config(require_tokens=False)
+    configured = identities(settings.networks)
+    path = settings.duckdb_path
+    if not path.exists():
+        print(f"trackly network: no warehouse at {path} (trackly.yaml, warehouse.duckdb_path)", file=sys.stderr)
+        return 1
+    started = datetime.now(timezone.utc)
+    try:
+        with Warehouse(path, lock_timeout_s=LOCK_TIMEOUT_S).connect() as conn, transaction(conn):
+            if args.action == "rename":
+                key, rows = args.new, rename(conn, args.old, args.new, configured)
+                done = f"renamed {args.old!r} to {args.new!r}: moved"
+            else:
+                key, rows = args.key, forget(conn, args.key, configured)
+                done = f"forgot {args.key!r}: deleted"
+            record_sync(conn, SyncLogEntry(
+                sync_id=uuid.uuid4().hex, network=key, kind=f"network {args.action}", window_start=None,
+                window_end=None, started_at=started, finished_at=datetime.now(timezone.utc), pages=0,
+                rows=sum(rows.values()), quarantined=0, status="success"))
+    except NetworkKeyError as exc:
+        print(f"trackly network {args.action}: {exc}", file=sys.stderr)
+        return 1
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        print(f"trackly network {args.action}: the warehouse {path} is locked by another process (a pipeline "
+              f"step writing it): nothing was changed; run this again when it has finished", file=sys.stderr)
+        return 1
+    print(f"{done} {sum(rows.values())} rows")
+    for table, count in rows.items():
+        print(f"  {table:<40} {count:>10}")
+    print("The next run rebuilds the rollups of the days they count in and publishes the analysts' copy again.")
+    return 0
