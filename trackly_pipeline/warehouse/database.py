@@ -18,10 +18,25 @@ from typing import Any
 
 import duckdb
 
-from trackly_pipeline.warehouse.publish import PARTITIONED, parts_folder, publish_copy
+from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
 
 CATALOG = "warehouse"
+# How long a writer waits for another process's lock on the file before WarehouseLocked.
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+
+
+class WarehouseLocked(duckdb.IOException):
+    """Another process held the warehouse file's lock for longer than the wait allowed. An
+    IOException, as DuckDB's own lock error is: readers that fall back on it still do."""
+
+    def __init__(self, path: Path, waited_s: float, duckdb_error: str):
+        holder = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", duckdb_error)
+        who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+        super().__init__(
+            f"warehouse locked by another process: {path} was held by {who} for over {waited_s:g} s. "
+            "It is a run or a session writing the warehouse: wait for it to end (or end it), then run again"
+        )
 
 
 def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> None:
@@ -39,7 +54,7 @@ def _statements(script: str) -> list[str]:
 
 
 class Warehouse:
-    def __init__(self, path: str | Path, *, lock_timeout_s: float = 300.0):
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
 
@@ -80,8 +95,10 @@ class Warehouse:
                 conn.execute(f"ATTACH $path AS {CATALOG} ({mode})", {"path": str(self.path)})
                 return
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if LOCKED_FILE_ERROR not in str(exc):
                     raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseLocked(self.path, self.lock_timeout_s, str(exc)) from None
                 time.sleep(0.1)
 
     @property
@@ -93,6 +110,12 @@ class Warehouse:
     def published_parts_folder(self) -> Path:
         """The month files the analysts' copy reads (see `publish.publish_copy`)."""
         return parts_folder(self.published_path)
+
+    @property
+    def unrecorded_folder(self) -> Path:
+        """Sync outcomes that could not be written to ops.sync_log while another process held the
+        lock, until the next writer records them (see `unrecorded`)."""
+        return self.path.with_name(f"{self.path.name}.unrecorded")
 
     @property
     def own_files(self) -> list[tuple[tuple[str, ...], str]]:
@@ -107,6 +130,8 @@ class Warehouse:
         return [
             ((name,), f"the warehouse ({self.path.name})"),
             ((f"{name}.wal",), f"the warehouse's write-ahead log ({self.path.name}.wal)"),
+            ((f"{name}.unrecorded",), f"the folder of sync outcomes not yet in ops.sync_log ({self.path.name}.unrecorded/)"),
+            ((f"{name}.unrecorded", "*"), f"a sync outcome not yet in ops.sync_log ({self.path.name}.unrecorded/<sync_id>.json)"),
             ((copy,), f"the analysts' copy ({self.published_path.name})"),
             ((f"{copy}.wal",), f"the analysts' copy's write-ahead log ({self.published_path.name}.wal)"),
             # publish.py writes the next copy here (with its .wal) before the atomic rename
