@@ -1,4 +1,4 @@
-"""The `trackly` command: the demo, the TUNE sandbox, test connection, and the offer list."""
+"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and network repairs."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     offers = commands.add_parser("offers", help="list a network's offers with their import state")
     offers.add_argument("network", help="network key from trackly.yaml")
     offers.set_defaults(func=_run_offers)
+
+    network = commands.add_parser("network", help="repair what the warehouse stores for a network")
+    network_commands = network.add_subparsers(dest="network_command", required=True)
+    _add_network_dedupe(network_commands)
 
     from trackly_pipeline.sandbox.cli import register
 
@@ -71,6 +75,20 @@ def _run_offers(args: argparse.Namespace) -> int:
     from trackly_pipeline.offer_listing import print_offer_listing
 
     return print_offer_listing(args.network)
+
+
+def _add_network_dedupe(network_commands) -> None:
+    dedupe = network_commands.add_parser(
+        "dedupe", help="keep one row per conversion of a network stored more than once (the repair the "
+                       "no_duplicate_conversions check, a refused sweep or a refused publish names)")
+    dedupe.add_argument("key", help="network key")
+    dedupe.set_defaults(func=_run_network_dedupe)
+
+
+def _run_network_dedupe(args: argparse.Namespace) -> int:
+    from trackly_pipeline.network_dedupe import run_dedupe
+
+    return run_dedupe(args.key)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
 
@@ -160,7 +161,12 @@ class Warehouse:
     def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
         """Publish the analysts' copy from a writing connection (a consistent snapshot taken under
         the writer's lock), swapped in atomically: readers never see a half-written file and never
-        hold a lock the pipeline needs. See `publish.publish_copy`."""
+        hold a lock the pipeline needs. See `publish.publish_copy`.
+
+        Refused (DuplicateConversionsError) while any network stores a conversion more than once:
+        analysts would see it counted twice. The copy in place and the pending months are kept."""
+        refuse_duplicates(conn, "the analysts' copy was not published (the copy in place and its pending months "
+                                "are kept)")
         macros = [
             statement
             for name in SCHEMA_FILES
