@@ -125,14 +125,12 @@ class Warehouse:
         process id and the month files' names), with what it is. Trackly's log globs must reach
         none of them (config.py, globs.py), and a load refuses a file that is one (`own_file`).
         test_publish.py checks that a publish writes nothing else."""
-        name, copy, parts = (glob.escape(path.name) for path in (self.path, self.published_path,
-                                                                  self.published_parts_folder))
+        name, copy, parts, unrecorded = (glob.escape(path.name) for path in (
+            self.path, self.published_path, self.published_parts_folder, self.unrecorded_folder))
         month_files = "the analysts' copy's month files"
         return [
             ((name,), f"the warehouse ({self.path.name})"),
             ((f"{name}.wal",), f"the warehouse's write-ahead log ({self.path.name}.wal)"),
-            ((f"{name}.unrecorded",), f"the folder of sync outcomes not yet in ops.sync_log ({self.path.name}.unrecorded/)"),
-            ((f"{name}.unrecorded", "*"), f"a sync outcome not yet in ops.sync_log ({self.path.name}.unrecorded/<sync_id>.json)"),
             ((copy,), f"the analysts' copy ({self.published_path.name})"),
             ((f"{copy}.wal",), f"the analysts' copy's write-ahead log ({self.published_path.name}.wal)"),
             # publish.py writes the next copy here (with its .wal) before the atomic rename
@@ -144,6 +142,10 @@ class Warehouse:
             *(((parts, glob.escape(table), "[0-9][0-9][0-9][0-9]-[0-9][0-9].*.parquet"),
                f"{month_files} ({self.published_parts_folder.name}/{table}/<month>.parquet)")
               for table in sorted(PARTITIONED)),
+            # unrecorded.keep: <sync_id>.json, written as .<sync_id>.<pid>.tmp first
+            ((unrecorded,), f"the folder of sync outcomes not yet in ops.sync_log ({self.unrecorded_folder.name}/)"),
+            ((unrecorded, "*.json"), f"a sync outcome not yet in ops.sync_log ({self.unrecorded_folder.name}/<sync_id>.json)"),
+            ((unrecorded, ".*.tmp"), f"a sync outcome being written ({self.unrecorded_folder.name}/.<sync_id>.<pid>.tmp)"),
         ]
 
     def own_file(self, path: str | Path) -> str | None:
