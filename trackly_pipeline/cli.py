@@ -1,5 +1,5 @@
-"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and renaming or
-forgetting a stored network key."""
+"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and the repairs of
+what the warehouse stores for a network (rename, forget, dedupe)."""
 
 from __future__ import annotations
 

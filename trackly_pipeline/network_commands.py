@@ -1,5 +1,6 @@
 """`trackly network rename OLD NEW` and `trackly network forget KEY`: settle a stored network key that
-is no longer in trackly.yaml (warehouse/networks.py), each in one transaction, logged in ops.sync_log."""
+is no longer in trackly.yaml (warehouse/networks.py), each in one transaction, logged in ops.sync_log.
+`trackly network dedupe KEY`: keep one row per conversion of a network (network_dedupe.py)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     forgetting = actions.add_parser("forget", help="delete every stored row of KEY (no longer configured)")
     forgetting.add_argument("key")
     forgetting.set_defaults(func=_run)
+    dedupe = actions.add_parser(
+        "dedupe", help="keep one row per conversion of a network stored more than once (the repair the "
+                       "no_duplicate_conversions check, a refused sweep or a refused publish names)")
+    dedupe.add_argument("key", help="network key")
+    dedupe.set_defaults(func=_run_dedupe)
 
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here: every `trackly` command registers this one, and only this one needs them (seconds).
-    import duckdb
-
     from trackly_pipeline.config import load_config
-    from trackly_pipeline.warehouse.database import Warehouse, transaction
+    from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
     from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
     from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
 
@@ -55,14 +59,17 @@ def _run(args: argparse.Namespace) -> int:
     except NetworkKeyError as exc:
         print(f"trackly network {args.action}: {exc}", file=sys.stderr)
         return 1
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        print(f"trackly network {args.action}: the warehouse {path} is locked by another process (a pipeline "
-              f"step writing it): nothing was changed; run this again when it has finished", file=sys.stderr)
+    except WarehouseLocked as exc:
+        print(f"trackly network {args.action}: nothing was changed: {exc}", file=sys.stderr)
         return 1
     print(f"{done} {sum(rows.values())} rows")
     for table, count in rows.items():
         print(f"  {table:<40} {count:>10}")
     print("The next run rebuilds the rollups of the days they count in and publishes the analysts' copy again.")
     return 0
+
+
+def _run_dedupe(args: argparse.Namespace) -> int:
+    from trackly_pipeline.network_dedupe import run_dedupe
+
+    return run_dedupe(args.key)
