@@ -11,6 +11,7 @@ from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
@@ -37,7 +38,7 @@ def build_attribution_asset(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="duckdb",
-        required_resource_keys={"warehouse"},
+        required_resource_keys={"warehouse", CLOCK},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "sql"},
         description=(
@@ -48,8 +49,10 @@ def build_attribution_asset(
     )
     def attributed_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = context.partition_time_window
+        now = context.resources.clock.now()
+        refuse_unended_hours(network.key, "attribution", start, end, now)
         warehouse = context.resources.warehouse.get()
-        attempt = SyncAttempt(network.key, "attribution", start, end)
+        attempt = SyncAttempt(network.key, "attribution", start, end, present_at=now)
         # Logged like the sweeps, so a network whose conversions arrive but stop being attributed
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:

@@ -8,6 +8,7 @@ import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
@@ -31,7 +32,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         # must not wait for it. The file is taken only for the final write (Warehouse.attach waits
         # for its lock).
         pool=api_pool(network.key),
-        required_resource_keys={"warehouse", resource_key},
+        required_resource_keys={"warehouse", resource_key, CLOCK},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "api"},
         description=(
@@ -43,9 +44,11 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
     )
     def raw_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = context.partition_time_window
+        now = context.resources.clock.now()
+        refuse_unended_hours(network.key, "conversion sweep", start, end, now)
         tune = getattr(context.resources, resource_key)
         warehouse = context.resources.warehouse.get()
-        attempt = SyncAttempt(network.key, "conversions", start, end)
+        attempt = SyncAttempt(network.key, "conversions", start, end, present_at=now)
         with logged_sync(warehouse, attempt, tune.secrets()):
             client = tune.client(context.log)
             with warehouse.connect(attach=False) as conn:
