@@ -1,20 +1,22 @@
 """The checks that watch a network's health, through real Dagster runs against the sandbox over HTTP:
 `sync_is_fresh` evaluated by its own hourly schedule while every sync fails, after a backfill of old
-hours, a refused run over hours that have not ended and a failed attribution, and
+hours, a refused run over hours that have not ended, a failed attribution and a failed blocking check, and
 `unattributed_share` taken over the recent week, not diluted by the whole history."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
-from trackly_pipeline.defs.checks import FRESHNESS_CHECK, FRESHNESS_LIMIT, MAX_UNATTRIBUTED_SHARE
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK, MAX_UNATTRIBUTED_SHARE
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB
 from trackly_pipeline.defs.metadata import window_text
 from trackly_pipeline.defs.schedules import FRESHNESS_SCHEDULE
 from trackly_pipeline.sandbox import FaultRule
+from trackly_pipeline.warehouse.database import Warehouse
+
 from .conftest import table_checksums
 
 
@@ -168,6 +170,27 @@ def test_a_sweep_whose_attribution_fails_is_not_fresh(project):
         f"stale: data through {utc(hour)}, 4 h 00 min ago (over the 2 h 00 min limit): swept through "
         f"{utc(hour + timedelta(hours=3))} but not attributed since {utc(hour)} (attribution failed, or was "
         "skipped after a failed blocking check)")
+
+
+def test_a_network_blocked_by_its_blocking_check_is_not_fresh(project):
+    """A second stored copy of a conversion ten days back, outside the hourly window that would
+    replace it: `no_duplicate_conversions` fails after each sweep, attribution is skipped, and the
+    analytics stop at the last attributed hour, though every sweep succeeds."""
+    hour = project.world.clock.now()
+    assert project.sync("acme", days=14).success
+    with Warehouse(project.settings.duckdb_path).connect() as conn:
+        conn.execute("INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
+                     "AND converted_at < $before ORDER BY conversion_id LIMIT 1", {"before": hour - timedelta(days=10)})
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    run = project.sync("acme", with_offers=False)
+    assert not run.success
+    assert not evaluations(run, "no_duplicate_conversions")["acme"].passed
+    assert attributed_asset_key("acme") not in {e.asset_key for e in run.get_asset_materialization_events()}
+
+    acme = fresh_at(project, hour + timedelta(hours=4))["acme"]
+    assert not acme.passed
+    assert acme.description.endswith(f"swept through {utc(hour + timedelta(hours=3))} but not attributed since "
+                                     f"{utc(hour)} (attribution failed, or was skipped after a failed blocking check)")
 
 
 def unattributed_shares(project, start: datetime | None = None, end: datetime | None = None) -> float:
