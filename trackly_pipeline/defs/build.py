@@ -16,6 +16,7 @@ from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
 from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
 from trackly_pipeline.defs.jobs import build_freshness_job, build_sync_job, build_test_connection_job
 from trackly_pipeline.defs.partitions import hourly_partitions
+from trackly_pipeline.defs.present import CLOCK, Clock, clock_resource
 from trackly_pipeline.defs.reconciliation import build_reconcile_job, build_reconciliation_check
 from trackly_pipeline.defs.resources import WarehouseResource, tune_resource_for, tune_resource_key
 from trackly_pipeline.defs.schedules import build_freshness_schedule, build_schedule
@@ -25,7 +26,8 @@ from trackly_pipeline.defs.schedules import build_freshness_schedule, build_sche
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
-def build_definitions(settings: TracklyConfig) -> dg.Definitions:
+def build_definitions(settings: TracklyConfig, clock: Clock | None = None) -> dg.Definitions:
+    """`clock`: the present (default the wall clock); tests pass the sandbox's."""
     partitions = hourly_partitions(settings.partitions_start)
     start = partitions.start
     assets: list = [*build_trackly_log_assets(settings), build_rollup_assets(settings)]
@@ -34,7 +36,8 @@ def build_definitions(settings: TracklyConfig) -> dg.Definitions:
     checks.append(build_payout_mismatch_check())
     jobs: list = []
     schedules: list = []
-    resources: dict = {"warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path))}
+    resources: dict = {"warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
+                       CLOCK: clock_resource(clock)}
     for index, network in enumerate(settings.networks):
         assets += [
             build_offers_asset(network, settings),

@@ -3,8 +3,9 @@ held at a stale state, a large unattributed share, missing exchange rates. (Payo
 reconciliation with TUNE's own totals: defs/reconciliation.py.)
 
 `sync_is_fresh` also runs on its own, hourly, in the `sync_freshness` job (defs/jobs.py,
-defs/schedules.py): inside a sync run it is only evaluated after a successful sweep, so it could
-never see a network whose sweeps fail, hang or are no longer launched."""
+defs/schedules.py): inside a sync run it is only evaluated after a successful attribution, so it
+could never see a network whose sweeps fail, hang or are no longer launched. "Now" is the `clock`
+resource (defs/present.py)."""
 
 
 from datetime import datetime, timedelta, timezone
@@ -16,6 +17,7 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
 from trackly_pipeline.defs.metadata import markdown_table, window_text
+from trackly_pipeline.defs.present import CLOCK
 from trackly_pipeline.warehouse.duplicates import describe, find_duplicates
 from trackly_pipeline.warehouse.networks import identities, unconfigured_keys, unconfigured_message
 
@@ -26,7 +28,7 @@ STALE_CHECK = "no_stale_conversions"
 DUPLICATE_SAMPLE = 20
 # Held conversions named in the check's table (all are counted).
 STALE_SAMPLE = 50
-# A network whose last successful conversion sync is older than this is stale.
+# A network whose analytics (swept to the present and attributed) end longer ago than this is stale.
 FRESHNESS_LIMIT = timedelta(hours=2)
 # Above this share of unattributed conversions (adjustments aside) the tracking links deserve a look.
 MAX_UNATTRIBUTED_SHARE = 0.25
@@ -55,6 +57,29 @@ def _run_window_end(context) -> tuple[datetime | None, str]:
     return None, ""
 
 
+def _utc(moment: datetime | None) -> str | None:
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if moment else None
+
+
+def _freshness_text(swept: datetime | None, attributed: datetime | None, age: timedelta | None,
+                    passed: bool) -> str:
+    """Which hour the analytics are fresh through, and, when stale, which step stopped."""
+    if swept is None:
+        return "stale: no conversion sweep has reached the present yet"
+    if attributed is None:
+        return (f"stale: swept through {_utc(swept)}, but never attributed (attribution failed, was skipped "
+                "after a failed blocking check, or never ran)")
+    through = min(swept, attributed)
+    limit = f"{'within' if passed else 'over'} the {_hours(FRESHNESS_LIMIT)} limit"
+    text = f"{'fresh' if passed else 'stale'}: data through {_utc(through)}, {_hours(age)} ago ({limit})"
+    if passed:
+        return text
+    if attributed < swept:
+        return (f"{text}: swept through {_utc(swept)} but not attributed since {_utc(attributed)} "
+                "(attribution failed, or was skipped after a failed blocking check)")
+    return f"{text}: no sweep reaching the present since {_utc(swept)}"
+
+
 def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinition]:
     params = {"network": network.key}
     common = {"pool": "duckdb", "required_resource_keys": {"warehouse"}}
@@ -81,36 +106,45 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
                       "sample": dg.MetadataValue.md(markdown_table(["conversion_id", "copies"], sample))},
         )
 
+    # On the attributed conversions: what analysts see is fresh only once attributed, and in a sync
+    # run the check then follows the run's attribution (skipped when that fails or is skipped).
     @dg.asset_check(
-        asset=conversions_asset_key(network.key),
+        asset=attributed_asset_key(network.key),
         name=FRESHNESS_CHECK,
         description=(
-            f"The last successful conversion sync of network {network.key!r} (ops.sync_log) finished "
-            f"less than {_hours(FRESHNESS_LIMIT)} ago. Evaluated hourly by the `sync_freshness` job, "
-            "whether or not the syncs run or succeed."
+            f"Network {network.key!r}'s analytics are fresh: the newest hour both swept by a successful "
+            "conversion sync that reached the present (its window ended at the last full hour when it ran) "
+            "and covered by a successful attribution (ops.sync_log) ended less than "
+            f"{_hours(FRESHNESS_LIMIT)} ago. A backfill of old hours does not count, nor a sweep whose "
+            "attribution failed or was skipped. Evaluated hourly by the `sync_freshness` job, whether or "
+            "not the syncs run or succeed."
         ),
-        **common,
+        pool="duckdb",
+        required_resource_keys={"warehouse", CLOCK},
     )
     def sync_is_fresh(context) -> dg.AssetCheckResult:
+        now = context.resources.clock.now()
+        # window_end is on the hour, so `window_end > present_at - 1 h` is "it reached the present
+        # hour's start", in any session time zone.
         _, rows = _query(
             context,
-            "SELECT max(finished_at) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
-            "AND status = 'success'",
+            "SELECT (SELECT max(window_end) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
+            "        AND status = 'success' AND window_end > present_at - INTERVAL 1 HOUR), "
+            "       (SELECT max(window_end) FROM ops.sync_log WHERE network = $network AND kind = 'attribution' "
+            "        AND status = 'success')",
             params,
         )
-        last = rows[0][0]
-        age = datetime.now(timezone.utc) - last if last else None
+        swept, attributed = rows[0]
+        fresh_through = min(swept, attributed) if swept and attributed else None
+        age = now - fresh_through if fresh_through else None
         passed = age is not None and age <= FRESHNESS_LIMIT
-        if age is None:
-            description = "no successful conversion sync yet"
-        else:
-            description = (f"last successful conversion sync {_hours(age)} ago "
-                           f"({'within' if passed else 'over'} the {_hours(FRESHNESS_LIMIT)} limit)")
         return dg.AssetCheckResult(
             passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
-            description=description,
-            metadata={"last_success": str(last), "age_minutes": round(age.total_seconds() / 60, 1) if age else None,
+            description=_freshness_text(swept, attributed, age, passed),
+            metadata={"fresh_through": _utc(fresh_through), "swept_through": _utc(swept),
+                      "attributed_through": _utc(attributed), "present": _utc(now),
+                      "age_minutes": round(age.total_seconds() / 60, 1) if age is not None else None,
                       "limit_minutes": FRESHNESS_LIMIT.total_seconds() / 60},
         )
 

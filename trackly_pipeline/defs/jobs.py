@@ -52,17 +52,17 @@ def build_sync_job(network: NetworkConfig) -> "dg.UnresolvedAssetJobDefinition":
 
 def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAssetJobDefinition":
     """Every network's `sync_is_fresh` check and nothing else. Inside a sync run the check is only
-    evaluated after a successful sweep (right after it, so it always passes); run on its own it
-    sees a network whose sweeps fail, hang or are no longer launched."""
+    evaluated after a successful attribution; run on its own it sees a network whose sweeps or
+    attribution fail, hang or are no longer launched."""
     return dg.define_asset_job(
         FRESHNESS_JOB,
         selection=dg.AssetSelection.checks(
-            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks),
+            *(dg.AssetCheckKey(attributed_asset_key(n.key), FRESHNESS_CHECK) for n in networks),
             # The rollups refuse while a stored key is not configured; this says so every hour.
             dg.AssetCheckKey(REVENUE_BY_OFFER, NETWORKS_CHECK),
         ),
-        description=("Check that every network's last successful conversion sync is recent, and that every stored "
-                     "network key is configured (no sync, no API call)."),
+        description=("Check that every network's analytics are fresh: swept to the present and attributed within "
+                     "the limit, and that every stored network key is configured (no sync, no API call)."),
     )
 
 

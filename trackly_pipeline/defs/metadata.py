@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
 import duckdb
+
+from trackly_pipeline.defs.partitions import partition_key
 
 
 def preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> dg.MetadataValue:
@@ -27,3 +30,29 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 def window_text(start, end) -> str:
     return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+
+
+def counts_by_partition(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per hourly partition key, the counts of a query whose first column is `hour_us`, an hour as
+    microseconds since 1970 divided by 3,600,000,000 (the UTC hour in any session time zone), and
+    whose other columns are counts."""
+    cursor = conn.execute(query, params)
+    columns = [d[0] for d in cursor.description][1:]
+    return {
+        partition_key(datetime.fromtimestamp(row[0] * 3600, timezone.utc)): dict(zip(columns, row[1:]))
+        for row in cursor.fetchall()
+    }
+
+
+def add_partition_metadata(context: dg.AssetExecutionContext, per_partition: Mapping[str, Mapping[str, Any]],
+                           empty: Mapping[str, Any], window: Mapping[str, Any]) -> None:
+    """Give each partition of a run over a range of hours its own figures (`empty` for an hour with
+    none), and the window's figures to its last partition only. Dagster copies a MaterializeResult's
+    metadata to every partition's materialization: a window's row count returned there showed on
+    each of its 168 hours. One materialization per partition, no other event."""
+    keys = context.partition_keys
+    for key in keys:
+        metadata = {**empty, **per_partition.get(key, {})}
+        if key == keys[-1]:
+            metadata.update(window)
+        context.add_asset_metadata(metadata, partition_key=key)

@@ -128,7 +128,8 @@ def build_freshness_schedule() -> dg.ScheduleDefinition:
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=(
-            "Hourly, every network's `sync_is_fresh` check alone (no sync): it warns when a network's last "
-            f"successful conversion sync is older than {FRESHNESS_LIMIT.total_seconds() / 3600:g} hours."
+            "Hourly, every network's `sync_is_fresh` check alone (no sync): it warns when the newest hour a "
+            "network swept to the present and attributed ended more than "
+            f"{FRESHNESS_LIMIT.total_seconds() / 3600:g} hours ago."
         ),
     )

@@ -29,13 +29,14 @@ class SyncAttempt:
     rows: int = 0
     quarantined: int = 0
     held: int | None = None  # conversions sweeps that stored: see WindowStats.held
+    present_at: datetime | None = None  # the clock resource's now, for the kinds freshness reads
 
     def entry(self, status: str, error: str | None = None) -> SyncLogEntry:
         return SyncLogEntry(
             sync_id=self.sync_id, network=self.network, kind=self.kind, window_start=self.window_start,
             window_end=self.window_end, started_at=self.started_at, finished_at=datetime.now(timezone.utc),
             pages=self.pages, rows=self.rows, quarantined=self.quarantined, status=status, error=error,
-            held=self.held,
+            held=self.held, present_at=self.present_at,
         )
 
 

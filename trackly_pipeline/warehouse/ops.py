@@ -34,6 +34,9 @@ class SyncLogEntry:
     status: str
     error: str | None = None
     held: int | None = None  # conversions: stored conversions TUNE returned unreadable, kept as they were
+    # conversions, attribution: the present when the attempt started; a window ending at its hour
+    # reached the present (what sync_is_fresh counts)
+    present_at: datetime | None = None
 
 
 def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
@@ -42,7 +45,7 @@ def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
     conn.execute("DELETE FROM ops.sync_log WHERE sync_id = $sync_id", {"sync_id": entry.sync_id})
     conn.execute(
         "INSERT INTO ops.sync_log VALUES ($sync_id, $network, $kind, $window_start, $window_end, $started_at, "
-        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error, $held)",
+        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error, $held, $present_at)",
         {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
     )
 

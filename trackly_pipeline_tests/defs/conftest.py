@@ -53,7 +53,7 @@ class Project:
         network out: `write_config`) and reload."""
         write_config(self.root, self.server.api_url, network_overrides, second_acme=self.second_acme)
         self.settings = load_config(self.root / "trackly.yaml")
-        self.defs = build_definitions(self.settings)
+        self.defs = build_definitions(self.settings, clock=self.world.clock)
 
 
 def network_entries(api_url: str) -> list[dict]:
@@ -116,7 +116,8 @@ def make_project(world: SandboxWorld, root: Path, monkeypatch) -> tuple[SandboxS
     second_acme = any(account.key == "acme2" for account in world.accounts)  # configured when the world has it
     write_config(root, server.api_url, second_acme=second_acme)
     settings = load_config(root / "trackly.yaml")
-    project = Project(world, server, root, settings, build_definitions(settings), dg.DagsterInstance.ephemeral(),
+    project = Project(world, server, root, settings, build_definitions(settings, clock=world.clock),
+                      dg.DagsterInstance.ephemeral(),
                       second_acme)
     return server, project
 

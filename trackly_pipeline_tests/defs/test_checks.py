@@ -1,22 +1,23 @@
 """The checks that watch a network's health, through real Dagster runs against the sandbox over HTTP:
-`sync_is_fresh` evaluated by its own hourly schedule while every sync fails, and
+`sync_is_fresh` evaluated by its own hourly schedule while every sync fails, after a backfill of old
+hours, a refused run over hours that have not ended, a failed attribution and a failed blocking check, and
 `unattributed_share` taken over the recent week, not diluted by the whole history."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
-from trackly_pipeline.defs.checks import FRESHNESS_CHECK, FRESHNESS_LIMIT, MAX_UNATTRIBUTED_SHARE, NETWORKS_CHECK
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK, MAX_UNATTRIBUTED_SHARE, NETWORKS_CHECK
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB
 from trackly_pipeline.defs.metadata import window_text
 from trackly_pipeline.defs.schedules import FRESHNESS_SCHEDULE
 from trackly_pipeline.sandbox import FaultRule
-from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+from trackly_pipeline.warehouse.database import Warehouse
+
+from .conftest import table_checksums
 
 
 def evaluations(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, dg.AssetCheckEvaluation]:
@@ -44,50 +45,47 @@ def freshness_tick(project, tick: datetime) -> dict[str, dg.AssetCheckEvaluation
     return evaluations(result, FRESHNESS_CHECK)
 
 
-def backdate_last_success(project, network_key: str, finished_at: datetime) -> None:
-    """Rewrite the network's last successful conversion sync as if it had finished at `finished_at`,
-    through the pipeline's own record_sync: the row is the one that sync would have left then."""
-    with Warehouse(project.settings.duckdb_path).connect() as conn, transaction(conn):
-        cursor = conn.execute(
-            "SELECT * EXCLUDE (duration_s) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
-            "AND status = 'success' ORDER BY finished_at DESC LIMIT 1", {"network": network_key})
-        entry = SyncLogEntry(**dict(zip([d[0] for d in cursor.description], cursor.fetchone())))
-        shift = finished_at - entry.finished_at
-        record_sync(conn, replace(entry, started_at=entry.started_at + shift, finished_at=finished_at))
+def fresh_at(project, tick: datetime) -> dict[str, dg.AssetCheckEvaluation]:
+    """Move the present (the sandbox's clock, which is the pipeline's) to `tick` and run the
+    freshness schedule's tick there."""
+    project.world.clock.set(tick)
+    return freshness_tick(project, tick)
+
+
+def utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def network_sync_log(project, network_key: str) -> list[tuple]:
+    """The network's own rows of ops.sync_log (sweeps, offers, attribution), not the Trackly log loads."""
+    return project.query("SELECT * FROM ops.sync_log WHERE network = $network ORDER BY ALL", {"network": network_key})
 
 
 def test_sync_is_fresh_warns_on_its_own_schedule_while_every_sync_fails(project):
-    """One good sync at hour H (tick H:05, done about H:06), then TUNE rejects the token for good.
-    The sync runs of the following hours fail, and in them the check is skipped; the freshness
+    """One good sync at hour H (its window ends at H), then TUNE rejects the token for good. The
+    sync runs of the following hours fail, and in them the check is skipped; the freshness
     schedule's runs at (H+1):00, (H+2):00 and (H+3):00 still evaluate it, and it warns once the
-    last success is older than the limit (2 h 54 min at (H+3):00).
-
-    Wall time cannot be made to pass in a test: the check keeps its real limit and real clock, and
-    the good sync's row in ops.sync_log is rewritten (through record_sync) to the time it would
-    carry had it finished at H:06."""
+    newest fresh hour ended more than the limit ago (3 h at (H+3):00)."""
+    hour = project.world.clock.now()  # ANCHOR, on the hour
     good = project.sync("acme")
     assert good.success
-    assert evaluations(good, FRESHNESS_CHECK)["acme"].passed  # still evaluated after a successful sweep
+    assert evaluations(good, FRESHNESS_CHECK)["acme"].passed  # evaluated after a successful attribution
 
-    hour = project.world.clock.now().replace(minute=0, second=0, microsecond=0)
-    finished = hour + timedelta(minutes=6)
     project.server.add_fault(FaultRule("invalid_token", times=None))
     passed = {}
     for k in (1, 2, 3):
-        tick = hour + timedelta(hours=k)
-        backdate_last_success(project, "acme", datetime.now(timezone.utc) - (tick - finished))
-        checks = freshness_tick(project, tick)
+        checks = fresh_at(project, hour + timedelta(hours=k))
         assert set(checks) == {"acme", "bolt", "cobalt"}
         acme = checks["acme"]
         assert acme.severity == dg.AssetCheckSeverity.WARN
         passed[k] = acme.passed
-        age = acme.metadata["age_minutes"].value
-        assert (tick - finished).total_seconds() / 60 <= age < (tick - finished).total_seconds() / 60 + 5
-        assert acme.passed == (age <= FRESHNESS_LIMIT.total_seconds() / 60)
+        assert acme.metadata["fresh_through"].value == utc(hour)
+        assert acme.metadata["age_minutes"].value == 60 * k
         # Networks that never synced are not fresh either.
-        assert not checks["bolt"].passed and checks["bolt"].description == "no successful conversion sync yet"
+        assert not checks["bolt"].passed
+        assert checks["bolt"].description == "stale: no conversion sweep has reached the present yet"
 
-        project.world.clock.advance(timedelta(hours=1))
+        project.world.clock.set(hour + timedelta(hours=k, minutes=5))
         failed = project.sync("acme", with_offers=False)  # the tick of hour H+k, rejected by TUNE
         assert not failed.success
         assert "acme" not in evaluations(failed, FRESHNESS_CHECK)  # skipped: the sweep failed
@@ -96,7 +94,104 @@ def test_sync_is_fresh_warns_on_its_own_schedule_while_every_sync_fails(project)
             "ORDER BY started_at DESC LIMIT 1") == [("failed",)]
 
     assert passed == {1: True, 2: True, 3: False}
-    assert "over the 2 h 00 min limit" in acme.description
+    assert acme.description == (f"stale: data through {utc(hour)}, 3 h 00 min ago (over the 2 h 00 min limit): "
+                                f"no sweep reaching the present since {utc(hour)}")
+
+
+def test_a_backfill_of_old_hours_after_failed_ticks_does_not_make_a_network_fresh(project):
+    """Four hourly ticks fail, then a backfill of two days a week back succeeds: the newest hour
+    swept to the present is still the one before the failures, 5 h old at the next freshness tick."""
+    hour = project.world.clock.now()
+    assert project.sync("acme").success
+    assert fresh_at(project, hour + timedelta(hours=1))["acme"].passed
+
+    project.server.add_fault(FaultRule("invalid_token", times=None))
+    for k in (1, 2, 3, 4):
+        project.world.clock.set(hour + timedelta(hours=k, minutes=5))
+        assert not project.sync("acme", with_offers=False).success
+    project.server.clear_faults()
+    project.world.clock.set(hour + timedelta(hours=4, minutes=20))
+    backfill = project.sync("acme", end=hour - timedelta(days=7), days=2, with_offers=False)
+    assert backfill.success
+
+    acme = fresh_at(project, hour + timedelta(hours=5))["acme"]
+    assert not acme.passed
+    assert acme.metadata["fresh_through"].value == utc(hour)
+    assert acme.metadata["swept_through"].value == utc(hour)  # the backfill's hours are not the present's
+    assert acme.metadata["age_minutes"].value == 300
+    assert acme.description.endswith(f"no sweep reaching the present since {utc(hour)}")
+
+
+def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_freshness_stays(project):
+    """At 15:30 the last full hour ends at 15:00. A sync over hours up to 18:00 fails at once: no
+    call to TUNE, no table changed, no sweep or attribution in ops.sync_log (the Trackly log loads of
+    the run, which touch no hour, still run), and freshness says what it said."""
+    hour = project.world.clock.now()  # 12:00
+    assert project.sync("acme").success
+    before = fresh_at(project, hour + timedelta(hours=3, minutes=30))["acme"]
+    assert not before.passed and before.metadata["fresh_through"].value == utc(hour)
+    calls, log, tables = len(project.server.requests), network_sync_log(project, "acme"), table_checksums(project)
+
+    future = project.sync("acme", end=hour + timedelta(hours=6), days=1, with_offers=False)
+    assert not future.success
+    [failure] = future.get_step_failure_events()
+    assert failure.step_key == "tune__acme__conversions"
+    message = failure.event_specific_data.error.message
+    assert (f"the run's hours (2026-11-19 18:00 to 2026-11-20 18:00 UTC) end after the last full hour "
+            f"(the present is 2026-11-20 15:30 UTC)") in message
+    assert "at or before 2026-11-20 15:00 UTC" in message
+    # Attribution alone over those hours is refused the same way.
+    job = project.defs.get_job_def("tune_acme_sync")
+    alone = job.execute_in_process(instance=project.instance, tags=future.dagster_run.tags, raise_on_error=False,
+                                   asset_selection=[attributed_asset_key("acme")])
+    assert not alone.success
+    assert "attribution refused" in alone.get_step_failure_events()[0].event_specific_data.error.message
+
+    assert len(project.server.requests) == calls and network_sync_log(project, "acme") == log and table_checksums(project) == tables
+    after = freshness_tick(project, hour + timedelta(hours=3, minutes=30))["acme"]
+    assert (after.passed, after.description) == (before.passed, before.description)
+
+
+def test_a_sweep_whose_attribution_fails_is_not_fresh(project):
+    """The sweeps keep reaching the present, but attribution fails (the rates file is gone): the
+    analysts' tables stop at the last attributed hour, and freshness says so."""
+    hour = project.world.clock.now()
+    assert project.sync("acme").success
+    (project.root / "fx_rates.csv").rename(project.root / "fx_rates.moved")
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    run = project.sync("acme", with_offers=False)
+    assert not run.success
+    assert [e.step_key for e in run.get_step_failure_events()] == ["analytics__acme__attributed_conversions"]
+
+    acme = fresh_at(project, hour + timedelta(hours=4))["acme"]
+    assert not acme.passed
+    assert acme.metadata["swept_through"].value == utc(hour + timedelta(hours=3))
+    assert acme.metadata["attributed_through"].value == utc(hour)
+    assert acme.description == (
+        f"stale: data through {utc(hour)}, 4 h 00 min ago (over the 2 h 00 min limit): swept through "
+        f"{utc(hour + timedelta(hours=3))} but not attributed since {utc(hour)} (attribution failed, or was "
+        "skipped after a failed blocking check)")
+
+
+def test_a_network_blocked_by_its_blocking_check_is_not_fresh(project):
+    """A second stored copy of a conversion ten days back, outside the hourly window that would
+    replace it: every sweep of the network fails before it commits (the duplicate check holds
+    inside its transaction), so nothing new is attributed and the analytics stop at the last good
+    hour, while `no_duplicate_conversions` names the repair."""
+    hour = project.world.clock.now()
+    assert project.sync("acme", days=14).success
+    with Warehouse(project.settings.duckdb_path).connect() as conn:
+        conn.execute("INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
+                     "AND converted_at < $before ORDER BY conversion_id LIMIT 1", {"before": hour - timedelta(days=10)})
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    run = project.sync("acme", with_offers=False)
+    assert not run.success
+    assert "trackly network dedupe acme" in str(run.all_events)
+    assert attributed_asset_key("acme") not in {e.asset_key for e in run.get_asset_materialization_events()}
+
+    acme = fresh_at(project, hour + timedelta(hours=4))["acme"]
+    assert not acme.passed
+    assert acme.description.endswith(f"no sweep reaching the present since {utc(hour)}")
 
 
 def unattributed_shares(project, start: datetime | None = None, end: datetime | None = None) -> float:

@@ -26,7 +26,9 @@ def check(result: dg.ExecuteInProcessResult):
 
 
 def metadata(result: dg.ExecuteInProcessResult) -> dict:
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == CONVERSIONS)
+    """The sweep's figures (on the run's last hour)."""
+    event = next(e for e in result.get_asset_materialization_events()
+                 if e.asset_key == CONVERSIONS and "window" in e.materialization.metadata)
     return {key: value.value for key, value in event.materialization.metadata.items()}
 
 

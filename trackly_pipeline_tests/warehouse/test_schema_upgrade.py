@@ -18,7 +18,7 @@ def warehouse(tmp_path) -> Warehouse:
     warehouse = Warehouse(tmp_path / "w.duckdb")
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, now(), now(), 1.5, "
-                     "2, 10, 0, 'failed', 'TUNE said no', NULL)")
+                     "2, 10, 0, 'failed', 'TUNE said no', NULL, NULL)")
     return warehouse
 
 
@@ -39,8 +39,9 @@ def columns(warehouse: Warehouse, table: str) -> list[str]:
                                                "ORDER BY column_index").fetchall()]
 
 
-# ops.sync_log as a version before its last two columns left it.
-WITHOUT_ERROR = ("ALTER TABLE ops.sync_log DROP COLUMN held", "ALTER TABLE ops.sync_log DROP COLUMN error")
+# ops.sync_log as a version before its last three columns left it.
+WITHOUT_ERROR = ("ALTER TABLE ops.sync_log DROP COLUMN present_at", "ALTER TABLE ops.sync_log DROP COLUMN held",
+                 "ALTER TABLE ops.sync_log DROP COLUMN error")
 
 
 def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
@@ -61,7 +62,8 @@ def test_an_upgrade_is_logged_naming_the_file_and_the_columns_and_only_once(ware
         with warehouse.connect():  # up to date now: nothing to say
             pass
     upgrades = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
-    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error, ops.sync_log.held; those tables' "
+    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error, ops.sync_log.held, ops.sync_log.present_at; "
+                        "those tables' "
                         "months of the analysts' copy are published again"]
 
 

@@ -10,7 +10,8 @@ from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
+from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, register
@@ -18,6 +19,17 @@ from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_net
 from trackly_pipeline.warehouse.transforms import attribute_window
 
 METHODS = ("ad_id_click", "sub_id_click", "sub_id_message", "unattributed")
+# Per hour of the window: conversions attributed, by method.
+HOURLY_METHODS = """
+    SELECT epoch_us(converted_at) // 3600000000 AS hour_us, count(*) AS "dagster/row_count",
+           count(*) FILTER (WHERE attribution_method = 'ad_id_click') AS ad_id_click,
+           count(*) FILTER (WHERE attribution_method = 'sub_id_click') AS sub_id_click,
+           count(*) FILTER (WHERE attribution_method = 'sub_id_message') AS sub_id_message,
+           count(*) FILTER (WHERE attribution_method = 'unattributed') AS unattributed
+    FROM analytics.attributed_conversions
+    WHERE network = $network AND converted_at >= $start AND converted_at < $end
+    GROUP BY hour_us
+"""
 
 
 def attributed_asset_key(network_key: str) -> dg.AssetKey:
@@ -40,7 +52,7 @@ def build_attribution_asset(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="duckdb",
-        required_resource_keys={"warehouse"},
+        required_resource_keys={"warehouse", CLOCK},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "sql"},
         description=(
@@ -51,8 +63,10 @@ def build_attribution_asset(
     )
     def attributed_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = context.partition_time_window
+        now = context.resources.clock.now()
+        refuse_unended_hours(network.key, "attribution", start, end, now)
         warehouse = context.resources.warehouse.get()
-        attempt = SyncAttempt(network.key, "attribution", start, end)
+        attempt = SyncAttempt(network.key, "attribution", start, end, present_at=now)
         # Logged like the sweeps, so a network whose conversions arrive but stop being attributed
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
@@ -89,15 +103,21 @@ def build_attribution_asset(
                 "AND converted_at >= $start AND converted_at < $end ORDER BY converted_at DESC LIMIT 10",
                 {"network": network.key, "start": start, "end": end},
             )
-        return dg.MaterializeResult(
-            metadata={
+            hours = counts_by_partition(conn, HOURLY_METHODS, {"network": network.key, "start": start, "end": end})
+        add_partition_metadata(
+            context,
+            hours,
+            empty={"dagster/row_count": 0, **dict.fromkeys(METHODS, 0)},
+            # The window's figures, once: on the run's last hour.
+            window={
                 "window": window_text(start, end),
-                "dagster/row_count": total,
-                **{method: methods.get(method, 0) for method in METHODS},
+                "window_rows": total,
+                **{f"window_{method}": methods.get(method, 0) for method in METHODS},
                 "attributed_share": round(1 - methods.get("unattributed", 0) / total, 4) if total else None,
                 "unattributed_reasons": reasons,
                 "preview": sample,
-            }
+            },
         )
+        return dg.MaterializeResult()
 
     return attributed_conversions

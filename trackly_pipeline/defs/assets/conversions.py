@@ -7,13 +7,27 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
-from trackly_pipeline.defs.metadata import preview, window_text
+from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
+from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, refuse_renamed, register
 from trackly_pipeline.warehouse.ops import record_sync
+
+
+# Per hour of the window: conversions stored, and those this sweep saw first or changed (ledger).
+HOURLY_COUNTS = """
+    SELECT hour_us, count(*) AS "dagster/row_count",
+           coalesce(sum(c.new), 0)::BIGINT AS new, coalesce(sum(c.changed), 0)::BIGINT AS changed
+    FROM (SELECT conversion_id, epoch_us(converted_at) // 3600000000 AS hour_us FROM tune.conversions
+          WHERE network = $network AND converted_at >= $start AND converted_at < $end)
+    LEFT JOIN (SELECT conversion_id, (change = 'new')::INT AS new, (change = 'changed')::INT AS changed
+               FROM tune.conversion_changes WHERE network = $network AND sync_id = $sync_id
+                 AND change IN ('new', 'changed')) AS c USING (conversion_id)
+    GROUP BY hour_us
+"""
 
 
 def conversions_asset_key(network_key: str) -> dg.AssetKey:
@@ -35,7 +49,7 @@ def build_conversions_asset(
         # must not wait for it. The file is taken only for the final write (Warehouse.attach waits
         # for its lock).
         pool=api_pool(network.key),
-        required_resource_keys={"warehouse", resource_key},
+        required_resource_keys={"warehouse", resource_key, CLOCK},
         group_name=f"tune_{network.key}",
         kinds={"duckdb", "api"},
         description=(
@@ -47,9 +61,11 @@ def build_conversions_asset(
     )
     def raw_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         start, end = context.partition_time_window
+        now = context.resources.clock.now()
+        refuse_unended_hours(network.key, "conversion sweep", start, end, now)
         tune = getattr(context.resources, resource_key)
         warehouse = context.resources.warehouse.get()
-        attempt = SyncAttempt(network.key, "conversions", start, end)
+        attempt = SyncAttempt(network.key, "conversions", start, end, present_at=now)
         with logged_sync(warehouse, attempt, tune.secrets()):
             # A renamed key is refused before TUNE is paged (and again when the rows are written).
             with warehouse.connect(read_only=True) as conn:
@@ -75,14 +91,20 @@ def build_conversions_asset(
                     "GROUP BY status ORDER BY status",
                     {"network": network.key, "start": start, "end": end},
                 )
-        return dg.MaterializeResult(
-            metadata={
+                hours = counts_by_partition(conn, HOURLY_COUNTS, {"network": network.key, "start": start, "end": end,
+                                                                 "sync_id": attempt.sync_id})
+        add_partition_metadata(
+            context,
+            hours,
+            empty={"dagster/row_count": 0, "new": 0, "changed": 0},
+            # The sweep's own figures, once: on the run's last hour.
+            window={
                 "window": window_text(start, end),
                 "hours": len(context.partition_keys),
                 "pages": attempt.pages,
-                "dagster/row_count": stats.rows,
-                "new": stats.new,
-                "changed": stats.changed,
+                "window_rows": stats.rows,
+                "window_new": stats.new,
+                "window_changed": stats.changed,
                 "unchanged": stats.unchanged,
                 "vanished": stats.vanished,
                 "other_affiliates_forgotten": stats.other_affiliates,
@@ -93,7 +115,8 @@ def build_conversions_asset(
                 "status_transitions": dg.MetadataValue.json(stats.transitions),
                 "by_status": statuses,
                 "sync_id": attempt.sync_id,
-            }
+            },
         )
+        return dg.MaterializeResult()
 
     return raw_conversions

@@ -195,7 +195,8 @@ CREATE TABLE IF NOT EXISTS ops.sync_log (
     quarantined     BIGINT NOT NULL,
     status          VARCHAR NOT NULL,       -- running | success | failed | interrupted
     error           VARCHAR,
-    held            BIGINT                  -- conversions: stored ones TUNE returned unreadable, kept as they were
+    held            BIGINT,                 -- conversions: stored ones TUNE returned unreadable, kept as they were
+    present_at      TIMESTAMPTZ             -- conversions, attribution: the pipeline's clock when the attempt started
 );
 -- API rows we could not store as they came, with the reason. Never silently dropped.
 CREATE TABLE IF NOT EXISTS ops.quarantine (
