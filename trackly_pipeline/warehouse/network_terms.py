@@ -23,7 +23,7 @@ ZONE_SHIFT_MARGIN = timedelta(days=1)
 
 
 class NetworkTermsChanged(RuntimeError):
-    """trackly.yaml reads a network in other terms than its stored history was read in."""
+    """A run would read a network in other terms than its stored history was read in."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class TermsChange:
             remedy = (f"it re-attributes the whole stored history by {self.new_message_id_field} "
                       "(TUNE is not asked again)")
         return NetworkTermsChanged(
-            f"network {self.network!r}: trackly.yaml changed the terms its stored history was read in: "
+            f"network {self.network!r}: its stored history was read in other terms than this run's "
+            "(trackly.yaml, or TUNE's zone when none is configured): "
             f"{'; '.join(self.changes)}. Nothing was written: this run's hours alone in the new terms would "
             "leave the rest of the history in the old ones (conversions read at another time would look "
             f"vanished, attribution would mix two fields). Run `trackly network resweep {self.network}`: "

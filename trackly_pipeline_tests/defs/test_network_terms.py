@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.partitions import partition_hour
 from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
 from trackly_pipeline.sandbox.expected import expected_attribution, expected_conversions, read_fx_rates
@@ -119,3 +120,23 @@ def test_changed_affiliate_refused_then_resweep_forgets_the_old_account(project)
     assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme' AND affiliate_id = 1001") == [(0,)]
     assert project.query("SELECT DISTINCT change FROM tune.conversion_changes WHERE network = 'acme' "
                          "AND change <> 'new'") == [("other_affiliate",)]
+
+
+def test_the_command_reattributes_then_has_nothing_to_do(project, tmp_path, monkeypatch, capsys):
+    project.rebuild(acme={"message_id_field": "aff_sub2"})
+    assert project.sync("acme", days=15).success
+    project.rebuild()
+    monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+
+    assert trackly_main(["network", "resweep", "acme"]) == 0
+    out = capsys.readouterr().out
+    assert "message_id_field aff_sub2 -> aff_sub: re-attribute (no TUNE call)" in out and "succeeded" in out, out
+    now = project.world.clock.now()
+    truth = expected_conversions(project.world, now - timedelta(days=15), now,
+                                 read_fx_rates(project.root / "fx_rates.csv"), "USD", network_keys={"acme"})
+    assert_matches_oracle(project, expected_attribution(project.world, truth))
+
+    assert trackly_main(["network", "resweep", "acme"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
