@@ -25,6 +25,9 @@ from trackly_pipeline.warehouse.network_terms import (
 )
 
 HOUR = timedelta(hours=1)
+# Run monitoring ends a run after an hour unless its `dagster/max_runtime` says otherwise: a re-sweep
+# gets an hour per week of history (an hourly run sweeps and attributes a week in seconds to minutes).
+RUNTIME_PER_WEEK_S = 3600
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,10 @@ def run_resweep(defs: dg.Definitions, settings: TracklyConfig, instance: dg.Dags
         selection = sync_assets(network, with_offers=False)
     else:
         selection = [attributed_asset_key(network.key), *ROLLUPS]
+    weeks = (partition_hour(plan.last_key) - partition_hour(plan.first_key)) / timedelta(days=7)
     job = defs.get_job_def(sync_job_name(network.key))
     return job.execute_in_process(
         instance=instance, asset_selection=selection, raise_on_error=False,
-        tags={**range_tags(plan.first_key, plan.last_key), RESWEEP_TAG: "true"},
+        tags={**range_tags(plan.first_key, plan.last_key), RESWEEP_TAG: "true",
+              "dagster/max_runtime": str(int(RUNTIME_PER_WEEK_S * max(1.0, weeks)))},
     )
