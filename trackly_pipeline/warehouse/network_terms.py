@@ -114,13 +114,15 @@ def attribution_change(conn: duckdb.DuckDBPyConnection, network: str, *, message
 def require_whole_history(conn: duckdb.DuckDBPyConnection, network: str, start: datetime, end: datetime,
                           is_resweep: bool, change: TermsChange) -> None:
     """Let a change through only in a re-sweep run whose hours hold every stored conversion of the
-    network: then no part of the history is left in the old terms."""
+    network, but those of the hour after them (still going when it was planned: the re-sweep read
+    their times again, and their attribution waits for the next hourly run): then no part of the
+    history is left in the old terms."""
     earliest, latest = stored_history(conn, network)
     if earliest is None:
         return  # nothing stored in the old terms
     if not is_resweep:
         raise change.refusal()
-    if start > earliest or end <= latest:
+    if start > earliest or latest >= end + timedelta(hours=1):
         raise NetworkTermsChanged(
             f"network {network!r}: a re-sweep must cover its whole stored history ({earliest:%Y-%m-%d %H:%M} to "
             f"{latest:%Y-%m-%d %H:%M} UTC); this run covers {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}. "

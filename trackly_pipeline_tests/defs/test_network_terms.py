@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
+
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.partitions import partition_hour
 from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
 from trackly_pipeline.sandbox.expected import expected_attribution, expected_conversions, read_fx_rates
 
-from .conftest import table_checksums
+from .conftest import ANCHOR, table_checksums
 from .test_explained_attribution import assert_matches_oracle
 
 ACME_ZONE = "America/New_York"  # the sandbox network's real zone
@@ -140,3 +142,33 @@ def test_the_command_reattributes_then_has_nothing_to_do(project, tmp_path, monk
 
     assert trackly_main(["network", "resweep", "acme"]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_a_conversion_of_the_hour_still_going_is_not_taken_for_vanished(project):
+    """The re-sweep ends at the last full hour. A conversion of the hour still going, stored hours
+    earlier by the wrong zone (inside the re-sweep's hours), is after them in the right zone: TUNE
+    does not return it, yet it is not vanished; it keeps its row, at its real instant."""
+    later = project.world.ground_truth_conversions("acmenet", ANCHOR + timedelta(days=1))
+    first_after = later[later.stored_at > pd.Timestamp(ANCHOR)].sort_values("stored_at").iloc[0]
+    at, conversion_id = first_after.stored_at.to_pydatetime(), int(first_after.conversion_id)
+    assert at.minute > 0  # inside an hour, so the hour still going when the clock is just past it
+    project.world.clock.set(at + timedelta(seconds=1))
+    project.rebuild(acme={"timezone": "UTC"})
+    assert project.sync("acme", days=15).success
+    assert project.query("SELECT converted_at FROM tune.conversions WHERE conversion_id = $id",
+                         {"id": conversion_id}) == [(at - timedelta(hours=5),)]  # New York's wall time, as UTC
+
+    project.rebuild()
+    plan = resweep(project)
+    assert partition_hour(plan.last_key) + timedelta(hours=1) <= at
+    assert vanished(project) == 0
+    assert project.query("SELECT converted_at FROM tune.conversions WHERE conversion_id = $id",
+                         {"id": conversion_id}) == [(at,)]
+    # Its attribution from the wrong zone's reading is gone; the next hourly run attributes it.
+    assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE conversion_id = $id",
+                         {"id": conversion_id}) == [(0,)]
+    project.world.clock.set(at.replace(minute=0, second=0) + timedelta(hours=1))
+    assert project.sync("acme", with_offers=False).success
+    assert project.query("SELECT converted_at FROM analytics.attributed_conversions WHERE conversion_id = $id",
+                         {"id": conversion_id}) == [(at,)]
+    assert vanished(project) == 0
