@@ -1,5 +1,5 @@
-"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and operations on a
-network's stored history."""
+"""The `trackly` command: the demo, the TUNE sandbox, test connection, the offer list, and the repairs of
+what the warehouse stores for a network (rename, forget, dedupe)."""
 
 from __future__ import annotations
 
@@ -29,17 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     offers.add_argument("network", help="network key from trackly.yaml")
     offers.set_defaults(func=_run_offers)
 
-    network = commands.add_parser("network", help="operations on a network's stored history")
-    network_commands = network.add_subparsers(dest="operation", required=True)
-    resweep = network_commands.add_parser(
-        "resweep", help="after its timezone, message_id_field or affiliate_id changed: read the network's whole "
-                        "stored history again in the new terms (re-attribution only for a message_id_field change)")
-    resweep.add_argument("network", help="network key from trackly.yaml")
-    resweep.set_defaults(func=_run_resweep)
-
+    from trackly_pipeline.network_commands import register as register_network
     from trackly_pipeline.sandbox.cli import register
 
     register(commands)
+    register_network(commands)
     args = parser.parse_args(argv)
     from trackly_pipeline.config import ConfigError
 
@@ -74,36 +68,6 @@ def _run_test_connection(args: argparse.Namespace) -> int:
         failures += not check.ok
         print(f"{network.key:<12} {'OK ' if check.ok else 'FAIL'} {check.outcome:<17} {check.message}")
     return 1 if failures else 0
-
-
-def _run_resweep(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
-
-    import dagster as dg
-
-    from trackly_pipeline.config import load_config
-    from trackly_pipeline.defs.build import build_definitions
-    from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
-    from trackly_pipeline.tune import TuneClient
-
-    settings = load_config(require_tokens=False)
-    network, token = settings.network_with_token(args.network)
-    # The zone the sweep would read in: the configured one, else TUNE's.
-    zone = network.timezone or TuneClient(network.network_id, token, network.api_url).timezone
-    plan = plan_resweep(settings, network, zone, datetime.now(timezone.utc))
-    if plan is None:
-        print(f"network {network.key!r}: its stored history is in the configured terms; nothing to do")
-        return 0
-    print(plan.describe())
-    # The project's Dagster instance ($DAGSTER_HOME), so the run shows in the UI with the others.
-    result = run_resweep(build_definitions(settings), settings, dg.DagsterInstance.get(), plan)
-    if not result.success:
-        failures = [event.event_specific_data.error.message.strip() for event in result.all_events
-                    if event.is_step_failure]
-        print(f"run {result.run_id} failed; the old terms stay recorded: {' | '.join(failures)}", file=sys.stderr)
-        return 1
-    print(f"run {result.run_id} succeeded: the stored history is in the new terms")
-    return 0
 
 
 def _run_offers(args: argparse.Namespace) -> int:

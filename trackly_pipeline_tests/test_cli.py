@@ -173,3 +173,50 @@ def test_offers_do_not_wait_on_a_writers_lock(config, world, capsys):
         holder.wait()
     # with no writer, the writer's own (fresher) file is read
     assert imported_offer_ids(warehouse, "acme") == {published, newer}
+
+
+def test_network_forget_and_rename_say_what_they_did_or_refuse_in_one_line(config, capsys):
+    warehouse = Warehouse(load_config(config, require_tokens=False).duckdb_path)
+    with warehouse.connect() as conn:  # 'gone': a network removed from trackly.yaml, its rows still stored
+        conn.execute("INSERT INTO ops.network_affiliates VALUES ('gone', 5005, now()), ('acme', 1001, now())")
+
+    assert trackly_main(["network", "forget", "acme"]) == 1
+    assert trackly_main(["network", "rename", "gone", "bolt"]) == 1  # bolt, configured, has no such account
+    refusals = capsys.readouterr().err.splitlines()
+    assert refusals == [
+        "trackly network forget: 'acme' is in trackly.yaml: remove it there first, then run this again",
+        "trackly network rename: 'gone' stored network_id unknown, affiliate_id 5005, 'bolt' is configured as "
+        "network_id boltmedia, affiliate_id 2002: a different account is not a rename "
+        "(to drop the rows stored under 'gone', `trackly network forget gone`)",
+    ]
+
+    assert trackly_main(["network", "forget", "gone"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "forgot 'gone': deleted 2 rows"
+    assert sorted(line.split() for line in out[1:3]) == [["ops.network_affiliates", "1"], ["ops.stored_networks", "1"]]
+    with warehouse.connect(read_only=True) as conn:
+        assert conn.execute("SELECT network, kind, rows, status FROM ops.sync_log").fetchall() == [
+            ("gone", "network forget", 2, "success")]
+        assert conn.execute("SELECT count(*) FROM ops.network_affiliates WHERE network = 'gone'").fetchone()[0] == 0
+
+
+def test_network_commands_fail_cleanly_while_a_run_holds_the_warehouse(config, capsys, monkeypatch):
+    from trackly_pipeline import network_commands
+
+    monkeypatch.setattr(network_commands, "LOCK_TIMEOUT_S", 0.5)
+    warehouse = Warehouse(load_config(config, require_tokens=False).duckdb_path)
+    with warehouse.connect() as conn:
+        conn.execute("INSERT INTO ops.network_affiliates VALUES ('gone', 5005, now())")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        assert trackly_main(["network", "forget", "gone"]) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"trackly network forget: nothing was changed: warehouse locked by another process: "
+                           f"{warehouse.path} was held by process {holder.pid} ")
+    with warehouse.connect(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM ops.network_affiliates WHERE network = 'gone'").fetchone()[0] == 1

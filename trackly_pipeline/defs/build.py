@@ -38,7 +38,7 @@ def build_definitions(settings: TracklyConfig) -> dg.Definitions:
     for index, network in enumerate(settings.networks):
         assets += [
             build_offers_asset(network, settings),
-            build_conversions_asset(network, partitions),
+            build_conversions_asset(network, settings, partitions),
             build_attribution_asset(network, settings, partitions),
         ]
         checks += build_network_checks(network)

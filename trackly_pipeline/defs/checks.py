@@ -16,9 +16,14 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
 from trackly_pipeline.defs.metadata import markdown_table, window_text
+from trackly_pipeline.warehouse.duplicates import describe, find_duplicates
+from trackly_pipeline.warehouse.networks import identities, unconfigured_keys, unconfigured_message
 
 FRESHNESS_CHECK = "sync_is_fresh"
+NETWORKS_CHECK = "stored_networks_configured"
 STALE_CHECK = "no_stale_conversions"
+# Duplicated conversions listed in the check's table (all are counted).
+DUPLICATE_SAMPLE = 20
 # Held conversions named in the check's table (all are counted).
 STALE_SAMPLE = 50
 # A network whose last successful conversion sync is older than this is stale.
@@ -54,17 +59,26 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
     params = {"network": network.key}
     common = {"pool": "duckdb", "required_resource_keys": {"warehouse"}}
 
-    @dg.asset_check(asset=conversions_asset_key(network.key), name="no_duplicate_conversions", blocking=True, **common)
+    @dg.asset_check(
+        asset=conversions_asset_key(network.key),
+        name="no_duplicate_conversions",
+        blocking=True,
+        description=(
+            f"Exactly one row per conversion of network {network.key!r} in tune.conversions. A sweep that "
+            "would leave one stored twice fails before it commits, and the analysts' copy is not published "
+            f"while any network has one; the repair is `trackly network dedupe {network.key}`."
+        ),
+        **common,
+    )
     def no_duplicate_conversions(context) -> dg.AssetCheckResult:
-        """Exactly one row per (network, conversion_id) in tune.conversions."""
-        columns, rows = _query(
-            context,
-            "SELECT conversion_id, count(*) AS copies FROM tune.conversions WHERE network = $network "
-            "GROUP BY conversion_id HAVING count(*) > 1 ORDER BY conversion_id LIMIT 20",
-            params,
-        )
+        with context.resources.warehouse.get().connect() as conn:
+            duplicates = [d for d in find_duplicates(conn, network.key) if d.table_name == "tune.conversions"]
+        sample = [(d.conversion_id, d.copies) for d in duplicates[:DUPLICATE_SAMPLE]]
         return dg.AssetCheckResult(
-            passed=not rows, metadata={"duplicates": len(rows), "sample": dg.MetadataValue.md(markdown_table(columns, rows))}
+            passed=not duplicates,
+            description=describe(duplicates) if duplicates else "one row per conversion",
+            metadata={"duplicates": len(duplicates),
+                      "sample": dg.MetadataValue.md(markdown_table(["conversion_id", "copies"], sample))},
         )
 
     @dg.asset_check(
@@ -213,4 +227,28 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
                       "missing": dg.MetadataValue.md(markdown_table(columns, rows))},
         )
 
-    return [fx_rates_complete]
+    configured = identities(settings.networks)
+
+    @dg.asset_check(
+        asset=REVENUE_BY_OFFER,
+        name=NETWORKS_CHECK,
+        blocking=True,
+        description=(
+            "Every network key with stored rows is in trackly.yaml. A renamed or removed key's rows would be "
+            "summed with the configured networks' (a rename doubles its revenue), so the rollups and the "
+            "analysts' copy wait until `trackly network rename OLD NEW` or `trackly network forget KEY`. "
+            "Also evaluated hourly by the `sync_freshness` job."
+        ),
+        pool="duckdb",
+        required_resource_keys={"warehouse"},
+    )
+    def stored_networks_configured(context) -> dg.AssetCheckResult:
+        with context.resources.warehouse.get().connect() as conn:
+            stale = unconfigured_keys(conn, configured)
+        return dg.AssetCheckResult(
+            passed=not stale,
+            description=unconfigured_message(stale, configured) if stale else "every stored network key is configured",
+            metadata={"unconfigured_keys": dg.MetadataValue.json({key: str(i) for key, i in stale.items()})},
+        )
+
+    return [fx_rates_complete, stored_networks_configured]

@@ -1,5 +1,5 @@
 """One sync job per network, a test-connection job per network, and one job that runs every
-network's `sync_is_fresh` check on its own."""
+network's `sync_is_fresh` check (and `stored_networks_configured`) on its own."""
 from collections.abc import Sequence
 
 import dagster as dg
@@ -9,12 +9,15 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.payout_mismatches import PAYOUT_MISMATCHES
-from trackly_pipeline.defs.assets.rollups import ROLLUPS
+from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER, ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.checks import FRESHNESS_CHECK
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK, NETWORKS_CHECK
 from trackly_pipeline.defs.resources import tune_resource_key
 
 FRESHNESS_JOB = "sync_freshness"
+# Every run of a network carries it: the run queue admits one such run per network (dagster.yaml)
+# and the network's schedule skips its tick while one is unfinished (schedules.py).
+NETWORK_TAG = "trackly/network"
 
 
 def sync_job_name(network_key: str) -> str:
@@ -43,7 +46,7 @@ def build_sync_job(network: NetworkConfig) -> "dg.UnresolvedAssetJobDefinition":
             f"Sync network {network.key!r}: offers, conversions over the run's hours, Trackly logs, "
             "attribution and rollups. Its schedule runs it hourly over the trailing window."
         ),
-        tags={"trackly/network": network.key},
+        tags={NETWORK_TAG: network.key},
     )
 
 
@@ -54,9 +57,12 @@ def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAsse
     return dg.define_asset_job(
         FRESHNESS_JOB,
         selection=dg.AssetSelection.checks(
-            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks)
+            *(dg.AssetCheckKey(conversions_asset_key(n.key), FRESHNESS_CHECK) for n in networks),
+            # The rollups refuse while a stored key is not configured; this says so every hour.
+            dg.AssetCheckKey(REVENUE_BY_OFFER, NETWORKS_CHECK),
         ),
-        description="Check that every network's last successful conversion sync is recent (no sync, no API call).",
+        description=("Check that every network's last successful conversion sync is recent, and that every stored "
+                     "network key is configured (no sync, no API call)."),
     )
 
 
@@ -74,7 +80,7 @@ def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
             )
         context.log.info(f"network {network.key!r}: {check.message}")
 
-    @dg.job(name=f"tune_{network.key}_test_connection", tags={"trackly/network": network.key},
+    @dg.job(name=f"tune_{network.key}_test_connection", tags={NETWORK_TAG: network.key},
             description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).")
     def test_connection_job():
         test_connection()

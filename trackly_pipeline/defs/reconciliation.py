@@ -9,6 +9,7 @@ import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
+from trackly_pipeline.defs.jobs import NETWORK_TAG
 from trackly_pipeline.defs.metadata import markdown_table
 from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.tune.errors import TuneError
@@ -97,5 +98,5 @@ def build_reconcile_job(network: NetworkConfig, check: dg.AssetChecksDefinition)
         reconcile_job_name(network.key),
         selection=dg.AssetSelection.checks(check),
         description=f"Reconcile network {network.key!r} with TUNE's Report::getStats now (no sync).",
-        tags={"trackly/network": network.key},
+        tags={NETWORK_TAG: network.key},
     )

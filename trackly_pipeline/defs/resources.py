@@ -9,16 +9,20 @@ from pydantic import Field
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, TuneClient
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file. Writers are serialised by the `duckdb` pool (dagster.yaml)."""
 
     duckdb_path: str
+    # How long a step waits for another process's lock on the file before it fails, naming that
+    # process: writing steps queue in the `duckdb` pool, so only a sweep's final write or a writer
+    # outside Dagster (a CLI, a notebook) ever waits.
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
 
     def get(self) -> Warehouse:
-        return Warehouse(self.duckdb_path)
+        return Warehouse(self.duckdb_path, lock_timeout_s=self.lock_timeout_s)
 
 
 class TuneNetworkResource(dg.ConfigurableResource):

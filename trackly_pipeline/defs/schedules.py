@@ -1,20 +1,37 @@
 """Exactly one sync schedule per network: `tune_<key>_hourly`. Each tick runs the network's sync
 over the trailing lookback window (one API sweep), once a day over the wide window instead, plus the
 offer sync when it is due. And one schedule for all networks, `sync_freshness_hourly`, that runs
-only the `sync_is_fresh` checks, so a network whose syncs fail or stop is flagged."""
+only the `sync_is_fresh` checks, so a network whose syncs fail or stop is flagged.
 
+A network's tick is skipped while a run of that network is unfinished (a slow TUNE would otherwise
+pile runs up in the queue), and each run gets a runtime limit sized to its window."""
 
+import math
 from datetime import datetime, timezone
 
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.checks import FRESHNESS_LIMIT
-from trackly_pipeline.defs.jobs import FRESHNESS_JOB, sync_assets, sync_job_name
-from trackly_pipeline.defs.partitions import range_tags, trailing_window
+from trackly_pipeline.defs.jobs import FRESHNESS_JOB, NETWORK_TAG, sync_assets, sync_job_name
+from trackly_pipeline.defs.partitions import partition_hour, range_tags, trailing_window
 
 
 FRESHNESS_SCHEDULE = "sync_freshness_hourly"
+SWEEP_TAG = "trackly/sweep"
+
+# run_monitoring.max_runtime_seconds in dagster.yaml: the limit of an hourly run over 7 days.
+HOURLY_RUN_LIMIT_S = 3600
+HOURLY_RUN_HOURS = 7 * 24
+
+# Queued, or holding a run slot (Dagster's active statuses): a new run would wait behind it.
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def schedule_name(network_key: str) -> str:
@@ -31,6 +48,23 @@ def is_wide_sweep(network: NetworkConfig, tick: datetime) -> bool:
     """Once a day the sweep reaches back `wide_sweep_days`: TUNE never moves a conversion's date, so
     status and payout changes older than the hourly window are only seen this way."""
     return tick.astimezone(timezone.utc).hour == network.wide_sweep_hour and network.wide_sweep_days > network.lookback_days
+
+
+def max_runtime_s(first: str, last: str) -> int:
+    """Run monitoring's limit for a run over partitions first..last: the hourly run's time per hour
+    swept, never less than the hourly run's (a 45-day wide sweep gets 6.4 h, where one hour would
+    kill it every day on a slow network). Dagster counts it from the run's start, not its queueing."""
+    hours = (partition_hour(last) - partition_hour(first)).total_seconds() // 3600 + 1
+    return max(HOURLY_RUN_LIMIT_S, math.ceil(HOURLY_RUN_LIMIT_S * hours / HOURLY_RUN_HOURS))
+
+
+def unfinished_runs_note(instance: dg.DagsterInstance, network_key: str, wide: bool) -> str | None:
+    """The network's runs still queued or in flight, by id and status, or None. For the wide sweep's
+    tick only wide sweeps count: it queues behind an hourly run rather than be lost for the day (on
+    a network whose runs take over an hour it would be skipped every day)."""
+    tags = {NETWORK_TAG: network_key, **({SWEEP_TAG: "wide"} if wide else {})}
+    runs = instance.get_runs(dg.RunsFilter(tags=tags, statuses=UNFINISHED), limit=5)
+    return ", ".join(f"{run.run_id} ({run.status.value})" for run in runs) or None
 
 
 def build_schedule(network: NetworkConfig, index: int, partitions_start: datetime) -> dg.ScheduleDefinition:
@@ -63,10 +97,22 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
                 f"no complete hour since partitions_start {partitions_start:%Y-%m-%d %H:%M} UTC "
                 f"for the tick of {tick:%Y-%m-%d %H:%M} UTC"
             )
+        in_flight = unfinished_runs_note(context.instance, network.key, wide)
+        if in_flight:
+            # Another run would only queue behind it (the run queue admits one per network).
+            return dg.SkipReason(
+                f"network {network.key!r} has a {'wide sweep' if wide else 'run'} queued or in progress: "
+                f"{in_flight}; the first tick after it ends sweeps these hours"
+            )
         return dg.RunRequest(
             run_key=f"{network.key}:{last}",
             asset_selection=sync_assets(network, with_offers=offer_sync_due(network, tick)),
-            tags={**range_tags(first, last), "trackly/network": network.key, "trackly/sweep": "wide" if wide else "hourly"},
+            tags={
+                **range_tags(first, last),
+                NETWORK_TAG: network.key,
+                SWEEP_TAG: "wide" if wide else "hourly",
+                "dagster/max_runtime": str(max_runtime_s(first, last)),
+            },
         )
 
     return hourly

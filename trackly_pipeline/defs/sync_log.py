@@ -12,12 +12,9 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.tune.redact import redact_text
-from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.ops import SyncLogEntry, mark_interrupted_syncs, record_sync
-
-
-# The network of a step that works for all networks at once (the rollups and the analysts' copy).
-ALL_NETWORKS = "*"
+from trackly_pipeline.warehouse import unrecorded
+from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
+from trackly_pipeline.warehouse.ops import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
 @dataclass
@@ -51,23 +48,50 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
     """Run a sync. Its row in ops.sync_log says 'running' from the start, so a sync whose process is
     killed is reported ('interrupted') by the next one. The block's own writes must happen in one
     transaction that also records success; a failure rolls them back, is recorded, and becomes a
-    redacted dg.Failure saying which network failed and why."""
-    with warehouse.connect() as conn, transaction(conn):
-        mark_interrupted_syncs(conn, attempt.network, attempt.kind)
-        record_sync(conn, attempt.entry("running"))
+    redacted dg.Failure saying which network failed and why.
+
+    A warehouse locked by another process past `Warehouse.lock_timeout_s` fails the sync too; its
+    outcome, which the locked file cannot take, is kept beside it and recorded by the next writer."""
+    try:
+        with warehouse.connect() as conn, transaction(conn):
+            # First what earlier attempts could not record, so that their rows end `failed` with
+            # their cause rather than `interrupted` below.
+            recorded = unrecorded.reconcile(conn, warehouse.unrecorded_folder)
+            mark_interrupted_syncs(conn, attempt.network, attempt.kind)
+            record_sync(conn, attempt.entry("running"))
+    except WarehouseLocked as exc:
+        raise _failure(warehouse, attempt, f"{type(exc).__name__}: {exc}", locked=True) from None
+    unrecorded.forget(recorded)
     try:
         yield attempt
     except Exception as exc:
         message = redact_text(f"{type(exc).__name__}: {exc}", secrets)
-        with warehouse.connect() as conn, transaction(conn):
-            record_sync(conn, attempt.entry("failed", message))
-        what = f"TUNE {attempt.kind} sync" if attempt.kind in ("conversions", "offers") else attempt.kind.capitalize()
-        whose = "every network" if attempt.network == ALL_NETWORKS else f"network {attempt.network!r}"
-        headline = f"{what} for {whose} failed"
-        if attempt.kind.startswith("trackly."):  # loading a Trackly log (trackly.clicks): no network's
-            headline = f"Loading {attempt.kind} failed"
-        raise SyncFailed(
-            description=f"{headline}: {message}",
-            metadata={"network": attempt.network, "sync_id": attempt.sync_id, "error": message},
-        ) from None
+        raise _failure(warehouse, attempt, message, locked=isinstance(exc, WarehouseLocked)) from None
 
+
+def _failure(warehouse: Warehouse, attempt: SyncAttempt, message: str, *, locked: bool) -> SyncFailed:
+    """Record the attempt `failed` (redacted `message`) and return the failure to raise. While another
+    process holds the warehouse (`locked`: the step has just waited its whole lock timeout, so it
+    does not wait again), the outcome is kept beside the file for the next writer."""
+    entry = attempt.entry("failed", message)
+    if locked or not _recorded(warehouse, entry):
+        unrecorded.keep(warehouse.unrecorded_folder, entry)
+    what = f"TUNE {attempt.kind} sync" if attempt.kind in ("conversions", "offers") else attempt.kind.capitalize()
+    whose = "every network" if attempt.network == ALL_NETWORKS else f"network {attempt.network!r}"
+    headline = f"{what} for {whose} failed"
+    if attempt.kind.startswith("trackly."):  # loading a Trackly log (trackly.clicks): no network's
+        headline = f"Loading {attempt.kind} failed"
+    return SyncFailed(
+        description=f"{headline}: {message}",
+        metadata={"network": attempt.network, "sync_id": attempt.sync_id, "error": message},
+    )
+
+
+def _recorded(warehouse: Warehouse, entry: SyncLogEntry) -> bool:
+    """Write `entry` to ops.sync_log; False when another process held the lock throughout."""
+    try:
+        with warehouse.connect() as conn, transaction(conn):
+            record_sync(conn, entry)
+    except WarehouseLocked:
+        return False
+    return True

@@ -14,6 +14,7 @@ from trackly_pipeline.tune import RejectedRow
 from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
 from trackly_pipeline.tune.models import conversion_id_of
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.ops import quarantine
 
 # Pages are inserted in batches of at least one DuckDB row group (122,880 rows, ~30 MB of Arrow):
@@ -95,6 +96,8 @@ class ConversionSweep:
 
     def replace_window(self, start: datetime, end: datetime, seen_at: datetime) -> WindowStats:
         """Make tune.conversions hold exactly this sweep for [start, end). Call inside a transaction.
+        DuplicateConversionsError (nothing to commit) when the network would then store a
+        conversion more than once.
 
         A stored conversion the sweep returned only unreadable (quarantined) is not replaced: it is
         held at its last good state, and only one absent from the reply is vanished."""
@@ -108,6 +111,11 @@ class ConversionSweep:
         self._unreadable_ids()
         other_affiliates = self._forget_other_affiliates(seen_at)
         run_sql_file(conn, "conversions_replace_window.sql", params)
+        # The blocking check, before commit: a conversion the replacement did not reach (older than
+        # the window) may still be stored twice, and nothing of this sweep may reach the rollups or
+        # the analysts' copy then (the caller's transaction rolls back).
+        refuse_duplicates(conn, f"the sweep of network {self.network!r} was not stored", self.network,
+                          tables=("tune.conversions",))
         rows, new, changed, unchanged, vanished, held = conn.execute(
             "SELECT rows, new, changed, unchanged, vanished, held FROM window_stats").fetchone()
         quarantined = conn.execute(

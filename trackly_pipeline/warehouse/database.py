@@ -11,6 +11,7 @@ import glob
 import os
 import re
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +19,26 @@ from typing import Any
 
 import duckdb
 
-from trackly_pipeline.warehouse.publish import PARTITIONED, parts_folder, publish_copy
+from trackly_pipeline.warehouse.duplicates import refuse_duplicates
+from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
 
 CATALOG = "warehouse"
+# How long a writer waits for another process's lock on the file before WarehouseLocked.
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+
+
+class WarehouseLocked(duckdb.IOException):
+    """Another process held the warehouse file's lock for longer than the wait allowed. An
+    IOException, as DuckDB's own lock error is: readers that fall back on it still do."""
+
+    def __init__(self, path: Path, waited_s: float, duckdb_error: str):
+        holder = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", duckdb_error)
+        who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+        super().__init__(
+            f"warehouse locked by another process: {path} was held by {who} for over {waited_s:g} s. "
+            "It is a run or a session writing the warehouse: wait for it to end (or end it), then run again"
+        )
 
 
 def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> None:
@@ -39,7 +56,7 @@ def _statements(script: str) -> list[str]:
 
 
 class Warehouse:
-    def __init__(self, path: str | Path, *, lock_timeout_s: float = 300.0):
+    def __init__(self, path: str | Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
 
@@ -68,6 +85,10 @@ class Warehouse:
         conn.execute(f"USE {CATALOG}")
         if not read_only:
             apply_schema(conn, CATALOG, file=str(self.path))
+            from trackly_pipeline.warehouse.networks import seed_registry  # it runs SQL files with this module
+
+            # A warehouse written before the registry: its keys' identities, before a run rewrites ops.networks.
+            seed_registry(conn, datetime.now(timezone.utc))
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         """Attach the file, waiting while another process holds its lock: a conversion sweep's final
@@ -80,8 +101,10 @@ class Warehouse:
                 conn.execute(f"ATTACH $path AS {CATALOG} ({mode})", {"path": str(self.path)})
                 return
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if LOCKED_FILE_ERROR not in str(exc):
                     raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseLocked(self.path, self.lock_timeout_s, str(exc)) from None
                 time.sleep(0.1)
 
     @property
@@ -95,14 +118,20 @@ class Warehouse:
         return parts_folder(self.published_path)
 
     @property
+    def unrecorded_folder(self) -> Path:
+        """Sync outcomes that could not be written to ops.sync_log while another process held the
+        lock, until the next writer records them (see `unrecorded`)."""
+        return self.path.with_name(f"{self.path.name}.unrecorded")
+
+    @property
     def own_files(self) -> list[tuple[tuple[str, ...], str]]:
         """Every file and folder the warehouse writes in its folder (`self.path.parent`), as a path
         relative to it of fnmatch patterns (literal names, glob-escaped, but for the publishing
         process id and the month files' names), with what it is. Trackly's log globs must reach
         none of them (config.py, globs.py), and a load refuses a file that is one (`own_file`).
         test_publish.py checks that a publish writes nothing else."""
-        name, copy, parts = (glob.escape(path.name) for path in (self.path, self.published_path,
-                                                                  self.published_parts_folder))
+        name, copy, parts, unrecorded = (glob.escape(path.name) for path in (
+            self.path, self.published_path, self.published_parts_folder, self.unrecorded_folder))
         month_files = "the analysts' copy's month files"
         return [
             ((name,), f"the warehouse ({self.path.name})"),
@@ -118,6 +147,10 @@ class Warehouse:
             *(((parts, glob.escape(table), "[0-9][0-9][0-9][0-9]-[0-9][0-9].*.parquet"),
                f"{month_files} ({self.published_parts_folder.name}/{table}/<month>.parquet)")
               for table in sorted(PARTITIONED)),
+            # unrecorded.keep: <sync_id>.json, written as .<sync_id>.<pid>.tmp first
+            ((unrecorded,), f"the folder of sync outcomes not yet in ops.sync_log ({self.unrecorded_folder.name}/)"),
+            ((unrecorded, "*.json"), f"a sync outcome not yet in ops.sync_log ({self.unrecorded_folder.name}/<sync_id>.json)"),
+            ((unrecorded, ".*.tmp"), f"a sync outcome being written ({self.unrecorded_folder.name}/.<sync_id>.<pid>.tmp)"),
         ]
 
     def own_file(self, path: str | Path) -> str | None:
@@ -135,7 +168,12 @@ class Warehouse:
     def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
         """Publish the analysts' copy from a writing connection (a consistent snapshot taken under
         the writer's lock), swapped in atomically: readers never see a half-written file and never
-        hold a lock the pipeline needs. See `publish.publish_copy`."""
+        hold a lock the pipeline needs. See `publish.publish_copy`.
+
+        Refused (DuplicateConversionsError) while any network stores a conversion more than once:
+        analysts would see it counted twice. The copy in place and the pending months are kept."""
+        refuse_duplicates(conn, "the analysts' copy was not published (the copy in place and its pending months "
+                                "are kept)")
         macros = [
             statement
             for name in SCHEMA_FILES

@@ -14,6 +14,10 @@ import duckdb
 
 from trackly_pipeline.tune import RejectedRow
 
+# ops.sync_log's network of a step that works for every network at once (the rollups and the
+# analysts' copy, the Trackly log loads): not a network key.
+ALL_NETWORKS = "*"
+
 
 @dataclass(frozen=True)
 class SyncLogEntry:

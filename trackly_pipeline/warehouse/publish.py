@@ -116,7 +116,7 @@ def wal_of(path: Path) -> Path:
 
 
 # How DuckDB says another process holds a file read-write (the text names that process).
-_LOCKED = "Could not set lock on file"
+LOCKED_FILE_ERROR = "Could not set lock on file"
 
 
 def _held_read_write(target: Path, exc: duckdb.Error) -> PublishError | None:
@@ -124,7 +124,7 @@ def _held_read_write(target: Path, exc: duckdb.Error) -> PublishError | None:
     read-write: its lock is on the file in place, so after the swap it would write its log beside
     the new copy unhindered, and every open would fail once it did (while it lives, no other
     process can open the copy anyway)."""
-    if not (isinstance(exc, duckdb.IOException) and _LOCKED in str(exc)):
+    if not (isinstance(exc, duckdb.IOException) and LOCKED_FILE_ERROR in str(exc)):
         return None
     return PublishError(
         f"the analysts' copy {target} is held open read-write by another process, which locks "
@@ -340,4 +340,4 @@ def _remove_replaced(parts: Path, current: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-__all__ = ["PARTITIONED", "UNPUBLISHED", "PublishError", "parts_folder", "publish_copy", "wal_of"]
+__all__ = ["LOCKED_FILE_ERROR", "PARTITIONED", "UNPUBLISHED", "PublishError", "parts_folder", "publish_copy", "wal_of"]

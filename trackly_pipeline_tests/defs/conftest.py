@@ -49,7 +49,8 @@ class Project:
             return conn.execute(sql, params or {}).fetchall()
 
     def rebuild(self, **network_overrides) -> None:
-        """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}) and reload."""
+        """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}, or None to leave the
+        network out: `write_config`) and reload."""
         write_config(self.root, self.server.api_url, network_overrides, second_acme=self.second_acme)
         self.settings = load_config(self.root / "trackly.yaml")
         self.defs = build_definitions(self.settings)
@@ -79,9 +80,13 @@ def second_acme_entry(api_url: str) -> dict:
 
 
 def write_config(root: Path, api_url: str, overrides: dict | None = None, *, second_acme: bool = False) -> Path:
+    """trackly.yaml for the sandbox; `overrides` {key: {field: value}} changes a network's fields (its
+    `key` too: a renamed network), {key: None} leaves it out (a removed network)."""
+    overrides = overrides or {}
     networks = network_entries(api_url) + ([second_acme_entry(api_url)] if second_acme else [])
+    networks = [entry for entry in networks if overrides.get(entry["key"], {}) is not None]
     for entry in networks:
-        entry.update((overrides or {}).get(entry["key"], {}))
+        entry.update(overrides.get(entry["key"], {}))
         entry.update(timeout_s=5, max_retries=2, backoff_base_s=0.01)
     config = {
         "warehouse": {"duckdb_path": "warehouse/trackly.duckdb"},
@@ -140,3 +145,8 @@ def table_checksums(project) -> dict[str, str]:
             rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
             sums[f"{schema}.{table}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
         return sums
+
+
+def pytest_configure(config) -> None:
+    # `-m daemon` selects the tests that start a real dagster-daemon (a minute or two each).
+    config.addinivalue_line("markers", "daemon: starts a real dagster-daemon (about two minutes)")

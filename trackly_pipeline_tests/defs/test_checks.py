@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
-from trackly_pipeline.defs.checks import FRESHNESS_CHECK, FRESHNESS_LIMIT, MAX_UNATTRIBUTED_SHARE
+from trackly_pipeline.defs.checks import FRESHNESS_CHECK, FRESHNESS_LIMIT, MAX_UNATTRIBUTED_SHARE, NETWORKS_CHECK
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB
 from trackly_pipeline.defs.metadata import window_text
 from trackly_pipeline.defs.schedules import FRESHNESS_SCHEDULE
@@ -37,9 +37,10 @@ def freshness_tick(project, tick: datetime) -> dict[str, dg.AssetCheckEvaluation
         instance=project.instance, tags=request.tags, run_config=request.run_config
     )
     assert result.success
-    # The freshness checks alone: no asset materialized (no sync, no API call), no other check.
+    # The freshness checks (and stored_networks_configured, the rollups' refusal) alone: no asset
+    # materialized (no sync, no API call), no other check.
     assert not result.get_asset_materialization_events()
-    assert {e.check_name for e in result.get_asset_check_evaluations()} == {FRESHNESS_CHECK}
+    assert {e.check_name for e in result.get_asset_check_evaluations()} == {FRESHNESS_CHECK, NETWORKS_CHECK}
     return evaluations(result, FRESHNESS_CHECK)
 
 

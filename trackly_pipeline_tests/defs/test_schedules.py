@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
+from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 
@@ -15,11 +16,14 @@ PROJECT_INSTANCE = Path(__file__).resolve().parents[2] / ".dagster_home" / "dags
 
 
 def tick_result(project, name: str, tick: datetime, instance: dg.DagsterInstance | None = None):
+    """The tick as the daemon evaluates it, on a persistent instance (a schedule asks it for the
+    network's unfinished runs): `instance`, else an empty one."""
+    if instance is None:
+        with dg.instance_for_test() as empty:
+            return tick_result(project, name, tick, empty)
     repository = project.defs.get_repository_def()
     schedule = repository.get_schedule_def(name)
-    context = dg.build_schedule_context(
-        instance=instance or project.instance, scheduled_execution_time=tick, repository_def=repository
-    )
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository)
     return schedule.evaluate_tick(context)
 
 
@@ -126,3 +130,57 @@ def test_wide_sweep_catches_changes_older_than_the_window(project):
     assert stale, "the sandbox changed statuses older than the window"
     assert project.sync("acme", days=20).success  # the wide sweep
     assert stored_old() == old
+
+
+def acme_run(project, instance: dg.DagsterInstance, status: dg.DagsterRunStatus, sweep: str) -> dg.DagsterRun:
+    """A run of acme's sync job, as its schedule tags it, in `status` on `instance`."""
+    job = project.defs.get_job_def("tune_acme_sync")
+    # Where the daemon would launch a queued run from: the code location of workspace.yaml.
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("trackly_pipeline"), "__repository__"),
+                             job.name)
+    return instance.create_run_for_job(job, status=status, tags={"trackly/network": "acme", "trackly/sweep": sweep},
+                                       remote_job_origin=origin)
+
+
+def test_tick_is_skipped_while_the_network_has_a_run_queued_or_in_progress(project):
+    """A run of acme queued, then one in progress, on a real instance: acme's tick is skipped with
+    a reason naming the run and its status (the UI's tick history shows it); bolt's tick and the
+    freshness schedule still ask for their runs; once acme's run has ended its tick asks again."""
+    with dg.instance_for_test() as instance:
+        for status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED):
+            run = acme_run(project, instance, status, "hourly")
+            result = tick_result(project, "tune_acme_hourly", TICK, instance)
+            assert result.run_requests == []
+            assert result.skip_message == (
+                f"network 'acme' has a run queued or in progress: {run.run_id} ({status.value}); "
+                "the first tick after it ends sweeps these hours")
+            assert evaluate(project, "tune_bolt_hourly", TICK, instance).tags["trackly/network"] == "bolt"
+            assert len(tick_result(project, "sync_freshness_hourly", TICK, instance).run_requests) == 1
+            instance.report_run_failed(run)
+        assert evaluate(project, "tune_acme_hourly", TICK, instance).tags["trackly/network"] == "acme"
+
+
+def test_the_daily_wide_sweep_queues_behind_an_hourly_run_and_never_piles_up(project):
+    """On a network whose runs take over an hour, an hourly run is always in flight at 03:05: the
+    wide sweep's tick still asks for its run (the run queue holds it until acme's run ends), so
+    changes older than 7 days still arrive; only an unfinished wide sweep skips it."""
+    wide_tick = TICK.replace(hour=3)  # wide_sweep_hour default 3
+    with dg.instance_for_test() as instance:
+        hourly = acme_run(project, instance, dg.DagsterRunStatus.STARTED, "hourly")
+        assert evaluate(project, "tune_acme_hourly", wide_tick, instance).tags["trackly/sweep"] == "wide"
+        wide = acme_run(project, instance, dg.DagsterRunStatus.QUEUED, "wide")
+        result = tick_result(project, "tune_acme_hourly", wide_tick + timedelta(days=1), instance)
+        assert result.run_requests == []
+        assert result.skip_message.startswith(f"network 'acme' has a wide sweep queued or in progress: {wide.run_id} (QUEUED)")
+        assert hourly.run_id not in result.skip_message
+
+
+def test_each_run_has_a_runtime_limit_sized_to_its_window(project):
+    """Run monitoring's limit (dagster.yaml: an hour) is an hourly run's, over 7 days: the daily
+    wide sweep over 45 days (1,080 hours) gets the same time per hour, 3600 * 1080 / 168 s, where an
+    hour would end it every day on a slow network; no window gets less than the hour."""
+    assert yaml.safe_load(PROJECT_INSTANCE.read_text())["run_monitoring"]["max_runtime_seconds"] == 3600
+    assert evaluate(project, "tune_acme_hourly", TICK).tags["dagster/max_runtime"] == "3600"
+    assert evaluate(project, "tune_acme_hourly", TICK.replace(hour=3)).tags["dagster/max_runtime"] == "23143"
+    first_hours = evaluate(project, "tune_acme_hourly", datetime(2026, 1, 1, 2, 5, tzinfo=timezone.utc))
+    assert first_hours.tags["dagster/max_runtime"] == "3600"  # a 2-hour window: the floor

@@ -19,6 +19,7 @@ from trackly_pipeline.warehouse.network_terms import (
     record_attributed_terms,
     require_whole_history,
 )
+from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
 from trackly_pipeline.warehouse.transforms import attribute_window
 
@@ -37,6 +38,8 @@ def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | Non
 def build_attribution_asset(
     network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
+    configured = identities(settings.networks)
+
     @dg.asset(
         key=attributed_asset_key(network.key),
         deps=[conversions_asset_key(network.key), offers_asset_key(network.key), CLICKS, MESSAGES],
@@ -61,6 +64,7 @@ def build_attribution_asset(
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
                 attributed_at = datetime.now(timezone.utc)
+                register(conn, network.key, configured, attributed_at)
                 # Attributing only these hours by another field (or from conversions re-swept in
                 # another zone) would leave the rest of the history attributed the old way.
                 change = attribution_change(conn, network.key, message_id_field=network.message_id_field)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.metadata import preview, window_text
 from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
@@ -19,6 +19,7 @@ from trackly_pipeline.warehouse.network_terms import (
     retime_history,
     sweep_change,
 )
+from trackly_pipeline.warehouse.networks import identities, refuse_renamed, register
 from trackly_pipeline.warehouse.ops import record_sync
 
 
@@ -26,8 +27,11 @@ def conversions_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["tune", network_key, "conversions"])
 
 
-def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_conversions_asset(
+    network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     resource_key = tune_resource_key(network.key)
+    configured = identities(settings.networks)
 
     @dg.asset(
         key=conversions_asset_key(network.key),
@@ -54,6 +58,9 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
         warehouse = context.resources.warehouse.get()
         attempt = SyncAttempt(network.key, "conversions", start, end)
         with logged_sync(warehouse, attempt, tune.secrets()):
+            # A renamed key is refused before TUNE is paged (and again when the rows are written).
+            with warehouse.connect(read_only=True) as conn:
+                refuse_renamed(conn, network.key, configured)
             client = tune.client(context.log)
             with warehouse.connect(attach=False) as conn:
                 sweep = ConversionSweep(conn, network.key, attempt.sync_id, int(network.affiliate_id))
@@ -65,6 +72,7 @@ def build_conversions_asset(network: NetworkConfig, partitions: dg.PartitionsDef
                 warehouse.attach(conn)
                 with transaction(conn):
                     seen_at = datetime.now(timezone.utc)
+                    register(conn, network.key, configured, seen_at)
                     # The zone the sweep actually read TUNE's times in (configured, or asked of TUNE).
                     terms = {"timezone": client.timezone, "message_id_field": network.message_id_field}
                     retimed = 0

@@ -14,6 +14,7 @@ from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
 from trackly_pipeline.warehouse.ops import quarantine, record_sync
 
@@ -55,6 +56,7 @@ def offer_row(offer: Offer, network: NetworkConfig, postback_base_url: str) -> O
 
 def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.AssetsDefinition:
     resource_key = tune_resource_key(network.key)
+    configured = identities(settings.networks)
 
     @dg.asset(
         key=offers_asset_key(network.key),
@@ -86,6 +88,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             attempt.rows = len(rows)
             with warehouse.connect() as conn:
                 with transaction(conn):
+                    register(conn, network.key, configured, datetime.now(timezone.utc))
                     attempt.quarantined = quarantine(
                         conn, sync_id=attempt.sync_id, network=network.key, kind="offer",
                         rejected=catalog.rejected, received_at=datetime.now(timezone.utc),

@@ -10,6 +10,7 @@ from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.metadata import preview
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.networks import identities, refuse_unconfigured
 from trackly_pipeline.warehouse.ops import record_sync
 from trackly_pipeline.warehouse.transforms import rebuild_rollups
 
@@ -31,6 +32,7 @@ _TOP = {
 
 def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
     upstream = [*(attributed_asset_key(n.key) for n in settings.networks), CLICKS, MESSAGES]
+    configured = identities(settings.networks)
     grain = {REVENUE_BY_MESSAGE: "message", REVENUE_BY_CREATIVE: "creative", REVENUE_BY_OFFER: "offer"}
 
     @dg.multi_asset(
@@ -58,6 +60,9 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
         attempt = SyncAttempt(ALL_NETWORKS, "rollups")
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
+                # A stored key no longer configured (renamed, removed) would be summed with the
+                # others: nothing is rebuilt or published until `trackly network rename/forget`.
+                refuse_unconfigured(conn, configured)
                 days = rebuild_rollups(conn)
                 attempt.rows = len(days)
                 # Recorded before publishing, so that the copy carries it; a failed publish replaces it.
