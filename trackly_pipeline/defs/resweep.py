@@ -15,6 +15,7 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import partition_hour, partition_key, range_tags
+from trackly_pipeline.defs.schedules import max_runtime_s
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
@@ -25,9 +26,6 @@ from trackly_pipeline.warehouse.network_terms import (
 )
 
 HOUR = timedelta(hours=1)
-# Run monitoring ends a run after an hour unless its `dagster/max_runtime` says otherwise: a re-sweep
-# gets an hour per week of history (an hourly run sweeps and attributes a week in seconds to minutes).
-RUNTIME_PER_WEEK_S = 3600
 
 
 @dataclass(frozen=True)
@@ -74,10 +72,10 @@ def run_resweep(defs: dg.Definitions, settings: TracklyConfig, instance: dg.Dags
         selection = sync_assets(network, with_offers=False)
     else:
         selection = [attributed_asset_key(network.key), *ROLLUPS]
-    weeks = (partition_hour(plan.last_key) - partition_hour(plan.first_key)) / timedelta(days=7)
     job = defs.get_job_def(sync_job_name(network.key))
     return job.execute_in_process(
         instance=instance, asset_selection=selection, raise_on_error=False,
         tags={**range_tags(plan.first_key, plan.last_key), RESWEEP_TAG: "true",
-              "dagster/max_runtime": str(int(RUNTIME_PER_WEEK_S * max(1.0, weeks)))},
+              # Sized to its hours like the wide sweep's: run monitoring would end it after one hour.
+              "dagster/max_runtime": str(max_runtime_s(plan.first_key, plan.last_key))},
     )
