@@ -1,6 +1,7 @@
 """`trackly network rename OLD NEW` and `trackly network forget KEY`: settle a stored network key that
 is no longer in trackly.yaml (warehouse/networks.py), each in one transaction, logged in ops.sync_log.
-`trackly network dedupe KEY`: keep one row per conversion of a network (network_dedupe.py)."""
+`trackly network dedupe KEY`: keep one row per conversion of a network (network_dedupe.py).
+`trackly network resweep KEY`: read a network's stored history again in its new terms (defs/resweep.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ LOCK_TIMEOUT_S = 10.0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    network = commands.add_parser("network", help="rename or forget a network key the warehouse stores")
+    network = commands.add_parser("network", help="rename, forget, dedupe or re-sweep what the warehouse stores for a network")
     actions = network.add_subparsers(dest="action", required=True)
     renaming = actions.add_parser("rename", help="move every stored row of OLD (no longer configured) to NEW")
     renaming.add_argument("old")
@@ -28,6 +29,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "no_duplicate_conversions check, a refused sweep or a refused publish names)")
     dedupe.add_argument("key", help="network key")
     dedupe.set_defaults(func=_run_dedupe)
+    resweep = actions.add_parser(
+        "resweep", help="after its timezone, message_id_field or affiliate_id changed: read the network's whole "
+                        "stored history again in the new terms (re-attribution only for a message_id_field change)")
+    resweep.add_argument("key", help="network key")
+    resweep.set_defaults(func=_run_resweep)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -73,3 +79,31 @@ def _run_dedupe(args: argparse.Namespace) -> int:
     from trackly_pipeline.network_dedupe import run_dedupe
 
     return run_dedupe(args.key)
+
+
+def _run_resweep(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from trackly_pipeline.config import load_config
+    from trackly_pipeline.defs.build import build_definitions
+    from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
+    from trackly_pipeline.tune import TuneClient
+
+    settings = load_config(require_tokens=False)
+    network, token = settings.network_with_token(args.key)
+    # The zone the sweep would read in: the configured one, else TUNE's.
+    zone = network.timezone or TuneClient(network.network_id, token, network.api_url).timezone
+    plan = plan_resweep(settings, network, zone, datetime.now(timezone.utc))
+    if plan is None:
+        print(f"network {network.key!r}: its stored history is in the configured terms; nothing to do")
+        return 0
+    print(plan.describe())
+    # The project's Dagster instance ($DAGSTER_HOME), so the run shows in the UI with the others.
+    result = run_resweep(build_definitions(settings), settings, dg.DagsterInstance.get(), plan)
+    if not result.success:
+        failures = [event.event_specific_data.error.message.strip() for event in result.all_events
+                    if event.is_step_failure]
+        print(f"run {result.run_id} failed; the old terms stay recorded: {' | '.join(failures)}", file=sys.stderr)
+        return 1
+    print(f"run {result.run_id} succeeded: the stored history is in the new terms")
+    return 0

@@ -14,6 +14,12 @@ from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_par
 from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.network_terms import (
+    RESWEEP_TAG,
+    attribution_change,
+    record_attributed_terms,
+    require_whole_history,
+)
 from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
 from trackly_pipeline.warehouse.transforms import attribute_window
@@ -71,7 +77,13 @@ def build_attribution_asset(
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
             with transaction(conn):
-                register(conn, network.key, configured, datetime.now(timezone.utc))
+                attributed_at = datetime.now(timezone.utc)
+                register(conn, network.key, configured, attributed_at)
+                # Attributing only these hours by another field (or from conversions re-swept in
+                # another zone) would leave the rest of the history attributed the old way.
+                change = attribution_change(conn, network.key, message_id_field=network.message_id_field)
+                if change:
+                    require_whole_history(conn, network.key, start, end, RESWEEP_TAG in context.run.tags, change)
                 write_networks(conn, network_rows(settings))
                 load_fx_rates(conn, settings.fx_rates_path)
                 methods = attribute_window(
@@ -81,11 +93,12 @@ def build_attribution_asset(
                     start=start,
                     end=end,
                     reporting_currency=settings.reporting_currency,
-                    attributed_at=datetime.now(timezone.utc),
+                    attributed_at=attributed_at,
                     window_days=network.attribution_window_days,
                     offer_window_days=network.offer_attribution_window_days,
                     clock_skew_s=network.attribution_clock_skew_s,
                 )
+                record_attributed_terms(conn, network.key, message_id_field=network.message_id_field, at=attributed_at)
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))
             total = attempt.rows

@@ -13,6 +13,13 @@ from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.network_terms import (
+    RESWEEP_TAG,
+    record_swept_terms,
+    require_whole_history,
+    retime_history,
+    sweep_change,
+)
 from trackly_pipeline.warehouse.networks import identities, refuse_renamed, register
 from trackly_pipeline.warehouse.ops import record_sync
 
@@ -80,8 +87,20 @@ def build_conversions_asset(
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
                 warehouse.attach(conn)
                 with transaction(conn):
-                    register(conn, network.key, configured, datetime.now(timezone.utc))
-                    stats = sweep.replace_window(start, end, datetime.now(timezone.utc))
+                    seen_at = datetime.now(timezone.utc)
+                    register(conn, network.key, configured, seen_at)
+                    # The zone the sweep actually read TUNE's times in (configured, or asked of TUNE).
+                    terms = {"timezone": client.timezone, "message_id_field": network.message_id_field}
+                    retimed = 0
+                    change = sweep_change(conn, network.key, affiliate_id=int(network.affiliate_id), **terms)
+                    if change:
+                        require_whole_history(conn, network.key, start, end, RESWEEP_TAG in context.run.tags, change)
+                        if change.old_timezone:
+                            retimed = retime_history(conn, network.key, old_zone=change.old_timezone,
+                                                     new_zone=client.timezone, seen_at=seen_at,
+                                                     sync_id=attempt.sync_id)
+                    stats = sweep.replace_window(start, end, seen_at)
+                    record_swept_terms(conn, network.key, at=seen_at, **terms)
                     attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))
                 statuses = preview(
@@ -108,6 +127,8 @@ def build_conversions_asset(
                 "unchanged": stats.unchanged,
                 "vanished": stats.vanished,
                 "other_affiliates_forgotten": stats.other_affiliates,
+                # A re-sweep after a time zone change: stored conversions read again in the new zone.
+                "retimed": retimed,
                 "quarantined": stats.quarantined,
                 # Stored conversions TUNE sent back unreadable: kept at their last good state (check
                 # no_stale_conversions names them).
