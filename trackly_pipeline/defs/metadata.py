@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from trackly_pipeline.defs.partitions import partition_key
+from trackly_pipeline.warehouse.schema import sql_text
 
 
 def preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> dg.MetadataValue:
@@ -32,11 +33,11 @@ def window_text(start, end) -> str:
     return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
 
 
-def counts_by_partition(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Per hourly partition key, the counts of a query whose first column is `hour_us`, an hour as
-    microseconds since 1970 divided by 3,600,000,000 (the UTC hour in any session time zone), and
-    whose other columns are counts."""
-    cursor = conn.execute(query, params)
+def counts_by_partition(conn: duckdb.DuckDBPyConnection, sql_file: str, params: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per hourly partition key, the counts of a query (a file in warehouse/sql/) whose first column
+    is `hour_us`, an hour as microseconds since 1970 divided by 3,600,000,000 (the UTC hour in any
+    session time zone), and whose other columns are counts."""
+    cursor = conn.execute(sql_text(sql_file), params)
     columns = [d[0] for d in cursor.description][1:]
     return {
         partition_key(datetime.fromtimestamp(row[0] * 3600, timezone.utc)): dict(zip(columns, row[1:]))

@@ -42,8 +42,8 @@ def refuse_unended_hours(network_key: str, what: str, start: datetime, end: date
         raise dg.Failure(
             description=(
                 f"Network {network_key!r}: {what} refused: the run's hours ({window_text(start, end)}) end after "
-                f"the last full hour (the present is {now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC). Nothing "
-                f"was read or written. Launch it over hours ending at or before {limit:%Y-%m-%d %H:%M} UTC."
+                f"the last full hour (the present is {now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC). This step "
+                f"read and wrote nothing. Launch it over hours ending at or before {limit:%Y-%m-%d %H:%M} UTC."
             ),
             metadata={"network": network_key, "window": window_text(start, end),
                       "present": f"{now.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"},

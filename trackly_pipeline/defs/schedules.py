@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.checks import FRESHNESS_LIMIT
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB, NETWORK_TAG, sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import partition_hour, range_tags, trailing_window
@@ -25,6 +26,10 @@ HOURLY_RUN_LIMIT_S = 3600
 HOURLY_RUN_HOURS = 7 * 24
 
 # Queued, or holding a run slot (Dagster's active statuses): a new run would wait behind it.
+# Unfinished runs read to find a network's untagged ones (asset graph launches): more than the run
+# queue ever holds unfinished with 4 slots and one run per network.
+UNTAGGED_RUNS_LOOKED_AT = 100
+
 UNFINISHED = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -61,9 +66,16 @@ def max_runtime_s(first: str, last: str) -> int:
 def unfinished_runs_note(instance: dg.DagsterInstance, network_key: str, wide: bool) -> str | None:
     """The network's runs still queued or in flight, by id and status, or None. For the wide sweep's
     tick only wide sweeps count: it queues behind an hourly run rather than be lost for the day (on
-    a network whose runs take over an hour it would be skipped every day)."""
+    a network whose runs take over an hour it would be skipped every day). For the hourly tick, a
+    run launched from the asset graph counts too: it carries no network tag, but sweeps the network
+    if it selects the network's conversions."""
     tags = {NETWORK_TAG: network_key, **({SWEEP_TAG: "wide"} if wide else {})}
-    runs = instance.get_runs(dg.RunsFilter(tags=tags, statuses=UNFINISHED), limit=5)
+    runs = list(instance.get_runs(dg.RunsFilter(tags=tags, statuses=UNFINISHED), limit=5))
+    if not wide and not runs:
+        sweeping = conversions_asset_key(network_key)
+        untagged = instance.get_runs(dg.RunsFilter(statuses=UNFINISHED), limit=UNTAGGED_RUNS_LOOKED_AT)
+        runs = [run for run in untagged
+                if NETWORK_TAG not in run.tags and sweeping in (run.asset_selection or ())][:5]
     return ", ".join(f"{run.run_id} ({run.status.value})" for run in runs) or None
 
 

@@ -9,7 +9,9 @@ import dagster as dg
 import yaml
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 
+from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.partitions import range_tags
 
 TICK = datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
 PROJECT_INSTANCE = Path(__file__).resolve().parents[2] / ".dagster_home" / "dagster.yaml"
@@ -158,6 +160,27 @@ def test_tick_is_skipped_while_the_network_has_a_run_queued_or_in_progress(proje
             assert len(tick_result(project, "sync_freshness_hourly", TICK, instance).run_requests) == 1
             instance.report_run_failed(run)
         assert evaluate(project, "tune_acme_hourly", TICK, instance).tags["trackly/network"] == "acme"
+
+
+def test_tick_is_skipped_while_a_run_launched_from_the_asset_graph_sweeps_the_network(project):
+    """"Materialize" of acme's conversions in the asset graph runs Dagster's implicit asset job,
+    which carries no network tag: acme's tick still sees it (by its assets) and is skipped; a run
+    of bolt's assets does not skip acme's tick."""
+    job = project.defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        bolt = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED,
+                                           asset_selection=frozenset({conversions_asset_key("bolt")}),
+                                           tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"))
+        assert evaluate(project, "tune_acme_hourly", TICK, instance).tags["trackly/network"] == "acme"
+        instance.report_run_failed(bolt)
+        acme = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED,
+                                           asset_selection=frozenset({conversions_asset_key("acme")}),
+                                           tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"))
+        assert "trackly/network" not in acme.tags
+        result = tick_result(project, "tune_acme_hourly", TICK, instance)
+        assert result.run_requests == []
+        assert result.skip_message == (f"network 'acme' has a run queued or in progress: {acme.run_id} (STARTED); "
+                                       "the first tick after it ends sweeps these hours")
 
 
 def test_the_daily_wide_sweep_queues_behind_an_hourly_run_and_never_piles_up(project):

@@ -25,17 +25,6 @@ from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_net
 from trackly_pipeline.warehouse.transforms import attribute_window
 
 METHODS = ("ad_id_click", "sub_id_click", "sub_id_message", "unattributed")
-# Per hour of the window: conversions attributed, by method.
-HOURLY_METHODS = """
-    SELECT epoch_us(converted_at) // 3600000000 AS hour_us, count(*) AS "dagster/row_count",
-           count(*) FILTER (WHERE attribution_method = 'ad_id_click') AS ad_id_click,
-           count(*) FILTER (WHERE attribution_method = 'sub_id_click') AS sub_id_click,
-           count(*) FILTER (WHERE attribution_method = 'sub_id_message') AS sub_id_message,
-           count(*) FILTER (WHERE attribution_method = 'unattributed') AS unattributed
-    FROM analytics.attributed_conversions
-    WHERE network = $network AND converted_at >= $start AND converted_at < $end
-    GROUP BY hour_us
-"""
 
 
 def attributed_asset_key(network_key: str) -> dg.AssetKey:
@@ -116,7 +105,7 @@ def build_attribution_asset(
                 "AND converted_at >= $start AND converted_at < $end ORDER BY converted_at DESC LIMIT 10",
                 {"network": network.key, "start": start, "end": end},
             )
-            hours = counts_by_partition(conn, HOURLY_METHODS, {"network": network.key, "start": start, "end": end})
+            hours = counts_by_partition(conn, "attribution_hourly_counts.sql", {"network": network.key, "start": start, "end": end})
         add_partition_metadata(
             context,
             hours,

@@ -24,19 +24,6 @@ from trackly_pipeline.warehouse.networks import identities, refuse_renamed, regi
 from trackly_pipeline.warehouse.ops import record_sync
 
 
-# Per hour of the window: conversions stored, and those this sweep saw first or changed (ledger).
-HOURLY_COUNTS = """
-    SELECT hour_us, count(*) AS "dagster/row_count",
-           coalesce(sum(c.new), 0)::BIGINT AS new, coalesce(sum(c.changed), 0)::BIGINT AS changed
-    FROM (SELECT conversion_id, epoch_us(converted_at) // 3600000000 AS hour_us FROM tune.conversions
-          WHERE network = $network AND converted_at >= $start AND converted_at < $end)
-    LEFT JOIN (SELECT conversion_id, (change = 'new')::INT AS new, (change = 'changed')::INT AS changed
-               FROM tune.conversion_changes WHERE network = $network AND sync_id = $sync_id
-                 AND change IN ('new', 'changed')) AS c USING (conversion_id)
-    GROUP BY hour_us
-"""
-
-
 def conversions_asset_key(network_key: str) -> dg.AssetKey:
     return dg.AssetKey(["tune", network_key, "conversions"])
 
@@ -110,7 +97,7 @@ def build_conversions_asset(
                     "GROUP BY status ORDER BY status",
                     {"network": network.key, "start": start, "end": end},
                 )
-                hours = counts_by_partition(conn, HOURLY_COUNTS, {"network": network.key, "start": start, "end": end,
+                hours = counts_by_partition(conn, "conversions_hourly_counts.sql", {"network": network.key, "start": start, "end": end,
                                                                  "sync_id": attempt.sync_id})
         add_partition_metadata(
             context,
