@@ -7,9 +7,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from trackly_pipeline.config import load_config
+import duckdb
+
+from trackly_pipeline.config import NetworkConfig, TracklyConfig, load_config
+from trackly_pipeline.defs.assets.attribution import network_rows
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
-from trackly_pipeline.warehouse.dedupe import dedupe_network
+from trackly_pipeline.warehouse.dedupe import Reattribute, dedupe_network
+from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+from trackly_pipeline.warehouse.transforms import attribute_window
 
 # A sync may hold the warehouse for minutes: say so after a short wait rather than hang.
 LOCK_WAIT_S = 10.0
@@ -21,26 +26,44 @@ def run_dedupe(network: str) -> int:
         print(f"trackly network dedupe: no warehouse at {settings.duckdb_path} (warehouse.duckdb_path in "
               f"{settings.path}): nothing to repair", file=sys.stderr)
         return 2
+    configured = {n.key: n for n in settings.networks}
+    if network not in configured:
+        # The kept rows are attributed again with the network's settings, which only trackly.yaml has.
+        print(f"trackly network dedupe: no network {network!r} in {settings.path} (configured: "
+              f"{', '.join(sorted(configured))}); a key the warehouse still stores is first renamed or "
+              "forgotten (trackly network rename / forget, README Operations)", file=sys.stderr)
+        return 2
     try:
         with Warehouse(settings.duckdb_path, lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):
-            stored = conn.execute("SELECT count(*) FROM tune.conversions WHERE network = $network",
-                                  {"network": network}).fetchone()[0]
-            deduped = dedupe_network(conn, network, datetime.now(timezone.utc))
+            now = datetime.now(timezone.utc)
+            deduped = dedupe_network(conn, network, now, attribution(conn, configured[network], settings, now))
     except WarehouseLocked as exc:
         print(f"trackly network dedupe: {exc}", file=sys.stderr)
         return 1
-    configured = {n.key for n in settings.networks}
-    if not stored and network not in configured:
-        print(f"trackly network dedupe: no network {network!r} in the warehouse or in {settings.path} "
-              f"(configured: {', '.join(sorted(configured))})", file=sys.stderr)
-        return 2
     if not deduped.conversions and not deduped.attributions:
         print(f"network {network!r}: no conversion stored more than once; nothing changed")
         return 0
     days = deduped.days
     print(f"network {network!r}: removed {deduped.conversions} extra row(s) from tune.conversions and "
           f"{deduped.attributions} from analytics.attributed_conversions, keeping one row per conversion (the "
-          f"one TUNE confirmed last: latest last_seen_at; in attributed_conversions the latest attributed). "
-          f"The removed rows are in ops.removed_duplicates. {len(days)} day(s), {days[0]} to {days[-1]}, are "
+          f"one TUNE confirmed last: latest last_seen_at), and attributed the kept rows again "
+          f"({deduped.reattributed_hours} hour(s)). The removed rows are in ops.removed_duplicates. {len(days)} day(s), {days[0]} to {days[-1]}, are "
           "rolled up and published again by the next run.")
     return 0
+
+
+def attribution(conn: duckdb.DuckDBPyConnection, network: NetworkConfig, settings: TracklyConfig,
+                attributed_at: datetime) -> Reattribute:
+    """Attributes `network`'s conversions of an hour range in `conn`'s transaction, as the
+    attribution asset does (defs/assets/attribution.py): the same networks, rates and settings."""
+    write_networks(conn, network_rows(settings))
+    load_fx_rates(conn, settings.fx_rates_path)
+
+    def reattribute(start: datetime, end: datetime) -> dict[str, int]:
+        return attribute_window(
+            conn, network=network.key, message_id_field=network.message_id_field, start=start, end=end,
+            reporting_currency=settings.reporting_currency, attributed_at=attributed_at,
+            window_days=network.attribution_window_days, offer_window_days=network.offer_attribution_window_days,
+            clock_skew_s=network.attribution_clock_skew_s)
+
+    return reattribute

@@ -61,15 +61,18 @@ def _utc(moment: datetime | None) -> str | None:
     return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if moment else None
 
 
-def _freshness_text(swept: datetime | None, attributed: datetime | None, age: timedelta | None,
-                    passed: bool) -> str:
+def _freshness_text(swept: datetime | None, attributed: datetime | None, published: datetime | None,
+                    published_since: datetime | None, age: timedelta | None, passed: bool) -> str:
     """Which hour the analytics are fresh through, and, when stale, which step stopped."""
     if swept is None:
         return "stale: no conversion sweep has reached the present yet"
     if attributed is None:
         return (f"stale: swept through {_utc(swept)}, but never attributed (attribution failed, was skipped "
                 "after a failed blocking check, or never ran)")
-    through = min(swept, attributed)
+    if published is None:
+        return (f"stale: attributed through {_utc(attributed)} but never published (the analysts' copy was "
+                "not published: see the failed rollups row)")
+    through = min(swept, attributed, published)
     limit = f"{'within' if passed else 'over'} the {_hours(FRESHNESS_LIMIT)} limit"
     text = f"{'fresh' if passed else 'stale'}: data through {_utc(through)}, {_hours(age)} ago ({limit})"
     if passed:
@@ -77,6 +80,9 @@ def _freshness_text(swept: datetime | None, attributed: datetime | None, age: ti
     if attributed < swept:
         return (f"{text}: swept through {_utc(swept)} but not attributed since {_utc(attributed)} "
                 "(attribution failed, or was skipped after a failed blocking check)")
+    if published < attributed:
+        return (f"{text}: attributed through {_utc(attributed)} but not published since {_utc(published_since)} "
+                "(the analysts' copy was not published: see the failed rollups row)")
     return f"{text}: no sweep reaching the present since {_utc(swept)}"
 
 
@@ -89,21 +95,23 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         name="no_duplicate_conversions",
         blocking=True,
         description=(
-            f"Exactly one row per conversion of network {network.key!r} in tune.conversions. A sweep that "
-            "would leave one stored twice fails before it commits, and the analysts' copy is not published "
+            f"Exactly one row per conversion of network {network.key!r} in tune.conversions and in "
+            "analytics.attributed_conversions. A sweep or attribution that would leave one stored twice "
+            "fails before it commits, and the analysts' copy is not published "
             f"while any network has one; the repair is `trackly network dedupe {network.key}`."
         ),
         **common,
     )
     def no_duplicate_conversions(context) -> dg.AssetCheckResult:
         with context.resources.warehouse.get().connect() as conn:
-            duplicates = [d for d in find_duplicates(conn, network.key) if d.table_name == "tune.conversions"]
-        sample = [(d.conversion_id, d.copies) for d in duplicates[:DUPLICATE_SAMPLE]]
+            # Both tables the publish refuses on (warehouse/duplicates.py).
+            duplicates = find_duplicates(conn, network.key)
+        sample = [(d.table_name, d.conversion_id, d.copies) for d in duplicates[:DUPLICATE_SAMPLE]]
         return dg.AssetCheckResult(
             passed=not duplicates,
             description=describe(duplicates) if duplicates else "one row per conversion",
             metadata={"duplicates": len(duplicates),
-                      "sample": dg.MetadataValue.md(markdown_table(["conversion_id", "copies"], sample))},
+                      "sample": dg.MetadataValue.md(markdown_table(["table", "conversion_id", "copies"], sample))},
         )
 
     # On the attributed conversions: what analysts see is fresh only once attributed, and in a sync
@@ -115,8 +123,11 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             f"Network {network.key!r}'s analytics are fresh: the newest hour both swept by a successful "
             "conversion sync that reached the present (its window ended at the last full hour when it ran) "
             "and covered by a successful attribution (ops.sync_log) ended less than "
-            f"{_hours(FRESHNESS_LIMIT)} ago. A backfill of old hours does not count, nor a sweep whose "
-            "attribution failed or was skipped. Evaluated hourly by the `sync_freshness` job, whether or "
+            f"{_hours(FRESHNESS_LIMIT)} ago, and published to the analysts' copy (after a failed rollups "
+            "run, only attributions that finished before the newest successful one count). A backfill of "
+            "old hours does not count, nor a sweep whose attribution failed or was skipped, nor data a "
+            "failed publish (e.g. another network's duplicate) keeps from analysts. Evaluated hourly by "
+            "the `sync_freshness` job, whether or "
             "not the syncs run or succeed."
         ),
         pool="duckdb",
@@ -125,25 +136,37 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
     def sync_is_fresh(context) -> dg.AssetCheckResult:
         now = context.resources.clock.now()
         # window_end is on the hour, so `window_end > present_at - 1 h` is "it reached the present
-        # hour's start", in any session time zone.
+        # hour's start", in any session time zone. Published: the rollups row says `success` before
+        # it publishes and is replaced by `failed` when the publish fails. While the newest finished
+        # rollups run failed, only attributions that finished before the newest successful one
+        # started are in the analysts' copy; otherwise the newer ones wait for the next publish (in
+        # a sync run, this check runs before the run's rollups).
         _, rows = _query(
             context,
+            "WITH rollups AS (SELECT max(started_at) FILTER (WHERE status = 'success') AS published_since, "
+            "                        arg_max(status, started_at) FILTER (WHERE status <> 'running') AS last_status "
+            "                 FROM ops.sync_log WHERE network = '*' AND kind = 'rollups'), "
+            "attributions AS (SELECT window_end, finished_at FROM ops.sync_log WHERE network = $network "
+            "                 AND kind = 'attribution' AND status = 'success') "
             "SELECT (SELECT max(window_end) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
             "        AND status = 'success' AND window_end > present_at - INTERVAL 1 HOUR), "
-            "       (SELECT max(window_end) FROM ops.sync_log WHERE network = $network AND kind = 'attribution' "
-            "        AND status = 'success')",
+            "       (SELECT max(window_end) FROM attributions), "
+            "       (SELECT max(window_end) FROM attributions, rollups "
+            "        WHERE coalesce(last_status, 'success') = 'success' OR finished_at <= published_since), "
+            "       (SELECT published_since FROM rollups)",
             params,
         )
-        swept, attributed = rows[0]
-        fresh_through = min(swept, attributed) if swept and attributed else None
+        swept, attributed, published, published_since = rows[0]
+        fresh_through = min(swept, attributed, published) if swept and attributed and published else None
         age = now - fresh_through if fresh_through else None
         passed = age is not None and age <= FRESHNESS_LIMIT
         return dg.AssetCheckResult(
             passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
-            description=_freshness_text(swept, attributed, age, passed),
+            description=_freshness_text(swept, attributed, published, published_since, age, passed),
             metadata={"fresh_through": _utc(fresh_through), "swept_through": _utc(swept),
-                      "attributed_through": _utc(attributed), "present": _utc(now),
+                      "attributed_through": _utc(attributed), "published_through": _utc(published),
+                      "present": _utc(now),
                       "age_minutes": round(age.total_seconds() / 60, 1) if age is not None else None,
                       "limit_minutes": FRESHNESS_LIMIT.total_seconds() / 60},
         )

@@ -150,6 +150,8 @@ class Warehouse:
             # unrecorded.keep: <sync_id>.json, written as .<sync_id>.<pid>.tmp first
             ((unrecorded,), f"the folder of sync outcomes not yet in ops.sync_log ({self.unrecorded_folder.name}/)"),
             ((unrecorded, "*.json"), f"a sync outcome not yet in ops.sync_log ({self.unrecorded_folder.name}/<sync_id>.json)"),
+            ((unrecorded, "*.json.unreadable"),
+             f"a sync outcome that could not be read, set aside ({self.unrecorded_folder.name}/<sync_id>.json.unreadable)"),
             ((unrecorded, ".*.tmp"), f"a sync outcome being written ({self.unrecorded_folder.name}/.<sync_id>.<pid>.tmp)"),
         ]
 

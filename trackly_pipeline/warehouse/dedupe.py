@@ -1,15 +1,22 @@
 """`trackly network dedupe KEY`: keep one row per conversion of a network, the repair for a
 conversion stored more than once where no sweep reaches it (duplicates.py). The rule for which row
-stays is in sql/conversions_dedupe.sql; what it removes is kept in ops.removed_duplicates."""
+stays is in sql/conversions_dedupe.sql; what it removes is kept in ops.removed_duplicates. The
+deduped conversions are then attributed again from the rows kept: the attribution left may have been
+built from a copy just removed, and no attribution window reaches a stuck duplicate again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+
+# Attributes the network's conversions of [start, end) in the caller's transaction (attribute_window
+# with the network's settings, as the attribution asset calls it).
+Reattribute = Callable[[datetime, datetime], object]
 
 
 @dataclass(frozen=True)
@@ -17,13 +24,23 @@ class Deduped:
     conversions: int  # rows removed from tune.conversions
     attributions: int  # rows removed from analytics.attributed_conversions
     days: list[date]  # UTC days rolled up again by the next run
+    reattributed_hours: int  # hours of the kept rows attributed again
 
 
-def dedupe_network(conn: duckdb.DuckDBPyConnection, network: str, removed_at: datetime) -> Deduped:
-    """Remove every row but one of each conversion `network` stores more than once, mark their days
-    for the rollups and their months for publishing. Call inside a transaction."""
+def dedupe_network(conn: duckdb.DuckDBPyConnection, network: str, removed_at: datetime,
+                   reattribute: Reattribute) -> Deduped:
+    """Remove every row but one of each conversion `network` stores more than once, attribute the
+    hours of the rows kept again (`reattribute`), mark their days for the rollups and their months
+    for publishing. Call inside a transaction."""
     run_sql_file(conn, "conversions_dedupe.sql", {"network": network, "removed_at": removed_at})
     conversions, attributions = conn.execute(
         "SELECT (SELECT count(*) FROM removed_conversions), (SELECT count(*) FROM removed_attributions)").fetchone()
     days = [day for (day,) in conn.execute("SELECT day FROM deduped_days ORDER BY day").fetchall()]
-    return Deduped(conversions, attributions, days)
+    hours = [hour for (hour,) in conn.execute(
+        "SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, converted_at) AS hour FROM tune.conversions "
+        "WHERE network = $network AND conversion_id IN (SELECT conversion_id FROM removed_conversions "
+        "                                               UNION SELECT conversion_id FROM removed_attributions) "
+        "ORDER BY hour", {"network": network}).fetchall()]
+    for hour in hours:
+        reattribute(hour, hour + timedelta(hours=1))
+    return Deduped(conversions, attributions, days, len(hours))

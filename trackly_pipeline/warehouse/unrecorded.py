@@ -2,11 +2,15 @@
 lock, which another process may hold for longer than a step waits. Such an outcome is kept beside
 the warehouse, one JSON file per attempt (written under a temporary name, then renamed, so a reader
 never sees half of one), and the next writer records it before anything else (`reconcile`): the
-attempt's row ends `failed` with its cause, never `running`, nor later `interrupted`."""
+attempt's row ends `failed` with its cause, never `running`, nor later `interrupted`, nor `success`
+(a step that recorded success before its last part, then failed). A file that cannot be read
+(empty after a power loss, half there, from another version) is set aside as
+`<sync_id>.json.unreadable` with a warning: it must not stop every later sync."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict
 from datetime import datetime
@@ -17,6 +21,9 @@ import duckdb
 from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
 
 _TIMES = ("window_start", "window_end", "started_at", "finished_at")
+UNREADABLE_SUFFIX = ".unreadable"
+
+log = logging.getLogger(__name__)
 
 
 def keep(folder: Path, entry: SyncLogEntry) -> Path:
@@ -25,25 +32,49 @@ def keep(folder: Path, entry: SyncLogEntry) -> Path:
     fields = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(entry).items()}
     path = folder / f"{entry.sync_id}.json"
     staging = folder / f".{entry.sync_id}.{os.getpid()}.tmp"
-    staging.write_text(json.dumps(fields), encoding="utf-8")
+    with staging.open("w", encoding="utf-8") as file:
+        file.write(json.dumps(fields))
+        file.flush()
+        os.fsync(file.fileno())  # else a power loss can leave the renamed file empty
     os.replace(staging, path)
     return path
 
 
 def reconcile(conn: duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
     """Record the kept outcomes in ops.sync_log (inside the caller's transaction) and return their
-    files, to remove once it commits. An attempt the log already has finished (not `running`) keeps
-    its row: recording twice changes nothing."""
+    files, to remove once it commits. A kept `failed` replaces the attempt's row unless that row is
+    already `failed` (recording twice changes nothing); it may say `success`, recorded before the
+    step's last part failed. Unreadable files are set aside (`_set_aside`)."""
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    readable = []
     for path in files:
-        fields = json.loads(path.read_text(encoding="utf-8"))
-        entry = SyncLogEntry(**{key: datetime.fromisoformat(value) if key in _TIMES and value else value
-                                for key, value in fields.items()})
+        entry = _read(path)
+        if entry is None:
+            continue
         recorded = conn.execute("SELECT status FROM ops.sync_log WHERE sync_id = $sync_id",
                                 {"sync_id": entry.sync_id}).fetchone()
-        if recorded is None or recorded[0] == "running":
+        if recorded is None or recorded[0] != entry.status:
             record_sync(conn, entry)
-    return files
+        readable.append(path)
+    return readable
+
+
+def _read(path: Path) -> SyncLogEntry | None:
+    """The entry kept in `path`, or None (the file set aside) when it cannot be read."""
+    try:
+        fields = json.loads(path.read_text(encoding="utf-8"))
+        return SyncLogEntry(**{key: datetime.fromisoformat(value) if key in _TIMES and value else value
+                               for key, value in fields.items()})
+    except (ValueError, TypeError, AttributeError) as exc:  # bad JSON or dates, unknown or missing fields
+        _set_aside(path, exc)
+        return None
+
+
+def _set_aside(path: Path, error: Exception) -> None:
+    aside = path.with_name(path.name + UNREADABLE_SUFFIX)
+    os.replace(path, aside)
+    log.warning("Set aside an unreadable sync outcome %s (%s: %s); its attempt's row in ops.sync_log stays as "
+                "it is. Read it, then delete it.", aside, type(error).__name__, error)
 
 
 def forget(files: list[Path]) -> None:

@@ -14,12 +14,16 @@ import duckdb
 
 from trackly_pipeline import network_dedupe
 from trackly_pipeline.cli import main as trackly_main
+from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
+from trackly_pipeline.defs.jobs import sync_job_name
+from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.warehouse.database import Warehouse
 
 from ..test_cli import HOLD_WRITE_LOCK
 from ..warehouse.test_publish import assert_copy_equals_warehouse
-from .conftest import table_checksums
+from .conftest import EARLIEST, table_checksums
+from .test_checks import evaluations, fresh_at, utc
 from .test_pipeline_ground_truth import window_truth
 
 REPAIR = "trackly network dedupe acme"
@@ -93,7 +97,8 @@ def test_a_stuck_duplicate_is_never_published_fails_the_sweep_and_dedupe_repairs
     assert project.query("SELECT status FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' "
                          "ORDER BY started_at DESC LIMIT 1") == [("failed",)]
     check = duplicate_check(project)
-    assert not check.passed and check.metadata["duplicates"].value == 1 and REPAIR in check.description
+    # The copy planted in each table, both of which the publish refuses on.
+    assert not check.passed and check.metadata["duplicates"].value == 2 and REPAIR in check.description
 
     # The repair, then the next hourly sync: one row per conversion, and the totals are TUNE's.
     monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
@@ -141,3 +146,61 @@ def test_dedupe_says_in_one_line_that_the_warehouse_is_locked(project, monkeypat
     assert f"process {holder.pid}" in printed.err
     assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme' GROUP BY conversion_id "
                          "HAVING count(*) > 1") == [(2,)]  # nothing removed
+
+
+def test_a_duplicate_attribution_alone_fails_the_networks_checks_and_its_attribution(project):
+    hour = project.world.clock.now()
+    assert project.sync("acme", days=14).success
+    with Warehouse(project.settings.duckdb_path).connect() as conn:   # 10 days back: no window reaches it
+        conversion_id = conn.execute(
+            "INSERT INTO analytics.attributed_conversions SELECT * FROM analytics.attributed_conversions "
+            "WHERE network = 'acme' AND converted_at < $before ORDER BY conversion_id LIMIT 1 RETURNING conversion_id",
+            {"before": hour - timedelta(days=10)}).fetchone()[0]
+
+    # The sync: the blocking check fails, so the attribution is skipped and acme is not fresh.
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    run = project.sync("acme", with_offers=False)
+    assert not run.success
+    duplicate = evaluations(run, "no_duplicate_conversions")["acme"]
+    assert not duplicate.passed
+    assert f"stored more than once in analytics.attributed_conversions (conversion_id {conversion_id} (2 rows))" \
+        in duplicate.description and REPAIR in duplicate.description
+    assert not fresh_at(project, hour + timedelta(hours=4))["acme"].passed
+
+    # The attribution on its own (a backfill of attribution only) refuses before it commits.
+    before = table_checksums(project)
+    first, last = trailing_window(hour + timedelta(hours=3), 7, EARLIEST)
+    attribution = project.defs.get_job_def(sync_job_name("acme")).execute_in_process(
+        instance=project.instance, tags=range_tags(first, last), asset_selection=[attributed_asset_key("acme")],
+        raise_on_error=False)
+    assert not attribution.success
+    message = failure_message(attribution)
+    assert "the attribution of network 'acme' was not stored" in message and REPAIR in message
+    assert table_checksums(project) == before
+
+
+def test_a_network_whose_new_data_another_networks_duplicate_keeps_from_analysts_is_not_fresh(project):
+    hour = project.world.clock.now()
+    assert project.sync("acme", days=14).success
+    assert project.sync("bolt").success
+    assert fresh_at(project, hour + timedelta(minutes=30))["bolt"].passed
+    with Warehouse(project.settings.duckdb_path).connect() as conn:   # acme's stuck duplicate, 10 days back
+        conn.execute("INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
+                     "AND converted_at < $before ORDER BY conversion_id LIMIT 1", {"before": hour - timedelta(days=10)})
+
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    bolt = project.sync("bolt", with_offers=False)
+    assert not bolt.success   # only the publish failed: bolt's sweep and attribution are stored
+    newest = project.query("SELECT max(converted_at) FROM analytics.attributed_conversions WHERE network = 'bolt'")[0][0]
+    with duckdb.connect(str(Warehouse(project.settings.duckdb_path).published_path), read_only=True) as copy:
+        published = copy.execute("SELECT max(converted_at) FROM analytics.attributed_conversions "
+                                 "WHERE network = 'bolt'").fetchone()[0]
+    assert published < newest   # analysts do not see bolt's last 3 hours
+
+    bolt_fresh = fresh_at(project, hour + timedelta(hours=4))["bolt"]
+    assert not bolt_fresh.passed
+    assert "not published since" in bolt_fresh.description and "failed rollups row" in bolt_fresh.description
+    # Attributed through the present hour, published only through the last publish's: hour.
+    assert bolt_fresh.metadata["attributed_through"].value == utc(hour + timedelta(hours=3))
+    assert bolt_fresh.metadata["published_through"].value == utc(hour)
+    assert bolt_fresh.metadata["fresh_through"].value == utc(hour)

@@ -14,6 +14,7 @@ from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_par
 from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
     attribution_change,
@@ -87,6 +88,10 @@ def build_attribution_asset(
                     offer_window_days=network.offer_attribution_window_days,
                     clock_skew_s=network.attribution_clock_skew_s,
                 )
+                # A conversion attributed twice would be counted twice by the rollups, and refuses
+                # every publish: fail here, before commit, naming the repair.
+                refuse_duplicates(conn, f"the attribution of network {network.key!r} was not stored", network.key,
+                                  tables=("analytics.attributed_conversions",))
                 record_attributed_terms(conn, network.key, message_id_field=network.message_id_field, at=attributed_at)
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))
