@@ -20,6 +20,7 @@ from trackly_pipeline.defs.metadata import markdown_table, window_text
 from trackly_pipeline.defs.present import CLOCK
 from trackly_pipeline.warehouse.duplicates import describe, find_duplicates
 from trackly_pipeline.warehouse.networks import identities, unconfigured_keys, unconfigured_message
+from trackly_pipeline.warehouse.schema import sql_text
 
 FRESHNESS_CHECK = "sync_is_fresh"
 NETWORKS_CHECK = "stored_networks_configured"
@@ -135,27 +136,8 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
     )
     def sync_is_fresh(context) -> dg.AssetCheckResult:
         now = context.resources.clock.now()
-        # window_end is on the hour, so `window_end > present_at - 1 h` is "it reached the present
-        # hour's start", in any session time zone. Published: the rollups row says `success` before
-        # it publishes and is replaced by `failed` when the publish fails. While the newest finished
-        # rollups run failed, only attributions that finished before the newest successful one
-        # started are in the analysts' copy; otherwise the newer ones wait for the next publish (in
-        # a sync run, this check runs before the run's rollups).
-        _, rows = _query(
-            context,
-            "WITH rollups AS (SELECT max(started_at) FILTER (WHERE status = 'success') AS published_since, "
-            "                        arg_max(status, started_at) FILTER (WHERE status <> 'running') AS last_status "
-            "                 FROM ops.sync_log WHERE network = '*' AND kind = 'rollups'), "
-            "attributions AS (SELECT window_end, finished_at FROM ops.sync_log WHERE network = $network "
-            "                 AND kind = 'attribution' AND status = 'success') "
-            "SELECT (SELECT max(window_end) FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
-            "        AND status = 'success' AND window_end > present_at - INTERVAL 1 HOUR), "
-            "       (SELECT max(window_end) FROM attributions), "
-            "       (SELECT max(window_end) FROM attributions, rollups "
-            "        WHERE coalesce(last_status, 'success') = 'success' OR finished_at <= published_since), "
-            "       (SELECT published_since FROM rollups)",
-            params,
-        )
+        # The newest hour swept to the present, attributed and published: the rules are in the SQL file.
+        _, rows = _query(context, sql_text("sync_freshness.sql"), params)
         swept, attributed, published, published_since = rows[0]
         fresh_through = min(swept, attributed, published) if swept and attributed and published else None
         age = now - fresh_through if fresh_through else None

@@ -5,6 +5,7 @@ hours, a refused run over hours that have not ended, a failed attribution and a 
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 
 import dagster as dg
@@ -150,6 +151,27 @@ def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_fre
     assert len(project.server.requests) == calls and network_sync_log(project, "acme") == log and table_checksums(project) == tables
     after = freshness_tick(project, hour + timedelta(hours=3, minutes=30))["acme"]
     assert (after.passed, after.description) == (before.passed, before.description)
+
+
+def test_an_attribution_logged_over_future_hours_by_an_older_version_does_not_count(project):
+    """A version before the refusal of unended hours logged a run over the next day as a
+    successful attribution (0 rows, no present_at). Once attribution fails, that row must not keep
+    the network fresh until its future hour comes: the last real attribution counts."""
+    hour = project.world.clock.now()
+    assert project.sync("acme").success
+    with Warehouse(project.settings.duckdb_path).connect() as conn:
+        conn.execute(
+            "INSERT INTO ops.sync_log VALUES ($id, 'acme', 'attribution', $start, $end, $at, $at, 0.1, 0, 0, 0, "
+            "'success', NULL, NULL, NULL)",
+            {"id": uuid.uuid4().hex, "start": hour, "end": hour + timedelta(days=1), "at": hour})
+    (project.root / "fx_rates.csv").rename(project.root / "fx_rates.moved")  # attribution now fails
+    project.world.clock.set(hour + timedelta(hours=3, minutes=5))
+    run = project.sync("acme", with_offers=False)
+    assert [e.step_key for e in run.get_step_failure_events()] == ["analytics__acme__attributed_conversions"]
+
+    acme = fresh_at(project, hour + timedelta(hours=4))["acme"]
+    assert not acme.passed
+    assert acme.metadata["attributed_through"].value == utc(hour)
 
 
 def test_a_sweep_whose_attribution_fails_is_not_fresh(project):
