@@ -80,7 +80,9 @@ def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
             )
         context.log.info(f"network {network.key!r}: {check.message}")
 
-    @dg.job(name=f"tune_{network.key}_test_connection", tags={NETWORK_TAG: network.key},
+    # No network tag: one API call, which must not queue behind the network's sync runs (the run
+    # queue admits one tagged run per network, and a wide sweep can take hours).
+    @dg.job(name=f"tune_{network.key}_test_connection",
             description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).")
     def test_connection_job():
         test_connection()

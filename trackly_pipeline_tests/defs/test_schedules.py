@@ -183,6 +183,16 @@ def test_tick_is_skipped_while_a_run_launched_from_the_asset_graph_sweeps_the_ne
                                        "the first tick after it ends sweeps these hours")
 
 
+def test_a_test_connection_run_neither_waits_for_the_network_nor_skips_its_tick(project):
+    """Test Connection is one API call: it carries no network tag, so the run queue (one tagged run
+    per network) does not hold it behind a sync that may take hours, and a tick is not skipped for it."""
+    job = project.defs.get_job_def("tune_acme_test_connection")
+    assert "trackly/network" not in job.tags
+    with dg.instance_for_test() as instance:
+        instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        assert evaluate(project, "tune_acme_hourly", TICK, instance).tags["trackly/network"] == "acme"
+
+
 def test_the_daily_wide_sweep_queues_behind_an_hourly_run_and_never_piles_up(project):
     """On a network whose runs take over an hour, an hourly run is always in flight at 03:05: the
     wide sweep's tick still asks for its run (the run queue holds it until acme's run ends), so
