@@ -204,9 +204,9 @@ def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapp
     if stored.network_id is None:
         raise NetworkKeyError(
             f"the TUNE network {old!r} stored its rows from is unknown (they were stored before the warehouse "
-            f"recorded accounts), so moving them to {new!r} cannot be checked to be a rename: put {old!r} back in "
-            f"trackly.yaml with its network_id and affiliate_id and run one sync of it (that records its account), "
-            f"then take it out and run this again; or, to drop its rows, `trackly network forget {old}`")
+            f"recorded accounts), so moving them to {new!r} cannot be checked to be a rename: in trackly.yaml put "
+            f"{old!r} back in place of {new!r} and sync it once (that records its account), then rename it there "
+            f"and run this again; or, to drop its rows, `trackly network forget {old}`")
     if not stored.same_account(wanted):
         raise NetworkKeyError(
             f"{old!r} stored {stored}, {new!r} is configured as {wanted}: a different account is not a rename "
