@@ -86,14 +86,30 @@ def _run_resweep(args: argparse.Namespace) -> int:
 
     from trackly_pipeline.config import load_config
     from trackly_pipeline.defs.build import build_definitions
-    from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
+    from trackly_pipeline.defs.resweep import plan_resweep, recorded_terms, run_resweep
     from trackly_pipeline.tune import TuneClient
+    from trackly_pipeline.tune.errors import TuneError
+    from trackly_pipeline.warehouse.database import WarehouseLocked
+    from trackly_pipeline.warehouse.network_terms import NetworkTermsChanged
 
     settings = load_config(require_tokens=False)
     network, token = settings.network_with_token(args.key)
-    # The zone the sweep would read in: the configured one, else TUNE's.
-    zone = network.timezone or TuneClient(network.network_id, token, network.api_url).timezone
-    plan = plan_resweep(settings, network, zone, datetime.now(timezone.utc))
+    if not settings.duckdb_path.exists():
+        print(f"trackly network resweep: no warehouse at {settings.duckdb_path} (trackly.yaml, "
+              "warehouse.duckdb_path): nothing to re-sweep", file=sys.stderr)
+        return 1
+    try:
+        # The zone the sweep would read in: the configured one, else TUNE's.
+        zone = network.timezone or TuneClient(network.network_id, token, network.api_url).timezone
+        plan = plan_resweep(settings, network, zone, datetime.now(timezone.utc), lock_timeout_s=LOCK_TIMEOUT_S)
+    except TuneError as exc:
+        print(f"trackly network resweep: TUNE did not give network {network.key!r}'s time zone, nothing was "
+              f"changed: {exc}. Check its token and network_id, or set its timezone in trackly.yaml",
+              file=sys.stderr)
+        return 1
+    except (NetworkTermsChanged, WarehouseLocked) as exc:
+        print(f"trackly network resweep: {exc}", file=sys.stderr)
+        return 1
     if plan is None:
         print(f"network {network.key!r}: its stored history is in the configured terms; nothing to do")
         return 0
@@ -103,7 +119,8 @@ def _run_resweep(args: argparse.Namespace) -> int:
     if not result.success:
         failures = [event.event_specific_data.error.message.strip() for event in result.all_events
                     if event.is_step_failure]
-        print(f"run {result.run_id} failed; the old terms stay recorded: {' | '.join(failures)}", file=sys.stderr)
+        print(f"run {result.run_id} failed: {' | '.join(failures)}. Recorded now: "
+              f"{recorded_terms(settings, network.key)}", file=sys.stderr)
         return 1
     print(f"run {result.run_id} succeeded: the stored history is in the new terms")
     return 0

@@ -181,13 +181,14 @@ def test_network_forget_and_rename_say_what_they_did_or_refuse_in_one_line(confi
         conn.execute("INSERT INTO ops.network_affiliates VALUES ('gone', 5005, now()), ('acme', 1001, now())")
 
     assert trackly_main(["network", "forget", "acme"]) == 1
-    assert trackly_main(["network", "rename", "gone", "bolt"]) == 1  # bolt, configured, has no such account
+    assert trackly_main(["network", "rename", "gone", "bolt"]) == 1  # gone's network unknown: no check possible
     refusals = capsys.readouterr().err.splitlines()
     assert refusals == [
         "trackly network forget: 'acme' is in trackly.yaml: remove it there first, then run this again",
-        "trackly network rename: 'gone' stored network_id unknown, affiliate_id 5005, 'bolt' is configured as "
-        "network_id boltmedia, affiliate_id 2002: a different account is not a rename "
-        "(to drop the rows stored under 'gone', `trackly network forget gone`)",
+        "trackly network rename: the TUNE network 'gone' stored its rows from is unknown (they were stored before "
+        "the warehouse recorded accounts), so moving them to 'bolt' cannot be checked to be a rename: in "
+        "trackly.yaml put 'gone' back in place of 'bolt' and sync it once (that records its account), then rename "
+        "it there and run this again; or, to drop its rows, `trackly network forget gone`",
     ]
 
     assert trackly_main(["network", "forget", "gone"]) == 0

@@ -16,12 +16,15 @@ from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import partition_hour, partition_key, range_tags
 from trackly_pipeline.defs.schedules import max_runtime_s
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
     ZONE_SHIFT_MARGIN,
+    NetworkTermsChanged,
     attribution_change,
+    earliest_in_zone,
     stored_history,
+    stored_terms,
     sweep_change,
 )
 
@@ -42,17 +45,22 @@ class ResweepPlan:
                 f"{self.first_key} to {self.last_key} UTC (hourly partitions)")
 
 
-def plan_resweep(settings: TracklyConfig, network: NetworkConfig, swept_zone: str, now: datetime) -> ResweepPlan | None:
+def plan_resweep(settings: TracklyConfig, network: NetworkConfig, swept_zone: str, now: datetime, *,
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> ResweepPlan | None:
     """What the stored history needs in the network's configured terms (`swept_zone`: the zone its
-    sweep would read in, configured or TUNE's), or None when it is already in them or empty."""
+    sweep would read in, configured or TUNE's), or None when it is already in them or empty.
+    NetworkTermsChanged when no re-sweep can hold it (a conversion before partitions_start)."""
     # A writing connection, which brings an older file up to this version's tables; it writes nothing.
-    with Warehouse(settings.duckdb_path).connect() as conn:
+    with Warehouse(settings.duckdb_path, lock_timeout_s=lock_timeout_s).connect() as conn:
         swept = sweep_change(conn, network.key, timezone=swept_zone, message_id_field=network.message_id_field,
                              affiliate_id=int(network.affiliate_id))
         attributed = attribution_change(conn, network.key, message_id_field=network.message_id_field)
         earliest, _ = stored_history(conn, network.key)
+        if swept and swept.old_timezone and earliest is not None:
+            earliest = earliest_in_zone(conn, network.key, old_zone=swept.old_timezone, new_zone=swept_zone)
     if not (swept or attributed) or earliest is None:
         return None
+    _refuse_before_partitions(network.key, earliest, partition_hour(settings.partitions_start))
     first = earliest.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
     if swept:
         first -= ZONE_SHIFT_MARGIN
@@ -61,6 +69,20 @@ def plan_resweep(settings: TracklyConfig, network: NetworkConfig, swept_zone: st
     changes = (swept.changes if swept else ()) + (attributed.changes if attributed else ())
     return ResweepPlan(network.key, tuple(dict.fromkeys(changes)), bool(swept), partition_key(first),
                        partition_key(last))
+
+
+def _refuse_before_partitions(network: str, earliest: datetime, partitions_start: datetime) -> None:
+    """The re-sweep's attribution must cover every stored conversion (the whole-history rule), and
+    no hourly partition holds one before partitions_start: refuse before anything is written."""
+    if earliest >= partitions_start:
+        return
+    start = earliest.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    raise NetworkTermsChanged(
+        f"network {network!r}: in its configured terms its earliest stored conversion is at "
+        f"{earliest.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC, before partitions_start "
+        f"({partitions_start:%Y-%m-%d %H:%M}), which no partition holds. Nothing was written. Set "
+        f"partitions_start in trackly.yaml to {partition_key(start)} or earlier, then run "
+        f"`trackly network resweep {network}` again")
 
 
 def run_resweep(defs: dg.Definitions, settings: TracklyConfig, instance: dg.DagsterInstance,
@@ -79,3 +101,12 @@ def run_resweep(defs: dg.Definitions, settings: TracklyConfig, instance: dg.Dags
               # Sized to its hours like the wide sweep's: run monitoring would end it after one hour.
               "dagster/max_runtime": str(max_runtime_s(plan.first_key, plan.last_key))},
     )
+
+
+def recorded_terms(settings: TracklyConfig, network: str) -> str:
+    """The terms the warehouse records for the network now (after a failed re-sweep: which step's
+    new terms were recorded, which are still the old ones)."""
+    with Warehouse(settings.duckdb_path).connect(read_only=True) as conn:
+        terms = stored_terms(conn, network)
+    return (f"swept in {terms.swept_timezone} (message_id_field {terms.swept_message_id_field}), attributed by "
+            f"{terms.attributed_message_id_field} from conversions swept in {terms.attributed_timezone}")

@@ -85,10 +85,13 @@ class Warehouse:
         conn.execute(f"USE {CATALOG}")
         if not read_only:
             apply_schema(conn, CATALOG, file=str(self.path))
-            from trackly_pipeline.warehouse.networks import seed_registry  # it runs SQL files with this module
+            from trackly_pipeline.warehouse.network_terms import seed_terms  # they run SQL files with this module
+            from trackly_pipeline.warehouse.networks import seed_registry
 
-            # A warehouse written before the registry: its keys' identities, before a run rewrites ops.networks.
+            # A warehouse written before the registry and the terms: its keys' identities and the
+            # terms its history was read in, before a run rewrites ops.networks.
             seed_registry(conn, datetime.now(timezone.utc))
+            seed_terms(conn)
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
         """Attach the file, waiting while another process holds its lock: a conversion sweep's final

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS
 from trackly_pipeline.warehouse.database import run_sql_file
 
 # The run tag of a re-sweep run: its sweep and attribution may adopt new terms (defs/resweep.py).
@@ -60,6 +59,14 @@ class StoredTerms:
     affiliate_id: int | None = None
 
 
+def seed_terms(conn: duckdb.DuckDBPyConnection) -> None:
+    """Record the terms of a warehouse written before ops.network_terms (run by every writing
+    connection; it reads the tables only while no terms are recorded)."""
+    if conn.execute("SELECT count(*) FROM ops.network_terms").fetchone()[0]:
+        return
+    run_sql_file(conn, "network_terms_seed.sql")
+
+
 def stored_terms(conn: duckdb.DuckDBPyConnection, network: str) -> StoredTerms:
     """What the warehouse recorded; all None for a network (or a warehouse) that has no record yet,
     whose current config is then taken as its terms."""
@@ -85,8 +92,8 @@ def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str
         changes.append(f"affiliate_id {stored.affiliate_id} -> {affiliate_id} (the new account's older "
                        "conversions were never swept)")
     old_field = stored.swept_message_id_field
-    if (old_field is not None and message_id_field in AFFILIATE_UNIQUE_FIELDS
-            and old_field not in AFFILIATE_UNIQUE_FIELDS):
+    if old_field is not None and _swept_with_affiliate_unique(message_id_field) \
+            and not _swept_with_affiliate_unique(old_field):
         changes.append(f"message_id_field {old_field} -> {message_id_field}, which stored conversions were swept "
                        "without")
     if not changes:
@@ -97,6 +104,12 @@ def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str
     old_zone = stored.swept_timezone if stored.swept_timezone != timezone else None
     return TermsChange(network, tuple(changes), resweep=True, new_message_id_field=message_id_field,
                        old_timezone=old_zone)
+
+
+def _swept_with_affiliate_unique(message_id_field: str) -> bool:
+    """Whether a sweep for this trackly.yaml field asks TUNE for the ConversionsMobile.affiliate_unique
+    fields (the rule of defs/resources.conversion_fields_needed)."""
+    return message_id_field.startswith("affiliate_unique")
 
 
 def attribution_change(conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str) -> TermsChange | None:
@@ -135,6 +148,15 @@ def stored_history(conn: duckdb.DuckDBPyConnection, network: str) -> tuple[datet
     return conn.execute(
         "SELECT min(converted_at), max(converted_at) FROM tune.conversions WHERE network = $network",
         {"network": network}).fetchall()[0]
+
+
+def earliest_in_zone(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str,
+                     new_zone: str) -> datetime | None:
+    """The network's earliest stored conversion time once read again in `new_zone` (as
+    conversions_retime.sql will), None when it has none."""
+    return conn.execute(
+        "SELECT min(timezone($new_zone, timezone($old_zone, converted_at))) FROM tune.conversions "
+        "WHERE network = $network", {"network": network, "old_zone": old_zone, "new_zone": new_zone}).fetchall()[0][0]
 
 
 def retime_history(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str, new_zone: str,

@@ -36,10 +36,14 @@ class Identity:
     affiliate_id: int | None
 
     def same_account(self, other: Identity) -> bool:
-        """Whether the two can be one account: every part both know is equal, and one part at least."""
-        pairs = [(a, b) for a, b in ((self.network_id, other.network_id), (self.affiliate_id, other.affiliate_id))
-                 if a is not None and b is not None]
-        return bool(pairs) and all(a == b for a, b in pairs)
+        """Whether the two are one account: the same TUNE network (known on both sides; its id names
+        the API host, so case aside, as trackly.yaml compares them) and, where both know it, the same
+        affiliate id. An affiliate id alone says nothing: it is only unique within one network."""
+        if self.network_id is None or other.network_id is None:
+            return False
+        if self.network_id.casefold() != other.network_id.casefold():
+            return False
+        return None in (self.affiliate_id, other.affiliate_id) or self.affiliate_id == other.affiliate_id
 
     def __str__(self) -> str:
         return (f"network_id {self.network_id if self.network_id is not None else 'unknown'}, "
@@ -197,7 +201,13 @@ def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapp
             f"{new!r} already has stored rows: forget one of the two first (`trackly network forget {old}` keeps "
             f"{new!r}'s; to keep {old!r}'s, take {new!r} out of trackly.yaml, forget it, put it back and rename)")
     stored, wanted = stored_keys(conn)[old], configured[new]
-    if not stored.same_account(wanted) and stored != Identity(None, None):
+    if stored.network_id is None:
+        raise NetworkKeyError(
+            f"the TUNE network {old!r} stored its rows from is unknown (they were stored before the warehouse "
+            f"recorded accounts), so moving them to {new!r} cannot be checked to be a rename: in trackly.yaml put "
+            f"{old!r} back in place of {new!r} and sync it once (that records its account), then rename it there "
+            f"and run this again; or, to drop its rows, `trackly network forget {old}`")
+    if not stored.same_account(wanted):
         raise NetworkKeyError(
             f"{old!r} stored {stored}, {new!r} is configured as {wanted}: a different account is not a rename "
             f"(to drop the rows stored under {old!r}, `trackly network forget {old}`)")

@@ -131,3 +131,35 @@ def test_a_removed_network_blocks_the_rollups_until_forgotten(project, monkeypat
     assert sum(revenue for revenue, _, _ in after["copy"].values()) == approved_total(acme)  # cobalt never synced
     assert project.query("SELECT count(*) FROM ops.sync_log WHERE network = 'bolt'")[0][0] > 0  # its history stays
     assert networks_check(project).passed
+
+
+def test_a_rename_that_respells_the_network_id_is_a_rename(project, monkeypatch, capsys):
+    """trackly.yaml compares network ids case aside (they name API hosts): so does the registry."""
+    assert project.sync("acme").success
+    project.rebuild(acme={"key": "acme_us", "network_id": "AcmeNet"})
+    assert "is the account stored under 'acme'" in failures(project.sync("acme_us", with_offers=False))
+    code, out, err = trackly(monkeypatch, project, capsys, "network", "rename", "acme", "acme_us")
+    assert (code, err) == (0, ""), err
+
+
+def old_warehouse_with_bolt_removed(project, **cobalt) -> None:
+    """bolt (boltmedia, our affiliate id 2002) stored by a version without the registry, then taken out
+    of trackly.yaml: its seeded identity knows the affiliate id only. cobalt is another TUNE network."""
+    assert project.sync("bolt", with_offers=False).success
+    with duckdb.connect(str(project.settings.duckdb_path)) as conn:
+        conn.execute("DELETE FROM ops.stored_networks")  # seeded again by the next writing connection
+        conn.execute("DELETE FROM ops.networks WHERE network = 'bolt'")  # rewritten from the yaml since
+    project.rebuild(bolt=None, cobalt={"affiliate_id": "2002", **cobalt})
+
+
+def test_another_network_with_the_same_affiliate_number_is_not_taken_for_a_rename(project):
+    old_warehouse_with_bolt_removed(project)
+    assert "is the account stored under 'bolt'" not in failures(project.sync("cobalt", with_offers=False))
+
+
+def test_a_rename_of_a_key_whose_network_is_unknown_is_refused(project, monkeypatch, capsys):
+    old_warehouse_with_bolt_removed(project, key="dart", network_id="dartnet")
+    code, out, err = trackly(monkeypatch, project, capsys, "network", "rename", "bolt", "dart")
+    assert code == 1 and "the TUNE network 'bolt' stored its rows from is unknown" in err, err
+    assert "`trackly network forget bolt`" in err
+    assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'dart'") == [(0,)]

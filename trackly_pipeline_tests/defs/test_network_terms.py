@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import duckdb
 import pandas as pd
 
 from trackly_pipeline.cli import main as trackly_main
@@ -172,3 +173,16 @@ def test_a_conversion_of_the_hour_still_going_is_not_taken_for_vanished(project)
     assert project.query("SELECT converted_at FROM analytics.attributed_conversions WHERE conversion_id = $id",
                          {"id": conversion_id}) == [(at,)]
     assert vanished(project) == 0
+
+
+def test_a_field_changed_with_the_upgrade_to_terms_is_refused(project):
+    """A warehouse written before ops.network_terms: the field its attribution used is in ops.networks."""
+    assert project.sync("acme").success
+    with duckdb.connect(str(project.settings.duckdb_path)) as conn:
+        conn.execute("DELETE FROM ops.network_terms")  # the upgrade creates the table empty
+    project.rebuild(acme={"message_id_field": "aff_sub2"})
+    result = project.sync("acme", days=1, with_offers=False)
+    assert not result.success
+    assert any("message_id_field aff_sub -> aff_sub2" in f and REFUSED in f for f in step_failures(result))
+    assert project.query("SELECT DISTINCT attributed_message_id_field FROM ops.network_terms "
+                         "WHERE network = 'acme'") == [("aff_sub",)]

@@ -42,7 +42,7 @@ def warehouse(tmp_path) -> Warehouse:
             conn.execute("INSERT INTO ops.reconciliation VALUES ('gone', DATE '2026-11-02', 9, 'USD', 1, 1, 5, 5, 0, "
                          "true, 'UTC', $at)", {"at": END})
             conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, $at, $at, 0, 1, 5, "
-                         "0, 'success', NULL, 0)", {"at": END})
+                         "0, 'success', NULL, 0, NULL)", {"at": END})
             conn.execute("DROP TABLE ops.stored_networks")  # a file written before the registry
             conn.execute("DELETE FROM ops.dirty_days")
             conn.execute("DELETE FROM ops.publish_pending")
@@ -95,6 +95,8 @@ def test_forget_deletes_every_row_but_the_integration_log(warehouse):
     (("rename", "nothing", "acme_us"), CONFIGURED, "no stored rows under 'nothing'"),
     (("rename", "acme", "bolt"), {"bolt": ACME}, "forget one of the two first"),
     (("rename", "acme", "acme_us"), {"acme_us": Identity("acmenet", 1002)}, "a different account is not a rename"),
+    (("rename", "gone", "dart"), {"dart": Identity("dartnet", None)}, "the TUNE network 'gone' stored its rows "
+                                                                      "from is unknown"),
     (("forget", "acme_us"), CONFIGURED, "'acme_us' is in trackly.yaml: remove it there first"),
     (("forget", "nothing"), CONFIGURED, "no stored rows under 'nothing'"),
 ])
@@ -108,3 +110,15 @@ def test_a_refused_command_changes_nothing(warehouse, command, configured, refus
             else:
                 forget(conn, command[1], configured)
         assert checksums(conn) == before
+
+
+@pytest.mark.parametrize("stored, configured, same", [
+    (Identity("acmenet", 1001), Identity("AcmeNet", 1001), True),  # network ids name hosts: case aside
+    (Identity("acmenet", None), Identity("acmenet", 1001), True),
+    (Identity("acmenet", 1001), Identity("acmenet", 1002), False),
+    (Identity(None, 2002), Identity("dartnet", 2002), False),  # an affiliate id is only unique within a network
+    (Identity(None, None), Identity("dartnet", 2002), False),
+])
+def test_same_account_needs_the_same_known_network(stored, configured, same):
+    assert stored.same_account(configured) is same
+    assert configured.same_account(stored) is same
