@@ -479,7 +479,9 @@ def bench_dagster(sizes: Sizes) -> Row:
             defs = build_definitions(settings)
             repository = defs.get_repository_def()
             schedule = next(s for s in repository.schedule_defs if network.key in s.name)
-            instance = dg.DagsterInstance.ephemeral()
+            # A persistent instance, as the daemon's: the tick asks it for the network's unfinished runs.
+            (root / "dagster_home").mkdir()
+            instance = dg.DagsterInstance.local_temp(str(root / "dagster_home"))
 
             def scheduled_run():
                 context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,

@@ -42,12 +42,14 @@ class WarehouseLocked(duckdb.IOException):
 
 
 def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> None:
-    """Run each statement of a SQL file with the named parameters it uses. Values are always bound
-    as parameters, never spliced into the SQL text."""
+    """Run each statement of a SQL file with the named parameters it uses, to completion (its results
+    are not returned). Values are always bound as parameters, never spliced into the SQL text."""
     params = params or {}
     for statement in _statements(sql_text(name)):
         used = {key: value for key, value in params.items() if re.search(rf"\${key}\b", statement)}
-        conn.execute(statement, used)
+        # Finished (a row count at most): a result left pending makes the connection's next
+        # register() fail, as after the seeds every writing connection runs (a caller's sweep).
+        conn.execute(statement, used).fetchall()
 
 
 def _statements(script: str) -> list[str]:

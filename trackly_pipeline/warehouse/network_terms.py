@@ -62,7 +62,8 @@ class StoredTerms:
 def seed_terms(conn: duckdb.DuckDBPyConnection) -> None:
     """Record the terms of a warehouse written before ops.network_terms (run by every writing
     connection; it reads the tables only while no terms are recorded)."""
-    if conn.execute("SELECT count(*) FROM ops.network_terms").fetchone()[0]:
+    # fetchall: a result left unfinished would make the connection's next register() fail.
+    if conn.execute("SELECT count(*) FROM ops.network_terms").fetchall()[0][0]:
         return
     run_sql_file(conn, "network_terms_seed.sql")
 

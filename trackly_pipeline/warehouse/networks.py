@@ -111,7 +111,8 @@ def registered_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
 def seed_registry(conn: duckdb.DuckDBPyConnection, at: datetime) -> None:
     """Register the keys of a warehouse written before the registry (run by every writing
     connection; it reads the tables only while the registry is empty)."""
-    if conn.execute("SELECT count(*) FROM ops.stored_networks").fetchone()[0]:
+    # fetchall: a result left unfinished would make the connection's next register() fail.
+    if conn.execute("SELECT count(*) FROM ops.stored_networks").fetchall()[0][0]:
         return
     keys = [(key,) for key in stored_keys(conn)]
     if not keys:

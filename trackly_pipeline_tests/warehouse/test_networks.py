@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta, timezone
 
+import pyarrow as pa
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse, transaction
@@ -122,3 +123,16 @@ def test_a_refused_command_changes_nothing(warehouse, command, configured, refus
 def test_same_account_needs_the_same_known_network(stored, configured, same):
     assert stored.same_account(configured) is same
     assert configured.same_account(stored) is same
+
+
+def test_a_writing_connection_to_a_warehouse_with_recorded_networks_takes_an_arrow_table_at_once(tmp_path):
+    """Every writing connection checks the network registry and terms (their seeds for an older
+    file): a query result left unfinished there made the caller's first register() fail (a sweep's
+    staging table) once the warehouse had recorded a network."""
+    warehouse = Warehouse(tmp_path / "trackly.duckdb")
+    with warehouse.connect() as conn:
+        conn.execute("INSERT INTO ops.stored_networks VALUES ('acme', 'acmenet', 1001, now())")
+        conn.execute("INSERT INTO ops.network_terms (network) VALUES ('acme')")
+    with warehouse.connect() as conn:
+        conn.register("page", pa.table({"conversion_id": [1]}))
+        assert conn.execute("SELECT count(*) FROM page").fetchall() == [(1,)]
