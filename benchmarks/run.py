@@ -443,7 +443,8 @@ def bench_dagster(sizes: Sizes) -> Row:
     from trackly_pipeline.tune import TuneClient
     from trackly_pipeline.warehouse.conversions import ConversionSweep
     from trackly_pipeline.warehouse.database import Warehouse, transaction
-    from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+    from trackly_pipeline.warehouse.fx_rates import load_fx_rates
+    from trackly_pipeline.warehouse.networks import write_networks
     from trackly_pipeline.warehouse.trackly_logs import load_log_files
     from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 

@@ -26,7 +26,7 @@ from trackly_pipeline.config import load_config, parse_config
 from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxServer, SandboxWorld
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
+from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
 
 HISTORY_DAYS = 30
 DEFAULT_DIR = "demo"

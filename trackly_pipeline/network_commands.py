@@ -41,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     from trackly_pipeline.config import load_config
     from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
     from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
-    from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+    from trackly_pipeline.warehouse.sync_records import record_sync, SyncLogEntry
 
     settings = load_config(require_tokens=False)
     configured = identities(settings.networks)

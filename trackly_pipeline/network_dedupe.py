@@ -13,7 +13,8 @@ from trackly_pipeline.config import NetworkConfig, TracklyConfig, load_config
 from trackly_pipeline.defs.assets.attribution import network_rows
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
 from trackly_pipeline.warehouse.dedupe import Reattribute, dedupe_network
-from trackly_pipeline.warehouse.ops import load_fx_rates, write_networks
+from trackly_pipeline.warehouse.fx_rates import load_fx_rates
+from trackly_pipeline.warehouse.networks import write_networks
 from trackly_pipeline.warehouse.transforms import attribute_window
 
 # A sync may hold the warehouse for minutes: say so after a short wait rather than hang.

@@ -14,7 +14,7 @@ import dagster as dg
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse import unrecorded
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
-from trackly_pipeline.warehouse.ops import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
+from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, mark_interrupted_syncs, record_sync, SyncLogEntry
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .conversions import ConversionTable
+from .conversions import NetworkConversions
 from .networks import SandboxNetwork
 from .partners import _merged_by_stat_id, partner_ids_beside
 
@@ -42,7 +42,7 @@ def check_accounts(networks: tuple[SandboxNetwork, ...], accounts: tuple[Sandbox
                              f"{account.network_id!r}")
 
 
-def merge_accounts(rng: np.random.Generator, tables: list[ConversionTable]) -> ConversionTable:
+def merge_accounts(rng: np.random.Generator, tables: list[NetworkConversions]) -> NetworkConversions:
     """One network's conversions of all our accounts (the first table's network first) in one
     table, renumbered so that Stat.id grows with time across them, as TUNE's one auto-increment
     id does (gaps of 1 to 3, like each account's own, leave room for other partners' rows)."""

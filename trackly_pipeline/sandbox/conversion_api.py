@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .conversions import STATUSES, ConversionTable
+from .conversions import STATUSES, NetworkConversions
 from .model_filters import row_matches, sort_rows
 from .money import tune_amount
 from .networks import SandboxNetwork
@@ -57,7 +57,7 @@ def _local_seconds(raw, name: str, end: bool) -> int:
     return seconds
 
 
-def updated_rows(table: ConversionTable, clock_seconds: int, start_local: int, end_local: int) -> np.ndarray:
+def updated_rows(table: NetworkConversions, clock_seconds: int, start_local: int, end_local: int) -> np.ndarray:
     """Row indexes (ascending Stat.id) with a post-creation state change effective in the local range."""
     later = table.state_at[:, 1:]
     rows, _ = np.nonzero(later <= clock_seconds)
@@ -75,7 +75,7 @@ def _digest(network_id: str, conversion_id: int) -> bytes:
     return hashlib.blake2b(f"{network_id}/{conversion_id}".encode(), digest_size=16).digest()
 
 
-def conversion_models(world, network: SandboxNetwork, table: ConversionTable, rows: np.ndarray, clock: int) -> list[dict]:
+def conversion_models(world, network: SandboxNetwork, table: NetworkConversions, rows: np.ndarray, clock: int) -> list[dict]:
     """The Conversion model of `rows` (ascending), in their state at the clock."""
     status, payout, revenue = table.state_at_clock(rows, clock)
     offers = {o.offer_id: o for o in world.offers(network.network_id)}

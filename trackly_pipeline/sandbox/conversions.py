@@ -59,7 +59,7 @@ class ConversionPlan:
 
 
 @dataclass
-class ConversionTable:
+class NetworkConversions:
     """One network's conversions, one numpy array per column, ordered by time (Stat.id): ours and
     other affiliates' (see partners.py)."""
 
@@ -375,7 +375,7 @@ def _status_history(
     return state_at, state_status, state_payout, state_revenue, status_code
 
 
-def finalize_conversions(rng: np.random.Generator, plan: ConversionPlan, refs: TracklyRefs) -> ConversionTable:
+def finalize_conversions(rng: np.random.Generator, plan: ConversionPlan, refs: TracklyRefs) -> NetworkConversions:
     network, offers = plan.network, plan.offers
     n = len(plan.converted_at)
     kind, carrier = plan.kind, plan.carrier
@@ -411,7 +411,7 @@ def finalize_conversions(rng: np.random.Generator, plan: ConversionPlan, refs: T
 
     # Stat.id grows with time, as TUNE's auto-increment ids do.
     order = np.lexsort((kind, plan.converted_at))
-    return ConversionTable(
+    return NetworkConversions(
         network=network,
         affiliate_id=np.full(n, int(network.affiliate_id), dtype=np.int64),
         conversion_id=conversion_id.astype(np.int64),

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .trackly_log import TracklyLog
+from .trackly_activity import TracklyLog
 
 # Rough units of USD per currency unit; the daily series wanders around these.
 _USD_PER_UNIT = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "INR": 0.012, "CAD": 0.74, "CZK": 0.043, "JPY": 0.0067}

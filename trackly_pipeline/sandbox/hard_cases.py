@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .conversions import ConversionTable
+from .conversions import NetworkConversions
 from .randomids import unique_ids
-from .trackly_log import TracklyLog
+from .trackly_activity import TracklyLog
 
 DAY, HOUR = 86_400, 3_600
 WINDOW = 7 * DAY  # attribution_window_days: 7
@@ -109,10 +109,10 @@ HARD_CASE_COLUMNS = ("network_key", "conversion_id", "case", "expected_method", 
 def plant_hard_cases(
     rng: np.random.Generator,
     trackly: TracklyLog,
-    tables: dict[str, ConversionTable],
+    tables: dict[str, NetworkConversions],
     creatives_by_offer: dict[tuple[str, int], int],
     anchor_seconds: int,
-) -> tuple[TracklyLog, dict[str, ConversionTable], pd.DataFrame]:
+) -> tuple[TracklyLog, dict[str, NetworkConversions], pd.DataFrame]:
     """The world with CASES planted on each network's recent conversions (as many as it has room for)."""
     taken_clicks = set(trackly.clicks.click_id.tolist())
     taken_messages = set(trackly.messages.message_id.tolist())
@@ -186,7 +186,7 @@ def plant_hard_cases(
     return _with_rows(trackly, sends, links, clicks), planted, pd.DataFrame(outcomes, columns=list(HARD_CASE_COLUMNS), dtype=object)
 
 
-def _room(table: ConversionTable, anchor_seconds: int) -> np.ndarray:
+def _room(table: NetworkConversions, anchor_seconds: int) -> np.ndarray:
     """Our ordinary conversions of the last days before the anchor that share their transaction with
     no other conversion (extra goals copy its ids)."""
     ours = table.affiliate_id == int(table.network.affiliate_id)
@@ -196,7 +196,7 @@ def _room(table: ConversionTable, anchor_seconds: int) -> np.ndarray:
     return np.flatnonzero(ours & alone & recent & ordinary)
 
 
-def _copy(table: ConversionTable) -> ConversionTable:
+def _copy(table: NetworkConversions) -> NetworkConversions:
     """The table with its own copies of the columns a case changes."""
     return replace(
         table,

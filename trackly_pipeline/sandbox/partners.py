@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from .conversions import CARRIERS, UNATTRIBUTED, ConversionTable, local_wall_time
+from .conversions import CARRIERS, UNATTRIBUTED, NetworkConversions, local_wall_time
 from .randomids import unique_ids
 
 OTHER_PARTNER_SHARE = 0.15  # of our conversions
 _PARTNER_ID_OFFSETS = (17, 4242)  # other affiliates: our affiliate id plus these
 
 
-def other_partner_ids(table: ConversionTable) -> tuple[int, ...]:
+def other_partner_ids(table: NetworkConversions) -> tuple[int, ...]:
     return partner_ids_beside(table.network.affiliate_id)
 
 
@@ -23,7 +23,7 @@ def partner_ids_beside(affiliate_id: str) -> tuple[int, ...]:
     return tuple(int(affiliate_id) + offset for offset in _PARTNER_ID_OFFSETS)
 
 
-def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: float = OTHER_PARTNER_SHARE) -> ConversionTable:
+def add_other_partners(rng: np.random.Generator, table: NetworkConversions, share: float = OTHER_PARTNER_SHARE) -> NetworkConversions:
     """Our conversions plus other partners' on the same offers, interleaved by time and Stat.id.
 
     Each partner conversion takes a free Stat.id just after one of ours and a time between that
@@ -44,7 +44,7 @@ def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: 
     subs = {name: np.full(count, "", dtype=values.dtype) for name, values in table.sub_ids.items()}
     subs["aff_sub"] = partner_refs.astype(table.sub_ids["aff_sub"].dtype)
 
-    partner = ConversionTable(
+    partner = NetworkConversions(
         network=table.network,
         affiliate_id=rng.choice(np.array(other_partner_ids(table), dtype=np.int64), size=count),
         conversion_id=ids[after] + 1,
@@ -75,7 +75,7 @@ def add_other_partners(rng: np.random.Generator, table: ConversionTable, share: 
     return _merged_by_stat_id(table, partner)
 
 
-def _merged_by_stat_id(ours: ConversionTable, partner: ConversionTable) -> ConversionTable:
+def _merged_by_stat_id(ours: NetworkConversions, partner: NetworkConversions) -> NetworkConversions:
     order = np.argsort(np.concatenate([ours.conversion_id, partner.conversion_id]), kind="stable")
 
     def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .conversions import STATUSES, ConversionTable
+from .conversions import STATUSES, NetworkConversions
 from .model_filters import like_pattern
 from .money import tune_amount
 from .networks import SandboxNetwork
@@ -24,7 +24,7 @@ MAX_LIMIT = 10_000
 class ReportView:
     """The visible conversions with their state at the clock; columns are aligned numpy arrays."""
 
-    table: ConversionTable
+    table: NetworkConversions
     rows: np.ndarray
     status: np.ndarray
     payout: np.ndarray
@@ -188,14 +188,14 @@ def _render_rows(view: ReportView, positions: np.ndarray, fields: list[str]) -> 
     return rows
 
 
-def render_full_rows(table: ConversionTable, clock_seconds: int, indexes: np.ndarray) -> list[dict]:
+def render_full_rows(table: NetworkConversions, clock_seconds: int, indexes: np.ndarray) -> list[dict]:
     """Rows `indexes` of the table with every report field, in their state at the clock."""
     rows = np.asarray(indexes, dtype=np.int64)
     view = ReportView(table, rows, *table.state_at_clock(rows, clock_seconds))
     return _render_rows(view, np.arange(len(rows)), list(REPORT_FIELDS))
 
 
-def get_conversions(table: ConversionTable, clock_seconds: int, params: dict, offer_names: dict | None = None) -> dict:
+def get_conversions(table: NetworkConversions, clock_seconds: int, params: dict, offer_names: dict | None = None) -> dict:
     fields = as_list(params.get("fields"))
     if not fields:
         raise ApiError("Missing required argument: fields")

@@ -37,7 +37,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .conversions import ConversionTable
+from .conversions import NetworkConversions
 
 HOUR, DAY = 3600, 86_400
 RESEND_MIN_FUTURE_DAYS = 3
@@ -73,8 +73,8 @@ class Resend:
         return self.start <= clock_seconds < self.end
 
 
-def plan_resends(rng: np.random.Generator, table: ConversionTable, anchor: datetime, future_days: int) -> ConversionTable:
-    """`table` with its re-sends (`ConversionTable.resends`), one per RESEND_KINDS when candidates exist."""
+def plan_resends(rng: np.random.Generator, table: NetworkConversions, anchor: datetime, future_days: int) -> NetworkConversions:
+    """`table` with its re-sends (`NetworkConversions.resends`), one per RESEND_KINDS when candidates exist."""
     if future_days < RESEND_MIN_FUTURE_DAYS:
         return table
     base = int(anchor.timestamp())
@@ -100,7 +100,7 @@ def plan_resends(rng: np.random.Generator, table: ConversionTable, anchor: datet
     return replace(table, resends=tuple(resends))
 
 
-def serve_resends(table: ConversionTable, clock_seconds: int, rows: np.ndarray, rendered: list[dict]) -> None:
+def serve_resends(table: NetworkConversions, clock_seconds: int, rows: np.ndarray, rendered: list[dict]) -> None:
     """Respell, in place, the rendered Report::getConversions rows (`rows`: their table indexes) of
     conversions in a re-send period at the clock. Fields the request did not ask for stay missing."""
     active = {r.conversion_id: r.kind for r in table.resends if r.active(clock_seconds)}
@@ -139,7 +139,7 @@ def _report_field(sub_field: str) -> tuple[str, str]:
     return "Stat", f"affiliate_info{sub_field.removeprefix('aff_sub') or '1'}"
 
 
-def last_good_states(table: ConversionTable, rows: np.ndarray, clock_seconds: int, status: np.ndarray,
+def last_good_states(table: NetworkConversions, rows: np.ndarray, clock_seconds: int, status: np.ndarray,
                      payout: np.ndarray, revenue: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(status, payout, revenue) of `rows` as the pipeline holds them at the clock, given their state
     at the clock: a conversion served unreadable then keeps its state from just before its period."""

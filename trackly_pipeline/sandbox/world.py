@@ -9,16 +9,16 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from . import exports, truth
+from . import exports, source_frames
 from .accounts import check_accounts, merge_accounts
 from .clock import SandboxClock, as_utc
-from .conversions import ConversionTable, TracklyRefs, finalize_conversions, plan_conversions
+from .conversions import NetworkConversions, TracklyRefs, finalize_conversions, plan_conversions
 from .hard_cases import HARD_CASE_COLUMNS, plant_hard_cases
 from .networks import DEFAULT_NETWORKS, SandboxNetwork, network_token
 from .offers import OfferChange, SandboxOffer, generate_offers, offers_at, plan_offer_changes
 from .partners import add_other_partners
 from .resends import plan_resends
-from .trackly_log import TracklyLog, bind_creatives, build_trackly_log
+from .trackly_activity import TracklyLog, bind_creatives, build_trackly_log
 
 # Independent random streams, so that e.g. offers do not shift when conversion counts change.
 _STREAM_CATALOGUE, _STREAM_TRACKLY = 1, 2
@@ -54,7 +54,7 @@ class SandboxWorld:
         future_days: int,
         networks: tuple[SandboxNetwork, ...],
         offers: dict[str, list[SandboxOffer]],
-        conversions: dict[str, ConversionTable],
+        conversions: dict[str, NetworkConversions],
         trackly: TracklyLog,
         hard_cases: pd.DataFrame | None = None,
         accounts: tuple[SandboxNetwork, ...] = (),
@@ -136,7 +136,7 @@ class SandboxWorld:
             quiet_messages=max(0, total * _MESSAGES_PER_CONVERSION - len(converting_offer) - round(total * _EXTRA_CLICKS_PER_CONVERSION)),
         )
 
-        finalized: dict[str, list[ConversionTable]] = {}
+        finalized: dict[str, list[NetworkConversions]] = {}
         all_message_ids = trackly.messages["message_id"].to_numpy()
         offset = 0
         for i, (network, plan, rows) in enumerate(zip(everyone, plans, clicked)):
@@ -225,7 +225,7 @@ class SandboxWorld:
         """The scheduled offer edits (payout, status, name, offer_url) after the anchor, in time order."""
         return list(self._offer_changes[network_id])
 
-    def conversions(self, network_id: str) -> ConversionTable:
+    def conversions(self, network_id: str) -> NetworkConversions:
         return self._conversions[network_id]
 
     def network_clicks(self, network_id: str,
@@ -260,10 +260,10 @@ class SandboxWorld:
         chosen = [a for a in self.accounts if network_id in (None, "", a.network_id) and key in (None, a.key)]
         if key is not None and not chosen:
             raise KeyError(key)
-        frames = [truth.conversions_frame(self._account_table(a), as_of_seconds, held=not as_served) for a in chosen]
+        frames = [source_frames.conversions_frame(self._account_table(a), as_of_seconds, held=not as_served) for a in chosen]
         return pd.concat(frames, ignore_index=True)
 
-    def _account_table(self, account: SandboxNetwork) -> ConversionTable:
+    def _account_table(self, account: SandboxNetwork) -> NetworkConversions:
         """The network's conversion table seen from `account`: its `ours` are that account's rows."""
         table = self._conversions[account.network_id]
         return table if table.network == account else replace(table, network=account)
@@ -279,7 +279,7 @@ class SandboxWorld:
         account = self.account(key) if key else self.network(network_id)
         if account.network_id != network_id:
             raise KeyError(f"{key} is not on {network_id}")
-        return truth.stats_frame(
+        return source_frames.stats_frame(
             account,
             self.ground_truth_conversions(network_id, as_of, as_served=True, key=account.key),
             self._trackly.clicks,
@@ -289,7 +289,7 @@ class SandboxWorld:
 
     def ground_truth_offers(self, network_id: str, as_of: datetime | None = None) -> pd.DataFrame:
         """The offers as Offer::findAll serves them at `as_of` (default the clock)."""
-        return truth.offers_frame(self.network(network_id), self.offers(network_id, as_of))
+        return source_frames.offers_frame(self.network(network_id), self.offers(network_id, as_of))
 
     def hard_cases(self) -> pd.DataFrame:
         """The conversions planted at the edges of the attribution rule (hard_cases.py), one row each:

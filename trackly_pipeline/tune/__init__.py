@@ -1,7 +1,7 @@
 """TUNE (HasOffers) Network API v3 client. Plain Python: no Dagster imports here."""
 from .client import ConnectionCheck, OfferCatalog, TuneClient
-from .columnar import ConversionTable, parse_conversion_rows
-from .columns import CONVERSION_SCHEMA
+from .page_parser import ConversionPage, parse_conversion_rows
+from .conversion_schema import CONVERSION_SCHEMA
 from .envelope import Page
 from .errors import (
     TuneApiError,
@@ -38,7 +38,7 @@ __all__ = [
     "CONVERSION_FIELDS",
     "CONVERSION_STAT_FIELDS",
     "CONVERSION_SCHEMA",
-    "ConversionTable",
+    "ConversionPage",
     "parse_conversion_rows",
     "OFFER_FIELDS",
     "ConnectionCheck",

@@ -25,8 +25,8 @@ import requests
 import urllib3
 
 from . import deadline, envelope
-from .columnar import ConversionTable, parse_conversion_page
-from .columns import conversions_table
+from .page_parser import ConversionPage, parse_conversion_page
+from .conversion_schema import conversions_table
 from .envelope import Page, RowTable
 from .errors import (
     CREDENTIALS_REJECTED,
@@ -318,7 +318,7 @@ class TuneClient:
 
     def iter_conversion_tables(
         self, start: datetime, end: datetime, *, page_size: int | None = None
-    ) -> Iterator[ConversionTable]:
+    ) -> Iterator[ConversionPage]:
         """The sweep of `iter_conversion_batches`, each page as one Arrow table (CONVERSION_SCHEMA
         columns, page order) plus its rejected rows: the same values and the same rejections,
         parsed in bulk. Pages are yielded as they arrive, never accumulated."""
@@ -327,11 +327,11 @@ class TuneClient:
             if asked.holds(parsed.table.column("converted_at")):
                 parse = functools.partial(parse_conversion_row, tz=asked.zone)
                 rejected = [self._rejected(row, reason, parse) for _, row, reason in parsed.rejected]
-                yield ConversionTable(page.number, page.page_count, page.total_count, parsed.table, rejected)
+                yield ConversionPage(page.number, page.page_count, page.total_count, parsed.table, rejected)
             else:  # TUNE ignored the filter: the per-row rules sort the page, as `iter_conversion_batches` does
                 rows = page.rows.rows() if isinstance(page.rows, RowTable) else page.rows
                 conversions, rejected = self._read_rows(rows, asked)
-                yield ConversionTable(page.number, page.page_count, page.total_count,
+                yield ConversionPage(page.number, page.page_count, page.total_count,
                                       conversions_table(conversions), rejected)
 
     def _conversion_pages(

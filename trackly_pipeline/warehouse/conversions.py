@@ -11,11 +11,11 @@ import duckdb
 import pyarrow as pa
 
 from trackly_pipeline.tune import RejectedRow
-from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
+from trackly_pipeline.tune.conversion_schema import CONVERSION_SCHEMA
 from trackly_pipeline.tune.models import conversion_id_of
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
-from trackly_pipeline.warehouse.ops import quarantine
+from trackly_pipeline.warehouse.sync_records import quarantine
 
 # Pages are inserted in batches of at least one DuckDB row group (122,880 rows, ~30 MB of Arrow):
 # measured, an INSERT per 5,000-row page costs ~4x as much per row (benchmarks/, ingest).

@@ -20,7 +20,7 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
-from trackly_pipeline.warehouse.ops import ALL_NETWORKS
+from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS
 from trackly_pipeline.warehouse.publish import PARTITIONED
 
 # Not a stored key's rows: the integration log (what ran, when: a forgotten key's history stays,
@@ -248,3 +248,11 @@ def _mark_changed(conn: duckdb.DuckDBPyConnection, key: str, reason: str) -> Non
                 f"FROM {_quoted(table)} WHERE network = $key",
                 {"table": table, "key": key},
             )
+
+
+def write_networks(conn: duckdb.DuckDBPyConnection,
+                   networks: list[tuple[str, str, str, str | None, int | None]]) -> None:
+    """ops.networks := (key, network_id, message_id_field, default_currency, affiliate_id) of the
+    configured networks. The affiliate id tells apart keys that share a network_id (rollups.sql)."""
+    conn.execute("DELETE FROM ops.networks")
+    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?, ?)", networks)

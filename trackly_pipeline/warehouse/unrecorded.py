@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from trackly_pipeline.warehouse.ops import SyncLogEntry, record_sync
+from trackly_pipeline.warehouse.sync_records import record_sync, SyncLogEntry
 
 _TIMES = ("window_start", "window_end", "started_at", "finished_at")
 UNREADABLE_SUFFIX = ".unreadable"

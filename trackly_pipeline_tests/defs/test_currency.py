@@ -7,7 +7,7 @@ import csv
 from datetime import timedelta
 from decimal import Decimal
 
-from trackly_pipeline.sandbox.expected import read_fx_rates
+from trackly_pipeline.sandbox.expected_outputs import read_fx_rates
 
 
 def test_rates_used_are_recorded_and_a_missing_rate_is_flagged(project):

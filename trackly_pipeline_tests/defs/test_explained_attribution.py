@@ -9,7 +9,7 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
-from trackly_pipeline.sandbox.expected import expected_attribution
+from trackly_pipeline.sandbox.expected_outputs import expected_attribution
 from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.transforms import rebuild_rollups

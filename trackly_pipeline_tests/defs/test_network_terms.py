@@ -15,7 +15,7 @@ import pandas as pd
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.partitions import partition_hour
 from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
-from trackly_pipeline.sandbox.expected import expected_attribution, expected_conversions, read_fx_rates
+from trackly_pipeline.sandbox.expected_outputs import expected_attribution, expected_conversions, read_fx_rates
 
 from .conftest import ANCHOR, table_checksums
 from .test_explained_attribution import assert_matches_oracle

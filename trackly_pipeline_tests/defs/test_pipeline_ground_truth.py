@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from trackly_pipeline.sandbox.expected import expected_conversions, expected_revenue, read_fx_rates
+from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
 
 NETWORKS = ("acme", "bolt", "cobalt")
 

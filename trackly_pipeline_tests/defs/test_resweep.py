@@ -16,7 +16,7 @@ from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.defs.partitions import partition_hour
 from trackly_pipeline.defs.resweep import plan_resweep, run_resweep
-from trackly_pipeline.sandbox.expected import expected_attribution, expected_conversions, read_fx_rates
+from trackly_pipeline.sandbox.expected_outputs import expected_attribution, expected_conversions, read_fx_rates
 from trackly_pipeline.warehouse.network_terms import NetworkTermsChanged
 
 from .conftest import table_checksums, write_config

@@ -113,7 +113,7 @@ def test_daily_tick_sweeps_the_wide_window(project):
 
 def test_wide_sweep_catches_changes_older_than_the_window(project):
     """Status changes on conversions older than 7 days reach the tables only through the wide sweep."""
-    from trackly_pipeline.sandbox.expected import expected_conversions, read_fx_rates
+    from trackly_pipeline.sandbox.expected_outputs import expected_conversions, read_fx_rates
 
     assert project.sync("acme", days=20).success
     project.world.clock.advance(timedelta(days=5))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxWorld
-from trackly_pipeline.sandbox.expected import expected_revenue
+from trackly_pipeline.sandbox.expected_outputs import expected_revenue
 
 from .conftest import ANCHOR, Project, make_project
 from .test_pipeline_ground_truth import window_truth

@@ -14,7 +14,7 @@ import pytest
 
 from trackly_pipeline.defs.sync_log import SyncAttempt, SyncFailed, logged_sync
 from trackly_pipeline.warehouse.database import Warehouse, transaction
-from trackly_pipeline.warehouse.ops import ALL_NETWORKS, record_sync
+from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, record_sync
 
 from ..test_cli import HOLD_WRITE_LOCK
 

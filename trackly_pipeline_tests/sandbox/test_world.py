@@ -12,7 +12,7 @@ import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxNetwork, SandboxWorld
 from trackly_pipeline.sandbox.conversions import PLANTED_PER_OCCURRENCE, repeated_hours
-from trackly_pipeline.sandbox.expected import expected_attribution
+from trackly_pipeline.sandbox.expected_outputs import expected_attribution
 from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.sandbox.offers import OFFER_STATUSES, PAYOUT_TYPES
 

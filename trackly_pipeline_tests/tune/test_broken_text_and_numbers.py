@@ -16,15 +16,15 @@ from decimal import Decimal
 import pytest
 
 from trackly_pipeline.tune import TuneApiError, TuneResponseError
-from trackly_pipeline.tune.columnar import parse_conversion_page
-from trackly_pipeline.tune.columns import conversions_table
+from trackly_pipeline.tune.page_parser import parse_conversion_page
+from trackly_pipeline.tune.conversion_schema import conversions_table
 from trackly_pipeline.tune.envelope import RowTable, parse_body
 from trackly_pipeline.tune.raw_rows import decode_page
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 
 from .test_client_http import make_client
-from .test_columnar import BASE_ROW, per_row
+from .test_page_parser import BASE_ROW, per_row
 from .test_raw_rows import SCHEMA, ZONE, assert_bulk_same, reply
 
 

@@ -18,11 +18,11 @@ from decimal import Decimal
 import pytest
 
 from trackly_pipeline.tune import RowError, parse_conversion_row, parse_offer_row
-from trackly_pipeline.tune.columnar import parse_conversion_page, parse_raw_conversions
+from trackly_pipeline.tune.page_parser import parse_conversion_page, parse_raw_conversions
 from trackly_pipeline.tune.models import conversion_id_of
 from trackly_pipeline.tune.raw_rows import decode_page
 
-from .test_columnar import BASE_ROW
+from .test_page_parser import BASE_ROW
 from .test_raw_rows import SCHEMA, ZONE, assert_bulk_same, reply
 
 READ = [

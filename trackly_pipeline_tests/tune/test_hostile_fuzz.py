@@ -23,7 +23,7 @@ from trackly_pipeline.tune import TuneClient, TuneError
 
 from .conftest import SECRET_TOKEN
 from .raw_http import raw_server
-from .test_columnar import BASE_ROW
+from .test_page_parser import BASE_ROW
 
 # CI runs the same 150 examples every time; TRACKLY_FUZZ_EXAMPLES=5000 explores new ones locally.
 FUZZ_EXAMPLES = int(os.environ.get("TRACKLY_FUZZ_EXAMPLES", 150))

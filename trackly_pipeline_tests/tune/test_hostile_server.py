@@ -29,7 +29,7 @@ from trackly_pipeline.tune.reply_size import REPLY_BASE_BYTES, REPLY_BYTES_PER_R
 from .conftest import SECRET_TOKEN, Reply, envelope
 from .raw_http import dribble, elapsed, raw_server
 from .test_client_http import make_client, paginated
-from .test_columnar import BASE_ROW
+from .test_page_parser import BASE_ROW
 
 # Time the client may take past its timeout: thread wake-ups, connection set-up, a tiny backoff.
 MARGIN_S = 0.75

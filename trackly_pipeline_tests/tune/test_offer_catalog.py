@@ -13,7 +13,7 @@ import pytest
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
-from trackly_pipeline.warehouse.ops import quarantine
+from trackly_pipeline.warehouse.sync_records import quarantine
 
 from .conftest import SECRET_TOKEN
 from .test_client_http import make_client

@@ -16,12 +16,12 @@ import requests
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWorld
 from trackly_pipeline.tune import CONVERSION_FIELDS, TuneApiError, TuneResponseError
-from trackly_pipeline.tune.columnar import parse_conversion_page
+from trackly_pipeline.tune.page_parser import parse_conversion_page
 from trackly_pipeline.tune.envelope import RowTable, parse_body
 from trackly_pipeline.tune.raw_rows import decode_page, raw_schema
 
 from .sandbox_support import everything, sandbox_client
-from .test_columnar import BASE_ROW, assert_same, hostile_rows, per_row
+from .test_page_parser import BASE_ROW, assert_same, hostile_rows, per_row
 
 SCHEMA = raw_schema(CONVERSION_FIELDS)
 ZONE = ZoneInfo("America/New_York")

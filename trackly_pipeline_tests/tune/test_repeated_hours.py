@@ -15,7 +15,7 @@ import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWorld
 from trackly_pipeline.tune import TuneClient
-from trackly_pipeline.tune.columns import conversions_table
+from trackly_pipeline.tune.conversion_schema import conversions_table
 
 from .conftest import SECRET_TOKEN, envelope
 from .sandbox_support import mismatches, sandbox_client, truth_in_window

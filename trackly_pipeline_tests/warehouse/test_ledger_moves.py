@@ -10,7 +10,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
+from trackly_pipeline.tune.conversion_schema import CONVERSION_SCHEMA
 from trackly_pipeline.warehouse.conversions import ConversionSweep, WindowStats
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 

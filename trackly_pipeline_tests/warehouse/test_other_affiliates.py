@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
-from trackly_pipeline.tune.columns import CONVERSION_SCHEMA
+from trackly_pipeline.tune.conversion_schema import CONVERSION_SCHEMA
 from trackly_pipeline.warehouse.conversions import ConversionSweep, WindowStats
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups

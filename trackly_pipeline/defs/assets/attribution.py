@@ -22,7 +22,9 @@ from trackly_pipeline.warehouse.network_terms import (
     require_whole_history,
 )
 from trackly_pipeline.warehouse.networks import identities, register
-from trackly_pipeline.warehouse.ops import load_fx_rates, record_sync, write_networks
+from trackly_pipeline.warehouse.fx_rates import load_fx_rates
+from trackly_pipeline.warehouse.networks import write_networks
+from trackly_pipeline.warehouse.sync_records import record_sync
 from trackly_pipeline.warehouse.transforms import attribute_window
 
 METHODS = ("ad_id_click", "sub_id_click", "sub_id_message", "unattributed")

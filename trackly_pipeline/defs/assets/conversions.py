@@ -21,7 +21,7 @@ from trackly_pipeline.warehouse.network_terms import (
     sweep_change,
 )
 from trackly_pipeline.warehouse.networks import identities, refuse_renamed, register
-from trackly_pipeline.warehouse.ops import record_sync
+from trackly_pipeline.warehouse.sync_records import record_sync
 
 
 def conversions_asset_key(network_key: str) -> dg.AssetKey:

@@ -16,7 +16,7 @@ from trackly_pipeline.tune.links import postback_url, tracking_url
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
-from trackly_pipeline.warehouse.ops import quarantine, record_sync
+from trackly_pipeline.warehouse.sync_records import quarantine, record_sync
 
 
 class OfferImportConfig(dg.Config):

@@ -11,7 +11,7 @@ from trackly_pipeline.defs.metadata import preview
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, refuse_unconfigured
-from trackly_pipeline.warehouse.ops import record_sync
+from trackly_pipeline.warehouse.sync_records import record_sync
 from trackly_pipeline.warehouse.transforms import rebuild_rollups
 
 REVENUE_BY_MESSAGE = dg.AssetKey(["analytics", "revenue_by_message"])

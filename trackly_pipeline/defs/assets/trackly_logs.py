@@ -8,7 +8,7 @@ import dagster as dg
 from trackly_pipeline.config import TracklyConfig
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
-from trackly_pipeline.warehouse.ops import record_sync
+from trackly_pipeline.warehouse.sync_records import record_sync
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
 
 CLICKS = dg.AssetKey(["trackly", "clicks"])

@@ -1,14 +1,12 @@
-"""Operational tables: the integration log, the configured networks, reference exchange rates."""
+"""ops.sync_log and ops.quarantine: what each sync attempted, how it ended, and the API rows it
+could not store."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from datetime import datetime
 
 import duckdb
 
@@ -83,45 +81,3 @@ def mark_interrupted_syncs(conn: duckdb.DuckDBPyConnection, network: str, kind: 
         "WHERE network = $network AND kind = $kind AND status = 'running'",
         {"network": network, "kind": kind},
     ).fetchone()[0]
-
-
-def write_networks(conn: duckdb.DuckDBPyConnection,
-                   networks: list[tuple[str, str, str, str | None, int | None]]) -> None:
-    """ops.networks := (key, network_id, message_id_field, default_currency, affiliate_id) of the
-    configured networks. The affiliate id tells apart keys that share a network_id (rollups.sql)."""
-    conn.execute("DELETE FROM ops.networks")
-    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?, ?)", networks)
-
-
-def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
-    """Replace reference.fx_rates with the user's CSV (date,currency,rate). Returns the row count.
-
-    The file is checked row by row: a bad date, currency or rate, or two different rates for the
-    same day and currency, fails with the line number instead of loading a guess."""
-    rows: dict[tuple[date, str], Decimal] = {}
-    if path is not None:
-        if not path.is_file():
-            # Loading no rates would leave every converted amount NULL: say why instead.
-            raise FileNotFoundError(f"fx_rates: no such file: {path} (configured in trackly.yaml)")
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"date", "currency", "rate"} - set(reader.fieldnames or ())
-            if missing:
-                raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-            for line, record in enumerate(reader, start=2):
-                try:
-                    day = date.fromisoformat(record["date"].strip())
-                    currency = record["currency"].strip().upper()
-                    rate = Decimal(record["rate"].strip())
-                except (ValueError, InvalidOperation, AttributeError):
-                    raise ValueError(f"{path}:{line}: not a valid date,currency,rate row: {record}") from None
-                if len(currency) != 3 or not currency.isalpha() or not rate.is_finite() or rate <= 0:
-                    raise ValueError(f"{path}:{line}: not a valid date,currency,rate row: {record}")
-                if rows.setdefault((day, currency), rate) != rate:
-                    raise ValueError(f"{path}:{line}: a second, different rate for {currency} on {day}")
-    conn.execute("DELETE FROM reference.fx_rates")
-    if rows:  # DuckDB refuses an executemany without rows (a file with its header only)
-        conn.executemany(
-            "INSERT INTO reference.fx_rates VALUES (?, ?, ?)", [(d, c, r) for (d, c), r in sorted(rows.items())]
-        )
-    return len(rows)

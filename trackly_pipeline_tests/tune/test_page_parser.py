@@ -12,7 +12,7 @@ import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, FaultRule, SandboxServer, SandboxWorld
 from trackly_pipeline.tune import CONVERSION_SCHEMA, RowError, parse_conversion_row, parse_conversion_rows
-from trackly_pipeline.tune.columns import conversions_table
+from trackly_pipeline.tune.conversion_schema import conversions_table
 from trackly_pipeline.warehouse.conversions import STAGE_SCHEMA
 
 from .sandbox_support import everything, sandbox_client

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .columns import CONVERSION_SCHEMA, MONEY, UTC_TIME, conversions_table
+from .conversion_schema import CONVERSION_SCHEMA, MONEY, UTC_TIME, conversions_table
 from .envelope import RowTable
 from .models import CONVERSION_STATUSES, Conversion, RejectedRow, RowError, parse_conversion_row
 from .values import TUNE_DATETIME_FORMAT, is_unicode
@@ -52,7 +52,7 @@ _BOOLEAN_TEXTS = pa.array(["0", "1", ""])
 
 
 @dataclass(frozen=True)
-class ConversionTable:
+class ConversionPage:
     """One page of conversions as an Arrow table with CONVERSION_SCHEMA columns, in page order."""
 
     page: int
@@ -262,4 +262,4 @@ def _with_fallback(rows: Sequence[Any], zone: ZoneInfo, table: pa.Table, fallbac
     return ParsedRows(merged.take(pa.array(np.argsort(positions, kind="stable"))), rejected)
 
 
-__all__ = ["ConversionTable", "ParsedRows", "parse_conversion_page", "parse_conversion_rows", "parse_raw_conversions"]
+__all__ = ["ConversionPage", "ParsedRows", "parse_conversion_page", "parse_conversion_rows", "parse_raw_conversions"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .conversions import STATUSES, ConversionTable
+from .conversions import STATUSES, NetworkConversions
 from .money import decimal_amount
 from .networks import SUB_ID_FIELDS, SandboxNetwork
 from .offers import SandboxOffer
@@ -49,7 +49,7 @@ def stored_instants(local_seconds: np.ndarray, zone: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(stored).tz_convert("UTC")
 
 
-def conversions_frame(table: ConversionTable, as_of_seconds: int, held: bool = True) -> pd.DataFrame:
+def conversions_frame(table: NetworkConversions, as_of_seconds: int, held: bool = True) -> pd.DataFrame:
     """Our affiliate's conversions as of the clock (other partners' earned Trackly nothing).
     `converted_at` is when the conversion happened; `stored_at` what the pipeline stores as its
     converted_at, read from Stat.datetime's wall time: the same instant, but an hour (a shift) later
