@@ -1,1 +1,2 @@
-"""Benchmarks: `python -m benchmarks [--quick]` (see benchmarks/run.py)."""
+"""Benchmarks: `python -m benchmarks [--quick]`; one module per benchmark, method and history in
+benchmarks/README.md."""
