@@ -32,7 +32,7 @@ def run_dedupe(network: str) -> int:
         # The kept rows are attributed again with the network's settings, which only trackly.yaml has.
         print(f"trackly network dedupe: no network {network!r} in {settings.path} (configured: "
               f"{', '.join(sorted(configured))}); a key the warehouse still stores is first renamed or "
-              "forgotten (trackly network rename / forget, README Operations)", file=sys.stderr)
+              'forgotten (trackly network rename / forget, README, "A network renamed or removed")', file=sys.stderr)
         return 2
     try:
         with Warehouse(settings.duckdb_path, lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):

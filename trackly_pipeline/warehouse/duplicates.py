@@ -47,7 +47,8 @@ def describe(duplicates: list[DuplicateConversion]) -> str:
                      f"(conversion_id {ids}{', ...' if len(group) > SAMPLE else ''})")
     networks = sorted({d.network for d in duplicates})
     repair = "; ".join(f"trackly network dedupe {network}" for network in networks)
-    return f"{'; '.join(parts)}. Keep one row per conversion with: {repair} (README, Operations)"
+    return (f"{'; '.join(parts)}. Keep one row per conversion with: {repair} "
+            '(README, "A conversion stored twice")')
 
 
 def refuse_duplicates(conn: duckdb.DuckDBPyConnection, what: str, network: str | None = None,
