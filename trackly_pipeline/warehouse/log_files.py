@@ -147,7 +147,8 @@ def _first_bad_value(path: str, kind: str, reader: str, columns: list[tuple[str,
                 probe.execute(sql_text("log_files_stage_csv.sql"), {"path": path})
             params = {"path": path} if "$path" in reader else {}
             for name, data_type, nullable in columns:  # fixed names; the types are the table's own
-                query = sql_template("log_files_first_bad_value.sql", reader=reader, column=name, type=data_type)
+                query = sql_template("log_files_first_bad_value.sql", reader=reader, log_column=name,
+                                     column_type=data_type)
                 row = probe.execute(query, {**params, "required": not nullable}).fetchone()
                 if row is not None:
                     where = f"column {name}, data row {row[0] + 1}"

@@ -90,8 +90,8 @@ def rows_per_table(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, int]:
 def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     """Every key with stored rows (the registry's, and any found in a table: a key with rows the
     registry does not know is still a stored key), with its stored identity."""
-    union = "\nUNION\n".join(sql_template("networks_keys_in_table.sql", table=_quoted(table)).rstrip().rstrip(";")
-                           for table in _row_tables(conn))
+    union = "UNION\n".join(sql_template("networks_keys_in_table.sql", table=_quoted(table))
+                          for table in _row_tables(conn))
     found = {key for (key,) in conn.execute(union).fetchall()} - {ALL_NETWORKS}
     registered = registered_keys(conn)
     return {key: registered.get(key, Identity(None, None)) for key in sorted(found | set(registered))}
@@ -229,7 +229,7 @@ def _mark_changed(conn: duckdb.DuckDBPyConnection, key: str, reason: str) -> Non
     keyed = set(network_tables(conn))
     for table, column in PARTITIONED.items():
         if table in keyed:
-            conn.execute(sql_template("networks_mark_months.sql", table=_quoted(table), column=column),
+            conn.execute(sql_template("networks_mark_months.sql", table=_quoted(table), time_column=column),
                          {"table": table, "network": key})
 
 

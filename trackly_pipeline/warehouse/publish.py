@@ -278,7 +278,7 @@ def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> s
 
 
 def _all_months(conn: duckdb.DuckDBPyConnection, table: str) -> list[date]:
-    query = sql_template("publish_table_months.sql", table=table, column=PARTITIONED[table])
+    query = sql_template("publish_table_months.sql", table=table, time_column=PARTITIONED[table])
     return [month for (month,) in conn.execute(query, _MONTH_RANGE).fetchall()]
 
 
@@ -294,7 +294,7 @@ def _month_rows_file(month: date) -> str:
 
 def _write_month(conn: duckdb.DuckDBPyConnection, table: str, month: date, parts: Path, version: str) -> str | None:
     """One month of `table` as a new Parquet file; None when the month has no rows (any more)."""
-    query = sql_template(_month_rows_file(month), table=table, column=PARTITIONED[table])
+    query = sql_template(_month_rows_file(month), table=table, time_column=PARTITIONED[table])
     reader = conn.sql(query, params={"month": month}).to_arrow_reader()
     file = f"{table}/{month.isoformat()[:7]}.{version}.parquet"  # year 1 as 0001
     path = parts / file

@@ -59,6 +59,8 @@ def sql_template(name: str, **identifiers: str) -> str:
     as parameters. The caller quotes what it substitutes. Comment lines are left as written."""
     lines = sql_text(name).splitlines(keepends=True)
     for placeholder, value in identifiers.items():
+        if not any("{" + placeholder + "}" in line for line in lines if not line.lstrip().startswith("--")):
+            raise ValueError(f"{name} has no placeholder {{{placeholder}}}")
         lines = [line if line.lstrip().startswith("--") else line.replace("{" + placeholder + "}", value)
                  for line in lines]
     return "".join(lines)
@@ -95,7 +97,7 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
 
 def _add_column(conn: duckdb.DuckDBPyConnection, table: str, column: Column, file: str) -> None:
     try:
-        conn.execute(sql_template("table_add_column.sql", table=table, column=column.ddl()))
+        conn.execute(sql_template("table_add_column.sql", table_name=table, column_ddl=column.ddl()))
     except duckdb.ConstraintException:
         raise SchemaMismatchError(
             f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "

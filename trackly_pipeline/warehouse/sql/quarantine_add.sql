@@ -1,4 +1,4 @@
 -- One API row that could not be stored as it came, with the reason and the raw row (JSON).
--- Positional parameters: run once per row (executemany).
+-- Positional parameters ($1..): run once per row (executemany).
 INSERT INTO ops.quarantine
-VALUES (?, ?, ?, ?, ?, ?, ?);
+VALUES ($1, $2, $3, $4, $5, $6, $7);
