@@ -15,6 +15,7 @@ from trackly_pipeline.tune.conversion_schema import CONVERSION_SCHEMA
 from trackly_pipeline.tune.models import conversion_id_of
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
+from trackly_pipeline.warehouse.schema import sql_text
 from trackly_pipeline.warehouse.sync_records import quarantine
 
 # Pages are inserted in batches of at least one DuckDB row group (122,880 rows, ~30 MB of Arrow):
@@ -63,7 +64,7 @@ class ConversionSweep:
         self._pending_rows = 0
         conn.register("no_pages", STAGE_SCHEMA.empty_table())
         try:
-            conn.execute("CREATE OR REPLACE TEMP TABLE staged_conversions AS SELECT *, NULL::BIGINT AS seq FROM no_pages")
+            conn.execute(sql_text("conversions_stage_create.sql"))
         finally:
             conn.unregister("no_pages")
 
@@ -90,7 +91,7 @@ class ConversionSweep:
         self._pending, self._pending_rows = [], 0
         self.conn.register("incoming_pages", batch)
         try:
-            self.conn.execute("INSERT INTO staged_conversions SELECT * FROM incoming_pages")
+            self.conn.execute(sql_text("conversions_stage_pages.sql"))
         finally:
             self.conn.unregister("incoming_pages")
 
@@ -116,17 +117,11 @@ class ConversionSweep:
         # the analysts' copy then (the caller's transaction rolls back).
         refuse_duplicates(conn, f"the sweep of network {self.network!r} was not stored", self.network,
                           tables=("tune.conversions",))
-        rows, new, changed, unchanged, vanished, held = conn.execute(
-            "SELECT rows, new, changed, unchanged, vanished, held FROM window_stats").fetchone()
-        quarantined = conn.execute(
-            "SELECT count(*) FROM ops.quarantine WHERE sync_id = $sync_id", {"sync_id": self.sync_id}
-        ).fetchone()[0]
-        transitions = dict(conn.execute(
-            "SELECT previous_status || ' -> ' || status, count(*) FROM tune.conversion_changes "
-            "WHERE sync_id = $sync_id AND change = 'changed' AND previous_status IS DISTINCT FROM status "
-            "GROUP BY 1 ORDER BY 1",
-            {"sync_id": self.sync_id},
-        ).fetchall())
+        ((rows, new, changed, unchanged, vanished, held),) = conn.execute(
+            sql_text("conversions_window_stats.sql")).fetchall()
+        ((quarantined,),) = conn.execute(sql_text("quarantine_count.sql"), {"sync_id": self.sync_id}).fetchall()
+        transitions = dict(conn.execute(sql_text("conversions_status_transitions.sql"),
+                                        {"sync_id": self.sync_id}).fetchall())
         return WindowStats(rows, new, changed, unchanged, vanished, quarantined=quarantined, transitions=transitions,
                            other_affiliates=other_affiliates, held=held)
 
@@ -134,26 +129,21 @@ class ConversionSweep:
         """Temp table unreadable_ids: the conversion ids of this sweep's quarantined rows, as the row
         parser reads ids (rows the client rejected carry Stat.id as sent; those quarantined after
         staging, their stored id). TUNE returned these conversions: none of them is `vanished`."""
-        raw_ids = self.conn.execute(
-            "SELECT DISTINCT record_id FROM ops.quarantine WHERE sync_id = $sync_id AND kind = 'conversion' "
-            "AND record_id IS NOT NULL", {"sync_id": self.sync_id}).fetchall()
+        raw_ids = self.conn.execute(sql_text("quarantine_conversion_ids.sql"), {"sync_id": self.sync_id}).fetchall()
         ids = sorted({i for (raw,) in raw_ids if (i := conversion_id_of(raw)) is not None})
         self.conn.register("unreadable_id_list", pa.table({"conversion_id": pa.array(ids, pa.int64())}))
         try:
-            self.conn.execute("CREATE OR REPLACE TEMP TABLE unreadable_ids AS "
-                              "SELECT conversion_id FROM unreadable_id_list")
+            self.conn.execute(sql_text("conversions_stage_unreadable_ids.sql"))
         finally:
             self.conn.unregister("unreadable_id_list")
 
     def _forget_other_affiliates(self, seen_at: datetime) -> int:
         if self.affiliate_id is None:
             return 0
-        cleared_for = self.conn.execute(
-            "SELECT affiliate_id FROM ops.network_affiliates WHERE network = $network", {"network": self.network}
-        ).fetchone()
-        if cleared_for is not None and cleared_for[0] == self.affiliate_id:
+        cleared_for = self.conn.execute(sql_text("network_affiliates_stored.sql"), {"network": self.network}).fetchall()
+        if cleared_for and cleared_for[0][0] == self.affiliate_id:
             return 0
         params = {"network": self.network, "affiliate_id": self.affiliate_id, "seen_at": seen_at,
                   "sync_id": self.sync_id}
         run_sql_file(self.conn, "conversions_forget_other_affiliates.sql", params)
-        return self.conn.execute("SELECT count(*) FROM other_affiliates").fetchone()[0]
+        return self.conn.execute(sql_text("conversions_other_affiliates_count.sql")).fetchall()[0][0]

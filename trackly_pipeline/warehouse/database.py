@@ -21,7 +21,7 @@ import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
-from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_text
+from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_template, sql_text
 
 CATALOG = "warehouse"
 # How long a writer waits for another process's lock on the file before WarehouseLocked.
@@ -41,11 +41,13 @@ class WarehouseLocked(duckdb.IOException):
         )
 
 
-def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> None:
+def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None,
+                 identifiers: Mapping[str, str] | None = None) -> None:
     """Run each statement of a SQL file with the named parameters it uses, to completion (its results
-    are not returned). Values are always bound as parameters, never spliced into the SQL text."""
+    are not returned). Values are always bound as parameters, never spliced into the SQL text; a
+    template's `identifiers` are (see `schema.sql_template`)."""
     params = params or {}
-    for statement in _statements(sql_text(name)):
+    for statement in _statements(sql_template(name, **(identifiers or {}))):
         used = {key: value for key, value in params.items() if re.search(rf"\${key}\b", statement)}
         # Finished (a row count at most): a result left pending makes the connection's next
         # register() fail, as after the seeds every writing connection runs (a caller's sweep).

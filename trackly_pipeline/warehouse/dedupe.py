@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 # Attributes the network's conversions of [start, end) in the caller's transaction (attribute_window
 # with the network's settings, as the attribution asset calls it).
@@ -33,14 +34,10 @@ def dedupe_network(conn: duckdb.DuckDBPyConnection, network: str, removed_at: da
     hours of the rows kept again (`reattribute`), mark their days for the rollups and their months
     for publishing. Call inside a transaction."""
     run_sql_file(conn, "conversions_dedupe.sql", {"network": network, "removed_at": removed_at})
-    conversions, attributions = conn.execute(
-        "SELECT (SELECT count(*) FROM removed_conversions), (SELECT count(*) FROM removed_attributions)").fetchone()
-    days = [day for (day,) in conn.execute("SELECT day FROM deduped_days ORDER BY day").fetchall()]
-    hours = [hour for (hour,) in conn.execute(
-        "SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, converted_at) AS hour FROM tune.conversions "
-        "WHERE network = $network AND conversion_id IN (SELECT conversion_id FROM removed_conversions "
-        "                                               UNION SELECT conversion_id FROM removed_attributions) "
-        "ORDER BY hour", {"network": network}).fetchall()]
+    ((conversions, attributions),) = conn.execute(sql_text("conversions_dedupe_removed.sql")).fetchall()
+    days = [day for (day,) in conn.execute(sql_text("conversions_dedupe_days.sql")).fetchall()]
+    hours = [hour for (hour,) in conn.execute(sql_text("conversions_dedupe_hours.sql"),
+                                              {"network": network}).fetchall()]
     for hour in hours:
         reattribute(hour, hour + timedelta(hours=1))
     return Deduped(conversions, attributions, days, len(hours))

@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 CAUSES = ("currency", "payout type", "stale offer sync", "custom payout per affiliate")
 # Causes someone should act on: re-sync the offers, or fix the offer's/network's currency.
@@ -18,9 +19,7 @@ def rebuild_payout_mismatches(conn: duckdb.DuckDBPyConnection, computed_at: date
     """Rebuild the table; returns the conversions paid differently per likely cause. Call inside a
     transaction."""
     run_sql_file(conn, "payout_mismatches.sql", {"computed_at": computed_at})
-    rows = conn.execute(
-        "SELECT likely_cause, sum(conversions) FROM analytics.payout_mismatches GROUP BY ALL"
-    ).fetchall()
+    rows = conn.execute(sql_text("payout_mismatches_by_cause.sql")).fetchall()
     counts = dict.fromkeys(CAUSES, 0)
     counts.update({cause: int(n) for cause, n in rows})
     return counts

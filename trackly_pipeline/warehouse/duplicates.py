@@ -11,6 +11,8 @@ from trackly_pipeline.warehouse.schema import sql_text
 
 # Conversion ids a message names (all are counted).
 SAMPLE = 5
+# The tables keyed by (network, conversion_id), where a conversion is stored once.
+KEYED_TABLES = ("tune.conversions", "analytics.attributed_conversions")
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,14 @@ class DuplicateConversionsError(RuntimeError):
     """Conversions stored more than once; the message names the networks and the repair."""
 
 
-def find_duplicates(conn: duckdb.DuckDBPyConnection, network: str | None = None) -> list[DuplicateConversion]:
-    """The duplicated conversions of `network`, or of every network, in tune.conversions and
-    analytics.attributed_conversions, ordered by table, network and id."""
+def find_duplicates(conn: duckdb.DuckDBPyConnection, network: str | None = None,
+                    tables: tuple[str, ...] = KEYED_TABLES) -> list[DuplicateConversion]:
+    """The duplicated conversions of `network`, or of every network, in `tables` (of KEYED_TABLES;
+    the others are not scanned), ordered by table, network and id."""
     conn.execute(sql_text("duplicate_conversions.sql"),
-                 {"network": network or "", "every_network": network is None})
-    rows = conn.execute("SELECT * FROM duplicate_conversions ORDER BY table_name DESC, network, conversion_id")
-    return [DuplicateConversion(*row) for row in rows.fetchall()]
+                 {"network": network or "", "every_network": network is None, "tables": list(tables)}).fetchall()
+    rows = conn.execute(sql_text("duplicate_conversions_found.sql")).fetchall()
+    return [DuplicateConversion(*row) for row in rows]
 
 
 def describe(duplicates: list[DuplicateConversion]) -> str:
@@ -52,9 +55,9 @@ def describe(duplicates: list[DuplicateConversion]) -> str:
 
 
 def refuse_duplicates(conn: duckdb.DuckDBPyConnection, what: str, network: str | None = None,
-                      tables: tuple[str, ...] = ("tune.conversions", "analytics.attributed_conversions")) -> None:
+                      tables: tuple[str, ...] = KEYED_TABLES) -> None:
     """Raise DuplicateConversionsError, saying `what` did not happen, while `network` (or any
     network) has a conversion stored more than once in one of `tables`."""
-    duplicates = [d for d in find_duplicates(conn, network) if d.table_name in tables]
+    duplicates = find_duplicates(conn, network, tables)
     if duplicates:
         raise DuplicateConversionsError(f"{what}: {describe(duplicates)}")

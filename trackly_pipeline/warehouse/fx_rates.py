@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from trackly_pipeline.warehouse.schema import sql_text
+
 
 def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
     """Replace reference.fx_rates with the user's CSV (date,currency,rate). Returns the row count.
@@ -36,9 +38,7 @@ def load_fx_rates(conn: duckdb.DuckDBPyConnection, path: Path | None) -> int:
                     raise ValueError(f"{path}:{line}: not a valid date,currency,rate row: {record}")
                 if rows.setdefault((day, currency), rate) != rate:
                     raise ValueError(f"{path}:{line}: a second, different rate for {currency} on {day}")
-    conn.execute("DELETE FROM reference.fx_rates")
+    conn.execute(sql_text("fx_rates_clear.sql"))
     if rows:  # DuckDB refuses an executemany without rows (a file with its header only)
-        conn.executemany(
-            "INSERT INTO reference.fx_rates VALUES (?, ?, ?)", [(d, c, r) for (d, c), r in sorted(rows.items())]
-        )
+        conn.executemany(sql_text("fx_rates_add.sql"), [(d, c, r) for (d, c), r in sorted(rows.items())])
     return len(rows)

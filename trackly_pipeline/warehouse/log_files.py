@@ -16,21 +16,14 @@ import duckdb
 import pyarrow.parquet as pq
 
 from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.schema import sql_template, sql_text
 
-# Each reader gives the file's rows in file order with `source_row`, the row's 0-based position (its
-# data rows, header aside): attribution breaks ties between log rows at the same time by
-# (source_file, source_row), so the result never depends on the order files were loaded in.
-# Parquet numbers its rows itself; a CSV scan keeps file order (DuckDB's preserve_insertion_order),
-# so the rows are numbered by their rowid in a temporary copy. File paths are always bound parameters.
+# Each reader (a subquery) gives the file's rows in file order with `source_row` (the SQL files say
+# how). File paths are always bound parameters.
 READERS = {
-    ".parquet": "SELECT *, file_row_number AS source_row FROM read_parquet($path, file_row_number = true)",
-    ".csv": "SELECT *, rowid AS source_row FROM csv_rows",
+    ".parquet": sql_text("log_files_read_parquet.sql"),
+    ".csv": sql_text("log_files_read_csv.sql"),
 }
-CSV_ROWS = "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv($path, header = true, auto_detect = true)"
-# A CSV's header as written: its first row as text. read_csv renames a repeated name (`x`, then
-# `x_1`), so its own column names cannot show the repeat.
-_CSV_HEADER = "SELECT * FROM read_csv($path, header = false, all_varchar = true, auto_detect = true) LIMIT 1"
-_CSV_NAMES = "SELECT * FROM read_csv($path, header = true, auto_detect = true) LIMIT 0"
 # Column names a file may not have: the readers' own, for each row's position.
 _RESERVED = {".parquet": ("source_row", "file_row_number"), ".csv": ("source_row",)}
 _FORMATS = {".parquet": "Parquet", ".csv": "CSV"}
@@ -111,8 +104,9 @@ def _header(path: str, kind_of_file: str) -> list[str]:
     if kind_of_file == ".parquet":
         return pq.read_schema(path).names
     with duckdb.connect() as probe:  # its own connection: a failed read must not end the load's transaction
-        header = probe.execute(_CSV_HEADER, {"path": path}).fetchone()
-        names = [description[0] for description in probe.execute(_CSV_NAMES, {"path": path}).description]
+        header = probe.execute(sql_text("log_files_csv_header.sql"), {"path": path}).fetchone()
+        names = [description[0]
+                 for description in probe.execute(sql_text("log_files_csv_names.sql"), {"path": path}).description]
     raw = [str(cell) if cell is not None else "" for cell in header or ()]
     # Trust the raw first row only when it is the header read_csv found (x, or a repeat renamed x_1):
     # in a file whose first lines the sniffer skips (a comment), it is not.
@@ -140,9 +134,7 @@ def column_types(conn: duckdb.DuckDBPyConnection, kind: str) -> dict[str, tuple[
     """trackly.<kind>'s columns: SQL type and whether NULL is allowed (asked before the load: a
     failed statement ends the transaction)."""
     return {name: (data_type, nullable) for name, data_type, nullable in conn.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = 'trackly' AND table_name = $kind",
-        {"kind": kind}).fetchall()}
+        sql_text("catalog_log_columns.sql"), {"kind": kind}).fetchall()}
 
 
 def _first_bad_value(path: str, kind: str, reader: str, columns: list[tuple[str, str, bool]]) -> str | None:
@@ -152,14 +144,12 @@ def _first_bad_value(path: str, kind: str, reader: str, columns: list[tuple[str,
         with duckdb.connect() as probe:
             probe.execute("SET TimeZone = 'UTC'")  # as the warehouse reads times without an offset
             if suffix(path) == ".csv":
-                probe.execute(CSV_ROWS, {"path": path})
+                probe.execute(sql_text("log_files_stage_csv.sql"), {"path": path})
             params = {"path": path} if "$path" in reader else {}
             for name, data_type, nullable in columns:  # fixed names; the types are the table's own
-                bad = f"{name} IS NOT NULL AND TRY_CAST({name} AS {data_type}) IS NULL"
-                if not nullable:
-                    bad = f"{name} IS NULL OR ({bad})"
-                row = probe.execute(f"SELECT source_row, left(CAST({name} AS VARCHAR), 100) FROM ({reader}) "
-                                    f"WHERE {bad} ORDER BY source_row LIMIT 1", params).fetchone()
+                query = sql_template("log_files_first_bad_value.sql", reader=reader, log_column=name,
+                                     column_type=data_type)
+                row = probe.execute(query, {**params, "required": not nullable}).fetchone()
                 if row is not None:
                     where = f"column {name}, data row {row[0] + 1}"
                     if row[1] is None:

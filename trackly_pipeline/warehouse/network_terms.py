@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 # The run tag of a re-sweep run: its sweep and attribution may adopt new terms (defs/resweep.py).
 RESWEEP_TAG = "trackly/resweep"
@@ -63,7 +64,7 @@ def seed_terms(conn: duckdb.DuckDBPyConnection) -> None:
     """Record the terms of a warehouse written before ops.network_terms (run by every writing
     connection; it reads the tables only while no terms are recorded)."""
     # fetchall: a result left unfinished would make the connection's next register() fail.
-    if conn.execute("SELECT count(*) FROM ops.network_terms").fetchall()[0][0]:
+    if conn.execute(sql_text("network_terms_size.sql")).fetchall()[0][0]:
         return
     run_sql_file(conn, "network_terms_seed.sql")
 
@@ -72,11 +73,8 @@ def stored_terms(conn: duckdb.DuckDBPyConnection, network: str) -> StoredTerms:
     """What the warehouse recorded; all None for a network (or a warehouse) that has no record yet,
     whose current config is then taken as its terms."""
     # fetchall: a result left unfinished would block the sweep's next register() on this connection.
-    rows = conn.execute(
-        "SELECT swept_timezone, swept_message_id_field, attributed_message_id_field, attributed_timezone "
-        "FROM ops.network_terms WHERE network = $network", {"network": network}).fetchall()
-    affiliates = conn.execute(
-        "SELECT affiliate_id FROM ops.network_affiliates WHERE network = $network", {"network": network}).fetchall()
+    rows = conn.execute(sql_text("network_terms_stored.sql"), {"network": network}).fetchall()
+    affiliates = conn.execute(sql_text("network_affiliates_stored.sql"), {"network": network}).fetchall()
     return StoredTerms(*(rows[0] if rows else (None,) * 4), affiliate_id=affiliates[0][0] if affiliates else None)
 
 
@@ -146,18 +144,15 @@ def require_whole_history(conn: duckdb.DuckDBPyConnection, network: str, start: 
 
 def stored_history(conn: duckdb.DuckDBPyConnection, network: str) -> tuple[datetime | None, datetime | None]:
     """The network's earliest and latest stored conversion times (None, None when it has none)."""
-    return conn.execute(
-        "SELECT min(converted_at), max(converted_at) FROM tune.conversions WHERE network = $network",
-        {"network": network}).fetchall()[0]
+    return conn.execute(sql_text("conversions_stored_history.sql"), {"network": network}).fetchall()[0]
 
 
 def earliest_in_zone(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str,
                      new_zone: str) -> datetime | None:
     """The network's earliest stored conversion time once read again in `new_zone` (as
     conversions_retime.sql will), None when it has none."""
-    return conn.execute(
-        "SELECT min(timezone($new_zone, timezone($old_zone, converted_at))) FROM tune.conversions "
-        "WHERE network = $network", {"network": network, "old_zone": old_zone, "new_zone": new_zone}).fetchall()[0][0]
+    return conn.execute(sql_text("conversions_earliest_in_zone.sql"),
+                        {"network": network, "old_zone": old_zone, "new_zone": new_zone}).fetchall()[0][0]
 
 
 def retime_history(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str, new_zone: str,
@@ -166,17 +161,15 @@ def retime_history(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: s
     many moved. Call inside the re-sweep's transaction, before the window is replaced."""
     run_sql_file(conn, "conversions_retime.sql", {"network": network, "old_zone": old_zone, "new_zone": new_zone,
                                                   "seen_at": seen_at, "sync_id": sync_id})
-    return conn.execute("SELECT count(*) FROM retimed").fetchall()[0][0]
+    return conn.execute(sql_text("conversions_retimed_count.sql")).fetchall()[0][0]
 
 
 def record_swept_terms(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str, message_id_field: str,
                        at: datetime) -> None:
     """In the sweep's transaction: its rows were read in these terms."""
     _ensure_row(conn, network)
-    conn.execute(
-        "UPDATE ops.network_terms SET swept_timezone = $timezone, swept_message_id_field = $field, swept_at = $at "
-        "WHERE network = $network",
-        {"network": network, "timezone": timezone, "field": message_id_field, "at": at})
+    conn.execute(sql_text("network_terms_record_swept.sql"),
+                 {"network": network, "timezone": timezone, "field": message_id_field, "at": at})
 
 
 def record_attributed_terms(conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str,
@@ -184,13 +177,9 @@ def record_attributed_terms(conn: duckdb.DuckDBPyConnection, network: str, *, me
     """In the attribution's transaction: its rows were resolved by this field, from conversions in
     the zone they were last swept in."""
     _ensure_row(conn, network)
-    conn.execute(
-        "UPDATE ops.network_terms SET attributed_message_id_field = $field, attributed_timezone = swept_timezone, "
-        "attributed_at = $at WHERE network = $network",
-        {"network": network, "field": message_id_field, "at": at})
+    conn.execute(sql_text("network_terms_record_attributed.sql"),
+                 {"network": network, "field": message_id_field, "at": at})
 
 
 def _ensure_row(conn: duckdb.DuckDBPyConnection, network: str) -> None:
-    conn.execute(
-        "INSERT INTO ops.network_terms (network) SELECT $network "
-        "WHERE NOT EXISTS (SELECT 1 FROM ops.network_terms WHERE network = $network)", {"network": network})
+    conn.execute(sql_text("network_terms_ensure_row.sql"), {"network": network})

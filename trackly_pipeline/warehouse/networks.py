@@ -20,6 +20,7 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_template, sql_text
 from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS
 from trackly_pipeline.warehouse.publish import PARTITIONED
 
@@ -62,15 +63,7 @@ def identities(networks: Iterable) -> dict[str, Identity]:
 
 def network_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Every table of the warehouse with a `network` column, as schema.table."""
-    rows = conn.execute(
-        """
-        SELECT c.schema_name || '.' || c.table_name
-        FROM duckdb_columns() AS c
-        JOIN duckdb_tables() AS t USING (database_name, schema_name, table_name)
-        WHERE c.database_name = current_database() AND c.column_name = 'network' AND NOT t.temporary
-        ORDER BY 1
-        """
-    ).fetchall()
+    rows = conn.execute(sql_text("catalog_network_tables.sql")).fetchall()
     return [table for (table,) in rows]
 
 
@@ -87,7 +80,8 @@ def rows_per_table(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, int]:
     """How many rows each network-keyed table holds under `key` (tables without any left out)."""
     counts = {}
     for table in _row_tables(conn):
-        (count,) = conn.execute(f"SELECT count(*) FROM {_quoted(table)} WHERE network = $key", {"key": key}).fetchone()
+        ((count,),) = conn.execute(sql_template("networks_count_rows.sql", table=_quoted(table)),
+                                   {"network": key}).fetchall()
         if count:
             counts[table] = count
     return counts
@@ -96,7 +90,8 @@ def rows_per_table(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, int]:
 def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     """Every key with stored rows (the registry's, and any found in a table: a key with rows the
     registry does not know is still a stored key), with its stored identity."""
-    union = " UNION ".join(f"SELECT DISTINCT network FROM {_quoted(table)}" for table in _row_tables(conn))
+    union = "UNION\n".join(sql_template("networks_keys_in_table.sql", table=_quoted(table))
+                          for table in _row_tables(conn))
     found = {key for (key,) in conn.execute(union).fetchall()} - {ALL_NETWORKS}
     registered = registered_keys(conn)
     return {key: registered.get(key, Identity(None, None)) for key in sorted(found | set(registered))}
@@ -104,22 +99,20 @@ def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
 
 def registered_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     """The registry alone: no table is read."""
-    return {key: Identity(network_id, affiliate_id) for key, network_id, affiliate_id in conn.execute(
-        "SELECT network, network_id, affiliate_id FROM ops.stored_networks").fetchall()}
+    return {key: Identity(network_id, affiliate_id)
+            for key, network_id, affiliate_id in conn.execute(sql_text("networks_registered.sql")).fetchall()}
 
 
 def seed_registry(conn: duckdb.DuckDBPyConnection, at: datetime) -> None:
     """Register the keys of a warehouse written before the registry (run by every writing
     connection; it reads the tables only while the registry is empty)."""
     # fetchall: a result left unfinished would make the connection's next register() fail.
-    if conn.execute("SELECT count(*) FROM ops.stored_networks").fetchall()[0][0]:
+    if conn.execute(sql_text("networks_registry_size.sql")).fetchall()[0][0]:
         return
-    keys = [(key,) for key in stored_keys(conn)]
+    keys = list(stored_keys(conn))
     if not keys:
         return
-    conn.execute("CREATE OR REPLACE TEMP TABLE stored_keys (network VARCHAR)")
-    conn.executemany("INSERT INTO stored_keys VALUES (?)", keys)
-    run_sql_file(conn, "networks_seed.sql", {"at": at})
+    run_sql_file(conn, "networks_seed.sql", {"keys": keys, "at": at})
 
 
 def unconfigured_keys(conn: duckdb.DuckDBPyConnection, configured: Mapping[str, Identity]) -> dict[str, Identity]:
@@ -169,22 +162,15 @@ def register(conn: duckdb.DuckDBPyConnection, key: str, configured: Mapping[str,
     transaction that writes the rows."""
     refuse_renamed(conn, key, configured)
     identity = configured[key]
-    conn.execute(
-        "INSERT INTO ops.stored_networks SELECT $key, $network_id, $affiliate_id, $at "
-        "WHERE $key NOT IN (SELECT network FROM ops.stored_networks)",
-        {"key": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id, "at": at},
-    )
+    conn.execute(sql_text("networks_register.sql"),
+                 {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id, "at": at})
     # A key seeded without an identity (rows found, none recorded) takes its account's now.
     _fill_identity(conn, key, identity)
 
 
 def _fill_identity(conn: duckdb.DuckDBPyConnection, key: str, identity: Identity) -> None:
-    conn.execute(
-        "UPDATE ops.stored_networks SET network_id = coalesce(network_id, $network_id), "
-        "affiliate_id = coalesce(affiliate_id, $affiliate_id) WHERE network = $key "
-        "AND (network_id IS NULL OR affiliate_id IS NULL)",
-        {"key": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id},
-    )
+    conn.execute(sql_text("networks_fill_identity.sql"),
+                 {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id})
 
 
 def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapping[str, Identity]) -> dict[str, int]:
@@ -213,9 +199,9 @@ def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapp
             f"{old!r} stored {stored}, {new!r} is configured as {wanted}: a different account is not a rename "
             f"(to drop the rows stored under {old!r}, `trackly network forget {old}`)")
     _mark_changed(conn, old, f"network {old} renamed to {new}")
-    conn.execute("DELETE FROM ops.networks WHERE network = $old", {"old": old})  # rewritten from the config
+    conn.execute(sql_text("networks_unconfigure.sql"), {"network": old})
     for table in _row_tables(conn) + ["ops.sync_log"]:
-        conn.execute(f"UPDATE {_quoted(table)} SET network = $new WHERE network = $old", {"old": old, "new": new})
+        conn.execute(sql_template("networks_rename_rows.sql", table=_quoted(table)), {"old": old, "new": new})
     _mark_changed(conn, new, f"network {old} renamed to {new}")
     _fill_identity(conn, new, wanted)
     return moved
@@ -230,9 +216,9 @@ def forget(conn: duckdb.DuckDBPyConnection, key: str, configured: Mapping[str, I
     if not deleted:
         raise NetworkKeyError(f"no stored rows under {key!r}: nothing to forget")
     _mark_changed(conn, key, f"network {key} forgotten")
-    conn.execute("DELETE FROM ops.networks WHERE network = $key", {"key": key})
+    conn.execute(sql_text("networks_unconfigure.sql"), {"network": key})
     for table in _row_tables(conn):
-        conn.execute(f"DELETE FROM {_quoted(table)} WHERE network = $key", {"key": key})
+        conn.execute(sql_template("networks_forget_rows.sql", table=_quoted(table)), {"network": key})
     return deleted
 
 
@@ -243,16 +229,13 @@ def _mark_changed(conn: duckdb.DuckDBPyConnection, key: str, reason: str) -> Non
     keyed = set(network_tables(conn))
     for table, column in PARTITIONED.items():
         if table in keyed:
-            conn.execute(
-                f"INSERT INTO ops.publish_pending SELECT DISTINCT $table, date_trunc('month', {column})::DATE "
-                f"FROM {_quoted(table)} WHERE network = $key",
-                {"table": table, "key": key},
-            )
+            conn.execute(sql_template("networks_mark_months.sql", table=_quoted(table), time_column=column),
+                         {"table": table, "network": key})
 
 
 def write_networks(conn: duckdb.DuckDBPyConnection,
                    networks: list[tuple[str, str, str, str | None, int | None]]) -> None:
     """ops.networks := (key, network_id, message_id_field, default_currency, affiliate_id) of the
     configured networks. The affiliate id tells apart keys that share a network_id (rollups.sql)."""
-    conn.execute("DELETE FROM ops.networks")
-    conn.executemany("INSERT INTO ops.networks VALUES (?, ?, ?, ?, ?)", networks)
+    conn.execute(sql_text("networks_clear_configured.sql"))
+    conn.executemany(sql_text("networks_add_configured.sql"), networks)

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 OFFER_SCHEMA = pa.schema(
     [
@@ -96,20 +97,16 @@ def replace_offers(
     conn.register("incoming_offers", table)
     conn.register("requested_ids", pa.table({"offer_id": pa.array(sorted(set(import_ids)), pa.int64())}))
     try:
-        before = conn.execute(
-            "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
-        ).fetchone()[0]
-        changes_before = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchall()[0][0]
+        before = conn.execute(sql_text("offers_imported_count.sql"), {"network": network}).fetchall()[0][0]
+        changes_before = conn.execute(sql_text("offer_changes_count.sql")).fetchall()[0][0]
         params = {"network": network, "import_all": import_all, "synced_at": synced_at, "sync_id": sync_id}
         run_sql_file(conn, "offers_replace.sql", params)
         run_sql_file(conn, "offer_changes.sql", params)
-        changes = conn.execute("SELECT count(*) FROM tune.offer_changes").fetchall()[0][0] - changes_before
+        changes = conn.execute(sql_text("offer_changes_count.sql")).fetchall()[0][0] - changes_before
     finally:
         conn.unregister("incoming_offers")
         conn.unregister("requested_ids")
-    imported = conn.execute(
-        "SELECT count(*) FROM tune.offers WHERE network = $network AND imported", {"network": network}
-    ).fetchone()[0]
+    imported = conn.execute(sql_text("offers_imported_count.sql"), {"network": network}).fetchall()[0][0]
     return OfferSyncStats(
         offers=len(rows), imported=imported, newly_imported=max(imported - before, 0), changes=changes
     )

@@ -38,6 +38,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from trackly_pipeline.warehouse.schema import sql_template, sql_text
+
 # Managed by Dagster (dagster.yaml, python_logs): warnings show in the run's event log.
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ PARTITIONED = {
 UNPUBLISHED = {"trackly.clicks", "ops.publish_pending", "ops.published_parts"}
 KEEP_REPLACED_FILES_S = 24 * 3600
 FIRST_MONTH, LAST_MONTH = date(1, 1, 1), date(9999, 12, 1)
+# The months the SQL files publish a time in, bound as parameters (see publish_table_months.sql).
+_MONTH_RANGE = {"first_month": FIRST_MONTH, "last_month": LAST_MONTH}
 
 
 def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, macros: Iterable[str]) -> Path:
@@ -151,10 +155,9 @@ def _check_opens(path: Path) -> None:
     files and reads the first one's schema); PublishError if that fails."""
     try:
         with duckdb.connect(str(path), read_only=True) as copy:
-            names = copy.execute("SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
-                                 "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+            names = copy.execute(sql_text("catalog_relations.sql")).fetchall()
             for schema, name in names:
-                copy.execute(f'SELECT * FROM "{schema}"."{name}" LIMIT 0').fetchall()
+                copy.execute(sql_template("publish_bind_relation.sql", relation=f'"{schema}"."{name}"')).fetchall()
     except duckdb.Error as exc:
         wal = wal_of(path)
         hint = (f" {wal.name} is the write-ahead log of a read-write session that opened the copy during "
@@ -171,14 +174,12 @@ def _record(
     conn.execute("BEGIN TRANSACTION")
     try:
         for (table, month), file in written.items():
-            key = {"t": table, "m": month}
-            conn.execute("DELETE FROM ops.published_parts WHERE table_name = $t AND month = $m", key)
+            key = {"table": table, "month": month}
+            conn.execute(sql_text("published_parts_forget_month.sql"), key)
             if file is not None:
-                conn.execute("INSERT INTO ops.published_parts VALUES ($t, $m, $f, now())", {**key, "f": file})
+                conn.execute(sql_text("published_parts_record.sql"), {**key, "file": file})
         for table, month in pending:
-            key = {"t": table, "m": month}
-            where = f"table_name = $t AND {_month_of('month')} = $m"  # as _pending_months read them
-            conn.execute(f"DELETE FROM ops.publish_pending WHERE {where}", key)
+            conn.execute(sql_text("publish_pending_clear_month.sql"), {"table": table, "month": month, **_MONTH_RANGE})
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -214,23 +215,19 @@ def _fill_copy(
 ) -> None:
     """Fill the attached database `published`: views over the month files of the partitioned
     tables, whole copies of the other tables, and the macros."""
-    tables = conn.execute(
-        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = $catalog ORDER BY 1",
-        {"catalog": catalog},
-    ).fetchall()
+    tables = conn.execute(sql_text("catalog_tables.sql"), {"catalog": catalog}).fetchall()
     tables = [name for (name,) in tables if name not in UNPUBLISHED]
     for schema in sorted({table.split(".")[0] for table in tables}):
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS published."{schema}"')
+        conn.execute(sql_template("publish_create_schema.sql", schema=f'"{schema}"'))
     for table in tables:
         schema, name = table.split(".")
         paths = [parts / file for (t, _), file in sorted(files.items()) if t == table]
+        relation = f'"{schema}"."{name}"'
         if paths:
-            conn.execute(
-                f'CREATE VIEW published."{schema}"."{name}" AS '
-                f"SELECT * FROM read_parquet([{', '.join(_sql_path(path) for path in paths)}])"
-            )
+            literals = ", ".join(_sql_path(path) for path in paths)
+            conn.execute(sql_template("publish_month_files_view.sql", relation=relation, files=literals))
         else:  # a small table, or an empty partitioned one
-            conn.execute(f'CREATE TABLE published."{schema}"."{name}" AS FROM {catalog}."{schema}"."{name}"')
+            conn.execute(sql_template("publish_copy_table.sql", relation=relation, catalog=catalog))
     conn.execute("USE published")  # macros are defined inside the copy
     for macro in macros:
         conn.execute(macro)
@@ -246,16 +243,14 @@ def parts_folder(target: Path) -> Path:
 
 
 def _pending_months(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, date]]:
-    """The months writers marked, as `_month_of` names them: a writer in SQL marks an infinite
-    time's month as an infinite date, which Python cannot hold."""
-    rows = conn.execute(f"SELECT DISTINCT table_name, {_month_of('month')} FROM ops.publish_pending")
-    return set(rows.fetchall())
+    """The months writers marked (publish_pending_months.sql)."""
+    return set(conn.execute(sql_text("publish_pending_months.sql"), _MONTH_RANGE).fetchall())
 
 
 def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], str]:
     return {
         (table, month): file
-        for table, month, file in conn.execute("SELECT table_name, month, file FROM ops.published_parts").fetchall()
+        for table, month, file in conn.execute(sql_text("published_parts_files.sql")).fetchall()
     }
 
 
@@ -273,7 +268,7 @@ def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> s
             raise held from None
         return None
     try:
-        views = conn.execute("SELECT sql FROM duckdb_views() WHERE database_name = 'live_copy'").fetchall()
+        views = conn.execute(sql_text("catalog_live_copy_views.sql")).fetchall()
     finally:
         conn.execute("DETACH live_copy")
     root = parts.resolve()
@@ -282,32 +277,25 @@ def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> s
     return {path.relative_to(root).as_posix() for path in paths if path.is_relative_to(root)}
 
 
-def _month_of(value: str) -> str:
-    """SQL for the month a time `value` is published in: its (UTC) month, or the first or last month
-    Python can name for an infinite time or one beyond them."""
-    return f"greatest(least(date_trunc('month', {value})::DATE, DATE '{LAST_MONTH}'), DATE '{FIRST_MONTH}')"
-
-
 def _all_months(conn: duckdb.DuckDBPyConnection, table: str) -> list[date]:
-    column = PARTITIONED[table]
-    rows = conn.execute(f"SELECT DISTINCT {_month_of(column)} FROM {table}").fetchall()
-    return [month for (month,) in rows]
+    query = sql_template("publish_table_months.sql", table=table, time_column=PARTITIONED[table])
+    return [month for (month,) in conn.execute(query, _MONTH_RANGE).fetchall()]
 
 
-def _month_filter(column: str, month: date) -> str:
-    """The rows of `month`, as `_month_of` places them: a range, so the scan skips other months'
-    row groups, left open at the first and last month."""
-    bounds = ([] if month == FIRST_MONTH else [f"{column} >= $month"]) + (
-        [] if month == LAST_MONTH else [f"{column} < $month + INTERVAL 1 MONTH"])
-    return " AND ".join(bounds)
+def _month_rows_file(month: date) -> str:
+    """The query for the rows of `month`, as publish_table_months.sql places them: a range, so the
+    scan skips other months' row groups, left open at the first and last month."""
+    if month == FIRST_MONTH:
+        return "publish_first_month_rows.sql"
+    if month == LAST_MONTH:
+        return "publish_last_month_rows.sql"
+    return "publish_month_rows.sql"
 
 
 def _write_month(conn: duckdb.DuckDBPyConnection, table: str, month: date, parts: Path, version: str) -> str | None:
     """One month of `table` as a new Parquet file; None when the month has no rows (any more)."""
-    column = PARTITIONED[table]
-    reader = conn.sql(
-        f"SELECT * FROM {table} WHERE {_month_filter(column, month)}", params={"month": month}
-    ).to_arrow_reader()
+    query = sql_template(_month_rows_file(month), table=table, time_column=PARTITIONED[table])
+    reader = conn.sql(query, params={"month": month}).to_arrow_reader()
     file = f"{table}/{month.isoformat()[:7]}.{version}.parquet"  # year 1 as 0001
     path = parts / file
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from trackly_pipeline.tune.stats import DailyOfferStat
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 # Counts must agree exactly; money within this amount per (day, offer, currency), in that currency.
 PAYOUT_TOLERANCE = Decimal("0.01")
@@ -28,6 +29,7 @@ STATS_SCHEMA = pa.schema([
     ("payout", pa.decimal128(18, 5)),
 ])
 
+# The columns of reconciliation_differences.sql, in its order.
 DIFFERENCE_COLUMNS = ("day", "offer_id", "currency", "tune_conversions", "our_conversions", "tune_payout",
                       "our_payout", "payout_difference")
 
@@ -76,11 +78,7 @@ def full_local_days(start: datetime, end: datetime, zone: str, max_days: int = M
 
 def last_synced_window(conn: duckdb.DuckDBPyConnection, network: str) -> tuple[datetime, datetime] | None:
     """The UTC window of the network's latest successful conversion sync."""
-    rows = conn.execute(
-        "SELECT window_start, window_end FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
-        "AND status = 'success' AND window_start IS NOT NULL ORDER BY finished_at DESC LIMIT 1",
-        {"network": network},
-    ).fetchall()
+    rows = conn.execute(sql_text("sync_log_last_swept_window.sql"), {"network": network}).fetchall()
     return tuple(rows[0]) if rows else None
 
 
@@ -108,13 +106,8 @@ def reconcile(
         })
     finally:
         conn.unregister("tune_stats")
-    groups = conn.execute("SELECT count(*) FROM ops.reconciliation WHERE network = $network",
-                          {"network": network}).fetchall()[0][0]
-    differences = conn.execute(
-        f"SELECT {', '.join(DIFFERENCE_COLUMNS)} FROM ops.reconciliation WHERE network = $network AND NOT matches "
-        "ORDER BY day, offer_id, currency",
-        {"network": network},
-    ).fetchall()
+    groups = conn.execute(sql_text("reconciliation_groups.sql"), {"network": network}).fetchall()[0][0]
+    differences = conn.execute(sql_text("reconciliation_differences.sql"), {"network": network}).fetchall()
     return Reconciliation(days, groups, differences)
 
 

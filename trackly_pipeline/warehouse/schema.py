@@ -53,6 +53,19 @@ def sql_text(name: str) -> str:
     return resources.files("trackly_pipeline.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
+def sql_template(name: str, **identifiers: str) -> str:
+    """A SQL file whose `{placeholder}`s stand for identifiers or SQL fragments built from our own
+    names (a table found in the catalog or declared in code), never for values: those are bound
+    as parameters. The caller quotes what it substitutes. Comment lines are left as written."""
+    lines = sql_text(name).splitlines(keepends=True)
+    for placeholder, value in identifiers.items():
+        if not any("{" + placeholder + "}" in line for line in lines if not line.lstrip().startswith("--")):
+            raise ValueError(f"{name} has no placeholder {{{placeholder}}}")
+        lines = [line if line.lstrip().startswith("--") else line.replace("{" + placeholder + "}", value)
+                 for line in lines]
+    return "".join(lines)
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:
     """Create what is missing and add the trailing columns an older version did not have. Returns
     the columns added ("schema.table.column"); raises SchemaMismatchError naming `file` otherwise."""
@@ -84,7 +97,7 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
 
 def _add_column(conn: duckdb.DuckDBPyConnection, table: str, column: Column, file: str) -> None:
     try:
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column.ddl()}")
+        conn.execute(sql_template("table_add_column.sql", table_name=table, column_ddl=column.ddl()))
     except duckdb.ConstraintException:
         raise SchemaMismatchError(
             f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "
@@ -108,15 +121,7 @@ def declared_columns() -> dict[str, tuple[Column, ...]]:
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, tuple[Column, ...]]:
-    rows = conn.execute(
-        """
-        SELECT schema_name || '.' || table_name, column_name, data_type, is_nullable, column_default
-        FROM duckdb_columns()
-        WHERE database_name = $catalog AND NOT internal
-        ORDER BY schema_name, table_name, column_index
-        """,
-        {"catalog": catalog},
-    ).fetchall()
+    rows = conn.execute(sql_text("catalog_columns.sql"), {"catalog": catalog}).fetchall()
     tables: dict[str, list[Column]] = {}
     for table, *column in rows:
         tables.setdefault(table, []).append(Column(*column))
@@ -144,4 +149,4 @@ def _missing_trailing_columns(
 def _republish(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     """Forget the table's published month files: the next publish writes every month again, with
     the new column (warehouse/publish.py republishes a table it has no parts for)."""
-    conn.execute("DELETE FROM ops.published_parts WHERE table_name = $table", {"table": table})
+    conn.execute(sql_text("published_parts_forget_table.sql"), {"table": table})

@@ -10,6 +10,8 @@ from datetime import datetime
 
 import duckdb
 
+from trackly_pipeline.warehouse.schema import sql_text
+
 from trackly_pipeline.tune import RejectedRow
 
 # ops.sync_log's network of a step that works for every network at once (the rollups and the
@@ -40,12 +42,9 @@ class SyncLogEntry:
 def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
     """Write the sync's row in ops.sync_log, replacing its earlier state (running -> success or
     failed). `error` must already be redacted."""
-    conn.execute("DELETE FROM ops.sync_log WHERE sync_id = $sync_id", {"sync_id": entry.sync_id})
-    conn.execute(
-        "INSERT INTO ops.sync_log VALUES ($sync_id, $network, $kind, $window_start, $window_end, $started_at, "
-        "$finished_at, $duration, $pages, $rows, $quarantined, $status, $error, $held, $present_at)",
-        {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
-    )
+    conn.execute(sql_text("sync_log_forget.sql"), {"sync_id": entry.sync_id})
+    conn.execute(sql_text("sync_log_record.sql"),
+                 {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()})
 
 
 def quarantine(
@@ -64,20 +63,12 @@ def quarantine(
         for row in rejected
     ]
     if rows:
-        conn.executemany("INSERT INTO ops.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.execute(
-            "INSERT INTO ops.publish_pending VALUES ('ops.quarantine', date_trunc('month', $at)::DATE)",
-            {"at": received_at},
-        )
+        conn.executemany(sql_text("quarantine_add.sql"), rows)
+        conn.execute(sql_text("quarantine_mark_month.sql"), {"at": received_at})
     return len(rows)
 
 
 def mark_interrupted_syncs(conn: duckdb.DuckDBPyConnection, network: str, kind: str) -> int:
     """Syncs still 'running' when a new one starts never finished: their process was killed or the
     machine stopped. Their writes were never committed; say so in the log."""
-    return conn.execute(
-        "UPDATE ops.sync_log SET status = 'interrupted', "
-        "error = 'the sync ended without finishing (process killed or stopped); nothing it read was stored' "
-        "WHERE network = $network AND kind = $kind AND status = 'running'",
-        {"network": network, "kind": kind},
-    ).fetchone()[0]
+    return conn.execute(sql_text("sync_log_mark_interrupted.sql"), {"network": network, "kind": kind}).fetchall()[0][0]

@@ -16,10 +16,12 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse import log_files
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import Warehouse, run_sql_file
+from trackly_pipeline.warehouse.schema import sql_template, sql_text
 from trackly_pipeline.warehouse.publish import PARTITIONED
 
-# Columns read from each log, and the timestamp that places a row on a day.
+# Columns read from each log (a file must have them; trackly_logs_load_<kind>.sql loads them), and
+# the timestamp that places a row on a day.
 LOG_COLUMNS = {
     "clicks": (
         ("click_id", "message_id", "link_id", "network_id", "offer_id", "clicked_at", "ip", "user_agent"),
@@ -31,8 +33,6 @@ LOG_COLUMNS = {
 # `affiliate_id`: the TUNE affiliate account the click's tracking link was built for (its `aff_id`);
 # it tells apart network keys that share a network_id (rollups.sql).
 OPTIONAL_LOG_COLUMNS = {"clicks": ("affiliate_id",), "messages": ()}
-# A click logged with an empty message id has no message (a CSV reads it as NULL already; Parquet keeps "").
-_LOADED_AS = {("clicks", "message_id"): "nullif(message_id, '') AS message_id"}
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,16 @@ class LogLoadStats:
 def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loaded_at: datetime) -> LogLoadStats:
     """Bring trackly.<kind> in line with the files matching `pattern`. Call inside a transaction."""
     columns, time_column = LOG_COLUMNS[kind]
+    table = f"trackly.{kind}"  # from LOG_COLUMNS' fixed names
     on_disk = {path: os.stat(path) for path in sorted(glob.glob(pattern))}
     known = {
         path: (size, mtime)
-        for path, size, mtime in conn.execute(
-            "SELECT path, size_bytes, modified_ns FROM ops.loaded_files WHERE kind = $kind", {"kind": kind}
-        ).fetchall()
+        for path, size, mtime in conn.execute(sql_text("loaded_files_known.sql"), {"kind": kind}).fetchall()
     }
     # Rows loaded by a version before source_row (NULL there) are loaded again, so that every tie is
     # broken by the file's own order; the null statistics of DuckDB's row groups make this check cheap.
     unnumbered = {path for (path,) in conn.execute(
-        f"SELECT DISTINCT source_file FROM trackly.{kind} WHERE source_row IS NULL").fetchall()}
+        sql_template("trackly_logs_unnumbered_files.sql", table=table)).fetchall()}
     stale = [path for path in sorted(set(known) | unnumbered)
              if path not in on_disk or known.get(path) != _signature(on_disk[path]) or path in unnumbered]
     fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat) or path in unnumbered]
@@ -66,63 +65,55 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     types = log_files.column_types(conn, kind)
 
     for path in stale:
-        _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
-        conn.execute(f"DELETE FROM trackly.{kind} WHERE source_file = $path", {"path": path})
-        conn.execute("DELETE FROM ops.loaded_files WHERE kind = $kind AND path = $path", {"kind": kind, "path": path})
+        _mark_dirty_days(conn, table, time_column, path)
+        conn.execute(sql_template("trackly_logs_forget_file.sql", table=table), {"path": path})
+        conn.execute(sql_text("loaded_files_forget.sql"), {"kind": kind, "path": path})
 
     rows_loaded = 0
     optional = OPTIONAL_LOG_COLUMNS[kind]
-    column_list = ", ".join((*columns, "source_file", "source_row", *optional))
     for path in fresh:
         is_csv = log_files.suffix(path) == ".csv"
         if is_csv:
-            log_files.execute(conn, path, kind, log_files.CSV_ROWS)
+            log_files.execute(conn, path, kind, sql_text("log_files_stage_csv.sql"))
         reader = log_files.READERS[log_files.suffix(path)]
-        # Table, reader and column names come from fixed lists only, never from the file; its path is
-        # a bound parameter.
+        # The reader and the column names come from fixed lists only, never from the file; its path
+        # is a bound parameter.
         present = present_in[path]
-        values = ", ".join((*(_LOADED_AS.get((kind, name), name) for name in columns), "$path", "source_row",
-                            *(name if name in present else f"NULL AS {name}" for name in optional)))
         inserted = [*columns, *(name for name in optional if name in present)]
-        rows = log_files.execute(
-            conn, path, kind, f"INSERT INTO trackly.{kind} ({column_list}) SELECT {values} FROM ({reader})",
-            diagnose=(reader, [(name, *types[name]) for name in inserted]),
-        ).fetchone()[0]
+        load = sql_template(f"trackly_logs_load_{kind}.sql", reader=reader,
+                            **{name: name if name in present else "NULL" for name in optional})
+        ((rows,),) = log_files.execute(
+            conn, path, kind, load, diagnose=(reader, [(name, *types[name]) for name in inserted]),
+        ).fetchall()
         if is_csv:
-            conn.execute("DROP TABLE csv_rows")
+            conn.execute(sql_text("log_files_unstage_csv.sql"))
         stat = on_disk[path]
         conn.execute(
-            "INSERT INTO ops.loaded_files VALUES ($kind, $path, $size, $mtime, $rows, $loaded_at)",
+            sql_text("loaded_files_record.sql"),
             {"kind": kind, "path": path, "size": stat.st_size, "mtime": stat.st_mtime_ns, "rows": rows,
              "loaded_at": loaded_at},
         )
-        _mark_dirty_days(conn, kind, time_column, "WHERE source_file = $path", {"path": path})
+        _mark_dirty_days(conn, table, time_column, path)
         rows_loaded += rows
 
-    total = conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchone()[0]
+    ((total,),) = conn.execute(sql_template("trackly_logs_count_rows.sql", table=table)).fetchall()
     return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
 
 
 def _warehouse_of(conn: duckdb.DuckDBPyConnection) -> Warehouse | None:
     """The warehouse file the connection writes (None in memory), whose own files a glob must not load."""
-    row = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return Warehouse(row[0]) if row and row[0] else None
+    rows = conn.execute(sql_text("catalog_current_path.sql")).fetchall()
+    path = rows[0][0] if rows else None
+    return Warehouse(path) if path else None
 
 
 def _signature(stat: os.stat_result) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _mark_dirty_days(conn, kind: str, time_column: str, where: str, params: dict) -> None:
-    """Days to roll up again, and (for the published messages) months to publish again: one scan.
-    The days stay in SQL: an infinite time's day, or one past year 9999, has no Python date."""
-    table = f"trackly.{kind}"
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE marked_days AS SELECT DISTINCT utc_day({time_column}) AS day FROM {table} {where}",
-        params,
-    )
-    conn.execute("INSERT INTO ops.dirty_days SELECT day, $table FROM marked_days", {"table": table})
-    if table in PARTITIONED:
-        conn.execute("INSERT INTO ops.publish_pending SELECT DISTINCT $table, date_trunc('month', day)::DATE "
-                     "FROM marked_days", {"table": table})
-    conn.execute("DROP TABLE marked_days")
+def _mark_dirty_days(conn: duckdb.DuckDBPyConnection, table: str, time_column: str, path: str) -> None:
+    """The days of one file's rows to roll up again, and (for the published messages) months to
+    publish again (trackly_logs_mark_file_days.sql)."""
+    run_sql_file(conn, "trackly_logs_mark_file_days.sql",
+                 {"path": path, "table": table, "published": table in PARTITIONED},
+                 identifiers={"table": table, "time_column": time_column})

@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.schema import sql_text
 
 MIN_LOOKUP_DAYS = 30
 DEFAULT_CLOCK_SKEW_S = 300
@@ -72,26 +73,18 @@ def attribute_window(
         )
     finally:
         conn.unregister("attribution_windows")
-    methods = """
-        SELECT attribution_method, count(*)
-        FROM analytics.attributed_conversions
-        WHERE network = ? AND conversion_id IN (SELECT conversion_id FROM window_conversions)
-        GROUP BY 1 ORDER BY 1"""
-    return dict(conn.execute(methods, [network]).fetchall())
+    return dict(conn.execute(sql_text("attribution_methods.sql"), {"network": network}).fetchall())
 
 
 def _require_reporting_currency(conn: duckdb.DuckDBPyConnection, currency: str) -> None:
     """Attribution rewrites only its window: in another currency, the days outside it would keep
     the old one and the rollups (which have no currency column) would add the two."""
-    other = conn.execute(
-        "SELECT reporting_currency, count(*) FROM analytics.attributed_conversions "
-        "WHERE reporting_currency <> $currency GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
-        {"currency": currency},
-    ).fetchone()
-    if other:
+    rows = conn.execute(sql_text("attribution_other_currency.sql"), {"currency": currency}).fetchall()
+    if rows:
+        ((other, conversions),) = rows
         raise ReportingCurrencyChanged(
-            f"reporting_currency is {currency} in the config, but {other[1]:,} attributed conversions are in "
-            f"{other[0]}: the rollups would add the two. Set it back, or rebuild the warehouse in {currency} "
+            f"reporting_currency is {currency} in the config, but {conversions:,} attributed conversions are in "
+            f"{other}: the rollups would add the two. Set it back, or rebuild the warehouse in {currency} "
             "(README, Upgrading)"
         )
 
@@ -99,4 +92,4 @@ def _require_reporting_currency(conn: duckdb.DuckDBPyConnection, currency: str) 
 def rebuild_rollups(conn: duckdb.DuckDBPyConnection) -> list:
     """Recompute the three daily rollups for every day marked dirty. Returns the days rebuilt."""
     run_sql_file(conn, "rollups.sql")
-    return [row[0] for row in conn.execute("SELECT day FROM rollup_days ORDER BY day").fetchall()]
+    return [row[0] for row in conn.execute(sql_text("rollups_days.sql")).fetchall()]

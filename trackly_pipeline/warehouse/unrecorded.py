@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from trackly_pipeline.warehouse.schema import sql_text
 from trackly_pipeline.warehouse.sync_records import record_sync, SyncLogEntry
 
 _TIMES = ("window_start", "window_end", "started_at", "finished_at")
@@ -51,9 +52,8 @@ def reconcile(conn: duckdb.DuckDBPyConnection, folder: Path) -> list[Path]:
         entry = _read(path)
         if entry is None:
             continue
-        recorded = conn.execute("SELECT status FROM ops.sync_log WHERE sync_id = $sync_id",
-                                {"sync_id": entry.sync_id}).fetchone()
-        if recorded is None or recorded[0] != entry.status:
+        recorded = conn.execute(sql_text("sync_log_status.sql"), {"sync_id": entry.sync_id}).fetchall()
+        if not recorded or recorded[0][0] != entry.status:
             record_sync(conn, entry)
         readable.append(path)
     return readable

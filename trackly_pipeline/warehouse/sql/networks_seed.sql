@@ -1,6 +1,9 @@
--- Register the keys a warehouse written before ops.stored_networks holds rows under (temp table
--- stored_keys), with the identity the last configuration gave them (ops.networks), else the
+-- Register the keys a warehouse written before ops.stored_networks holds rows under ($keys, staged
+-- as stored_keys), with the identity the last configuration gave them (ops.networks), else the
 -- affiliate its conversions were last cleared for (ops.network_affiliates), else unknown.
+CREATE OR REPLACE TEMP TABLE stored_keys AS
+SELECT unnest($keys::VARCHAR[]) AS network;
+
 INSERT INTO ops.stored_networks
 SELECT k.network, n.network_id, coalesce(n.affiliate_id, a.affiliate_id), $at
 FROM stored_keys AS k
