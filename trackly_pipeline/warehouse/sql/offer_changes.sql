@@ -4,7 +4,7 @@ INSERT INTO tune.offer_changes
 WITH had_catalog AS (SELECT count(*) > 0 AS yes FROM previous_offers),
 fields AS (
     -- One row per compared field of each offer in both catalogs.
-    SELECT n.offer_id, n.modified_at, f.field, f.old_value, f.new_value
+    SELECT n.offer_id, n.modified_at, u.f.field, u.f.old_value, u.f.new_value
     FROM incoming_offers AS n
     JOIN previous_offers AS o USING (offer_id),
     UNNEST([

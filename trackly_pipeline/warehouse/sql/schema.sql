@@ -7,6 +7,8 @@ CREATE SCHEMA IF NOT EXISTS analytics;
 CREATE SCHEMA IF NOT EXISTS ops;
 CREATE SCHEMA IF NOT EXISTS reference;
 
+-- The macros' parameters read as column types to sqlfluff's DuckDB parser: CP05 would upper-case them.
+-- noqa: disable=CP05
 -- The UTC day of a TIMESTAMPTZ: what `ts::DATE` gives under TimeZone 'UTC', whatever the session's
 -- zone, and without the time-zone library that cast calls on every row (about 9x slower). Only
 -- +-infinity (a log file may hold it) takes the cast.
@@ -21,6 +23,7 @@ CREATE OR REPLACE MACRO within_days(earlier, later, days) AS epoch_us(later) - e
 CREATE OR REPLACE MACRO instant_us(ts) AS
     CASE WHEN isfinite(ts) THEN epoch_us(ts) WHEN ts = 'infinity' THEN 9223372036854775807
          WHEN ts = '-infinity' THEN -9223372036854775807 END;
+-- noqa: enable=CP05
 
 -- Offer catalog per network, as last synced.
 CREATE TABLE IF NOT EXISTS tune.offers (
