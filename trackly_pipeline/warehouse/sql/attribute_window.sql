@@ -197,7 +197,7 @@ WHERE network = $network
 UNION
 SELECT utc_day(converted_at) FROM window_conversions
 UNION
-SELECT t.day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t(day);
+SELECT t.day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t (day);
 
 INSERT INTO ops.publish_pending
 SELECT DISTINCT 'analytics.attributed_conversions', date_trunc('month', day)::DATE FROM rewritten_days;
