@@ -25,7 +25,7 @@ from dagster import DagsterInstance
 from trackly_pipeline.config import load_config, parse_config
 from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxServer, SandboxWorld
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
 
 HISTORY_DAYS = 30
@@ -209,11 +209,11 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000, folder: str 
     return 1 if failed or mismatches else 0
 
 
-# grain: (rollup table, its key columns, the same key in the ground truth)
+# grain: (the rollup's revenue per key, the same key in the ground truth)
 GRAINS = {
-    "message": ("revenue_by_message", ["message_id"], ["message_id"]),
-    "creative": ("revenue_by_creative", ["creative_id"], ["creative_id"]),
-    "offer": ("revenue_by_offer", ["network", "offer_id"], ["network_key", "offer_id"]),
+    "message": ("demo_revenue_per_message.sql", ["message_id"]),
+    "creative": ("demo_revenue_per_creative.sql", ["creative_id"]),
+    "offer": ("demo_revenue_per_offer.sql", ["network_key", "offer_id"]),
 }
 
 
@@ -222,29 +222,15 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
     mismatches = 0
     warehouse = Warehouse(settings.duckdb_path)
     with warehouse.connect(read_only=True) as conn:
-        _table(conn, "Attribution by network", """
-            SELECT network, attribution_method, count(*) AS conversions, round(sum(payout_reporting), 2) AS payout
-            FROM analytics.attributed_conversions GROUP BY ALL ORDER BY network, attribution_method""")
-        _table(conn, f"Revenue by offer ({settings.reporting_currency}, top 10)", """
-            SELECT network, offer_id, any_value(offer_name) AS offer, sum(clicks) AS clicks,
-                   sum(conversions) AS conversions, round(sum(revenue), 2) AS revenue,
-                   round(sum(pending_revenue), 2) AS pending,
-                   round(sum(revenue) / nullif(sum(clicks), 0), 2) AS epc
-            FROM analytics.revenue_by_offer GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
-        _table(conn, f"Revenue by creative ({settings.reporting_currency}, top 10)", """
-            SELECT creative_id, sum(sends) AS sends, sum(clicks) AS clicks, sum(conversions) AS conversions,
-                   round(sum(revenue), 2) AS revenue, round(sum(revenue) / nullif(sum(sends), 0), 4) AS revenue_per_send
-            FROM analytics.revenue_by_creative GROUP BY ALL ORDER BY revenue DESC LIMIT 10""")
-        _table(conn, "Integration log (ops.sync_log)", """
-            SELECT network, kind, status, pages, rows, quarantined, round(duration_s, 2) AS seconds, error
-            FROM ops.sync_log ORDER BY started_at""")
+        _table(conn, "Attribution by network", "demo_attribution_by_network.sql")
+        _table(conn, f"Revenue by offer ({settings.reporting_currency}, top 10)", "demo_revenue_by_offer.sql")
+        _table(conn, f"Revenue by creative ({settings.reporting_currency}, top 10)", "demo_revenue_by_creative.sql")
+        _table(conn, "Integration log (ops.sync_log)", "demo_sync_log.sql")
         stored = {
-            grain: {tuple(row[:-1]): row[-1] for row in conn.execute(
-                f"SELECT {', '.join(columns)}, round(sum(revenue), 2) FROM analytics.{table} GROUP BY ALL").fetchall()}
-            for grain, (table, columns, _) in GRAINS.items()
+            grain: {tuple(row[:-1]): row[-1] for row in query_sql_file(conn, sql_file).rows}
+            for grain, (sql_file, _) in GRAINS.items()
         }
-        clicks_counted = dict(conn.execute(
-            "SELECT network, sum(clicks) FROM analytics.revenue_by_offer GROUP BY network").fetchall())
+        clicks_counted = dict(query_sql_file(conn, "demo_clicks_per_network.sql").rows)
 
     # Every click the log holds for a configured account (network id and affiliate id), counted once
     # in revenue_by_offer under that key (the whole log is loaded, so all its days are rolled up).
@@ -262,7 +248,7 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
         truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency,
                                      network_keys={n.key for n in settings.networks})
         print(f"\nRevenue vs the sandbox's ground truth ({settings.reporting_currency}, to the cent)")
-        for grain, (_, _, truth_columns) in GRAINS.items():
+        for grain, (_, truth_columns) in GRAINS.items():
             expected = expected_revenue(truth, truth_columns)
             differing = [k for k in set(expected) | set(stored[grain])
                          if expected.get(k, 0) != (stored[grain].get(k) or 0)]
@@ -277,11 +263,11 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
     return mismatches
 
 
-def _table(conn: duckdb.DuckDBPyConnection, title: str, query: str) -> None:
+def _table(conn: duckdb.DuckDBPyConnection, title: str, sql_file: str) -> None:
     print(f"\n{title}")
-    cursor = conn.execute(query)
-    columns = [d[0] for d in cursor.description]
-    rows = [["" if v is None else str(v) for v in row] for row in cursor.fetchall()]
+    result = query_sql_file(conn, sql_file)
+    columns = result.columns
+    rows = [["" if v is None else str(v) for v in row] for row in result.rows]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
     print("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)))
     for row in rows:

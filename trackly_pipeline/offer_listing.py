@@ -8,7 +8,7 @@ import duckdb
 
 from trackly_pipeline.config import load_config
 from trackly_pipeline.tune import TuneClient, TuneError
-from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 
 
 def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
@@ -22,9 +22,7 @@ def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
         reader = Warehouse(path, lock_timeout_s=0 if fallback else warehouse.lock_timeout_s)
         try:
             with reader.connect(read_only=True) as conn:
-                rows = conn.execute(
-                    "SELECT offer_id FROM tune.offers WHERE network = $network AND imported", {"network": network}
-                ).fetchall()
+                rows = query_sql_file(conn, "offers_imported_ids.sql", {"network": network}).rows
             return {row[0] for row in rows}
         except duckdb.Error:
             continue

@@ -18,9 +18,15 @@ from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
 from trackly_pipeline.defs.metadata import markdown_table, window_text
 from trackly_pipeline.defs.present import CLOCK
+from trackly_pipeline.warehouse.checks import (
+    freshness,
+    held_conversions,
+    latest_conversion,
+    missing_fx_rates,
+    unattributed_count,
+)
 from trackly_pipeline.warehouse.duplicates import describe, find_duplicates
 from trackly_pipeline.warehouse.networks import identities, unconfigured_keys, unconfigured_message
-from trackly_pipeline.warehouse.schema import sql_text
 
 FRESHNESS_CHECK = "sync_is_fresh"
 NETWORKS_CHECK = "stored_networks_configured"
@@ -36,12 +42,6 @@ MAX_UNATTRIBUTED_SHARE = 0.25
 # The share is taken over recent conversions only: over the whole history a tracking break of a
 # day or two would be diluted by months of healthy days.
 UNATTRIBUTED_WINDOW = timedelta(days=7)
-
-
-def _query(context, sql: str, params: dict):
-    with context.resources.warehouse.get().connect() as conn:
-        cursor = conn.execute(sql, params)
-        return [d[0] for d in cursor.description], cursor.fetchall()
 
 
 def _hours(span: timedelta) -> str:
@@ -88,7 +88,6 @@ def _freshness_text(swept: datetime | None, attributed: datetime | None, publish
 
 
 def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinition]:
-    params = {"network": network.key}
     common = {"pool": "duckdb", "required_resource_keys": {"warehouse"}}
 
     @dg.asset_check(
@@ -137,8 +136,8 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
     def sync_is_fresh(context) -> dg.AssetCheckResult:
         now = context.resources.clock.now()
         # The newest hour swept to the present, attributed and published: the rules are in the SQL file.
-        _, rows = _query(context, sql_text("sync_freshness.sql"), params)
-        swept, attributed, published, published_since = rows[0]
+        with context.resources.warehouse.get().connect() as conn:
+            swept, attributed, published, published_since = freshness(conn, network.key)
         fresh_through = min(swept, attributed, published) if swept and attributed and published else None
         age = now - fresh_through if fresh_through else None
         passed = age is not None and age <= FRESHNESS_LIMIT
@@ -164,33 +163,9 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         **common,
     )
     def no_stale_conversions(context) -> dg.AssetCheckResult:
-        columns, rows = _query(
-            context,
-            """
-            WITH held AS (
-                SELECT conversion_id, held_since, converted_at, status, payout, currency
-                FROM tune.conversions WHERE network = $network AND held_since IS NOT NULL
-            ),
-            reasons AS (
-                -- record_id is Stat.id as sent: canonical digits but for a rare padded or signed one
-                SELECT TRY_CAST(trim(record_id) AS BIGINT) AS conversion_id, reason, received_at
-                FROM ops.quarantine
-                WHERE network = $network AND kind = 'conversion'
-                  AND regexp_full_match(trim(record_id), '[+-]?[0-9]+')
-                  AND TRY_CAST(trim(record_id) AS BIGINT) IN (SELECT conversion_id FROM held)
-                QUALIFY row_number() OVER (PARTITION BY TRY_CAST(trim(record_id) AS BIGINT)
-                                           ORDER BY received_at DESC) = 1
-            )
-            SELECT h.conversion_id, h.held_since, r.received_at AS last_unreadable_at, r.reason,
-                   h.converted_at, h.status, h.payout, h.currency
-            FROM held AS h LEFT JOIN reasons AS r USING (conversion_id)
-            ORDER BY h.held_since, h.conversion_id
-            LIMIT $limit
-            """,
-            {**params, "limit": STALE_SAMPLE},
-        )
-        held = _query(context, "SELECT count(*) FROM tune.conversions WHERE network = $network "
-                      "AND held_since IS NOT NULL", params)[1][0][0]
+        with context.resources.warehouse.get().connect() as conn:
+            stale = held_conversions(conn, network.key, limit=STALE_SAMPLE)
+        held, rows = stale.count, stale.oldest.rows
         named = ", ".join(f"{r[0]} (since {r[1]:%Y-%m-%d %H:%M} UTC: {r[3]})" for r in rows[:5])
         description = ("every stored conversion is TUNE's latest" if not held else
                        f"{held} conversion(s) held at their last good state, TUNE sends them unreadable: {named}"
@@ -200,7 +175,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             severity=dg.AssetCheckSeverity.WARN,
             description=description,
             metadata={"held": held, "conversion_ids": dg.MetadataValue.json([r[0] for r in rows]),
-                      "held_conversions": dg.MetadataValue.md(markdown_table(columns, rows))},
+                      "held_conversions": dg.MetadataValue.md(markdown_table(stale.oldest.columns, rows))},
         )
 
     @dg.asset_check(
@@ -216,27 +191,16 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
     def unattributed_share(context) -> dg.AssetCheckResult:
         end, source = _run_window_end(context)
         if end is None:
-            _, rows = _query(
-                context,
-                "SELECT max(converted_at) FROM analytics.attributed_conversions "
-                "WHERE network = $network AND NOT is_adjustment",
-                params,
-            )
-            latest = rows[0][0]
+            with context.resources.warehouse.get().connect() as conn:
+                latest = latest_conversion(conn, network.key)
             end = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) if latest else None
             source = "the latest conversion"
         if end is None:
             return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                        description="no conversions yet", metadata={"conversions": 0})
         start = end - UNATTRIBUTED_WINDOW
-        _, rows = _query(
-            context,
-            "SELECT count(*) FILTER (WHERE attribution_method = 'unattributed'), count(*) "
-            "FROM analytics.attributed_conversions WHERE network = $network AND NOT is_adjustment "
-            "AND converted_at >= $start AND converted_at < $end",
-            {**params, "start": start, "end": end},
-        )
-        unattributed, total = rows[0]
+        with context.resources.warehouse.get().connect() as conn:
+            unattributed, total = unattributed_count(conn, network.key, start, end)
         share = unattributed / total if total else 0.0
         return dg.AssetCheckResult(
             passed=share <= MAX_UNATTRIBUTED_SHARE,
@@ -254,16 +218,12 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
     @dg.asset_check(asset=REVENUE_BY_OFFER, name="fx_rates_complete", pool="duckdb", required_resource_keys={"warehouse"})
     def fx_rates_complete(context) -> dg.AssetCheckResult:
         """Every conversion has an exchange rate to the reporting currency for its day (never guessed)."""
-        columns, rows = _query(
-            context,
-            "SELECT network, currency, converted_at::DATE AS day, count(*) AS conversions "
-            "FROM analytics.attributed_conversions WHERE fx_rate IS NULL GROUP BY ALL ORDER BY day LIMIT 50",
-            {},
-        )
+        with context.resources.warehouse.get().connect() as conn:
+            missing = missing_fx_rates(conn)
         return dg.AssetCheckResult(
-            passed=not rows,
+            passed=not missing.rows,
             metadata={"reporting_currency": settings.reporting_currency,
-                      "missing": dg.MetadataValue.md(markdown_table(columns, rows))},
+                      "missing": dg.MetadataValue.md(markdown_table(missing.columns, missing.rows))},
         )
 
     configured = identities(settings.networks)

@@ -10,14 +10,13 @@ import dagster as dg
 import duckdb
 
 from trackly_pipeline.defs.partitions import partition_key
-from trackly_pipeline.warehouse.schema import sql_text
+from trackly_pipeline.warehouse.database import query_sql_file
 
 
-def preview(conn: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> dg.MetadataValue:
-    """A Markdown table of a small query's result."""
-    cursor = conn.execute(query, params or {})
-    columns = [d[0] for d in cursor.description]
-    return dg.MetadataValue.md(markdown_table(columns, cursor.fetchall()))
+def preview(conn: duckdb.DuckDBPyConnection, sql_file: str, params: dict[str, Any] | None = None) -> dg.MetadataValue:
+    """A Markdown table of a small query's result (a file in warehouse/sql/)."""
+    result = query_sql_file(conn, sql_file, params)
+    return dg.MetadataValue.md(markdown_table(result.columns, result.rows))
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -37,11 +36,11 @@ def counts_by_partition(conn: duckdb.DuckDBPyConnection, sql_file: str, params: 
     """Per hourly partition key, the counts of a query (a file in warehouse/sql/) whose first column
     is `hour_us`, an hour as microseconds since 1970 divided by 3,600,000,000 (the UTC hour in any
     session time zone), and whose other columns are counts."""
-    cursor = conn.execute(sql_text(sql_file), params)
-    columns = [d[0] for d in cursor.description][1:]
+    result = query_sql_file(conn, sql_file, params)
+    columns = result.columns[1:]
     return {
         partition_key(datetime.fromtimestamp(row[0] * 3600, timezone.utc)): dict(zip(columns, row[1:]))
-        for row in cursor.fetchall()
+        for row in result.rows
     }
 
 

@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,19 @@ def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str
         # Finished (a row count at most): a result left pending makes the connection's next
         # register() fail, as after the seeds every writing connection runs (a caller's sweep).
         conn.execute(statement, used).fetchall()
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+
+
+def query_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+    """The rows of a SQL file holding one query, with its column names. Values are bound as
+    parameters, never spliced into the SQL text."""
+    cursor = conn.execute(sql_text(name), params or {})
+    return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
 
 
 def _statements(script: str) -> list[str]:

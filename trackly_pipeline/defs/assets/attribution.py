@@ -98,20 +98,9 @@ def build_attribution_asset(
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))
             total = attempt.rows
-            reasons = preview(
-                conn,
-                "SELECT unattributed_reason AS reason, count(*) AS conversions FROM analytics.attributed_conversions "
-                "WHERE network = $network AND converted_at >= $start AND converted_at < $end "
-                "AND attribution_method = 'unattributed' GROUP BY 1 ORDER BY 2 DESC",
-                {"network": network.key, "start": start, "end": end},
-            )
-            sample = preview(
-                conn,
-                "SELECT conversion_id, converted_at, status, payout, currency, offer_id, message_id, "
-                "attribution_method, unattributed_reason FROM analytics.attributed_conversions WHERE network = $network "
-                "AND converted_at >= $start AND converted_at < $end ORDER BY converted_at DESC LIMIT 10",
-                {"network": network.key, "start": start, "end": end},
-            )
+            reasons = preview(conn, "preview_attribution_unattributed_reasons.sql",
+                              {"network": network.key, "start": start, "end": end})
+            sample = preview(conn, "preview_attribution.sql", {"network": network.key, "start": start, "end": end})
             hours = counts_by_partition(conn, "attribution_hourly_counts.sql", {"network": network.key, "start": start, "end": end})
         add_partition_metadata(
             context,

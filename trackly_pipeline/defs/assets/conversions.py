@@ -90,13 +90,8 @@ def build_conversions_asset(
                     record_swept_terms(conn, network.key, at=seen_at, **terms)
                     attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))
-                statuses = preview(
-                    conn,
-                    "SELECT status, count(*) AS conversions, sum(payout) AS payout FROM tune.conversions "
-                    "WHERE network = $network AND converted_at >= $start AND converted_at < $end "
-                    "GROUP BY status ORDER BY status",
-                    {"network": network.key, "start": start, "end": end},
-                )
+                statuses = preview(conn, "preview_conversions_by_status.sql",
+                                   {"network": network.key, "start": start, "end": end})
                 hours = counts_by_partition(conn, "conversions_hourly_counts.sql", {"network": network.key, "start": start, "end": end,
                                                                  "sync_id": attempt.sync_id})
         add_partition_metadata(

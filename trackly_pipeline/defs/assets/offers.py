@@ -13,6 +13,7 @@ from trackly_pipeline.defs.resources import api_pool, tune_resource_key
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
+from trackly_pipeline.warehouse.asset_counts import offers_changed
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, register
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
@@ -103,22 +104,9 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                         sync_id=attempt.sync_id,
                     )
                     record_sync(conn, attempt.entry("success"))
-                sample = preview(
-                    conn,
-                    "SELECT offer_id, name, status, payout, payout_type, currency, imported FROM tune.offers "
-                    "WHERE network = $network ORDER BY offer_id LIMIT 10",
-                    {"network": network.key},
-                )
-                changed = conn.execute(
-                    "SELECT count(DISTINCT offer_id) FROM tune.offer_changes WHERE sync_id = $sync_id",
-                    {"sync_id": attempt.sync_id},
-                ).fetchall()[0][0]
-                changes = preview(
-                    conn,
-                    "SELECT offer_id, change, field, old_value, new_value, modified_at FROM tune.offer_changes "
-                    "WHERE sync_id = $sync_id ORDER BY offer_id, change, field LIMIT 20",
-                    {"sync_id": attempt.sync_id},
-                )
+                sample = preview(conn, "preview_offers.sql", {"network": network.key})
+                changed = offers_changed(conn, attempt.sync_id)
+                changes = preview(conn, "preview_offer_changes.sql", {"sync_id": attempt.sync_id})
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": stats.offers,

@@ -10,16 +10,13 @@ from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.metadata import markdown_table, preview
+from trackly_pipeline.warehouse.asset_counts import payout_mismatch_rows
+from trackly_pipeline.warehouse.checks import review_payout_mismatches
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.diagnostics import ACTIONABLE_CAUSES, CAUSES, rebuild_payout_mismatches
 
 PAYOUT_MISMATCHES = dg.AssetKey(["analytics", "payout_mismatches"])
 CHECK_NAME = "no_actionable_payout_mismatches"
-
-_LIST = (
-    "SELECT network, offer_id, offer_name, offer_payout, payout_type, offer_currency, conversion_currency, "
-    "likely_cause, conversions, min_paid, max_paid, typical_paid FROM analytics.payout_mismatches "
-)
 
 
 def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
@@ -43,8 +40,8 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
         with context.resources.warehouse.get().connect() as conn:
             with transaction(conn):
                 counts = rebuild_payout_mismatches(conn, datetime.now(timezone.utc))
-            offers = conn.execute("SELECT count(*) FROM analytics.payout_mismatches").fetchall()[0][0]
-            sample = preview(conn, _LIST + "ORDER BY conversions DESC, network, offer_id LIMIT 10")
+            offers = payout_mismatch_rows(conn)
+            sample = preview(conn, "preview_payout_mismatches.sql")
         return dg.MaterializeResult(metadata={
             "dagster/row_count": offers,
             **{f"conversions: {cause}": n for cause, n in counts.items()},
@@ -68,24 +65,16 @@ def build_payout_mismatch_check() -> dg.AssetChecksDefinition:
     )
     def no_actionable_payout_mismatches(context) -> dg.AssetCheckResult:
         with context.resources.warehouse.get().connect() as conn:
-            cursor = conn.execute(
-                _LIST + "ORDER BY likely_cause IN ('stale offer sync', 'currency') DESC, conversions DESC, "
-                "network, offer_id LIMIT 50")
-            columns, rows = [d[0] for d in cursor.description], cursor.fetchall()
-            per_cause = dict(conn.execute(
-                "SELECT likely_cause, count(*) FROM analytics.payout_mismatches GROUP BY ALL").fetchall())
-            actionable = conn.execute(
-                "SELECT count(*) FROM analytics.payout_mismatches WHERE list_contains($causes, likely_cause)",
-                {"causes": list(ACTIONABLE_CAUSES)},
-            ).fetchall()[0][0]
+            review = review_payout_mismatches(conn, ACTIONABLE_CAUSES)
+        actionable = review.actionable
         return dg.AssetCheckResult(
             passed=actionable == 0,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{actionable} offer(s) with a mismatch to act on" if actionable else None,
             metadata={
                 "actionable_offers": actionable,
-                **{f"offers: {cause}": int(per_cause.get(cause, 0)) for cause in CAUSES},
-                "mismatches": dg.MetadataValue.md(markdown_table(columns, rows)),
+                **{f"offers: {cause}": int(review.offers_per_cause.get(cause, 0)) for cause in CAUSES},
+                "mismatches": dg.MetadataValue.md(markdown_table(review.listed.columns, review.listed.rows)),
             },
         )
 

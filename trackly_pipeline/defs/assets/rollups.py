@@ -20,13 +20,9 @@ REVENUE_BY_OFFER = dg.AssetKey(["analytics", "revenue_by_offer"])
 ROLLUPS = (REVENUE_BY_MESSAGE, REVENUE_BY_CREATIVE, REVENUE_BY_OFFER)
 
 _TOP = {
-    REVENUE_BY_MESSAGE: "SELECT message_id, creative_id, sum(clicks) AS clicks, sum(conversions) AS conversions, "
-    "sum(revenue) AS revenue FROM analytics.revenue_by_message GROUP BY ALL ORDER BY revenue DESC LIMIT 10",
-    REVENUE_BY_CREATIVE: "SELECT creative_id, sum(sends) AS sends, sum(clicks) AS clicks, sum(conversions) AS "
-    "conversions, sum(revenue) AS revenue FROM analytics.revenue_by_creative GROUP BY ALL ORDER BY revenue DESC LIMIT 10",
-    REVENUE_BY_OFFER: "SELECT network, offer_id, any_value(offer_name) AS offer, sum(clicks) AS clicks, "
-    "sum(conversions) AS conversions, sum(revenue) AS revenue FROM analytics.revenue_by_offer GROUP BY ALL "
-    "ORDER BY revenue DESC LIMIT 10",
+    REVENUE_BY_MESSAGE: "preview_revenue_by_message.sql",
+    REVENUE_BY_CREATIVE: "preview_revenue_by_creative.sql",
+    REVENUE_BY_OFFER: "preview_revenue_by_offer.sql",
 }
 
 
@@ -67,7 +63,7 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
                 attempt.rows = len(days)
                 # Recorded before publishing, so that the copy carries it; a failed publish replaces it.
                 record_sync(conn, attempt.entry("success"))
-            tops = {key: preview(conn, query) for key, query in _TOP.items()}
+            tops = {key: preview(conn, sql_file) for key, sql_file in _TOP.items()}
             # Analysts read this copy, which a writer never locks (README, "Querying while the pipeline runs").
             published = warehouse.publish(conn)
         for key in ROLLUPS:

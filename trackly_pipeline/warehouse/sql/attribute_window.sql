@@ -146,7 +146,8 @@ WITH click_passes AS (
 ),
 message_pass AS (
     SELECT
-        c.conversion_id, c.converted_us, c.window_days, 3 AS pass_order, 'sub_id_message' AS method, c.sub_id AS message_id,
+        c.conversion_id, c.converted_us, c.window_days, 3 AS pass_order, 'sub_id_message' AS method,
+        c.sub_id AS message_id,
         CASE WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.click_id END AS click_id,
         CASE
             WHEN f.clicked_us <= c.converted_us + $skew_us THEN f.clicked_us
@@ -196,7 +197,7 @@ WHERE network = $network
 UNION
 SELECT utc_day(converted_at) FROM window_conversions
 UNION
-SELECT day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t(day);
+SELECT t.day FROM range($start::DATE, ($end - INTERVAL 1 MICROSECOND)::DATE + 1, INTERVAL 1 DAY) AS t (day);
 
 INSERT INTO ops.publish_pending
 SELECT DISTINCT 'analytics.attributed_conversions', date_trunc('month', day)::DATE FROM rewritten_days;
@@ -220,7 +221,8 @@ WITH explained AS (
         -- Why nothing earned the credit, most telling first.
         CASE
             WHEN r.attribution_method IS NOT NULL THEN NULL
-            WHEN list_contains(r.outcomes, 'click outside the attribution window') THEN 'click outside the attribution window'
+            WHEN list_contains(r.outcomes, 'click outside the attribution window')
+                THEN 'click outside the attribution window'
             WHEN list_contains(r.outcomes, 'message sent outside the attribution window')
                 THEN 'message sent outside the attribution window'
             WHEN list_contains(r.outcomes, 'click after the conversion') THEN 'click after the conversion'
@@ -228,7 +230,8 @@ WITH explained AS (
             WHEN c.sub_id IS NULL AND c.ad_id IS NOT NULL THEN 'no click for the ad_id'
             WHEN c.sub_id IS NULL THEN 'sub-id empty'
             WHEN length(c.sub_id) <> 8 THEN 'sub-id not an 8-character id'
-            WHEN list_contains(r.outcomes, 'message sent before the lookup horizon') THEN 'message sent before the lookup horizon'
+            WHEN list_contains(r.outcomes, 'message sent before the lookup horizon')
+                THEN 'message sent before the lookup horizon'
             ELSE 'message id unknown'
         END AS unattributed_reason
     FROM window_conversions AS c

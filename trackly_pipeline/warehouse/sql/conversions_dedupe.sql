@@ -46,7 +46,7 @@ SELECT day, 'dedupe ' || $network FROM deduped_days;
 INSERT INTO ops.publish_pending
 SELECT DISTINCT t.name, date_trunc('month', d.day)::DATE
 FROM deduped_days AS d
-CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t(name);
+CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t (name);
 
 DELETE FROM tune.conversions WHERE rowid IN (SELECT row_id FROM removed_conversions);
 

@@ -36,7 +36,7 @@ SELECT day, 'other affiliates ' || $network FROM other_affiliate_days;
 INSERT INTO ops.publish_pending
 SELECT DISTINCT t.name, date_trunc('month', d.day)::DATE
 FROM other_affiliate_days AS d
-CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t(name)
+CROSS JOIN (VALUES ('tune.conversions'), ('analytics.attributed_conversions')) AS t (name)
 UNION ALL
 SELECT DISTINCT 'tune.conversion_changes', date_trunc('month', $seen_at)::DATE
 FROM other_affiliates;

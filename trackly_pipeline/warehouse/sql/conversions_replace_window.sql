@@ -27,11 +27,15 @@ SELECT
     (SELECT count(*) FROM staged_conversions) AS rows,
     count(*) FILTER (WHERE old.conversion_id IS NULL) AS new,
     count(*) FILTER (WHERE old.conversion_id IS NOT NULL
-                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-                         IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS changed,
+                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount,
+                          old.currency)
+                         IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue,
+                                           new.sale_amount, new.currency)) AS changed,
     count(*) FILTER (WHERE old.conversion_id IS NOT NULL
-                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-                         IS NOT DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency)) AS unchanged,
+                     AND (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount,
+                          old.currency)
+                         IS NOT DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue,
+                                               new.sale_amount, new.currency)) AS unchanged,
     (SELECT count(*) FROM stored_window
      WHERE conversion_id NOT IN (SELECT conversion_id FROM staged_conversions)) AS vanished,
     (SELECT count(*) FROM held) AS held
@@ -49,7 +53,8 @@ FROM staged_conversions AS new
 LEFT JOIN stored_window AS old USING (conversion_id)
 WHERE old.conversion_id IS NULL
    OR (old.converted_at, old.offer_id, old.status, old.payout, old.revenue, old.sale_amount, old.currency)
-      IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount, new.currency);
+      IS DISTINCT FROM (new.converted_at, new.offer_id, new.status, new.payout, new.revenue, new.sale_amount,
+                        new.currency);
 
 INSERT INTO tune.conversion_changes
 SELECT

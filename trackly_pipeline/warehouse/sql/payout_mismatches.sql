@@ -25,7 +25,7 @@ paid AS (
            o.name, o.status, o.payout AS offer_payout, o.payout_type, o.currency AS offer_currency,
            CASE
                WHEN c.currency <> o.currency THEN 'currency'  -- NULL on either side is no mismatch
-               WHEN o.payout_type IS DISTINCT FROM 'cpa_flat' THEN 'payout type'
+               WHEN (o.payout_type IS DISTINCT FROM 'cpa_flat') THEN 'payout type'
                WHEN o.modified_at > s.started_at
                     OR EXISTS (SELECT 1 FROM earlier_payouts AS e
                                WHERE e.network = c.network AND e.offer_id = c.offer_id AND e.payout = c.payout)

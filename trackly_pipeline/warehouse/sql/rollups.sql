@@ -166,6 +166,6 @@ INSERT INTO ops.publish_pending
 SELECT DISTINCT rollup.name, date_trunc('month', day)::DATE
 FROM rollup_days
 CROSS JOIN (VALUES ('analytics.revenue_by_message'), ('analytics.revenue_by_creative'),
-                   ('analytics.revenue_by_offer')) AS rollup(name);
+                   ('analytics.revenue_by_offer')) AS rollup (name);
 
 DELETE FROM ops.dirty_days WHERE day IN (SELECT day FROM rollup_days);

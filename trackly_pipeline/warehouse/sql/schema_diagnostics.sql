@@ -6,15 +6,15 @@ CREATE SCHEMA IF NOT EXISTS ops;
 
 -- What each offer sync changed, per offer and field (written in the offer sync's transaction).
 CREATE TABLE IF NOT EXISTS tune.offer_changes (
-    network         VARCHAR NOT NULL,
-    offer_id        BIGINT NOT NULL,
-    change          VARCHAR NOT NULL,       -- changed | added | removed
-    field           VARCHAR,                -- changed: payout | status | offer_url | name | payout_type | currency
-    old_value       VARCHAR,                -- before this sync (payout as '12.50000')
-    new_value       VARCHAR,                -- as this sync found it
-    modified_at     TIMESTAMPTZ,            -- TUNE Offer.modified of the new version (removed: of the last one we had)
-    sync_id         VARCHAR,                -- ops.sync_log.sync_id of the offer sync
-    synced_at       TIMESTAMPTZ NOT NULL
+    network     VARCHAR NOT NULL,
+    offer_id    BIGINT NOT NULL,
+    change      VARCHAR NOT NULL,       -- changed | added | removed
+    field       VARCHAR,                -- changed: payout | status | offer_url | name | payout_type | currency
+    old_value   VARCHAR,                -- before this sync (payout as '12.50000')
+    new_value   VARCHAR,                -- as this sync found it
+    modified_at TIMESTAMPTZ,            -- TUNE Offer.modified of the new version (removed: of the last one we had)
+    sync_id     VARCHAR,                -- ops.sync_log.sync_id of the offer sync
+    synced_at   TIMESTAMPTZ NOT NULL
 );
 
 -- Offers whose conversions were paid differently from the offer's default payout, with a likely
@@ -41,16 +41,16 @@ CREATE TABLE IF NOT EXISTS analytics.payout_mismatches (
 -- The latest reconciliation of each network with Report::getStats, per network-local day, offer
 -- and currency (replaced per network by the reconciles_with_tune check).
 CREATE TABLE IF NOT EXISTS ops.reconciliation (
-    network             VARCHAR NOT NULL,
-    day                 DATE NOT NULL,      -- network-local date (TUNE's Stat.date)
-    offer_id            BIGINT NOT NULL,
-    currency            VARCHAR,
-    tune_conversions    BIGINT NOT NULL,
-    our_conversions     BIGINT NOT NULL,
-    tune_payout         DECIMAL(18, 5) NOT NULL,
-    our_payout          DECIMAL(18, 5) NOT NULL,
-    payout_difference   DECIMAL(18, 5) NOT NULL,  -- ours - TUNE's
-    matches             BOOLEAN NOT NULL,
-    timezone            VARCHAR NOT NULL,
-    checked_at          TIMESTAMPTZ NOT NULL
+    network           VARCHAR NOT NULL,
+    day               DATE NOT NULL,      -- network-local date (TUNE's Stat.date)
+    offer_id          BIGINT NOT NULL,
+    currency          VARCHAR,
+    tune_conversions  BIGINT NOT NULL,
+    our_conversions   BIGINT NOT NULL,
+    tune_payout       DECIMAL(18, 5) NOT NULL,
+    our_payout        DECIMAL(18, 5) NOT NULL,
+    payout_difference DECIMAL(18, 5) NOT NULL,  -- ours - TUNE's
+    matches           BOOLEAN NOT NULL,
+    timezone          VARCHAR NOT NULL,
+    checked_at        TIMESTAMPTZ NOT NULL
 );

@@ -6,8 +6,8 @@ CREATE SCHEMA IF NOT EXISTS ops;
 -- removed) its rows are still known to be that account's. Changed only by `trackly network rename`
 -- and `trackly network forget`.
 CREATE TABLE IF NOT EXISTS ops.stored_networks (
-    network         VARCHAR NOT NULL,
-    network_id      VARCHAR,                -- NULL: not known (rows found in a warehouse written before this table)
-    affiliate_id    BIGINT,                 -- NULL: not known, likewise
-    registered_at   TIMESTAMPTZ NOT NULL
+    network       VARCHAR NOT NULL,
+    network_id    VARCHAR,                -- NULL: not known (rows found in a warehouse written before this table)
+    affiliate_id  BIGINT,                 -- NULL: not known, likewise
+    registered_at TIMESTAMPTZ NOT NULL
 );

@@ -2,8 +2,8 @@
 -- Months of the big tables written since the copy was last published: each writer adds the months
 -- it touched, and publishing rewrites exactly those.
 CREATE TABLE IF NOT EXISTS ops.publish_pending (
-    table_name  VARCHAR NOT NULL,   -- schema.table
-    month       DATE NOT NULL       -- first day of the UTC month
+    table_name VARCHAR NOT NULL,   -- schema.table
+    month      DATE NOT NULL       -- first day of the UTC month
 );
 
 -- The Parquet file the analysts' copy reads for each table and month (relative to its .parts folder).

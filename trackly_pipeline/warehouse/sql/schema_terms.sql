@@ -4,7 +4,7 @@
 CREATE TABLE IF NOT EXISTS ops.network_terms (
     network                     VARCHAR NOT NULL,
     swept_timezone              VARCHAR,        -- the zone the last sweep read TUNE's times in (configured, or TUNE's)
-    swept_message_id_field      VARCHAR,        -- the message_id_field configured then (which optional fields it asked for)
+    swept_message_id_field      VARCHAR,        -- the message_id_field configured then (the optional fields asked for)
     swept_at                    TIMESTAMPTZ,
     attributed_message_id_field VARCHAR,        -- the field the network's attributed rows were resolved by
     attributed_timezone         VARCHAR,        -- the swept zone of the conversions they were attributed from
