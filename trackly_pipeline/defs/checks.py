@@ -16,8 +16,10 @@ from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
+from trackly_pipeline.defs.asset_args import DUCKDB_POOL
 from trackly_pipeline.defs.metadata import markdown_table, window_text
-from trackly_pipeline.defs.present import CLOCK
+from trackly_pipeline.defs.present import Clock
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.warehouse.checks import (
     freshness,
     held_conversions,
@@ -49,7 +51,7 @@ def _hours(span: timedelta) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _run_window_end(context) -> tuple[datetime | None, str]:
+def _run_window_end(context: dg.AssetCheckExecutionContext) -> tuple[datetime | None, str]:
     """The end of the run's partition window (a sync run's hours, a backfill's range), or None when
     the check runs on its own, outside any partitioned run."""
     run = context.op_execution_context
@@ -88,7 +90,6 @@ def _freshness_text(swept: datetime | None, attributed: datetime | None, publish
 
 
 def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinition]:
-    common = {"pool": "duckdb", "required_resource_keys": {"warehouse"}}
 
     @dg.asset_check(
         asset=conversions_asset_key(network.key),
@@ -100,10 +101,10 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "fails before it commits, and the analysts' copy is not published "
             f"while any network has one; the repair is `trackly network dedupe {network.key}`."
         ),
-        **common,
+        pool=DUCKDB_POOL,
     )
-    def no_duplicate_conversions(context) -> dg.AssetCheckResult:
-        with context.resources.warehouse.get().connect() as conn:
+    def no_duplicate_conversions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get().connect() as conn:
             # Both tables the publish refuses on (warehouse/duplicates.py).
             duplicates = find_duplicates(conn, network.key)
         sample = [(d.table_name, d.conversion_id, d.copies) for d in duplicates[:DUPLICATE_SAMPLE]]
@@ -130,13 +131,12 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "the `sync_freshness` job, whether or "
             "not the syncs run or succeed."
         ),
-        pool="duckdb",
-        required_resource_keys={"warehouse", CLOCK},
+        pool=DUCKDB_POOL,
     )
-    def sync_is_fresh(context) -> dg.AssetCheckResult:
-        now = context.resources.clock.now()
+    def sync_is_fresh(warehouse: WarehouseResource, clock: dg.ResourceParam[Clock]) -> dg.AssetCheckResult:
+        now = clock.now()
         # The newest hour swept to the present, attributed and published: the rules are in the SQL file.
-        with context.resources.warehouse.get().connect() as conn:
+        with warehouse.get().connect() as conn:
             swept, attributed, published, published_since = freshness(conn, network.key)
         fresh_through = min(swept, attributed, published) if swept and attributed and published else None
         age = now - fresh_through if fresh_through else None
@@ -160,10 +160,10 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "stored conversion readably. A conversion TUNE sends back unreadable (ops.quarantine) keeps its "
             "last good state in tune.conversions (held_since); this names them, with the latest reason."
         ),
-        **common,
+        pool=DUCKDB_POOL,
     )
-    def no_stale_conversions(context) -> dg.AssetCheckResult:
-        with context.resources.warehouse.get().connect() as conn:
+    def no_stale_conversions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get().connect() as conn:
             stale = held_conversions(conn, network.key, limit=STALE_SAMPLE)
         held, rows = stale.count, stale.oldest.rows
         named = ", ".join(f"{r[0]} (since {r[1]:%Y-%m-%d %H:%M} UTC: {r[3]})" for r in rows[:5])
@@ -186,12 +186,13 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             f"or message, over the {UNATTRIBUTED_WINDOW.days} days (by converted_at) ending at the end of "
             f"the run's hours (or, run alone, at the latest conversion): at most {MAX_UNATTRIBUTED_SHARE}."
         ),
-        **common,
+        pool=DUCKDB_POOL,
     )
-    def unattributed_share(context) -> dg.AssetCheckResult:
+    def unattributed_share(context: dg.AssetCheckExecutionContext,
+                           warehouse: WarehouseResource) -> dg.AssetCheckResult:
         end, source = _run_window_end(context)
         if end is None:
-            with context.resources.warehouse.get().connect() as conn:
+            with warehouse.get().connect() as conn:
                 latest = latest_conversion(conn, network.key)
             end = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) if latest else None
             source = "the latest conversion"
@@ -199,7 +200,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                        description="no conversions yet", metadata={"conversions": 0})
         start = end - UNATTRIBUTED_WINDOW
-        with context.resources.warehouse.get().connect() as conn:
+        with warehouse.get().connect() as conn:
             unattributed, total = unattributed_count(conn, network.key, start, end)
         share = unattributed / total if total else 0.0
         return dg.AssetCheckResult(
@@ -215,10 +216,10 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
 
 
 def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(asset=REVENUE_BY_OFFER, name="fx_rates_complete", pool="duckdb", required_resource_keys={"warehouse"})
-    def fx_rates_complete(context) -> dg.AssetCheckResult:
+    @dg.asset_check(asset=REVENUE_BY_OFFER, name="fx_rates_complete", pool=DUCKDB_POOL)
+    def fx_rates_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         """Every conversion has an exchange rate to the reporting currency for its day (never guessed)."""
-        with context.resources.warehouse.get().connect() as conn:
+        with warehouse.get().connect() as conn:
             missing = missing_fx_rates(conn)
         return dg.AssetCheckResult(
             passed=not missing.rows,
@@ -238,11 +239,10 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
             "analysts' copy wait until `trackly network rename OLD NEW` or `trackly network forget KEY`. "
             "Also evaluated hourly by the `sync_freshness` job."
         ),
-        pool="duckdb",
-        required_resource_keys={"warehouse"},
+        pool=DUCKDB_POOL,
     )
-    def stored_networks_configured(context) -> dg.AssetCheckResult:
-        with context.resources.warehouse.get().connect() as conn:
+    def stored_networks_configured(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get().connect() as conn:
             stale = unconfigured_keys(conn, configured)
         return dg.AssetCheckResult(
             passed=not stale,

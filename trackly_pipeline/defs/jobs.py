@@ -12,7 +12,7 @@ from trackly_pipeline.defs.assets.payout_mismatches import PAYOUT_MISMATCHES
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER, ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
 from trackly_pipeline.defs.checks import FRESHNESS_CHECK, NETWORKS_CHECK
-from trackly_pipeline.defs.resources import tune_resource_key
+from trackly_pipeline.defs.resources import TuneNetworkResource, takes_network_tune
 
 FRESHNESS_JOB = "sync_freshness"
 # Every run of a network carries it: the run queue admits one such run per network (dagster.yaml)
@@ -67,12 +67,11 @@ def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAsse
 
 
 def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
-    resource_key = tune_resource_key(network.key)
-
-    @dg.op(name=f"test_connection_{network.key}", required_resource_keys={resource_key})
-    def test_connection(context: dg.OpExecutionContext) -> None:
+    @dg.op(name=f"test_connection_{network.key}")
+    @takes_network_tune(network.key)
+    def test_connection(context: dg.OpExecutionContext, tune: TuneNetworkResource) -> None:
         """Tell apart: unreachable host, invalid network id, rejected token, no report access, success."""
-        check = getattr(context.resources, resource_key).client(context.log).test_connection()
+        check = tune.client(context.log).test_connection()
         if not check.ok:
             raise dg.Failure(
                 description=f"network {network.key!r}: {check.outcome}: {check.message}",

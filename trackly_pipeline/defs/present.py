@@ -1,6 +1,6 @@
 """"The present" as the pipeline sees it: a `clock` resource (the wall clock in production; the
-sandbox's clock in tests, which lives in the past), and the rule that no run may cover an hour that
-has not ended."""
+sandbox's clock in tests, which lives in the past), that steps take as `clock: dg.ResourceParam[Clock]`,
+and the rule that no run may cover an hour that has not ended."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from typing import Protocol
 import dagster as dg
 
 from trackly_pipeline.defs.metadata import window_text
-
-CLOCK = "clock"
-
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

@@ -11,7 +11,7 @@ from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.jobs import NETWORK_TAG
 from trackly_pipeline.defs.metadata import markdown_table
-from trackly_pipeline.defs.resources import api_pool, tune_resource_key
+from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.tune.errors import TuneError
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.tune.stats import daily_offer_stats
@@ -36,24 +36,22 @@ def reconcile_job_name(network_key: str) -> str:
 
 
 def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefinition:
-    resource_key = tune_resource_key(network.key)
-
     @dg.asset_check(
         asset=conversions_asset_key(network.key),
         name=CHECK_NAME,
         # Asks TUNE for its totals: in the network's API pool, like the sweeps (defs/resources.py).
         pool=api_pool(network.key),
-        required_resource_keys={"warehouse", resource_key},
         description=(
             f"Our tune.conversions of network {network.key!r} agree with TUNE's own Report::getStats totals "
             f"over the last {MAX_DAYS} full network-local days of the last synced window: {TOLERANCE_TEXT}. "
             "Differences (per day, offer, currency) are in ops.reconciliation; the days that differ are named."
         ),
     )
-    def reconciles_with_tune(context) -> dg.AssetCheckResult:
-        warehouse = context.resources.warehouse.get()
-        tune = getattr(context.resources, resource_key)
-        with warehouse.connect() as conn:
+    @takes_network_tune(network.key)
+    def reconciles_with_tune(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+                             tune: TuneNetworkResource) -> dg.AssetCheckResult:
+        db = warehouse.get()
+        with db.connect() as conn:
             window = last_synced_window(conn, network.key)
         if window is None:
             return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
@@ -72,7 +70,7 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
             return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                        description="the last synced window holds no full network-local day",
                                        metadata={"window": f"{window[0]} to {window[1]}"})
-        with warehouse.connect() as conn, transaction(conn):
+        with db.connect() as conn, transaction(conn):
             result = reconcile(conn, network.key, days, stats, checked_at=datetime.now(timezone.utc))
         differing = result.differing_days
         return dg.AssetCheckResult(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import dagster as dg
 from pydantic import Field
@@ -72,7 +76,37 @@ def api_pool(network_key: str) -> str:
 
 
 def tune_resource_key(network_key: str) -> str:
+    """Each network's TUNE resource has a key of its own: a step initialises, and resolves the token
+    of, only the network it works for, so one network's missing or wrong token fails that network alone."""
     return f"tune_{network_key}"
+
+
+Compute = TypeVar("Compute", bound=Callable)
+
+
+def takes_network_tune(network_key: str) -> Callable[[Compute], Compute]:
+    """Lets a network's asset, check or op take its TUNE resource as a typed parameter,
+    `tune: TuneNetworkResource`. Dagster names a resource after the parameter that receives it, and
+    the key differs per network (`tune_resource_key`): this shows Dagster the parameter under the
+    network's key and hands the resource on as `tune`. Apply it below `@dg.asset` / `@dg.op`."""
+    key = tune_resource_key(network_key)
+
+    def rename(compute: Compute) -> Compute:
+        signature = inspect.signature(compute, eval_str=True)
+        if "tune" not in signature.parameters:
+            raise TypeError(f"{compute.__name__} has no `tune` parameter")
+
+        @functools.wraps(compute)
+        def with_network_tune(*args, **kwargs):
+            return compute(*args, tune=kwargs.pop(key), **kwargs)
+
+        with_network_tune.__signature__ = signature.replace(parameters=[
+            parameter.replace(name=key) if parameter.name == "tune" else parameter
+            for parameter in signature.parameters.values()
+        ])
+        return with_network_tune
+
+    return rename
 
 
 def tune_resource_for(network: NetworkConfig) -> TuneNetworkResource:

@@ -10,8 +10,10 @@ from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group
 from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
-from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
+from trackly_pipeline.defs.present import Clock, refuse_unended_hours
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
@@ -47,27 +49,23 @@ def build_attribution_asset(
     @dg.asset(
         key=attributed_asset_key(network.key),
         deps=[conversions_asset_key(network.key), offers_asset_key(network.key), CLICKS, MESSAGES],
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="duckdb",
-        required_resource_keys={"warehouse", CLOCK},
-        group_name=f"tune_{network.key}",
-        kinds={"duckdb", "sql"},
+        **asset_args(network_group(network.key), SQL_KINDS, partitions=partitions),
         description=(
             f"Network {network.key!r}'s rows of analytics.attributed_conversions: every conversion of "
             f"the run's hours with its click, message, creative and campaign (ad_id, then "
             f"{network.message_id_field}), or 'unattributed'."
         ),
     )
-    def attributed_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def attributed_conversions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                               clock: dg.ResourceParam[Clock]) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        now = context.resources.clock.now()
+        now = clock.now()
         refuse_unended_hours(network.key, "attribution", start, end, now)
-        warehouse = context.resources.warehouse.get()
+        db = warehouse.get()
         attempt = SyncAttempt(network.key, "attribution", start, end, present_at=now)
         # Logged like the sweeps, so a network whose conversions arrive but stop being attributed
         # (a missing rates file, a bad config) shows in ops.sync_log too.
-        with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
+        with logged_sync(db, attempt, secrets=()), db.connect() as conn:
             with transaction(conn):
                 attributed_at = datetime.now(timezone.utc)
                 register(conn, network.key, configured, attributed_at)

@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.asset_args import API_KINDS, asset_args, network_group
 from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
-from trackly_pipeline.defs.present import CLOCK, refuse_unended_hours
-from trackly_pipeline.defs.resources import api_pool, tune_resource_key
+from trackly_pipeline.defs.present import Clock, refuse_unended_hours
+from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import transaction
@@ -31,21 +32,15 @@ def conversions_asset_key(network_key: str) -> dg.AssetKey:
 def build_conversions_asset(
     network: NetworkConfig, settings: TracklyConfig, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
-    resource_key = tune_resource_key(network.key)
     configured = identities(settings.networks)
 
     @dg.asset(
         key=conversions_asset_key(network.key),
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         # One sweep per network at a time (TUNE limits calls per network), and not in the `duckdb`
         # pool: paging can take minutes on a slow or throttled network, and other networks' steps
         # must not wait for it. The file is taken only for the final write (Warehouse.attach waits
         # for its lock).
-        pool=api_pool(network.key),
-        required_resource_keys={"warehouse", resource_key, CLOCK},
-        group_name=f"tune_{network.key}",
-        kinds={"duckdb", "api"},
+        **asset_args(network_group(network.key), API_KINDS, pool=api_pool(network.key), partitions=partitions),
         description=(
             f"TUNE conversions of network {network.key!r} ({network.network_id}), latest state, in "
             "tune.conversions. One run sweeps its whole hour range with Report::getConversions and "
@@ -53,26 +48,27 @@ def build_conversions_asset(
             "conversion TUNE sends back malformed keeps its last good state (held_since)."
         ),
     )
-    def raw_conversions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    @takes_network_tune(network.key)
+    def raw_conversions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        tune: TuneNetworkResource, clock: dg.ResourceParam[Clock]) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        now = context.resources.clock.now()
+        now = clock.now()
         refuse_unended_hours(network.key, "conversion sweep", start, end, now)
-        tune = getattr(context.resources, resource_key)
-        warehouse = context.resources.warehouse.get()
+        db = warehouse.get()
         attempt = SyncAttempt(network.key, "conversions", start, end, present_at=now)
-        with logged_sync(warehouse, attempt, tune.secrets()):
+        with logged_sync(db, attempt, tune.secrets()):
             # A renamed key is refused before TUNE is paged (and again when the rows are written).
-            with warehouse.connect(read_only=True) as conn:
+            with db.connect(read_only=True) as conn:
                 refuse_renamed(conn, network.key, configured)
             client = tune.client(context.log)
-            with warehouse.connect(attach=False) as conn:
+            with db.connect(attach=False) as conn:
                 sweep = ConversionSweep(conn, network.key, attempt.sync_id, int(network.affiliate_id))
                 # Columnar: each page goes from the reply straight into the staging table, in memory.
                 for page in client.iter_conversion_tables(start, end):
                     sweep.add_table(page.table, page.rejected)
                     attempt.pages += 1
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
-                warehouse.attach(conn)
+                db.attach(conn)
                 with transaction(conn):
                     seen_at = datetime.now(timezone.utc)
                     register(conn, network.key, configured, seen_at)

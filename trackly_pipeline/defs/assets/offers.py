@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import MESSAGE_ID_FIELDS, NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.asset_args import API_KINDS, asset_args, network_group
 from trackly_pipeline.defs.metadata import preview
-from trackly_pipeline.defs.resources import api_pool, tune_resource_key
+from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
@@ -56,28 +57,25 @@ def offer_row(offer: Offer, network: NetworkConfig, postback_base_url: str) -> O
 
 
 def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.AssetsDefinition:
-    resource_key = tune_resource_key(network.key)
     configured = identities(settings.networks)
 
     @dg.asset(
         key=offers_asset_key(network.key),
         # Calls TUNE, so in the network's API pool like its sweeps, not the `duckdb` pool: a slow
         # catalog must not hold up other networks. The file is taken only to write (it waits for it).
-        pool=api_pool(network.key),
-        required_resource_keys={"warehouse", resource_key},
-        group_name=f"tune_{network.key}",
-        kinds={"duckdb", "api"},
+        **asset_args(network_group(network.key), API_KINDS, pool=api_pool(network.key)),
         description=(
             f"Offer catalog of network {network.key!r} in tune.offers. Auto-sync "
             f"{'on' if network.offer_sync.auto else 'off'} ({network.offer_sync.frequency}). To import "
             "chosen offers, launch with run config `import_offer_ids: [..]`."
         ),
     )
-    def offer_catalog(context: dg.AssetExecutionContext, config: OfferImportConfig) -> dg.MaterializeResult:
-        tune = getattr(context.resources, resource_key)
-        warehouse = context.resources.warehouse.get()
+    @takes_network_tune(network.key)
+    def offer_catalog(context: dg.AssetExecutionContext, config: OfferImportConfig,
+                      warehouse: WarehouseResource, tune: TuneNetworkResource) -> dg.MaterializeResult:
+        db = warehouse.get()
         attempt = SyncAttempt(network.key, "offers")
-        with logged_sync(warehouse, attempt, tune.secrets()):
+        with logged_sync(db, attempt, tune.secrets()):
             catalog = tune.client(context.log).read_offer_catalog()
             offers = catalog.offers
             found = {offer.offer_id for offer in offers}
@@ -87,7 +85,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             rows = [offer_row(offer, network, settings.postback_base_url) for offer in offers]
             attempt.pages = max(1, -(-len(rows) // network.page_size))
             attempt.rows = len(rows)
-            with warehouse.connect() as conn:
+            with db.connect() as conn:
                 with transaction(conn):
                     register(conn, network.key, configured, datetime.now(timezone.utc))
                     attempt.quarantined = quarantine(

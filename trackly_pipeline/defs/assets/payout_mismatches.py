@@ -9,9 +9,11 @@ from trackly_pipeline.config import TracklyConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS, asset_args
 from trackly_pipeline.defs.metadata import markdown_table, preview
 from trackly_pipeline.warehouse.asset_counts import payout_mismatch_rows
 from trackly_pipeline.warehouse.checks import review_payout_mismatches
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.diagnostics import ACTIONABLE_CAUSES, CAUSES, rebuild_payout_mismatches
 
@@ -26,18 +28,15 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=PAYOUT_MISMATCHES,
         deps=upstream,
-        pool="duckdb",
-        required_resource_keys={"warehouse"},
-        group_name="analytics",
-        kinds={"duckdb", "sql"},
+        **asset_args(ANALYTICS_GROUP, SQL_KINDS),
         description=(
             "analytics.payout_mismatches: per network, offer, conversion currency and likely cause "
             f"({', '.join(CAUSES)}), the conversions paid differently from the offer's default payout. "
             "Rebuilt whole from tune.conversions, tune.offers and tune.offer_changes."
         ),
     )
-    def payout_mismatches(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with context.resources.warehouse.get().connect() as conn:
+    def payout_mismatches(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.get().connect() as conn:
             with transaction(conn):
                 counts = rebuild_payout_mismatches(conn, datetime.now(timezone.utc))
             offers = payout_mismatch_rows(conn)
@@ -55,16 +54,15 @@ def build_payout_mismatch_check() -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=PAYOUT_MISMATCHES,
         name=CHECK_NAME,
-        pool="duckdb",
-        required_resource_keys={"warehouse"},
+        pool=DUCKDB_POOL,
         description=(
             "Lists every offer in analytics.payout_mismatches with its likely cause; warns when a cause "
             f"needs action ({', '.join(ACTIONABLE_CAUSES)}: re-sync the offers, or fix the currency). "
             "Custom payouts per affiliate and non-flat payout types are listed but expected."
         ),
     )
-    def no_actionable_payout_mismatches(context) -> dg.AssetCheckResult:
-        with context.resources.warehouse.get().connect() as conn:
+    def no_actionable_payout_mismatches(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get().connect() as conn:
             review = review_payout_mismatches(conn, ACTIONABLE_CAUSES)
         actionable = review.actionable
         return dg.AssetCheckResult(

@@ -7,7 +7,9 @@ import dagster as dg
 from trackly_pipeline.config import TracklyConfig
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS
 from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, refuse_unconfigured
@@ -36,8 +38,8 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
             dg.AssetSpec(
                 key,
                 deps=upstream,
-                group_name="analytics",
-                kinds={"duckdb", "sql"},
+                group_name=ANALYTICS_GROUP,
+                kinds=set(SQL_KINDS),
                 description=(
                     f"analytics.{key.path[-1]}: revenue per {grain[key]} and UTC day in "
                     f"{settings.reporting_currency}, rebuilt for the days marked in ops.dirty_days."
@@ -45,16 +47,15 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
             )
             for key in ROLLUPS
         ],
-        pool="duckdb",
-        required_resource_keys={"warehouse"},
+        pool=DUCKDB_POOL,
         can_subset=False,
     )
-    def revenue_rollups(context: dg.AssetExecutionContext):
-        warehouse = context.resources.warehouse.get()
+    def revenue_rollups(warehouse: WarehouseResource):
+        db = warehouse.get()
         # One step for every network: logged under network '*'. A publish that fails leaves the
         # rebuilt rollups and the months still pending, published by the next run.
         attempt = SyncAttempt(ALL_NETWORKS, "rollups")
-        with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn:
+        with logged_sync(db, attempt, secrets=()), db.connect() as conn:
             with transaction(conn):
                 # A stored key no longer configured (renamed, removed) would be summed with the
                 # others: nothing is rebuilt or published until `trackly network rename/forget`.
@@ -65,7 +66,7 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
                 record_sync(conn, attempt.entry("success"))
             tops = {key: preview(conn, sql_file) for key, sql_file in _TOP.items()}
             # Analysts read this copy, which a writer never locks (README, "Querying while the pipeline runs").
-            published = warehouse.publish(conn)
+            published = db.publish(conn)
         for key in ROLLUPS:
             yield dg.MaterializeResult(
                 asset_key=key,

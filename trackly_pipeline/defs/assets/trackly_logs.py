@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.defs.asset_args import TRACKLY_GROUP, asset_args
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.sync_records import record_sync
@@ -19,13 +21,13 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
     click_log = dg.AssetSpec(
         ["trackly", "click_log_files"],
         description=f"Trackly's click log, written by Trackly: {settings.clicks_glob}",
-        group_name="trackly",
+        group_name=TRACKLY_GROUP,
         kinds={"parquet"},
     )
     message_log = dg.AssetSpec(
         ["trackly", "message_log_files"],
         description=f"Trackly's message (send) log, written by Trackly: {settings.messages_glob}",
-        group_name="trackly",
+        group_name=TRACKLY_GROUP,
         kinds={"parquet"},
     )
 
@@ -33,19 +35,16 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
         @dg.asset(
             key=key,
             deps=[source],
-            pool="duckdb",
-            required_resource_keys={"warehouse"},
-            group_name="trackly",
-            kinds={"duckdb"},
+            **asset_args(TRACKLY_GROUP, {"duckdb"}),
             description=f"trackly.{kind}: the log files as the pipeline read them (new or changed files only).",
         )
-        def load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-            warehouse = context.resources.warehouse.get()
+        def load(warehouse: WarehouseResource) -> dg.MaterializeResult:
+            db = warehouse.get()
             # Logged like the syncs (kind `trackly.clicks` / `trackly.messages`, network '*'): a file
             # that cannot be loaded fails the step, naming the file, and attribution and the rollups
             # wait for it; ops.sync_log says why.
             attempt = SyncAttempt(ALL_NETWORKS, f"trackly.{kind}")
-            with logged_sync(warehouse, attempt, secrets=()), warehouse.connect() as conn, transaction(conn):
+            with logged_sync(db, attempt, secrets=()), db.connect() as conn, transaction(conn):
                 stats = load_log_files(conn, kind, pattern, datetime.now(timezone.utc))
                 attempt.rows = stats.rows_loaded
                 record_sync(conn, attempt.entry("success"))
