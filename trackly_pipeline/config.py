@@ -291,8 +291,8 @@ class NetworkConfig(_Section):
     @field_validator("api_url", mode="before")
     @classmethod
     def _tune_hosted(cls, value: Any, info: ValidationInfo) -> Any:
-        network_id = info.data.get("network_id")
-        return value or (defaults.default_api_url(network_id) if network_id else value)
+        network_id = info.data.get("network_id")  # absent when refused: that refusal is the one named
+        return value if value or not network_id else defaults.default_api_url(network_id)
 
     @field_validator("base_url")
     @classmethod
