@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from trackly_pipeline.config import NetworkConfig
-from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, TuneClient
+from trackly_pipeline.tune import TuneClient, defaults
 from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S, Warehouse
 
 
@@ -40,13 +40,13 @@ class TuneNetworkResource(dg.ConfigurableResource):
     token: str = Field(repr=False)
     timezone: str | None = None
     affiliate_id: str | None = None  # ours: the sweeps ask for this affiliate's conversions only
-    page_size: int = 5000
-    timeout_s: float = 30.0
-    max_retries: int = 5
-    backoff_base_s: float = 1.0
-    rate_limit_calls: int = 40
-    rate_limit_window_s: float = 10.0
-    extra_conversion_fields: list[str] = []  # see conversion_fields_needed
+    page_size: int = defaults.PAGE_SIZE
+    timeout_s: float = defaults.TIMEOUT_S
+    max_retries: int = defaults.MAX_RETRIES
+    backoff_base_s: float = defaults.BACKOFF_BASE_S
+    rate_limit_calls: int = defaults.RATE_LIMIT_CALLS
+    rate_limit_window_s: float = defaults.RATE_LIMIT_WINDOW_S
+    extra_conversion_fields: list[str] = []  # see NetworkConfig.extra_conversion_fields
 
     def client(self, logger: logging.Logger | None = None) -> TuneClient:
         return TuneClient(
@@ -122,14 +122,5 @@ def tune_resource_for(network: NetworkConfig) -> TuneNetworkResource:
         backoff_base_s=network.backoff_base_s,
         rate_limit_calls=network.rate_limit_calls,
         rate_limit_window_s=network.rate_limit_window_s,
-        extra_conversion_fields=conversion_fields_needed(network),
+        extra_conversion_fields=list(network.extra_conversion_fields),
     )
-
-
-def conversion_fields_needed(network: NetworkConfig) -> list[str]:
-    """The optional Report::getConversions fields the network's sweep requests: the
-    ConversionsMobile.affiliate_unique1..5 when Trackly's message id travels in one of them, else
-    none, as a TUNE that does not know them would reject every sweep."""
-    if network.message_id_field.startswith("affiliate_unique"):
-        return list(AFFILIATE_UNIQUE_FIELDS)
-    return []

@@ -49,6 +49,14 @@ CONVERSION_STAT_FIELDS: tuple[str, ...] = (
 # does not know a field rejects the whole report, so a sweep requests them only when asked to
 # (TuneClient's `extra_conversion_fields`); not requested, they read as None.
 AFFILIATE_UNIQUE_FIELDS: tuple[str, ...] = tuple(f"ConversionsMobile.affiliate_unique{n}" for n in range(1, 6))
+
+
+def extra_conversion_fields_for(message_id_field: str) -> tuple[str, ...]:
+    """The optional fields a sweep requests when Trackly's message id travels in `message_id_field`
+    (trackly.yaml's name for it): AFFILIATE_UNIQUE_FIELDS when it is one of them, else none."""
+    return AFFILIATE_UNIQUE_FIELDS if message_id_field.startswith("affiliate_unique") else ()
+
+
 # Every field the conversion parsers read.
 CONVERSION_FIELDS: tuple[str, ...] = CONVERSION_STAT_FIELDS + AFFILIATE_UNIQUE_FIELDS
 

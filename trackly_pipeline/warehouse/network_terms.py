@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from trackly_pipeline.tune.models import extra_conversion_fields_for
 from trackly_pipeline.warehouse.database import run_sql_file
 from trackly_pipeline.warehouse.schema import sql_text
 
@@ -91,10 +92,11 @@ def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str
         changes.append(f"affiliate_id {stored.affiliate_id} -> {affiliate_id} (the new account's older "
                        "conversions were never swept)")
     old_field = stored.swept_message_id_field
-    if old_field is not None and _swept_with_affiliate_unique(message_id_field) \
-            and not _swept_with_affiliate_unique(old_field):
-        changes.append(f"message_id_field {old_field} -> {message_id_field}, which stored conversions were swept "
-                       "without")
+    if old_field is not None:
+        unasked = set(extra_conversion_fields_for(message_id_field)) - set(extra_conversion_fields_for(old_field))
+        if unasked:
+            changes.append(f"message_id_field {old_field} -> {message_id_field}, which stored conversions were swept "
+                           "without")
     if not changes:
         return None
     # The message names every pending change, attribution's too.
@@ -103,12 +105,6 @@ def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str
     old_zone = stored.swept_timezone if stored.swept_timezone != timezone else None
     return TermsChange(network, tuple(changes), resweep=True, new_message_id_field=message_id_field,
                        old_timezone=old_zone)
-
-
-def _swept_with_affiliate_unique(message_id_field: str) -> bool:
-    """Whether a sweep for this trackly.yaml field asks TUNE for the ConversionsMobile.affiliate_unique
-    fields (the rule of defs/resources.conversion_fields_needed)."""
-    return message_id_field.startswith("affiliate_unique")
 
 
 def attribution_change(conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str) -> TermsChange | None:
