@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from .test_demo_and_project import free_port, project_copy
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
