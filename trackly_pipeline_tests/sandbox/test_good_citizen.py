@@ -187,6 +187,7 @@ def test_a_control_body_length_is_checked(own_server):
     assert code == 400 and "Content-Length" in json.loads(reply)["error"]
 
 
+@pytest.mark.slow  # `trackly sandbox serve` in a subprocess: imports and a world of its own
 def test_serve_prints_the_control_secret_with_the_token_exports(tmp_path):
     """`trackly sandbox serve` prints `export TUNE_SANDBOX_SECRET=...` with the tokens; that secret
     steers the server it started."""
