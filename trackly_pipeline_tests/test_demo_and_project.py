@@ -115,6 +115,7 @@ def user_demo(tmp_path_factory) -> tuple[Path, dict, dict, subprocess.CompletedP
     return project, env, before, result
 
 
+@pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_leaves_every_file_of_the_users_project_as_it_was(user_demo):
     """Issue 15.1: the demo deleted the clicks glob's grandparent folder (here the whole project,
     .git included), the configured warehouse and its analysts' copy. It writes only in demo/ now."""
@@ -124,6 +125,7 @@ def test_demo_leaves_every_file_of_the_users_project_as_it_was(user_demo):
     assert (project / "demo" / ".trackly-demo").is_file()
 
 
+@pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_runs_every_network_and_matches_ground_truth(user_demo):
     project, env, _, result = user_demo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -149,6 +151,7 @@ def run_demo(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_starts_at_partitions_start_inside_its_window(tmp_path):
     """With `partitions_start` two days ago the demo syncs from there (as the schedules do), not
     from seven days ago, which Dagster refuses as before the first partition."""
@@ -166,6 +169,7 @@ def test_demo_starts_at_partitions_start_inside_its_window(tmp_path):
         assert {run.tags["dagster/asset_partition_range_start"] for run in instance.get_runs()} == {start}
 
 
+@pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_with_partitions_start_in_the_future_says_there_is_nothing_to_sync(tmp_path):
     env = project_copy(tmp_path)
     start = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
@@ -221,6 +225,7 @@ def test_shipped_instance_limits_the_duckdb_pool_to_one(tmp_path):
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
 
+@pytest.mark.slow  # a subprocess that loads Dagster
 def test_workspace_loads_with_dagster_cli(tmp_path):
     env = project_copy(tmp_path)
     env.update(TUNE_ACME_TOKEN="a-token-0123456789", TUNE_BOLT_TOKEN="b-token-0123456789", TUNE_COBALT_TOKEN="c-token-0123456789",

@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.checks import FRESHNESS_CHECK, MAX_UNATTRIBUTED_SHARE, NETWORKS_CHECK
@@ -19,6 +20,8 @@ from trackly_pipeline.sandbox import FaultRule
 from trackly_pipeline.warehouse.database import Warehouse
 
 from .conftest import table_checksums
+
+pytestmark = pytest.mark.slow
 
 
 def evaluations(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, dg.AssetCheckEvaluation]:

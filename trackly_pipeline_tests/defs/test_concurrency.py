@@ -11,6 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.slow  # runs in several processes at once, an analyst's reader process
 
 READER = """
 import json, sys, time

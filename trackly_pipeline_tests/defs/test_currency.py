@@ -7,7 +7,11 @@ import csv
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from trackly_pipeline.sandbox.expected_outputs import read_fx_rates
+
+pytestmark = pytest.mark.slow
 
 
 def test_rates_used_are_recorded_and_a_missing_rate_is_flagged(project):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import dagster as dg
 import duckdb
+import pytest
 
 from trackly_pipeline import network_dedupe
 from trackly_pipeline.cli import main as trackly_main
@@ -25,6 +26,8 @@ from ..warehouse.test_publish import assert_copy_equals_warehouse
 from .conftest import EARLIEST, table_checksums
 from .test_checks import evaluations, fresh_at, utc
 from .test_pipeline_ground_truth import window_truth
+
+pytestmark = pytest.mark.slow
 
 REPAIR = "trackly network dedupe acme"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_job_name
@@ -16,6 +18,8 @@ from trackly_pipeline.warehouse.transforms import rebuild_rollups
 
 from .conftest import EARLIEST
 from .test_pipeline_ground_truth import NETWORKS, window_truth
+
+pytestmark = pytest.mark.slow
 
 
 def stored_attribution(project) -> dict:

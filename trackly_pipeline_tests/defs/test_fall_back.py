@@ -16,6 +16,8 @@ from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxWorld
 
 from .conftest import make_project
 
+pytestmark = pytest.mark.slow
+
 UTC = timezone.utc
 HOUR = timedelta(hours=1)
 

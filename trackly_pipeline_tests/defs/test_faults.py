@@ -14,6 +14,8 @@ from trackly_pipeline.sandbox import FaultRule
 from .conftest import table_checksums
 from .test_pipeline_ground_truth import window_truth
 
+pytestmark = pytest.mark.slow
+
 REPORT = "Report::getConversions"
 
 

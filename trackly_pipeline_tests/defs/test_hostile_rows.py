@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from trackly_pipeline.sandbox import HOSTILE_ROW_CASES, FaultRule
 
 from .test_faults import assert_matches_ground_truth
+
+pytestmark = pytest.mark.slow
 
 
 def test_hostile_rows_are_quarantined_or_stored_verbatim(project):

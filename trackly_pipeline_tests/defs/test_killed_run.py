@@ -10,11 +10,15 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
+
 from trackly_pipeline.defs.partitions import trailing_window
 from trackly_pipeline.sandbox import FaultRule
 
 from .conftest import EARLIEST, table_checksums
 from .test_faults import assert_matches_ground_truth
+
+pytestmark = pytest.mark.slow  # a sync in a subprocess, killed mid-sweep
 
 CHILD = """
 import sys

@@ -7,10 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
 
 from .test_pipeline_ground_truth import window_truth
+
+pytestmark = pytest.mark.slow
 
 
 def state(frame) -> dict:

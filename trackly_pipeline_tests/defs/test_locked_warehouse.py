@@ -9,6 +9,8 @@ import sys
 import threading
 from datetime import timedelta
 
+import pytest
+
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.sandbox import FaultRule
@@ -16,6 +18,8 @@ from trackly_pipeline.sandbox import FaultRule
 from ..test_cli import HOLD_WRITE_LOCK
 from .conftest import EARLIEST, table_checksums
 from .test_faults import assert_matches_ground_truth
+
+pytestmark = pytest.mark.slow
 
 LOCKED = "warehouse locked by another process"
 

@@ -5,10 +5,13 @@ in it), and once the file is fixed the next run loads everything and catches up.
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
+
+pytestmark = pytest.mark.slow
 
 
 def materialized(result) -> set:

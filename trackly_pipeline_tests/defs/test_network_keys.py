@@ -9,12 +9,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.checks import NETWORKS_CHECK
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB
 from trackly_pipeline.sandbox.expected_outputs import expected_conversions, read_fx_rates
 from trackly_pipeline.warehouse.database import Warehouse
+
+pytestmark = pytest.mark.slow
 
 
 def truth(project, keys: set[str]):

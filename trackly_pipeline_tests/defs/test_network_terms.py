@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import duckdb
 import pandas as pd
+import pytest
 
 from trackly_pipeline.cli import main as trackly_main
 from trackly_pipeline.defs.partitions import partition_hour
@@ -19,6 +20,8 @@ from trackly_pipeline.sandbox.expected_outputs import expected_attribution, expe
 
 from .conftest import ANCHOR, table_checksums
 from .test_explained_attribution import assert_matches_oracle
+
+pytestmark = pytest.mark.slow
 
 ACME_ZONE = "America/New_York"  # the sandbox network's real zone
 REFUSED = "trackly network resweep acme"

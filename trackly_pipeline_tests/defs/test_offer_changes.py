@@ -7,10 +7,13 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
+
+pytestmark = pytest.mark.slow
 
 TRUTH_COLUMN = {"payout": "default_payout", "status": "status", "name": "name", "offer_url": "offer_url"}
 

@@ -12,6 +12,8 @@ from trackly_pipeline.sandbox import FaultRule
 
 from .conftest import table_checksums
 
+pytestmark = pytest.mark.slow
+
 
 def materialize_offers(project, key: str, import_ids: list[int] | None = None) -> dg.ExecuteInProcessResult:
     op_name = "__".join(offers_asset_key(key).path)

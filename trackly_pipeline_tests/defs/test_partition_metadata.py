@@ -9,12 +9,15 @@ from collections import Counter
 from datetime import timedelta
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.defs.assets.attribution import METHODS, attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.partitions import partition_key
 
 from .test_pipeline_ground_truth import window_truth
+
+pytestmark = pytest.mark.slow
 
 HOURS = 168
 # Per hour, Dagster writes a planned and a done materialization of each partitioned asset (4 events).

@@ -18,6 +18,8 @@ from trackly_pipeline.sandbox import SandboxWorld
 
 from .conftest import ANCHOR, make_project
 
+pytestmark = pytest.mark.slow
+
 
 def payout_raise(world: SandboxWorld):
     [change] = [c for c in world.offer_changes("acmenet") if c.kind == "payout"]

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
 from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
 
@@ -19,6 +20,7 @@ def window_truth(project, days: int = 7) -> pd.DataFrame:
     )
 
 
+# Not slow: the everyday loop's proof that the whole pipeline still syncs to the ground truth.
 def test_every_network_syncs_and_matches_ground_truth(project):
     for key in NETWORKS:
         assert project.sync(key).success, key
@@ -42,6 +44,7 @@ def test_every_network_syncs_and_matches_ground_truth(project):
             assert click_id == row.click_id
 
 
+@pytest.mark.slow
 def test_each_attribution_method_occurs(project):
     for key in NETWORKS:
         project.sync(key)
@@ -50,6 +53,7 @@ def test_each_attribution_method_occurs(project):
     assert all(count > 0 for count in methods.values())
 
 
+@pytest.mark.slow
 def test_rollup_revenue_equals_ground_truth_to_the_cent(project):
     for key in NETWORKS:
         assert project.sync(key).success
@@ -73,6 +77,7 @@ def test_rollup_revenue_equals_ground_truth_to_the_cent(project):
     assert round(total, 2) == round(sum(approved.payout_reporting, Decimal(0)), 2)
 
 
+@pytest.mark.slow
 def test_status_changes_between_two_hourly_runs(project):
     for key in NETWORKS:
         project.sync(key)
@@ -92,6 +97,7 @@ def test_status_changes_between_two_hourly_runs(project):
         assert after[(row.network_key, row.conversion_id)] == (row.status, Decimal(row.payout))
 
 
+@pytest.mark.slow
 def test_seven_day_boundary_and_older_rows_stay(project):
     assert project.sync("acme").success
     end = project.world.clock.now()
@@ -111,6 +117,7 @@ def test_seven_day_boundary_and_older_rows_stay(project):
     assert kept == first_rows  # conversions older than the window stay as they were
 
 
+@pytest.mark.slow
 def test_rerunning_is_idempotent(project):
     snapshot_sql = {
         "conversions": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM tune.conversions ORDER BY ALL",

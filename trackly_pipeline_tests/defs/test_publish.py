@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import duckdb
+import pytest
 
 from trackly_pipeline.sandbox import FaultRule
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.publish import PARTITIONED, parts_folder
 
 from ..warehouse.test_publish import assert_copy_equals_warehouse
+
+pytestmark = pytest.mark.slow
 
 
 def published_files(project) -> dict[str, set[str]]:

@@ -17,6 +17,8 @@ import pytest
 from trackly_pipeline.defs.reconciliation import CHECK_NAME, reconcile_job_name
 from trackly_pipeline.sandbox import FaultRule
 
+pytestmark = pytest.mark.slow
+
 ZONES = {"acme": ("acmenet", "America/New_York"), "cobalt": ("cobaltads", "Asia/Kolkata")}
 
 

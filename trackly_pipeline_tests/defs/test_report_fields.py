@@ -7,11 +7,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pandas as pd
+import pytest
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxWorld
 
 from .conftest import ANCHOR, make_project
 from .test_faults import assert_matches_ground_truth
+
+pytestmark = pytest.mark.slow
 
 UNIQUE_COLUMNS = [f"affiliate_unique{n}" for n in range(1, 6)]
 

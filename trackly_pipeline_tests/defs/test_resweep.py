@@ -23,6 +23,8 @@ from .conftest import table_checksums, write_config
 from .test_locked_warehouse import hold_lock, release
 from .test_network_terms import assert_history_is_ground_truth, step_failures
 
+pytestmark = pytest.mark.slow
+
 COBALT_ZONE = "Asia/Kolkata"  # cobalt's TUNE: Trackly's message id travels in affiliate_unique1
 ACME_ZONE = "America/New_York"
 

@@ -11,6 +11,7 @@ import sys
 import time
 
 import dagster as dg
+import pytest
 from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
 from dagster._core.workspace.load_target import EmptyWorkspaceTarget
 from dagster._daemon.daemon import MonitoringDaemon
@@ -23,6 +24,8 @@ from trackly_pipeline.sandbox import FaultRule
 
 from .conftest import EARLIEST
 from .test_concurrency import instance_home
+
+pytestmark = pytest.mark.slow  # a run in a subprocess, killed mid-sync
 
 # An acme sync as a schedule tick runs it, offers included, on the instance in $DAGSTER_HOME.
 CHILD = """

@@ -24,6 +24,8 @@ from trackly_pipeline.sandbox import FaultRule
 from .conftest import EARLIEST
 from .test_concurrency import instance_home
 
+pytestmark = pytest.mark.slow  # a real dagster-daemon and several `dagster job launch` processes
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ACTIVE = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}

@@ -6,12 +6,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.partitions import range_tags
+
+pytestmark = pytest.mark.slow
 
 TICK = datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
 PROJECT_INSTANCE = Path(__file__).resolve().parents[2] / ".dagster_home" / "dagster.yaml"

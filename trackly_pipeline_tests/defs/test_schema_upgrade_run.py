@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 import duckdb
+import pytest
 import yaml
 
 from trackly_pipeline_tests.defs.test_schedules import PROJECT_INSTANCE
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_run_that_upgrades_the_warehouse_logs_it_in_the_event_log(project):

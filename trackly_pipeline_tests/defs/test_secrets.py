@@ -8,8 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.sandbox import FaultRule
+
+pytestmark = pytest.mark.slow
 
 REPORT = "Report::getConversions"
 FAULTS = [

@@ -13,6 +13,8 @@ from trackly_pipeline.sandbox.expected_outputs import expected_revenue
 from .conftest import ANCHOR, Project, make_project
 from .test_pipeline_ground_truth import window_truth
 
+pytestmark = pytest.mark.slow
+
 SHARING = ("acme", "acme2")  # both on network id acmenet, affiliate ids 1001 and 1002
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import dagster as dg
 import duckdb
+import pytest
 import yaml
 
 from trackly_pipeline.cli import main as trackly_main
@@ -21,6 +22,8 @@ from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.sandbox import FaultRule
 from trackly_pipeline.warehouse.database import Warehouse
+
+pytestmark = pytest.mark.slow  # every hostile form through real runs and the CLI
 
 # 40 characters, with some that a URL or JSON text carries encoded ('/', '+', '=', a space, 'é', "'").
 TOKEN = "Q7xLk2Pz/9WvRt4N+mYb8Hc3=JdFg 6Ks5é'Tq0Wn"

@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import pytest
 
 from trackly_pipeline.defs.checks import STALE_CHECK
 
 from .test_faults import assert_matches_ground_truth
+
+pytestmark = pytest.mark.slow
 
 CONVERSIONS = dg.AssetKey(["tune", "acme", "conversions"])
 

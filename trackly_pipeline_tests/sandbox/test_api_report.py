@@ -173,6 +173,7 @@ def test_clock_reveals_conversions_and_changes_statuses():
     assert ("pending", "approved") in changed or ("pending", "rejected") in changed
 
 
+@pytest.mark.slow
 def test_paging_a_100k_network_stays_fast():
     world = SandboxWorld.generate(seed=1, anchor=pd.Timestamp("2026-11-20T12:00Z").to_pydatetime(),
                                   networks=DEFAULT_NETWORKS[:1], conversions_per_network=100_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -186,6 +187,7 @@ def test_a_control_body_length_is_checked(own_server):
     assert code == 400 and "Content-Length" in json.loads(reply)["error"]
 
 
+@pytest.mark.slow  # `trackly sandbox serve` in a subprocess: imports and a world of its own
 def test_serve_prints_the_control_secret_with_the_token_exports(tmp_path):
     """`trackly sandbox serve` prints `export TUNE_SANDBOX_SECRET=...` with the tokens; that secret
     steers the server it started."""
@@ -193,14 +195,24 @@ def test_serve_prints_the_control_secret_with_the_token_exports(tmp_path):
                "--history-days", "2", "--data-dir", str(tmp_path), "--frozen-clock"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    printed: queue.Queue[str | None] = queue.Queue()
+
+    def read_output() -> None:
+        for line in process.stdout:
+            printed.put(line)
+        printed.put(None)  # its output closed: the server exited
+
+    threading.Thread(target=read_output, daemon=True).start()
     lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
     try:
         deadline = time.monotonic() + 120
         while not any("TUNE_SANDBOX_SECRET=" in line for line in lines):
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, f"no TUNE_SANDBOX_SECRET export in {lines}"
-            time.sleep(0.2)
+            try:
+                line = printed.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                pytest.fail(f"no TUNE_SANDBOX_SECRET export in {lines}")
+            assert line is not None, process.stderr.read()
+            lines.append(line)
         exports = dict(match.groups() for line in list(lines) if (match := re.match(r"export (\w+)=(\S+)$", line.strip())))
         api_url = next(re.search(r"(http://127\.0\.0\.1:\d+)/Apiv3/json", line)[1] for line in lines if "/Apiv3/json" in line)
         assert {"TUNE_ACME_TOKEN", "TUNE_BOLT_TOKEN", "TUNE_SANDBOX_SECRET"} <= set(exports)

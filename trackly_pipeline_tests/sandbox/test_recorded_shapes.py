@@ -15,7 +15,6 @@ import requests
 
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 
-from .conftest import ANCHOR
 from .tunecalls import Tune
 
 RECORDED = Path(__file__).resolve().parents[1] / "tune" / "recorded"
@@ -135,8 +134,8 @@ def differences(tune, ours, path: str = "", name: str | None = None, model: str 
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    world = SandboxWorld.generate(seed=5, anchor=ANCHOR, history_days=20, conversions_per_network=600)
+def sandbox(world):
+    """The session's world (these tests only read it), served without a rate limit in the way."""
     with SandboxServer(world, rate_limit=(10_000, 1.0)) as server:
         yield world, server
 

@@ -319,6 +319,7 @@ def test_files_for_the_pipeline(world, tmp_path):
     assert rates.equals(pd.read_csv(world.write_fx_rates(tmp_path / "fx2.csv", "USD"), dtype={"rate": str}))
 
 
+@pytest.mark.slow
 def test_generating_100k_conversions_is_fast():
     started = time.perf_counter()
     world = SandboxWorld.generate(seed=1, networks=DEFAULT_NETWORKS[:1], conversions_per_network=100_000)

@@ -16,6 +16,7 @@ import time
 import zlib
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +168,7 @@ def longest_allowed(read: str) -> float:
     return requests * TIMEOUT_S + 1.0
 
 
+@pytest.mark.slow  # 150 hostile replies, some held open to the client's deadline
 def test_any_reply_gives_a_result_or_a_tune_error_in_time_without_the_token():
     script = Script()
     log = Captured()  # every logger's records: urllib3's too

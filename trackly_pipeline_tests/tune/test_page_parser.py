@@ -152,6 +152,7 @@ def test_empty_page():
     assert parsed.table.num_rows == 0 and parsed.table.schema == CONVERSION_SCHEMA and parsed.rejected == []
 
 
+@pytest.mark.slow  # a 3,000-conversion world swept both ways
 def test_sandbox_sweep_with_hostile_rows_on_every_page_is_identical_both_ways():
     networks = DEFAULT_NETWORKS
     world = SandboxWorld.generate(seed=11, conversions_per_network=3000, networks=networks)

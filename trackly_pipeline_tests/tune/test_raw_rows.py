@@ -96,6 +96,7 @@ def test_sandbox_replies_are_read_in_bulk_and_equal_the_ordinary_path():
         assert len(rows) == len(batch.conversions)
 
 
+@pytest.mark.slow  # every hostile row through both paths: seconds per zone
 @pytest.mark.parametrize("zone_name", ["America/New_York", "Australia/Lord_Howe", "UTC"])
 def test_each_hostile_row_gives_the_same_values_and_reasons_in_bulk(zone_name):
     """One hostile row among valid ones per page: whichever way the page is read, the outcome is the

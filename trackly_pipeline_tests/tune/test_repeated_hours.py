@@ -91,6 +91,7 @@ def test_no_conversion_is_lost_to_a_repeated_hour(case):
             assert converted_at == truth.loc[conversion_id, "stored_at"].to_pydatetime(), (start, end, conversion_id)
 
 
+@pytest.mark.slow
 def test_a_wide_sweep_and_hourly_sweeps_store_the_same_instants(case):
     world, server, network, change, shift = case
     client = client_for(world, server, network)

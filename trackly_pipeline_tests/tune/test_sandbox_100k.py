@@ -8,9 +8,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWorld
 
 from .sandbox_support import everything, mismatches, sandbox_client, truth_in_window
+
+pytestmark = pytest.mark.slow
 
 CONVERSIONS = 100_000
 

@@ -164,6 +164,7 @@ def assert_agrees(conn, config, conversions, sends, clicks, reach) -> None:
     assert got == oracle_attribution(config, conversions, sends, clicks)
 
 
+@pytest.mark.slow  # 400 randomized worlds through DuckDB: half a minute of CPU
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
 def test_sql_attribution_is_the_written_rule(warehouse, world):

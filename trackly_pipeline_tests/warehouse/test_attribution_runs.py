@@ -14,6 +14,8 @@ from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
 from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
+pytestmark = pytest.mark.slow  # each test loads a sandbox world's logs and attributes weeks of them
+
 ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 NETWORK = "acme"
 ATTRIBUTED = ("SELECT * EXCLUDE (attributed_at) FROM analytics.attributed_conversions "
