@@ -22,7 +22,7 @@ import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
-from trackly_pipeline.warehouse.schema import SCHEMA_FILES, apply_schema, sql_template, sql_text
+from trackly_pipeline.warehouse.schema import apply_schema, declared_macros, sql_template, sql_text, statements
 
 CATALOG = "warehouse"
 # How long a writer waits for another process's lock on the file before WarehouseLocked.
@@ -48,7 +48,7 @@ def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str
     are not returned). Values are always bound as parameters, never spliced into the SQL text; a
     template's `identifiers` are (see `schema.sql_template`)."""
     params = params or {}
-    for statement in _statements(sql_template(name, **(identifiers or {}))):
+    for statement in statements(sql_template(name, **(identifiers or {}))):
         used = {key: value for key, value in params.items() if re.search(rf"\${key}\b", statement)}
         # Finished (a row count at most): a result left pending makes the connection's next
         # register() fail, as after the seeds every writing connection runs (a caller's sweep).
@@ -66,11 +66,6 @@ def query_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[s
     parameters, never spliced into the SQL text."""
     cursor = conn.execute(sql_text(name), params or {})
     return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
-
-
-def _statements(script: str) -> list[str]:
-    body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
-    return [statement.strip() for statement in re.split(r";\s*(?:\n|$)", body) if statement.strip()]
 
 
 class Warehouse:
@@ -197,13 +192,7 @@ class Warehouse:
         analysts would see it counted twice. The copy in place and the pending months are kept."""
         refuse_duplicates(conn, "the analysts' copy was not published (the copy in place and its pending months "
                                 "are kept)")
-        macros = [
-            statement
-            for name in SCHEMA_FILES
-            for statement in _statements(sql_text(name))
-            if statement.upper().startswith("CREATE OR REPLACE MACRO")
-        ]
-        return publish_copy(conn, CATALOG, self.published_path, macros)
+        return publish_copy(conn, CATALOG, self.published_path, declared_macros())
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -48,8 +49,10 @@ class Column:
                 + ("" if self.nullable else " NOT NULL"))
 
 
+@functools.cache
 def sql_text(name: str) -> str:
-    """The text of a SQL file shipped in trackly_pipeline/warehouse/sql/."""
+    """The text of a SQL file shipped in trackly_pipeline/warehouse/sql/ (read once per process:
+    the package's files do not change under a running process)."""
     return resources.files("trackly_pipeline.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
@@ -66,12 +69,33 @@ def sql_template(name: str, **identifiers: str) -> str:
     return "".join(lines)
 
 
+def statements(script: str) -> list[str]:
+    """The statements of a SQL script, comment lines left out."""
+    body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    return [statement.strip() for statement in re.split(r";\s*(?:\n|$)", body) if statement.strip()]
+
+
+@functools.cache
+def declared_macros() -> tuple[str, ...]:
+    """The schema files' CREATE OR REPLACE MACRO statements, in their order."""
+    return tuple(statement for name in SCHEMA_FILES for statement in statements(sql_text(name))
+                 if statement.upper().startswith("CREATE OR REPLACE MACRO"))
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:
     """Create what is missing and add the trailing columns an older version did not have. Returns
     the columns added ("schema.table.column"); raises SchemaMismatchError naming `file` otherwise."""
-    for name in SCHEMA_FILES:
-        conn.execute(sql_text(name))
     existing = _columns(conn, catalog)
+    if declared_columns().keys() <= existing.keys():
+        # Every table (so every schema) is there: the CREATE ... IF NOT EXISTS statements would do
+        # nothing, and they cost most of a writing connection's opening. The macros are replaced
+        # every time, as an older version's may differ (comparing them costs more than replacing).
+        for macro in declared_macros():
+            conn.execute(macro)
+    else:
+        for name in SCHEMA_FILES:
+            conn.execute(sql_text(name))
+        existing = _columns(conn, catalog)
     upgrades = {table: _missing_trailing_columns(table, existing[table], declared, file)
                 for table, declared in declared_columns().items()}
     upgrades = {table: columns for table, columns in upgrades.items() if columns}
