@@ -5,4 +5,4 @@
 SELECT
     *,
     file_row_number AS source_row
-FROM read_parquet($path, file_row_number = true)
+FROM read_parquet($path, file_row_number = TRUE)

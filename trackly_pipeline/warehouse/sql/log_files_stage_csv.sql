@@ -2,4 +2,4 @@
 -- (log_files_read_csv.sql).
 CREATE OR REPLACE TEMP TABLE csv_rows AS
 SELECT *
-FROM read_csv($path, header = true, auto_detect = true);
+FROM read_csv($path, header = TRUE, auto_detect = TRUE);
