@@ -180,20 +180,20 @@ def config_text(project: Project) -> str:
 
 
 class SyncedFolders:
-    """The warehouses of a session, one per distinct opening (networks, days, config overrides),
-    each synced through Dagster the first time a test asks for it."""
+    """The warehouses of a session, one per distinct opening (networks, days, offers, config
+    overrides), each synced through Dagster the first time a test asks for it."""
 
     def __init__(self, world: SandboxWorld, files: Path, tmp_path_factory) -> None:
         self.world, self.files, self.tmp_path_factory = world, files, tmp_path_factory
         self.folders: dict[tuple, SyncedFolder] = {}
 
-    def get(self, keys: tuple[str, ...], days: int, overrides: dict) -> SyncedFolder:
-        opening = (keys, days, repr(sorted(overrides.items())))
+    def get(self, keys: tuple[str, ...], days: int, with_offers: bool, overrides: dict) -> SyncedFolder:
+        opening = (keys, days, with_offers, repr(sorted(overrides.items())))
         if opening not in self.folders:
-            self.folders[opening] = self.sync(keys, days, overrides)
+            self.folders[opening] = self.sync(keys, days, with_offers, overrides)
         return self.folders[opening]
 
-    def sync(self, keys: tuple[str, ...], days: int, overrides: dict) -> SyncedFolder:
+    def sync(self, keys: tuple[str, ...], days: int, with_offers: bool, overrides: dict) -> SyncedFolder:
         base = self.tmp_path_factory.mktemp("synced")
         root = base / "project"
         root.mkdir()
@@ -203,7 +203,7 @@ class SyncedFolders:
                 if overrides:
                     project.rebuild(**overrides)
                 for key in keys:
-                    assert project.sync(key, days=days).success, key
+                    assert project.sync(key, days=days, with_offers=with_offers).success, key
                 clock, config = project.world.clock.now(), config_text(project)
             finally:
                 server.stop()
@@ -218,17 +218,19 @@ def synced_folders(standard_world, standard_files, tmp_path_factory) -> SyncedFo
 
 @pytest.fixture
 def synced(synced_folders, standard_world, monkeypatch):
-    """`synced(*keys, days=7, **overrides)`: a project over a fresh copy of the standard world whose
-    networks `keys` were synced, in that order, over the `days` before the sandbox's clock (offers
-    included), after `project.rebuild(**overrides)`; each sync asserted successful. The syncs ran
+    """`synced(*keys, days=7, with_offers=True, **overrides)`: a project over a fresh copy of the
+    standard world whose networks `keys` were synced (`Project.sync`), in that order, over the `days`
+    before the sandbox's clock, after `project.rebuild(**overrides)`; each sync asserted successful.
+    It stands for a test's opening syncs when nothing else came before them. The syncs ran
     once per session: each test gets a copy of the warehouse they left, a new sandbox server (no
     faults, nothing served yet) and a new Dagster instance (no record of those runs)."""
     servers = []
 
-    def restore(*keys: str, days: int = 7, **overrides) -> Project:
+    def restore(*keys: str, days: int = 7, with_offers: bool = True, **overrides) -> Project:
         assert not servers, "one synced project per test: they share their folder"
-        folder = synced_folders.get(keys, days, overrides)
-        shutil.rmtree(folder.root, ignore_errors=True)  # the previous test's copy
+        folder = synced_folders.get(keys, days, with_offers, overrides)
+        if folder.root.exists():
+            shutil.rmtree(folder.root)  # the previous test's copy
         server, project = make_project(world_copy(standard_world), folder.root, monkeypatch, folder.saved)
         servers.append(server)
         if overrides:
