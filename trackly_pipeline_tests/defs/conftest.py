@@ -1,5 +1,5 @@
 """A real project around the sandbox: Trackly logs and rates on disk, a trackly.yaml pointing at
-the sandbox over HTTP, a DuckDB file in tmp_path, and Dagster definitions built from it.
+the sandbox over HTTP, a DuckDB file beside them, and Dagster definitions built from it.
 
 What is expensive is made once per session (per xdist worker) and copied into each test: the
 standard world, its logs and rates, and warehouses after a test's opening syncs (`synced`)."""
