@@ -1,8 +1,13 @@
 """A real project around the sandbox: Trackly logs and rates on disk, a trackly.yaml pointing at
-the sandbox over HTTP, a DuckDB file in tmp_path, and Dagster definitions built from it."""
+the sandbox over HTTP, a DuckDB file beside them, and Dagster definitions built from it.
+
+What is expensive is made once per session (per xdist worker) and copied into each test: the
+standard world, its logs and rates, and warehouses after a test's opening syncs (`synced`)."""
 
 from __future__ import annotations
 
+import copy
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +21,7 @@ from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
+from trackly_pipeline.sandbox.clock import SandboxClock
 from trackly_pipeline.warehouse.database import Warehouse
 
 ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
@@ -102,15 +108,41 @@ def write_config(root: Path, api_url: str, overrides: dict | None = None, *, sec
 
 
 @pytest.fixture(scope="session")
-def session_world() -> SandboxWorld:
+def standard_world() -> SandboxWorld:
+    """The world most tests run against, generated once; tests get copies (`world_copy`)."""
     return SandboxWorld.generate(seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800)
 
 
-def make_project(world: SandboxWorld, root: Path, monkeypatch) -> tuple[SandboxServer, Project]:
-    for name, token in world.token_env().items():
-        monkeypatch.setenv(name, token)
+def world_copy(world: SandboxWorld) -> SandboxWorld:
+    """A deep copy with a clock of its own at the world's time: a test moves it and fills its caches
+    without reaching the original or another test's copy. (A clock holds a lock, which cannot be copied.)"""
+    return copy.deepcopy(world, {id(world.clock): SandboxClock(world.clock.now())})
+
+
+def write_world_files(world: SandboxWorld, root: Path) -> None:
+    """The Trackly logs and the rates file trackly.yaml points at."""
     world.write_trackly_logs(root / "logs")
     world.write_fx_rates(root / "fx_rates.csv", "USD")
+
+
+@pytest.fixture(scope="session")
+def standard_files(standard_world, tmp_path_factory) -> Path:
+    """The standard world's logs and rates, written once; `make_project` copies them."""
+    folder = tmp_path_factory.mktemp("standard_files")
+    write_world_files(standard_world, folder)
+    return folder
+
+
+def make_project(world: SandboxWorld, root: Path, monkeypatch, files: Path | None = None) -> tuple[SandboxServer, Project]:
+    """A project in `root` over `world`; `files`: a folder to copy into `root` (the world's logs and
+    rates, or more) instead of writing the logs and rates. Copies keep each file's mtime, which
+    ops.loaded_files records."""
+    for name, token in world.token_env().items():
+        monkeypatch.setenv(name, token)
+    if files is None:
+        write_world_files(world, root)
+    else:
+        shutil.copytree(files, root, dirs_exist_ok=True)
     server = SandboxServer(world, port=0)
     server.start()
     second_acme = any(account.key == "acme2" for account in world.accounts)  # configured when the world has it
@@ -123,12 +155,99 @@ def make_project(world: SandboxWorld, root: Path, monkeypatch) -> tuple[SandboxS
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch) -> Project:
-    """A project over its own world (tests may move its clock)."""
-    world = SandboxWorld.generate(seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800)
-    server, project = make_project(world, tmp_path, monkeypatch)
+def project(standard_world, standard_files, tmp_path, monkeypatch) -> Project:
+    """A project over its own copy of the standard world (tests may move its clock)."""
+    server, project = make_project(world_copy(standard_world), tmp_path, monkeypatch, standard_files)
     yield project
     server.stop()
+
+
+@dataclass(frozen=True)
+class SyncedFolder:
+    """A project folder (trackly.yaml, logs, rates, warehouse) saved right after its opening syncs.
+    Tests restore it at `root`, where it was synced: the warehouse records the log files' paths
+    (ops.loaded_files, trackly.*.source_file), and under another root the next sync would load
+    every log again as new files."""
+
+    root: Path
+    saved: Path
+    clock: datetime  # the sandbox's time of the syncs
+    config: str  # trackly.yaml, the sandbox's address aside
+
+
+def config_text(project: Project) -> str:
+    return (project.root / "trackly.yaml").read_text().replace(project.server.api_url, "<sandbox>")
+
+
+class SyncedFolders:
+    """The warehouses of a session, one per distinct opening (networks, days, offers, config
+    overrides), each synced through Dagster the first time a test asks for it."""
+
+    def __init__(self, world: SandboxWorld, files: Path, tmp_path_factory) -> None:
+        self.world, self.files, self.tmp_path_factory = world, files, tmp_path_factory
+        self.folders: dict[tuple, SyncedFolder] = {}
+
+    def get(self, keys: tuple[str, ...], days: int, with_offers: bool, overrides: dict) -> SyncedFolder:
+        opening = (keys, days, with_offers, repr(sorted(overrides.items())))
+        if opening not in self.folders:
+            self.folders[opening] = self.sync(keys, days, with_offers, overrides)
+        return self.folders[opening]
+
+    def sync(self, keys: tuple[str, ...], days: int, with_offers: bool, overrides: dict) -> SyncedFolder:
+        base = self.tmp_path_factory.mktemp("synced")
+        root = base / "project"
+        root.mkdir()
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            server, project = make_project(world_copy(self.world), root, monkeypatch, self.files)
+            try:
+                if overrides:
+                    project.rebuild(**overrides)
+                for key in keys:
+                    assert project.sync(key, days=days, with_offers=with_offers).success, key
+                clock, config = project.world.clock.now(), config_text(project)
+            finally:
+                server.stop()
+        shutil.copytree(root, base / "saved")  # every connection closed: the runs are over
+        return SyncedFolder(root, base / "saved", clock, config)
+
+
+@pytest.fixture(scope="session")
+def synced_folders(standard_world, standard_files, tmp_path_factory) -> SyncedFolders:
+    return SyncedFolders(standard_world, standard_files, tmp_path_factory)
+
+
+@pytest.fixture
+def synced(synced_folders, standard_world, monkeypatch):
+    """`synced(*keys, days=7, with_offers=True, **overrides)`: a project over a fresh copy of the
+    standard world whose networks `keys` were synced (`Project.sync`), in that order, over the `days`
+    before the sandbox's clock, after `project.rebuild(**overrides)`; each sync asserted successful.
+    It stands for a test's opening syncs when nothing else came before them. The syncs ran
+    once per session: each test gets a copy of the warehouse they left, a new sandbox server (no
+    faults, nothing served yet) and a new Dagster instance (no record of those runs)."""
+    servers = []
+
+    def restore(*keys: str, days: int = 7, with_offers: bool = True, **overrides) -> Project:
+        assert not servers, "one synced project per test: they share their folder"
+        folder = synced_folders.get(keys, days, with_offers, overrides)
+        if folder.root.exists():
+            shutil.rmtree(folder.root)  # the previous test's copy
+        server, project = make_project(world_copy(standard_world), folder.root, monkeypatch, folder.saved)
+        servers.append(server)
+        if overrides:
+            project.rebuild(**overrides)
+        # The copy is of a warehouse made under this test's conditions: same world, time and config.
+        assert (project.world.clock.now(), config_text(project)) == (folder.clock, folder.config)
+        return project
+
+    yield restore
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def synced_project(synced) -> Project:
+    """A project whose three networks were synced over the standard 7 days (`synced`)."""
+    return synced("acme", "bolt", "cobalt")
 
 
 def table_checksums(project) -> dict[str, str]:

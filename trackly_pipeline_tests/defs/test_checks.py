@@ -102,11 +102,11 @@ def test_sync_is_fresh_warns_on_its_own_schedule_while_every_sync_fails(project)
                                 f"no sweep reaching the present since {utc(hour)}")
 
 
-def test_a_backfill_of_old_hours_after_failed_ticks_does_not_make_a_network_fresh(project):
+def test_a_backfill_of_old_hours_after_failed_ticks_does_not_make_a_network_fresh(synced):
     """Four hourly ticks fail, then a backfill of two days a week back succeeds: the newest hour
     swept to the present is still the one before the failures, 5 h old at the next freshness tick."""
+    project = synced("acme")
     hour = project.world.clock.now()
-    assert project.sync("acme").success
     assert fresh_at(project, hour + timedelta(hours=1))["acme"].passed
 
     project.server.add_fault(FaultRule("invalid_token", times=None))
@@ -126,12 +126,12 @@ def test_a_backfill_of_old_hours_after_failed_ticks_does_not_make_a_network_fres
     assert acme.description.endswith(f"no sweep reaching the present since {utc(hour)}")
 
 
-def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_freshness_stays(project):
+def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_freshness_stays(synced):
     """At 15:30 the last full hour ends at 15:00. A sync over hours up to 18:00 fails at once: no
     call to TUNE, no table changed, no sweep or attribution in ops.sync_log (the Trackly log loads of
     the run, which touch no hour, still run), and freshness says what it said."""
+    project = synced("acme")
     hour = project.world.clock.now()  # 12:00
-    assert project.sync("acme").success
     before = fresh_at(project, hour + timedelta(hours=3, minutes=30))["acme"]
     assert not before.passed and before.metadata["fresh_through"].value == utc(hour)
     calls, log, tables = len(project.server.requests), network_sync_log(project, "acme"), table_checksums(project)
@@ -156,12 +156,12 @@ def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_fre
     assert (after.passed, after.description) == (before.passed, before.description)
 
 
-def test_an_attribution_logged_over_future_hours_by_an_older_version_does_not_count(project):
+def test_an_attribution_logged_over_future_hours_by_an_older_version_does_not_count(synced):
     """A version before the refusal of unended hours logged a run over the next day as a
     successful attribution (0 rows, no present_at). Once attribution fails, that row must not keep
     the network fresh until its future hour comes: the last real attribution counts."""
+    project = synced("acme")
     hour = project.world.clock.now()
-    assert project.sync("acme").success
     with Warehouse(project.settings.duckdb_path).connect() as conn:
         conn.execute(
             "INSERT INTO ops.sync_log VALUES ($id, 'acme', 'attribution', $start, $end, $at, $at, 0.1, 0, 0, 0, "
@@ -177,11 +177,11 @@ def test_an_attribution_logged_over_future_hours_by_an_older_version_does_not_co
     assert acme.metadata["attributed_through"].value == utc(hour)
 
 
-def test_a_sweep_whose_attribution_fails_is_not_fresh(project):
+def test_a_sweep_whose_attribution_fails_is_not_fresh(synced):
     """The sweeps keep reaching the present, but attribution fails (the rates file is gone): the
     analysts' tables stop at the last attributed hour, and freshness says so."""
+    project = synced("acme")
     hour = project.world.clock.now()
-    assert project.sync("acme").success
     (project.root / "fx_rates.csv").rename(project.root / "fx_rates.moved")
     project.world.clock.set(hour + timedelta(hours=3, minutes=5))
     run = project.sync("acme", with_offers=False)
@@ -198,13 +198,13 @@ def test_a_sweep_whose_attribution_fails_is_not_fresh(project):
         "skipped after a failed blocking check)")
 
 
-def test_a_network_blocked_by_its_blocking_check_is_not_fresh(project):
+def test_a_network_blocked_by_its_blocking_check_is_not_fresh(synced):
     """A second stored copy of a conversion ten days back, outside the hourly window that would
     replace it: every sweep of the network fails before it commits (the duplicate check holds
     inside its transaction), so nothing new is attributed and the analytics stop at the last good
     hour, while `no_duplicate_conversions` names the repair."""
+    project = synced("acme", days=14)
     hour = project.world.clock.now()
-    assert project.sync("acme", days=14).success
     with Warehouse(project.settings.duckdb_path).connect() as conn:
         conn.execute("INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
                      "AND converted_at < $before ORDER BY conversion_id LIMIT 1", {"before": hour - timedelta(days=10)})

@@ -39,8 +39,8 @@ json.dump({"errors": errors, "queries": queries, "max_latency": max(latencies or
 """
 
 
-def test_analysts_read_the_published_copy_while_ten_hourly_runs_go_by(project, tmp_path):
-    assert project.sync("acme").success  # the first publish
+def test_analysts_read_the_published_copy_while_ten_hourly_runs_go_by(synced, tmp_path):
+    project = synced("acme")  # the first publish
     stop, out = tmp_path / "stop", tmp_path / "reader.json"
     published = project.settings.duckdb_path.with_name("trackly_analytics.duckdb")
     assert published.exists()

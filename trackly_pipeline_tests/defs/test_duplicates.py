@@ -70,9 +70,9 @@ def duplicate_check(project) -> dg.AssetCheckEvaluation:
     return result.get_asset_check_evaluations()[0]
 
 
-def test_a_stuck_duplicate_is_never_published_fails_the_sweep_and_dedupe_repairs_it(project, monkeypatch, capsys):
+def test_a_stuck_duplicate_is_never_published_fails_the_sweep_and_dedupe_repairs_it(synced, monkeypatch, capsys):
     # 25 days of acme (early November: days no 7-day sweep reaches again), 7 of bolt.
-    assert project.sync("acme", days=25).success
+    project = synced("acme", days=25)
     assert project.sync("bolt").success
     published = copy_checksums(project)
     conversion_id = plant_duplicate(project)
@@ -129,8 +129,8 @@ def test_a_stuck_duplicate_is_never_published_fails_the_sweep_and_dedupe_repairs
     assert round(total, 2) == expected
 
 
-def test_dedupe_says_in_one_line_that_the_warehouse_is_locked(project, monkeypatch, capsys):
-    assert project.sync("acme").success
+def test_dedupe_says_in_one_line_that_the_warehouse_is_locked(synced, monkeypatch, capsys):
+    project = synced("acme")
     plant_duplicate(project)
     monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
     monkeypatch.setattr(network_dedupe, "LOCK_WAIT_S", 0.5)
@@ -151,9 +151,9 @@ def test_dedupe_says_in_one_line_that_the_warehouse_is_locked(project, monkeypat
                          "HAVING count(*) > 1") == [(2,)]  # nothing removed
 
 
-def test_a_duplicate_attribution_alone_fails_the_networks_checks_and_its_attribution(project):
+def test_a_duplicate_attribution_alone_fails_the_networks_checks_and_its_attribution(synced):
+    project = synced("acme", days=14)
     hour = project.world.clock.now()
-    assert project.sync("acme", days=14).success
     with Warehouse(project.settings.duckdb_path).connect() as conn:   # 10 days back: no window reaches it
         conversion_id = conn.execute(
             "INSERT INTO analytics.attributed_conversions SELECT * FROM analytics.attributed_conversions "
@@ -182,9 +182,9 @@ def test_a_duplicate_attribution_alone_fails_the_networks_checks_and_its_attribu
     assert table_checksums(project) == before
 
 
-def test_a_network_whose_new_data_another_networks_duplicate_keeps_from_analysts_is_not_fresh(project):
+def test_a_network_whose_new_data_another_networks_duplicate_keeps_from_analysts_is_not_fresh(synced):
+    project = synced("acme", days=14)
     hour = project.world.clock.now()
-    assert project.sync("acme", days=14).success
     assert project.sync("bolt").success
     assert fresh_at(project, hour + timedelta(minutes=30))["bolt"].passed
     with Warehouse(project.settings.duckdb_path).connect() as conn:   # acme's stuck duplicate, 10 days back

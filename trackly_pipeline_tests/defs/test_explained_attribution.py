@@ -39,9 +39,8 @@ def assert_matches_oracle(project, expected) -> None:
         assert (click_id, creative_id) == (row.expected_click_id, row.expected_creative_id), row
 
 
-def test_default_rules_and_reasons(project):
-    for key in NETWORKS:
-        assert project.sync(key).success
+def test_default_rules_and_reasons(synced_project):
+    project = synced_project
     expected = expected_attribution(project.world, window_truth(project))
     assert_matches_oracle(project, expected)
     reasons = {r for r in expected.expected_reason if r}
@@ -84,11 +83,11 @@ def test_attribution_window_per_network_and_offer(project):
     assert_matches_oracle(project, expected)
 
 
-def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_later_click(project):
+def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_later_click(synced):
     """A warehouse written before the time-order rule holds a conversion credited to a click made
     after it. Re-attributing its hours (README: "Re-attributing history") corrects the row and
     takes its payout out of the message's and creative's revenue."""
-    assert project.sync("acme").success
+    project = synced("acme")
     cases = project.world.hard_cases()
     truth = window_truth(project).set_index("conversion_id")
     later = cases[(cases.network_key == "acme") & (cases.expected_reason == "click after the conversion")

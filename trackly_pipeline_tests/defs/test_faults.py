@@ -73,9 +73,8 @@ def test_transient_faults_are_retried_and_the_run_matches_ground_truth(project, 
         pytest.param(FaultRule("truncated", times=None, method=REPORT, page=2), id="page-2-always-cut-mid-reply"),
     ],
 )
-def test_lasting_faults_fail_cleanly_and_the_next_run_repairs(project, rule):
-    project.rebuild(acme={"page_size": 100, "rate_limit_window_s": 0.2})
-    assert project.sync("acme").success
+def test_lasting_faults_fail_cleanly_and_the_next_run_repairs(synced, rule):
+    project = synced("acme", acme={"page_size": 100, "rate_limit_window_s": 0.2})
     project.world.clock.advance(timedelta(hours=30))  # new conversions and status changes
     before = table_checksums(project)
 
@@ -93,12 +92,11 @@ def test_lasting_faults_fail_cleanly_and_the_next_run_repairs(project, rule):
     assert_matches_ground_truth(project, "acme")
 
 
-def test_a_sweep_short_of_rows_fails_before_writing_and_the_next_run_repairs(project):
+def test_a_sweep_short_of_rows_fails_before_writing_and_the_next_run_repairs(synced):
     """A network that caps rows per page below our `limit` (TUNE's maximum is undocumented) while its
     `count` and `pageCount` follow the limit: stored, the sweep would mark the rows it never got as
     vanished. The run fails instead, saying how many rows TUNE counted and how many came."""
-    project.rebuild(acme={"page_size": 100})
-    assert project.sync("acme").success
+    project = synced("acme", acme={"page_size": 100})
     project.world.clock.advance(timedelta(hours=30))  # new conversions and status changes
     before = table_checksums(project)
 

@@ -35,9 +35,8 @@ job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=range_tags(
 """
 
 
-def test_sigkill_mid_sweep(project):
-    project.rebuild(acme={"page_size": 100})
-    assert project.sync("acme").success
+def test_sigkill_mid_sweep(synced):
+    project = synced("acme", acme={"page_size": 100})
     project.world.clock.advance(timedelta(hours=30))
     before = table_checksums(project)
 

@@ -20,8 +20,8 @@ def state(frame) -> dict:
     return {(r.network_key, r.conversion_id): (r.status, Decimal(r.payout)) for r in frame.itertuples()}
 
 
-def test_ledger_records_changes_and_rebuilds_the_past(project):
-    assert project.sync("acme", with_offers=False).success
+def test_ledger_records_changes_and_rebuilds_the_past(synced):
+    project = synced("acme", with_offers=False)
     first_truth = state(window_truth(project)[lambda f: f.network_key == "acme"])
     first_seen = project.query("SELECT max(seen_at) FROM tune.conversion_changes")[0][0]
 
@@ -63,8 +63,8 @@ def test_ledger_records_changes_and_rebuilds_the_past(project):
     assert metadata["window_new"].value == len(set(second_truth) - set(first_truth))
 
 
-def test_the_published_copy_carries_the_macros(project):
-    assert project.sync("acme", with_offers=False).success
+def test_the_published_copy_carries_the_macros(synced):
+    project = synced("acme", with_offers=False)
     published = Warehouse(project.settings.duckdb_path).published_path
     with Warehouse(published).connect(read_only=True) as conn:
         count = conn.execute("SELECT count(*) FROM tune.conversions_as_of(now())").fetchone()[0]

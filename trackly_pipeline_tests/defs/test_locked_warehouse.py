@@ -52,9 +52,8 @@ def conversion_syncs(project) -> list[tuple]:
                          "ORDER BY started_at")
 
 
-def test_a_lock_held_during_the_final_write_fails_the_run_and_is_logged_failed(project):
-    project.rebuild(acme={"page_size": 100})
-    assert project.sync("acme").success
+def test_a_lock_held_during_the_final_write_fails_the_run_and_is_logged_failed(synced):
+    project = synced("acme", acme={"page_size": 100})
     project.world.clock.advance(timedelta(hours=30))  # new conversions and status changes
     before = table_checksums(project)
 
@@ -92,8 +91,8 @@ def test_a_lock_held_during_the_final_write_fails_the_run_and_is_logged_failed(p
     assert_matches_ground_truth(project, "acme")
 
 
-def test_a_lock_held_when_the_sync_starts_fails_the_run_and_is_logged_failed(project):
-    assert project.sync("acme").success
+def test_a_lock_held_when_the_sync_starts_fails_the_run_and_is_logged_failed(synced):
+    project = synced("acme")
     before = table_checksums(project)
 
     holder = hold_lock(project)

@@ -18,8 +18,8 @@ def materialized(result) -> set:
     return {event.asset_key for event in result.get_asset_materialization_events()}
 
 
-def test_a_bad_message_file_fails_the_load_naming_it_and_attribution_waits(project):
-    assert project.sync("acme").success
+def test_a_bad_message_file_fails_the_load_naming_it_and_attribution_waits(synced):
+    project = synced("acme")
     attributed = project.query("SELECT count(*) FROM analytics.attributed_conversions")[0][0]
     loaded = project.query("SELECT count(*) FROM trackly.messages")[0][0]
 

@@ -14,9 +14,8 @@ def table_state(project) -> dict:
     }
 
 
-def test_failing_network_beside_a_healthy_one(project, monkeypatch):
-    assert project.sync("acme").success
-    assert project.sync("bolt").success
+def test_failing_network_beside_a_healthy_one(synced, monkeypatch):
+    project = synced("acme", "bolt")
     before = table_state(project)
 
     bad_token = "not-the-right-token-0000"
@@ -36,8 +35,8 @@ def test_failing_network_beside_a_healthy_one(project, monkeypatch):
     assert "network 'bolt'" in failure.message and bad_token not in failure.to_string()
 
 
-def test_unreachable_network_fails_alone(project):
-    assert project.sync("acme").success
+def test_unreachable_network_fails_alone(synced):
+    project = synced("acme")
     project.rebuild(bolt={"api_url": "http://127.0.0.1:9/Apiv3/json", "max_retries": 1})
     assert not project.sync("bolt").success
     assert project.sync("acme").success

@@ -67,8 +67,8 @@ def trackly(monkeypatch, project, capsys, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_a_renamed_key_is_refused_until_renamed_then_every_conversion_counts_once(project, monkeypatch, capsys):
-    assert project.sync("acme").success
+def test_a_renamed_key_is_refused_until_renamed_then_every_conversion_counts_once(synced, monkeypatch, capsys):
+    project = synced("acme")
     acme = truth(project, {"acme"})
     before = totals(project)
     assert before["warehouse"] == before["copy"]
@@ -105,9 +105,8 @@ def test_a_renamed_key_is_refused_until_renamed_then_every_conversion_counts_onc
     assert networks_check(project).passed
 
 
-def test_a_removed_network_blocks_the_rollups_until_forgotten(project, monkeypatch, capsys):
-    assert project.sync("acme").success
-    assert project.sync("bolt").success
+def test_a_removed_network_blocks_the_rollups_until_forgotten(synced, monkeypatch, capsys):
+    project = synced("acme", "bolt")
     before = totals(project)
     assert before["copy"]["bolt"][0] > 0
 
@@ -136,9 +135,9 @@ def test_a_removed_network_blocks_the_rollups_until_forgotten(project, monkeypat
     assert networks_check(project).passed
 
 
-def test_a_rename_that_respells_the_network_id_is_a_rename(project, monkeypatch, capsys):
+def test_a_rename_that_respells_the_network_id_is_a_rename(synced, monkeypatch, capsys):
     """trackly.yaml compares network ids case aside (they name API hosts): so does the registry."""
-    assert project.sync("acme").success
+    project = synced("acme")
     project.rebuild(acme={"key": "acme_us", "network_id": "AcmeNet"})
     assert "is the account stored under 'acme'" in failures(project.sync("acme_us", with_offers=False))
     code, out, err = trackly(monkeypatch, project, capsys, "network", "rename", "acme", "acme_us")

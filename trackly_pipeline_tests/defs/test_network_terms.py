@@ -92,9 +92,8 @@ def test_changed_zone_then_field_refused_until_the_resweep(project):
     assert vanished(project) == 0
 
 
-def test_changed_field_alone_needs_only_reattribution(project):
-    project.rebuild(acme={"message_id_field": "aff_sub2"})
-    assert project.sync("acme", days=15).success
+def test_changed_field_alone_needs_only_reattribution(synced):
+    project = synced("acme", days=15, acme={"message_id_field": "aff_sub2"})
     attributed = {name: digest for name, digest in table_checksums(project).items() if name.startswith("analytics.")}
 
     project.rebuild()
@@ -128,9 +127,8 @@ def test_changed_affiliate_refused_then_resweep_forgets_the_old_account(project)
                          "AND change <> 'new'") == [("other_affiliate",)]
 
 
-def test_the_command_reattributes_then_has_nothing_to_do(project, tmp_path, monkeypatch, capsys):
-    project.rebuild(acme={"message_id_field": "aff_sub2"})
-    assert project.sync("acme", days=15).success
+def test_the_command_reattributes_then_has_nothing_to_do(synced, tmp_path, monkeypatch, capsys):
+    project = synced("acme", days=15, acme={"message_id_field": "aff_sub2"})
     project.rebuild()
     monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -178,9 +176,9 @@ def test_a_conversion_of_the_hour_still_going_is_not_taken_for_vanished(project)
     assert vanished(project) == 0
 
 
-def test_a_field_changed_with_the_upgrade_to_terms_is_refused(project):
+def test_a_field_changed_with_the_upgrade_to_terms_is_refused(synced):
     """A warehouse written before ops.network_terms: the field its attribution used is in ops.networks."""
-    assert project.sync("acme").success
+    project = synced("acme")
     with duckdb.connect(str(project.settings.duckdb_path)) as conn:
         conn.execute("DELETE FROM ops.network_terms")  # the upgrade creates the table empty
     project.rebuild(acme={"message_id_field": "aff_sub2"})

@@ -86,8 +86,8 @@ def expected(project, key: str, network_id: str, offers_as_of: datetime, default
     return {group: (len(paid), min(paid), max(paid)) for group, paid in groups.items()}
 
 
-def test_custom_payouts_and_payout_types_are_told_apart(project):
-    assert project.sync("acme").success
+def test_custom_payouts_and_payout_types_are_told_apart(synced):
+    project = synced("acme")
     check = rebuild(project)
     mine = stored(project, "acme")
     assert mine == expected(project, "acme", "acmenet", project.world.clock.now())

@@ -21,9 +21,8 @@ def window_truth(project, days: int = 7) -> pd.DataFrame:
 
 
 # Not slow: the everyday loop's proof that the whole pipeline still syncs to the ground truth.
-def test_every_network_syncs_and_matches_ground_truth(project):
-    for key in NETWORKS:
-        assert project.sync(key).success, key
+def test_every_network_syncs_and_matches_ground_truth(synced_project):
+    project = synced_project  # each network's sync asserted successful
     truth = window_truth(project)
     assert set(truth.network_key) == set(NETWORKS)  # three networks, three zones, several currencies
     assert truth.currency.nunique() >= 3
@@ -44,19 +43,17 @@ def test_every_network_syncs_and_matches_ground_truth(project):
             assert click_id == row.click_id
 
 
-@pytest.mark.slow
-def test_each_attribution_method_occurs(project):
-    for key in NETWORKS:
-        project.sync(key)
+# Not slow: reads the same synced warehouse as the test above.
+def test_each_attribution_method_occurs(synced_project):
+    project = synced_project
     methods = dict(project.query("SELECT attribution_method, count(*) FROM analytics.attributed_conversions GROUP BY 1"))
     assert set(methods) == {"ad_id_click", "sub_id_click", "sub_id_message", "unattributed"}
     assert all(count > 0 for count in methods.values())
 
 
-@pytest.mark.slow
-def test_rollup_revenue_equals_ground_truth_to_the_cent(project):
-    for key in NETWORKS:
-        assert project.sync(key).success
+# Not slow: reads the same synced warehouse as the test above.
+def test_rollup_revenue_equals_ground_truth_to_the_cent(synced_project):
+    project = synced_project
     truth = window_truth(project)
 
     def stored(sql: str) -> dict:
@@ -78,9 +75,8 @@ def test_rollup_revenue_equals_ground_truth_to_the_cent(project):
 
 
 @pytest.mark.slow
-def test_status_changes_between_two_hourly_runs(project):
-    for key in NETWORKS:
-        project.sync(key)
+def test_status_changes_between_two_hourly_runs(synced_project):
+    project = synced_project
     before = dict(((r[0], r[1]), r[2:]) for r in project.query(
         "SELECT network, conversion_id, status, payout FROM tune.conversions"))
     project.world.clock.advance(timedelta(days=2))
@@ -98,8 +94,8 @@ def test_status_changes_between_two_hourly_runs(project):
 
 
 @pytest.mark.slow
-def test_seven_day_boundary_and_older_rows_stay(project):
-    assert project.sync("acme").success
+def test_seven_day_boundary_and_older_rows_stay(synced):
+    project = synced("acme")
     end = project.world.clock.now()
     start = end - timedelta(days=7)
     outside = project.query(
@@ -118,7 +114,7 @@ def test_seven_day_boundary_and_older_rows_stay(project):
 
 
 @pytest.mark.slow
-def test_rerunning_is_idempotent(project):
+def test_rerunning_is_idempotent(synced_project):
     snapshot_sql = {
         "conversions": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM tune.conversions ORDER BY ALL",
         "attributed": "SELECT * EXCLUDE (attributed_at) FROM analytics.attributed_conversions ORDER BY ALL",
@@ -128,8 +124,7 @@ def test_rerunning_is_idempotent(project):
         "offers": "SELECT * EXCLUDE (synced_at) FROM tune.offers ORDER BY ALL",
         "clicks": "SELECT count(*), count(DISTINCT (source_file, source_row)) FROM trackly.clicks",
     }
-    for key in NETWORKS:
-        project.sync(key)
+    project = synced_project
     first = {name: project.query(sql) for name, sql in snapshot_sql.items()}
     for key in NETWORKS:
         assert project.sync(key).success

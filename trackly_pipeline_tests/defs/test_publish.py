@@ -29,9 +29,9 @@ def files_on_disk(project) -> set[str]:
     return {p.name for p in parts.glob("*/*.parquet")}
 
 
-def test_the_copy_equals_the_warehouse_and_a_run_republishes_only_its_months(project):
+def test_the_copy_equals_the_warehouse_and_a_run_republishes_only_its_months(synced):
     # 20 days of history ending 2026-11-20: October and November.
-    assert project.sync("acme", days=25).success
+    project = synced("acme", days=25)
     assert_copy_equals_warehouse(Warehouse(project.settings.duckdb_path))
     first = published_files(project)
     assert {f[:7] for f in first["tune.conversions"]} == {"2026-10", "2026-11"}

@@ -102,8 +102,8 @@ def test_reconciliation_passes_fails_on_exactly_the_changed_days_then_passes_aga
                          {"network": key}) == [(0,)]
 
 
-def test_an_unreachable_report_warns_without_failing_the_run(project):
-    assert project.sync("acme").success
+def test_an_unreachable_report_warns_without_failing_the_run(synced):
+    project = synced("acme")
     project.server.add_fault(FaultRule("api_error", times=None, method="Report::getStats", message="Report is down"))
     check = reconcile_now(project, "acme")
     assert not check.passed

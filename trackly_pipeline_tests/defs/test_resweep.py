@@ -104,8 +104,8 @@ def test_resweep_without_a_warehouse_creates_none(project, monkeypatch, capsys):
     assert not project.settings.duckdb_path.exists()
 
 
-def test_resweep_on_a_locked_warehouse_says_so_in_one_line(project, monkeypatch, capsys):
-    assert project.sync("acme", with_offers=False).success
+def test_resweep_on_a_locked_warehouse_says_so_in_one_line(synced, monkeypatch, capsys):
+    project = synced("acme", with_offers=False)
     monkeypatch.setattr(network_commands, "LOCK_TIMEOUT_S", 0.5)
     holder = hold_lock(project)
     try:

@@ -66,7 +66,8 @@ def approved_total(project) -> object:
                          "WHERE network = 'acme' AND status = 'approved'")[0][0]
 
 
-def test_stored_conversions_sent_back_unreadable_are_held_then_heal(project):
+def test_stored_conversions_sent_back_unreadable_are_held_then_heal(synced):
+    project = synced("acme")  # at the anchor: every row readable, stored
     world = project.world
     resends = {r.kind: r for r in world.conversions("acmenet").resends}
     unreadable = {r.conversion_id for r in resends.values() if not r.readable}
@@ -74,8 +75,6 @@ def test_stored_conversions_sent_back_unreadable_are_held_then_heal(project):
     everyone = unreadable | {capitalized}
     moving = resends["payout_6_decimals"].conversion_id  # TUNE approves it while it is unreadable
 
-    # At the anchor: every row readable, stored.
-    assert project.sync("acme").success
     before = rows(project, everyone)
     assert set(before) == everyone and all(row[-1] is None for row in before.values())
     before_attributed = attributed(project, unreadable)
