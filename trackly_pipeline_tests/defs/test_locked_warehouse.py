@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -64,9 +65,9 @@ def test_a_lock_held_during_the_final_write_fails_the_run_and_is_logged_failed(s
     run = threading.Thread(target=lambda: outcome.update(result=sync_waiting_briefly(project, "acme", 1.0)))
     run.start()
     try:
-        for _ in range(600):
-            if project.server.injected:
-                break
+        # Polled up to the 120 s a run's start may take on a loaded machine (as test_killed_run waits).
+        deadline = time.monotonic() + 120
+        while not project.server.injected and time.monotonic() < deadline:
             run.join(timeout=0.05)
         assert project.server.injected, "the sweep never reached page 3"
         holder = hold_lock(project)
