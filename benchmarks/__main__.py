@@ -8,6 +8,7 @@ benchmarks/README.md).
 
 Prints a table and writes benchmarks/out/results.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ BENCHMARKS = ["ingest", "attribution", "growth", "dagster"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s), to check the benchmark works")
     parser.add_argument("--only", choices=BENCHMARKS, action="append")
     parser.add_argument("--ingest-child", help=argparse.SUPPRESS)  # the ingest benchmark's separate process

@@ -1,17 +1,18 @@
 """What every benchmark shares: where results go, the sizes of a full and a quick run, and the
 median of repeated timings."""
+
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Benchmark 4, Dagster's overhead: a real scheduled tick run with execute_in_process against the
 sandbox, against the same warehouse work called directly."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ from pathlib import Path
 
 from benchmarks.common import UTC, Sizes, median_time
 from benchmarks.report import Row
-
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -30,7 +30,9 @@ def bench_dagster(sizes: Sizes) -> Row:
     from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
     anchor = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    world = SandboxWorld.generate(seed=11, anchor=anchor, history_days=20, conversions_per_network=sizes.dagster_conversions)
+    world = SandboxWorld.generate(
+        seed=11, anchor=anchor, history_days=20, conversions_per_network=sizes.dagster_conversions
+    )
     saved_env = dict(os.environ)
     os.environ.update(world.token_env())
     try:
@@ -38,19 +40,30 @@ def bench_dagster(sizes: Sizes) -> Row:
             root = Path(tmp)
             world.write_trackly_logs(root / "logs")
             world.write_fx_rates(root / "fx_rates.csv", "USD")
-            network = world.networks[1]  # bolt: offers sync daily, so an 11:05 tick is conversions + attribution + rollups
+            network = world.networks[
+                1
+            ]  # bolt: offers sync daily, so an 11:05 tick is conversions + attribution + rollups
 
             def project(name: str):
                 config = {
                     "warehouse": {"duckdb_path": f"{name}/trackly.duckdb"},
                     "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
-                    "fx_rates": "fx_rates.csv", "reporting_currency": "USD",
+                    "fx_rates": "fx_rates.csv",
+                    "reporting_currency": "USD",
                     "postback_base_url": "https://app.example.com",
-                    "networks": [{"key": network.key, "network_id": network.network_id,
-                                  "network_token_env": network.token_env_var, "api_url": server.api_url,
-                                  "base_url": "https://track.example.com", "affiliate_id": "2002",
-                                  "message_id_field": "aff_sub3", "offer_sync": {"auto": True, "frequency": "daily"},
-                                  "rate_limit_calls": 10**6}],
+                    "networks": [
+                        {
+                            "key": network.key,
+                            "network_id": network.network_id,
+                            "network_token_env": network.token_env_var,
+                            "api_url": server.api_url,
+                            "base_url": "https://track.example.com",
+                            "affiliate_id": "2002",
+                            "message_id_field": "aff_sub3",
+                            "offer_sync": {"auto": True, "frequency": "daily"},
+                            "rate_limit_calls": 10**6,
+                        }
+                    ],
                 }
                 path = root / f"{name}.yaml"
                 path.write_text(yaml.safe_dump(config))
@@ -66,12 +79,14 @@ def bench_dagster(sizes: Sizes) -> Row:
             instance = dg.DagsterInstance.local_temp(str(root / "dagster_home"))
 
             def scheduled_run():
-                context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                                    repository_def=repository)
+                context = dg.build_schedule_context(
+                    instance=instance, scheduled_execution_time=tick, repository_def=repository
+                )
                 (request,) = schedule.evaluate_tick(context).run_requests
                 job = repository.get_job(request.job_name or schedule.job_name)
-                result = job.execute_in_process(instance=instance, tags=request.tags,
-                                                asset_selection=request.asset_selection, run_config=QUIET)
+                result = job.execute_in_process(
+                    instance=instance, tags=request.tags, asset_selection=request.asset_selection, run_config=QUIET
+                )
                 assert result.success
 
             direct_settings = project("direct")
@@ -81,8 +96,13 @@ def bench_dagster(sizes: Sizes) -> Row:
 
             def direct_run():
                 warehouse = Warehouse(direct_settings.duckdb_path)
-                client = TuneClient(config.network_id, os.environ[network.token_env_var], config.api_url,
-                                    affiliate_id=config.affiliate_id, rate_limit=(10**6, 1.0))
+                client = TuneClient(
+                    config.network_id,
+                    os.environ[network.token_env_var],
+                    config.api_url,
+                    affiliate_id=config.affiliate_id,
+                    rate_limit=(10**6, 1.0),
+                )
                 now = datetime.now(UTC)
                 with warehouse.connect() as conn:
                     sweep = ConversionSweep(conn, network.key, f"direct-{now.timestamp()}")
@@ -90,16 +110,35 @@ def bench_dagster(sizes: Sizes) -> Row:
                         sweep.add_table(page.table, page.rejected)
                     with transaction(conn):
                         sweep.replace_window(first_hour, last_hour, now)
-                    for kind, pattern in (("clicks", direct_settings.clicks_glob),
-                                          ("messages", direct_settings.messages_glob)):
+                    for kind, pattern in (
+                        ("clicks", direct_settings.clicks_glob),
+                        ("messages", direct_settings.messages_glob),
+                    ):
                         with transaction(conn):
                             load_log_files(conn, kind, pattern, now)
                     with transaction(conn):
-                        write_networks(conn, [(network.key, config.network_id, config.message_id_field,
-                                               config.default_currency, int(config.affiliate_id))])
+                        write_networks(
+                            conn,
+                            [
+                                (
+                                    network.key,
+                                    config.network_id,
+                                    config.message_id_field,
+                                    config.default_currency,
+                                    int(config.affiliate_id),
+                                )
+                            ],
+                        )
                         load_fx_rates(conn, direct_settings.fx_rates_path)
-                        attribute_window(conn, network=network.key, message_id_field=config.message_id_field,
-                                         start=first_hour, end=last_hour, reporting_currency="USD", attributed_at=now)
+                        attribute_window(
+                            conn,
+                            network=network.key,
+                            message_id_field=config.message_id_field,
+                            start=first_hour,
+                            end=last_hour,
+                            reporting_currency="USD",
+                            attributed_at=now,
+                        )
                     with transaction(conn):
                         rebuild_rollups(conn)
                     warehouse.publish(conn)
@@ -113,6 +152,14 @@ def bench_dagster(sizes: Sizes) -> Row:
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
-    return Row("Dagster: one scheduled hourly run (tick -> execute_in_process, launch to success)", "s", value,
-               "same warehouse work called directly", bound, "(overhead, no target)", value / bound, None,
-               [f"network {network.key}, 7-day window ({stored:,} conversions), ephemeral instance, sandbox over HTTP"])
+    return Row(
+        "Dagster: one scheduled hourly run (tick -> execute_in_process, launch to success)",
+        "s",
+        value,
+        "same warehouse work called directly",
+        bound,
+        "(overhead, no target)",
+        value / bound,
+        None,
+        [f"network {network.key}, 7-day window ({stored:,} conversions), ephemeral instance, sandbox over HTTP"],
+    )

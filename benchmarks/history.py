@@ -1,6 +1,7 @@
 """The synthetic history the attribution and growth benchmarks run on (Trackly logs and TUNE
 conversions generated in DuckDB), and the pipeline's attribution + rollups over it, timed as a whole
 or statement by statement."""
+
 from __future__ import annotations
 
 import time
@@ -9,21 +10,34 @@ from datetime import datetime, timedelta
 from benchmarks.common import UTC
 
 
-def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conversion_days: int,
-                     conversions: int, messages: int) -> None:
+def generate_history(
+    conn, *, end: datetime, click_days: int, clicks: int, conversion_days: int, conversions: int, messages: int
+) -> None:
     """Synthetic Trackly logs and TUNE conversions straight in DuckDB (range() and hash()).
     Clicks are spread over `click_days` before `end`, conversions over `conversion_days`; of the
     conversions 42% carry a click id in ad_id, 27% a click id in aff_sub, 20% a message id in
     aff_sub (one that was clicked), 11% nothing Trackly knows (the sandbox's shares); clicks come up to 2 days before
     their conversion."""
-    params = {"end": end, "click_span": click_days * 86_400, "conv_span": conversion_days * 86_400,
-              "clicks": clicks, "conversions": conversions, "messages": messages}
-    _execute(conn, """
+    params = {
+        "end": end,
+        "click_span": click_days * 86_400,
+        "conv_span": conversion_days * 86_400,
+        "clicks": clicks,
+        "conversions": conversions,
+        "messages": messages,
+    }
+    _execute(
+        conn,
+        """
         INSERT INTO trackly.messages
         SELECT 'm' || lpad(to_hex(i), 7, '0'), (hash(i, 1) % 2000)::BIGINT, (hash(i, 2) % 100)::BIGINT, i, 1,
                $end - to_seconds((i * $click_span // $messages + 600)::BIGINT), 'history', i
-        FROM range($messages) AS t(i)""", params)
-    _execute(conn, """
+        FROM range($messages) AS t(i)""",
+        params,
+    )
+    _execute(
+        conn,
+        """
         INSERT INTO trackly.clicks
         SELECT 'k' || lpad(to_hex(i), 11, '0'), 'l' || (i % 5000)::VARCHAR,
                'm' || lpad(to_hex(i * $messages // $clicks), 7, '0'), 'acmenet',
@@ -31,8 +45,12 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                $end - to_seconds((i * $click_span // $clicks)::BIGINT),
                '10.' || (i % 250)::VARCHAR || '.' || (i % 199)::VARCHAR || '.1', 'Mozilla/5.0 (iPhone)', 'history', i,
                1001
-        FROM range($clicks) AS t(i)""", params)
-    _execute(conn, """
+        FROM range($clicks) AS t(i)""",
+        params,
+    )
+    _execute(
+        conn,
+        """
         INSERT INTO tune.conversions
         SELECT 'acme', i, md5(i::VARCHAR), ts,
                CASE WHEN kind < 42 THEN 'k' || lpad(to_hex(click), 11, '0') END,
@@ -47,7 +65,9 @@ def generate_history(conn, *, end: datetime, click_days: int, clicks: int, conve
                      -- a click up to 2 days before the conversion (clicks are spaced evenly, newest first)
                      least((age + hash(i, 5) % 172800) * $clicks // $click_span, $clicks - 1)::BIGINT AS click
               FROM (SELECT i, (hash(i, 9) % 100)::INTEGER AS kind, (i * $conv_span // $conversions + 1)::BIGINT AS age
-                    FROM range($conversions) AS t(i)))""", params)
+                    FROM range($conversions) AS t(i)))""",
+        params,
+    )
     conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', 'USD', 1001)")
 
 
@@ -63,8 +83,15 @@ def attribute_and_roll_up(conn, end: datetime) -> dict:
     from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
     with transaction(conn):
-        methods = attribute_window(conn, network="acme", message_id_field="aff_sub", start=end - timedelta(days=7),
-                                   end=end, reporting_currency="USD", attributed_at=datetime.now(UTC))
+        methods = attribute_window(
+            conn,
+            network="acme",
+            message_id_field="aff_sub",
+            start=end - timedelta(days=7),
+            end=end,
+            reporting_currency="USD",
+            attributed_at=datetime.now(UTC),
+        )
         rebuild_rollups(conn)
     return methods
 
@@ -93,8 +120,15 @@ def statement_times(conn, end: datetime) -> list[tuple[float, str]]:
     timed = _TimedConnection(conn)
     conn.execute("BEGIN TRANSACTION")
     try:
-        attribute_window(timed, network="acme", message_id_field="aff_sub", start=end - timedelta(days=7), end=end,
-                         reporting_currency="USD", attributed_at=datetime.now(UTC))
+        attribute_window(
+            timed,
+            network="acme",
+            message_id_field="aff_sub",
+            start=end - timedelta(days=7),
+            end=end,
+            reporting_currency="USD",
+            attributed_at=datetime.now(UTC),
+        )
         rebuild_rollups(timed)
     finally:
         conn.execute("ROLLBACK")

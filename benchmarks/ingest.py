@@ -1,6 +1,7 @@
 """Benchmark 1, ingest: real Report::getConversions replies, captured once from the sandbox, parsed
 and staged in DuckDB by the pipeline's own path, against json.loads of the same bytes; and the peak
 RSS of a separate process doing the same."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from benchmarks.common import OUT, ROOT, UTC, Sizes, median_time
 from benchmarks.report import Row
@@ -52,14 +53,26 @@ def capture_pages(sizes: Sizes) -> tuple[Path, dict]:
             return reply
 
     with SandboxServer(world, port=0, rate_limit=(10**9, 1.0)) as server:
-        client = TuneClient(network.network_id, world.token_for(network.network_id), server.api_url,
-                            affiliate_id=network.affiliate_id, session=Recording(), rate_limit=(10**9, 1.0),
-                            timeout=300)
+        client = TuneClient(
+            network.network_id,
+            world.token_for(network.network_id),
+            server.api_url,
+            affiliate_id=network.affiliate_id,
+            session=Recording(),
+            rate_limit=(10**9, 1.0),
+            timeout=300,
+        )
         rows = sum(page.rows for page in client.iter_conversion_tables(start, end, page_size=sizes.page_size))
         zone = client.timezone
-    meta = {"rows": rows, "pages": Recording.count, "timezone": zone, "network_id": network.network_id,
-            "start": start.isoformat(), "end": end.isoformat(),
-            "bytes": sum(p.stat().st_size for p in tmp.glob("page-*.json"))}
+    meta = {
+        "rows": rows,
+        "pages": Recording.count,
+        "timezone": zone,
+        "network_id": network.network_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "bytes": sum(p.stat().st_size for p in tmp.glob("page-*.json")),
+    }
     (tmp / "meta.json").write_text(json.dumps(meta))
     shutil.rmtree(directory, ignore_errors=True)
     tmp.rename(directory)
@@ -90,7 +103,7 @@ class _Reply:
 
     def iter_content(self, chunk_size: int):
         for offset in range(0, len(self.content), chunk_size):
-            yield self.content[offset:offset + chunk_size]
+            yield self.content[offset : offset + chunk_size]
 
     def close(self) -> None:
         pass
@@ -103,12 +116,19 @@ def pipeline_ingest(meta: dict, bodies: Callable[[int], bytes], db_path: Path) -
     from trackly_pipeline.warehouse.conversions import ConversionSweep
     from trackly_pipeline.warehouse.database import Warehouse
 
-    client = TuneClient(meta["network_id"], "benchmark-token", "http://replay.invalid/Apiv3/json",
-                        timezone=meta["timezone"], session=Replay(bodies), rate_limit=(10**9, 1.0))
+    client = TuneClient(
+        meta["network_id"],
+        "benchmark-token",
+        "http://replay.invalid/Apiv3/json",
+        timezone=meta["timezone"],
+        session=Replay(bodies),
+        rate_limit=(10**9, 1.0),
+    )
     with Warehouse(db_path).connect() as conn:
         sweep = ConversionSweep(conn, "acme", "benchmark")
-        for page in client.iter_conversion_tables(datetime.fromisoformat(meta["start"]),
-                                                  datetime.fromisoformat(meta["end"])):
+        for page in client.iter_conversion_tables(
+            datetime.fromisoformat(meta["start"]), datetime.fromisoformat(meta["end"])
+        ):
             sweep.add_table(page.table, page.rejected)
         sweep.flush()
         staged = conn.execute("SELECT count(*) FROM staged_conversions").fetchone()[0]
@@ -121,10 +141,18 @@ def ingest_child(directory: str) -> None:
     directory_path = Path(directory)
     meta = json.loads((directory_path / "meta.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        rows = pipeline_ingest(meta, lambda n: (directory_path / f"page-{n:05d}.json").read_bytes(),
-                               Path(tmp) / "ingest.duckdb")
-    print(json.dumps({"rows": rows, "peak_mb": peak_rss_mb(),
-                      "getrusage_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        rows = pipeline_ingest(
+            meta, lambda n: (directory_path / f"page-{n:05d}.json").read_bytes(), Path(tmp) / "ingest.duckdb"
+        )
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "peak_mb": peak_rss_mb(),
+                "getrusage_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def peak_rss_mb() -> float:
@@ -154,19 +182,44 @@ def bench_ingest(sizes: Sizes) -> list[Row]:
 
         bound = median_time(json_only, sizes.repeats)
         value = median_time(pipeline, sizes.repeats)
-    child = subprocess.run([sys.executable, "-m", "benchmarks", "--ingest-child", str(directory)],
-                           cwd=ROOT, capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--ingest-child", str(directory)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     report = json.loads(child.stdout.strip().splitlines()[-1])
     assert report["rows"] == rows
     per_second, bound_per_second = rows / value, rows / bound
-    notes = [f"{rows:,} conversions in {meta['pages']} pages of {sizes.page_size:,}, "
-             f"{meta['bytes'] / 1e6:,.0f} MB of sandbox replies"]
+    notes = [
+        f"{rows:,} conversions in {meta['pages']} pages of {sizes.page_size:,}, "
+        f"{meta['bytes'] / 1e6:,.0f} MB of sandbox replies"
+    ]
     return [
-        Row("ingest: parse + load pages into DuckDB (iter_conversion_tables -> add_table)", "conversions/s",
-            per_second, "json.loads of the same bytes", bound_per_second, ">= 200,000/s and within 3x",
-            value / bound, per_second >= 200_000 and value / bound <= 3, notes),
-        Row(f"ingest: peak RSS of a separate process ingesting the {rows:,}-conversion window", "MB",
-            report["peak_mb"], "limit", 1536, "< 1.5 GB", report["peak_mb"] / 1536, report["peak_mb"] < 1536,
-            [f"VmHWM of the child; its getrusage ru_maxrss said {report['getrusage_mb']:,.0f} MB, inherited "
-             "from the parent across fork + exec"]),
+        Row(
+            "ingest: parse + load pages into DuckDB (iter_conversion_tables -> add_table)",
+            "conversions/s",
+            per_second,
+            "json.loads of the same bytes",
+            bound_per_second,
+            ">= 200,000/s and within 3x",
+            value / bound,
+            per_second >= 200_000 and value / bound <= 3,
+            notes,
+        ),
+        Row(
+            f"ingest: peak RSS of a separate process ingesting the {rows:,}-conversion window",
+            "MB",
+            report["peak_mb"],
+            "limit",
+            1536,
+            "< 1.5 GB",
+            report["peak_mb"] / 1536,
+            report["peak_mb"] < 1536,
+            [
+                f"VmHWM of the child; its getrusage ru_maxrss said {report['getrusage_mb']:,.0f} MB, inherited "
+                "from the parent across fork + exec"
+            ],
+        ),
     ]

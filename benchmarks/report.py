@@ -1,5 +1,6 @@
 """The benchmark's report: one row per measurement against its bound, printed as a Markdown table
 and written to results.md."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,10 @@ def table(rows: list[Row], mode: str, repeats: int, extra: list[str]) -> str:
     ]
     for row in rows:
         met = "—" if row.met is None else ("yes" if row.met else "**no**")
-        lines.append(f"| {row.name} | {fmt(row.value, row.unit)} | {row.bound_name} | {fmt(row.bound, row.unit)} | "
-                     f"{row.ratio:.2f}x | {row.target} | {met} |")
+        lines.append(
+            f"| {row.name} | {fmt(row.value, row.unit)} | {row.bound_name} | {fmt(row.bound, row.unit)} | "
+            f"{row.ratio:.2f}x | {row.target} | {met} |"
+        )
     lines.append("")
     for row in rows:
         for note in row.notes:

@@ -29,9 +29,11 @@ def safe_load(text: str) -> Any:
             return None
         added = _aliased_values(node)
         if added > MAX_ALIASED_VALUES:
-            raise YamlRefused(f"its YAML aliases (*name) repeat {added:,} values, more than the "
-                              f"{MAX_ALIASED_VALUES:,} allowed (a few nested aliases can stand for billions); "
-                              "write the values out")
+            raise YamlRefused(
+                f"its YAML aliases (*name) repeat {added:,} values, more than the "
+                f"{MAX_ALIASED_VALUES:,} allowed (a few nested aliases can stand for billions); "
+                "write the values out"
+            )
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -48,8 +50,9 @@ def _aliased_values(root: yaml.Node) -> int:
         if key in sizes:
             return sizes[key]
         if key in open_nodes:
-            raise YamlRefused("a YAML alias (*name) inside the value of its own anchor (&name): that value "
-                              "would contain itself")
+            raise YamlRefused(
+                "a YAML alias (*name) inside the value of its own anchor (&name): that value would contain itself"
+            )
         open_nodes.add(key)
         if isinstance(node, yaml.SequenceNode):
             children = node.value

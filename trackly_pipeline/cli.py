@@ -15,10 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--days", type=int, default=7, help="hours to sync, in days, ending at the last full hour")
     demo.add_argument("--seed", type=int, default=7, help="the sandbox's seed")
     demo.add_argument("--conversions", type=int, default=3000, help="sandbox conversions per network")
-    demo.add_argument("--dir", default="demo",
-                      help="the demo's own folder, for its generated trackly.yaml, logs, DuckDB files and Dagster "
-                           "instance (default: demo); it must be new, empty, or made by an earlier demo")
-    demo.add_argument("--partitions-start", help="partitions_start in the demo's trackly.yaml (default: the pipeline's)")
+    demo.add_argument(
+        "--dir",
+        default="demo",
+        help="the demo's own folder, for its generated trackly.yaml, logs, DuckDB files and Dagster "
+        "instance (default: demo); it must be new, empty, or made by an earlier demo",
+    )
+    demo.add_argument(
+        "--partitions-start", help="partitions_start in the demo's trackly.yaml (default: the pipeline's)"
+    )
     demo.set_defaults(func=_run_demo)
 
     test = commands.add_parser("test-connection", help="test the TUNE connection of each configured network")
@@ -48,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from trackly_pipeline.demo import run_demo
 
-    return run_demo(days=args.days, seed=args.seed, conversions=args.conversions, folder=args.dir,
-                    partitions_start=args.partitions_start)
+    return run_demo(
+        days=args.days,
+        seed=args.seed,
+        conversions=args.conversions,
+        folder=args.dir,
+        partitions_start=args.partitions_start,
+    )
 
 
 def _run_test_connection(args: argparse.Namespace) -> int:
@@ -62,8 +72,15 @@ def _run_test_connection(args: argparse.Namespace) -> int:
     chosen = [settings.network_with_token(key) for key in keys]
     failures = 0
     for network, token in chosen:
-        client = TuneClient(network.network_id, token, network.api_url, timezone=network.timezone,
-                            affiliate_id=network.affiliate_id, max_retries=1, backoff_base=0.2)
+        client = TuneClient(
+            network.network_id,
+            token,
+            network.api_url,
+            timezone=network.timezone,
+            affiliate_id=network.affiliate_id,
+            max_retries=1,
+            backoff_base=0.2,
+        )
         check = client.test_connection()
         failures += not check.ok
         print(f"{network.key:<12} {'OK ' if check.ok else 'FAIL'} {check.outcome:<17} {check.message}")

@@ -203,8 +203,10 @@ def _token(variable: str) -> str:
     if not token:
         raise _Refused(f"environment variable {variable} is not set (the token lives only there)")
     if len(token) < MIN_TOKEN_LENGTH:
-        raise _Refused(f"environment variable {variable} holds a token shorter than {MIN_TOKEN_LENGTH} "
-                       "characters, too short to keep out of logs and errors (TUNE's are 32 or more)")
+        raise _Refused(
+            f"environment variable {variable} holds a token shorter than {MIN_TOKEN_LENGTH} "
+            "characters, too short to keep out of logs and errors (TUNE's are 32 or more)"
+        )
     return token
 
 
@@ -214,8 +216,9 @@ def _text_matching(pattern: str, problem: str) -> Any:
     return Annotated[str, Field(pattern=pattern), _says(problem), BeforeValidator(_text)]
 
 
-NetworkKey = _text_matching(KEY_PATTERN.pattern,
-                            "{value!r} may only hold a-z, 0-9 and _ (it is used in asset keys and schedule names)")
+NetworkKey = _text_matching(
+    KEY_PATTERN.pattern, "{value!r} may only hold a-z, 0-9 and _ (it is used in asset keys and schedule names)"
+)
 NetworkId = _text_matching(r"^[A-Za-z0-9_-]+$", "{value!r} is not a TUNE network id")
 VariableName = _text_matching(r"^[A-Z_][A-Z0-9_]*$", "{value!r} is not an environment variable name")
 Url = Annotated[str, BeforeValidator(_url)]
@@ -225,8 +228,11 @@ HourOfDay = Annotated[int, Field(strict=True, ge=0, le=23), _says("must be an ho
 # Seconds (timeouts, backoff, the rate-limit window): finite, and at most a day. YAML's `.nan` and
 # `.inf` are floats, and a sleep or socket timeout of either (or of 1e12 s) raises at every call;
 # no comparison holds for NaN, so the range test refuses it too.
-Seconds = Annotated[float, Field(strict=True, gt=0, le=MAX_SECONDS),
-                    _says(f"must be a positive number of seconds, at most {MAX_SECONDS} (got {{value!r}})")]
+Seconds = Annotated[
+    float,
+    Field(strict=True, gt=0, le=MAX_SECONDS),
+    _says(f"must be a positive number of seconds, at most {MAX_SECONDS} (got {{value!r}})"),
+]
 
 
 class _Section(BaseModel):
@@ -324,8 +330,9 @@ class NetworkConfig(_Section):
             # Appended after the link's own parameters, a same-named one would replace them in PHP
             # (the last value wins): aff_sub would no longer carry the click id.
             if _php_param_name(at) in own:
-                raise _Refused(f"the tracking link sets this parameter itself ({', '.join(sorted(own))} are reserved)",
-                               field=at)
+                raise _Refused(
+                    f"the tracking link sets this parameter itself ({', '.join(sorted(own))} are reserved)", field=at
+                )
             if param is None or isinstance(param, (bool, dict, list)):
                 # YAML reads on/yes/true as a boolean, which would reach the link as "True".
                 raise _Refused("must be a string (quote it)", field=at)
@@ -424,8 +431,9 @@ class TracklyFile(_Section):
     trackly: TracklyLogs
     reporting_currency: Annotated[str, BeforeValidator(_currency), BeforeValidator(str)] = "USD"
     postback_base_url: Url
-    networks: Annotated[tuple[NetworkConfig, ...], Field(min_length=1, validate_default=True),
-                        _says("must be a non-empty list")] = ()
+    networks: Annotated[
+        tuple[NetworkConfig, ...], Field(min_length=1, validate_default=True), _says("must be a non-empty list")
+    ] = ()
     fx_rates: Path | None = None
     partitions_start: Annotated[str, Field(validate_default=True)] = "2026-01-01-00:00"
 
@@ -436,8 +444,9 @@ class TracklyFile(_Section):
 
     @field_validator("networks")
     @classmethod
-    def _one_network_per_key_and_account(cls, networks: tuple[NetworkConfig, ...],
-                                         info: ValidationInfo) -> tuple[NetworkConfig, ...]:
+    def _one_network_per_key_and_account(
+        cls, networks: tuple[NetworkConfig, ...], info: ValidationInfo
+    ) -> tuple[NetworkConfig, ...]:
         seen: set[str] = set()
         for network in networks:
             if network.key in seen:
@@ -491,12 +500,16 @@ class TracklyFile(_Section):
                     raise _Refused(
                         f"{pattern!r} can match {what}, next to warehouse.duckdb_path {str(duckdb_path)!r}: each run "
                         "would load the pipeline's own files as Trackly's logs. Give the logs a folder the glob does "
-                        "not share with the warehouse", field=f"trackly.{kind}")
+                        "not share with the warehouse",
+                        field=f"trackly.{kind}",
+                    )
         clicks, messages = self.trackly.clicks, self.trackly.messages
         if globs_meet(glob_components(clicks), glob_components(messages)):
-            raise _Refused(f"{messages!r} and trackly.clicks {clicks!r} can match the same file, which would be "
-                           "loaded as both; give each log a folder or a name pattern of its own",
-                           field="trackly.messages")
+            raise _Refused(
+                f"{messages!r} and trackly.clicks {clicks!r} can match the same file, which would be "
+                "loaded as both; give each log a folder or a name pattern of its own",
+                field="trackly.messages",
+            )
         return self
 
 
@@ -519,7 +532,10 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path) -
                 raise _Refused(
                     f"network {other!r} has the same network_id {network.network_id!r} (case aside) and affiliate_id "
                     f"{network.affiliate_id}: one TUNE account under two keys would count each of its "
-                    "conversions twice", field="affiliate_id", network=network.key)
+                    "conversions twice",
+                    field="affiliate_id",
+                    network=network.key,
+                )
         accounts = ", ".join(f"{n.key!r} (affiliate_id {n.affiliate_id})" for n in sharing)
         if (path, network_id, accounts) in _WARNED:
             continue  # once per process (the demo and the CLI load the file more than once)
@@ -529,7 +545,9 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path) -
             "analytics.revenue_by_offer only when the click log carries the click's affiliate_id; a click logged "
             "without one cannot be told apart and counts for its message and creative only, for none of these "
             "keys' offers (docs/tables.md, trackly.clicks.affiliate_id)",
-            path, accounts, network_id,
+            path,
+            accounts,
+            network_id,
         )
 
 
@@ -650,8 +668,9 @@ def _model_at(loc: tuple) -> type[BaseModel]:
     for part in loc:
         if isinstance(part, str):
             annotation = model.model_fields[part].annotation
-            model = next(t for t in (annotation, *get_args(annotation))
-                         if isinstance(t, type) and issubclass(t, BaseModel))
+            model = next(
+                t for t in (annotation, *get_args(annotation)) if isinstance(t, type) and issubclass(t, BaseModel)
+            )
     return model
 
 

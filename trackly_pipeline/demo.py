@@ -14,9 +14,9 @@ import os
 import shutil
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import yaml
@@ -25,8 +25,8 @@ from dagster import DagsterInstance
 from trackly_pipeline.config import load_config, parse_config
 from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxServer, SandboxWorld
-from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
+from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 
 HISTORY_DAYS = 30
 DEFAULT_DIR = "demo"
@@ -56,16 +56,29 @@ concurrency:
 # of ours on acme's network id. Key, network id, affiliate id, message_id_field and time zone come
 # from the sandbox; bolt has no time zone, so it is asked of the API as a real network's may be.
 NETWORK_SETTINGS = {
-    "acme": {"base_url": "https://clicks.itstracking.com", "offer_name_prefix": "ACME ",
-             "global_url_params": {"mid": "{{messageId}}", "oid": "{{offerId}}", "ext": "{{externalId}}"},
-             "offer_sync": {"auto": True, "frequency": "hourly"}},
-    "bolt": {"base_url": "https://track.boltmedia.example", "offer_name_prefix": "BOLT ",
-             "global_url_params": {"mid": "{{messageId}}"}, "offer_sync": {"auto": False, "frequency": "daily"},
-             "timezone": None},
-    "cobalt": {"base_url": "https://go.cobaltads.example", "offer_name_prefix": "COBALT ",
-               "offer_sync": {"auto": True, "frequency": "daily"}},
-    "acme2": {"base_url": "https://clicks.itstracking.com", "offer_name_prefix": "ACME2 ",
-              "offer_sync": {"auto": True, "frequency": "hourly"}},
+    "acme": {
+        "base_url": "https://clicks.itstracking.com",
+        "offer_name_prefix": "ACME ",
+        "global_url_params": {"mid": "{{messageId}}", "oid": "{{offerId}}", "ext": "{{externalId}}"},
+        "offer_sync": {"auto": True, "frequency": "hourly"},
+    },
+    "bolt": {
+        "base_url": "https://track.boltmedia.example",
+        "offer_name_prefix": "BOLT ",
+        "global_url_params": {"mid": "{{messageId}}"},
+        "offer_sync": {"auto": False, "frequency": "daily"},
+        "timezone": None,
+    },
+    "cobalt": {
+        "base_url": "https://go.cobaltads.example",
+        "offer_name_prefix": "COBALT ",
+        "offer_sync": {"auto": True, "frequency": "daily"},
+    },
+    "acme2": {
+        "base_url": "https://clicks.itstracking.com",
+        "offer_name_prefix": "ACME2 ",
+        "offer_sync": {"auto": True, "frequency": "hourly"},
+    },
 }
 
 
@@ -84,12 +97,19 @@ def demo_config(world: SandboxWorld, api_url: str, partitions_start: str | None 
     for account in world.accounts:
         settings = dict(NETWORK_SETTINGS.get(account.key, {"base_url": "https://clicks.example.com"}))
         asks_timezone = settings.pop("timezone", "") is None
-        networks.append({
-            "key": account.key, "network_id": account.network_id, "network_token_env": token_variable(account.key),
-            "api_url": api_url, "base_url": settings.pop("base_url"), "affiliate_id": account.affiliate_id,
-            "message_id_field": account.message_id_field, **settings,
-            **({} if asks_timezone else {"timezone": account.timezone}),
-        })
+        networks.append(
+            {
+                "key": account.key,
+                "network_id": account.network_id,
+                "network_token_env": token_variable(account.key),
+                "api_url": api_url,
+                "base_url": settings.pop("base_url"),
+                "affiliate_id": account.affiliate_id,
+                "message_id_field": account.message_id_field,
+                **settings,
+                **({} if asks_timezone else {"timezone": account.timezone}),
+            }
+        )
     config = {
         "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
         "trackly": {"clicks": "data/trackly/clicks/*.parquet", "messages": "data/trackly/messages/*.parquet"},
@@ -110,7 +130,8 @@ def check_demo_folder(folder: Path) -> None:
         if not (folder / MARKER).is_file() and any(folder.iterdir()):
             raise DemoFolderError(
                 f"{folder} is not empty and was not made by the demo (it has no {MARKER} file): the demo "
-                f"writes only in a folder of its own and leaves this one alone. Pick another with --dir.")
+                f"writes only in a folder of its own and leaves this one alone. Pick another with --dir."
+            )
 
 
 def claim_demo_folder(folder: Path) -> None:
@@ -142,19 +163,25 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000, folder: str | Path = DEFAULT_DIR,
-             partitions_start: str | None = None) -> int:
+def run_demo(
+    days: int = 7,
+    seed: int = 7,
+    conversions: int = 3000,
+    folder: str | Path = DEFAULT_DIR,
+    partitions_start: str | None = None,
+) -> int:
     folder = Path(folder).expanduser().absolute()
     try:
         check_demo_folder(folder)
     except DemoFolderError as exc:
         print(f"trackly demo: {exc}")
         return 2
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     end = now.replace(minute=0, second=0, microsecond=0)  # the sandbox's data is anchored here
     # With acme's second account: two keys on one network id, as the shipped trackly.yaml has them.
-    world = SandboxWorld.generate(seed=seed, anchor=end, history_days=HISTORY_DAYS,
-                                  conversions_per_network=conversions, accounts=SECOND_ACCOUNTS)
+    world = SandboxWorld.generate(
+        seed=seed, anchor=end, history_days=HISTORY_DAYS, conversions_per_network=conversions, accounts=SECOND_ACCOUNTS
+    )
     config_path = folder / "trackly.yaml"
     # On a free port: a `trackly sandbox serve` (8765) or anything else listening stays undisturbed.
     with SandboxServer(world, port=0) as server:
@@ -164,15 +191,19 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000, folder: str 
         try:
             first, last = trailing_window(end, days, hourly_partitions(settings.partitions_start).start)
         except ValueError:  # the window would end before the first partition
-            print(f"Nothing to sync: partitions_start {settings.partitions_start} is not "
-                  f"before the last full hour, {end:%Y-%m-%d %H:00} UTC.")
+            print(
+                f"Nothing to sync: partitions_start {settings.partitions_start} is not "
+                f"before the last full hour, {end:%Y-%m-%d %H:00} UTC."
+            )
             return 2
         start = partition_hour(first)
 
         # A fresh start in the demo's own folder: the sandbox's data is anchored at this hour.
         claim_demo_folder(folder)
-        config_path.write_text("# Written by `trackly demo` for its sandbox; rewritten on each run.\n"
-                               + yaml.safe_dump(config, sort_keys=False))
+        config_path.write_text(
+            "# Written by `trackly demo` for its sandbox; rewritten on each run.\n"
+            + yaml.safe_dump(config, sort_keys=False)
+        )
         settings = load_config(config_path, require_tokens=False)
         world.write_trackly_logs(Path(settings.clicks_glob).parent.parent)
         world.write_fx_rates(settings.fx_rates_path, settings.reporting_currency)
@@ -180,11 +211,15 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000, folder: str 
         home.mkdir()
         (home / "dagster.yaml").write_text(DAGSTER_YAML)
 
-        print(f"TUNE sandbox (seed {seed}, {conversions} conversions per network) on {server.url}; "
-              f"the demo's files in {folder}")
+        print(
+            f"TUNE sandbox (seed {seed}, {conversions} conversions per network) on {server.url}; "
+            f"the demo's files in {folder}"
+        )
         tokens = {token_variable(a.key): world.token_for(a.network_id) for a in world.accounts}
-        with environment({**tokens, "TRACKLY_CONFIG": str(config_path), "DAGSTER_HOME": str(home)}), \
-                DagsterInstance.from_config(str(home)) as instance:
+        with (
+            environment({**tokens, "TRACKLY_CONFIG": str(config_path), "DAGSTER_HOME": str(home)}),
+            DagsterInstance.from_config(str(home)) as instance,
+        ):
             from trackly_pipeline.defs.build import build_definitions
             from trackly_pipeline.defs.jobs import sync_job_name
 
@@ -200,12 +235,14 @@ def run_demo(days: int = 7, seed: int = 7, conversions: int = 3000, folder: str 
                     raise_on_error=False,
                 )
                 status = "ok" if result.success else "FAILED"
-                print(f"  {sync_job_name(network.key):<18} {first} .. {last}  {status}  ({time.monotonic() - started:.1f} s)")
+                print(
+                    f"  {sync_job_name(network.key):<18} {first} .. {last}  {status}  ({time.monotonic() - started:.1f} s)"
+                )
                 if not result.success:
                     failed.append(network.key)
 
     mismatches = print_report(settings, world, start, end)
-    print(f"\nDemo finished in {(datetime.now(timezone.utc) - now).total_seconds():.0f} s.")
+    print(f"\nDemo finished in {(datetime.now(UTC) - now).total_seconds():.0f} s.")
     return 1 if failed or mismatches else 0
 
 
@@ -236,30 +273,45 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
     # in revenue_by_offer under that key (the whole log is loaded, so all its days are rolled up).
     key_of = {(n.network_id, int(n.affiliate_id)): n.key for n in settings.networks}
     logged = world.clicks_frame()
-    clicks_logged = Counter(key_of[account] for account in zip(logged.network_id, logged.affiliate_id.astype(int))
-                            if account in key_of)
-    differing_clicks = [k for k in set(clicks_logged) | set(clicks_counted)
-                        if clicks_logged.get(k, 0) != (clicks_counted.get(k) or 0)]
+    clicks_logged = Counter(
+        key_of[account] for account in zip(logged.network_id, logged.affiliate_id.astype(int)) if account in key_of
+    )
+    differing_clicks = [
+        k for k in set(clicks_logged) | set(clicks_counted) if clicks_logged.get(k, 0) != (clicks_counted.get(k) or 0)
+    ]
     mismatches += len(differing_clicks)
     print("\nClicks in revenue_by_offer vs Trackly's log (each once, for the key of the account it was for)")
-    print(f"  per network {len(clicks_logged):>5} keys    {sum(clicks_logged.values()):>12}  {len(differing_clicks)} differ")
+    print(
+        f"  per network {len(clicks_logged):>5} keys    {sum(clicks_logged.values()):>12}  {len(differing_clicks)} differ"
+    )
 
     if settings.fx_rates_path:
-        truth = expected_conversions(world, start, end, read_fx_rates(settings.fx_rates_path), settings.reporting_currency,
-                                     network_keys={n.key for n in settings.networks})
+        truth = expected_conversions(
+            world,
+            start,
+            end,
+            read_fx_rates(settings.fx_rates_path),
+            settings.reporting_currency,
+            network_keys={n.key for n in settings.networks},
+        )
         print(f"\nRevenue vs the sandbox's ground truth ({settings.reporting_currency}, to the cent)")
         for grain, (_, truth_columns) in GRAINS.items():
             expected = expected_revenue(truth, truth_columns)
-            differing = [k for k in set(expected) | set(stored[grain])
-                         if expected.get(k, 0) != (stored[grain].get(k) or 0)]
+            differing = [
+                k for k in set(expected) | set(stored[grain]) if expected.get(k, 0) != (stored[grain].get(k) or 0)
+            ]
             mismatches += len(differing)
             print(f"  per {grain:<9} {len(expected):>5} groups  {sum(expected.values()):>12}  {len(differing)} differ")
 
-    print(f"\nThe demo's folder (its trackly.yaml, Trackly logs, DuckDB files, Dagster instance): {settings.path.parent}")
+    print(
+        f"\nThe demo's folder (its trackly.yaml, Trackly logs, DuckDB files, Dagster instance): {settings.path.parent}"
+    )
     print(f"DuckDB (the pipeline writes it): {warehouse.path}")
     print(f"Analysts' copy (published after each run, never locked): {warehouse.published_path}")
-    print("Dagster UI on the project's trackly.yaml: `./run trackly sandbox serve` in one terminal (prints the token exports), then\n"
-          "            `./run dagster dev -w workspace.yaml` in another, and open http://127.0.0.1:3000")
+    print(
+        "Dagster UI on the project's trackly.yaml: `./run trackly sandbox serve` in one terminal (prints the token exports), then\n"
+        "            `./run dagster dev -w workspace.yaml` in another, and open http://127.0.0.1:3000"
+    )
     return mismatches
 
 

@@ -104,7 +104,7 @@ def _tokens(pattern: str) -> tuple[Token, ...]:
             if j >= n:
                 tokens.append(_Chars("literal", "["))
             else:
-                tokens.append(_Chars("class", pattern[i - 1:j + 1]))
+                tokens.append(_Chars("class", pattern[i - 1 : j + 1]))
                 i = j + 1
         elif char == "?":
             tokens.append(_Chars("any"))
@@ -132,7 +132,8 @@ def _meet(a: tuple[Token, ...], b: tuple[Token, ...], hide: bool) -> bool:
             if j < len(b):
                 if b[j] is _STAR:  # the other star ends here, or (for a name's first character) both take it
                     return step(i, j + 1, started) or (
-                        not started and _common(_Chars("any"), None, hide) and step(i, j, True))
+                        not started and _common(_Chars("any"), None, hide) and step(i, j, True)
+                    )
                 return _common(b[j], None, hide and not started) and step(i, j + 1, True)
             return False
         if j < len(b) and b[j] is _STAR:

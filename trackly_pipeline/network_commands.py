@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # How long to wait for a pipeline step that holds the warehouse: a sweep's write takes seconds.
 LOCK_TIMEOUT_S = 10.0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    network = commands.add_parser("network", help="rename, forget, dedupe or re-sweep what the warehouse stores for a network")
+    network = commands.add_parser(
+        "network", help="rename, forget, dedupe or re-sweep what the warehouse stores for a network"
+    )
     actions = network.add_subparsers(dest="action", required=True)
     renaming = actions.add_parser("rename", help="move every stored row of OLD (no longer configured) to NEW")
     renaming.add_argument("old")
@@ -25,13 +27,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     forgetting.add_argument("key")
     forgetting.set_defaults(func=_run)
     dedupe = actions.add_parser(
-        "dedupe", help="keep one row per conversion of a network stored more than once (the repair the "
-                       "no_duplicate_conversions check, a refused sweep or a refused publish names)")
+        "dedupe",
+        help="keep one row per conversion of a network stored more than once (the repair the "
+        "no_duplicate_conversions check, a refused sweep or a refused publish names)",
+    )
     dedupe.add_argument("key", help="network key")
     dedupe.set_defaults(func=_run_dedupe)
     resweep = actions.add_parser(
-        "resweep", help="after its timezone, message_id_field or affiliate_id changed: read the network's whole "
-                        "stored history again in the new terms (re-attribution only for a message_id_field change)")
+        "resweep",
+        help="after its timezone, message_id_field or affiliate_id changed: read the network's whole "
+        "stored history again in the new terms (re-attribution only for a message_id_field change)",
+    )
     resweep.add_argument("key", help="network key")
     resweep.set_defaults(func=_run_resweep)
 
@@ -41,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     from trackly_pipeline.config import load_config
     from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
     from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
-    from trackly_pipeline.warehouse.sync_records import record_sync, SyncLogEntry
+    from trackly_pipeline.warehouse.sync_records import SyncLogEntry, record_sync
 
     settings = load_config(require_tokens=False)
     configured = identities(settings.networks)
@@ -49,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"trackly network: no warehouse at {path} (trackly.yaml, warehouse.duckdb_path)", file=sys.stderr)
         return 1
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     try:
         with Warehouse(path, lock_timeout_s=LOCK_TIMEOUT_S).connect() as conn, transaction(conn):
             if args.action == "rename":
@@ -58,10 +64,22 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 key, rows = args.key, forget(conn, args.key, configured)
                 done = f"forgot {args.key!r}: deleted"
-            record_sync(conn, SyncLogEntry(
-                sync_id=uuid.uuid4().hex, network=key, kind=f"network {args.action}", window_start=None,
-                window_end=None, started_at=started, finished_at=datetime.now(timezone.utc), pages=0,
-                rows=sum(rows.values()), quarantined=0, status="success"))
+            record_sync(
+                conn,
+                SyncLogEntry(
+                    sync_id=uuid.uuid4().hex,
+                    network=key,
+                    kind=f"network {args.action}",
+                    window_start=None,
+                    window_end=None,
+                    started_at=started,
+                    finished_at=datetime.now(UTC),
+                    pages=0,
+                    rows=sum(rows.values()),
+                    quarantined=0,
+                    status="success",
+                ),
+            )
     except NetworkKeyError as exc:
         print(f"trackly network {args.action}: {exc}", file=sys.stderr)
         return 1
@@ -95,17 +113,22 @@ def _run_resweep(args: argparse.Namespace) -> int:
     settings = load_config(require_tokens=False)
     network, token = settings.network_with_token(args.key)
     if not settings.duckdb_path.exists():
-        print(f"trackly network resweep: no warehouse at {settings.duckdb_path} (trackly.yaml, "
-              "warehouse.duckdb_path): nothing to re-sweep", file=sys.stderr)
+        print(
+            f"trackly network resweep: no warehouse at {settings.duckdb_path} (trackly.yaml, "
+            "warehouse.duckdb_path): nothing to re-sweep",
+            file=sys.stderr,
+        )
         return 1
     try:
         # The zone the sweep would read in: the configured one, else TUNE's.
         zone = network.timezone or TuneClient(network.network_id, token, network.api_url).timezone
-        plan = plan_resweep(settings, network, zone, datetime.now(timezone.utc), lock_timeout_s=LOCK_TIMEOUT_S)
+        plan = plan_resweep(settings, network, zone, datetime.now(UTC), lock_timeout_s=LOCK_TIMEOUT_S)
     except TuneError as exc:
-        print(f"trackly network resweep: TUNE did not give network {network.key!r}'s time zone, nothing was "
-              f"changed: {exc}. Check its token and network_id, or set its timezone in trackly.yaml",
-              file=sys.stderr)
+        print(
+            f"trackly network resweep: TUNE did not give network {network.key!r}'s time zone, nothing was "
+            f"changed: {exc}. Check its token and network_id, or set its timezone in trackly.yaml",
+            file=sys.stderr,
+        )
         return 1
     except (NetworkTermsChanged, WarehouseLocked) as exc:
         print(f"trackly network resweep: {exc}", file=sys.stderr)
@@ -117,10 +140,14 @@ def _run_resweep(args: argparse.Namespace) -> int:
     # The project's Dagster instance ($DAGSTER_HOME), so the run shows in the UI with the others.
     result = run_resweep(build_definitions(settings), settings, dg.DagsterInstance.get(), plan)
     if not result.success:
-        failures = [event.event_specific_data.error.message.strip() for event in result.all_events
-                    if event.is_step_failure]
-        print(f"run {result.run_id} failed: {' | '.join(failures)}. Recorded now: "
-              f"{recorded_terms(settings, network.key)}", file=sys.stderr)
+        failures = [
+            event.event_specific_data.error.message.strip() for event in result.all_events if event.is_step_failure
+        ]
+        print(
+            f"run {result.run_id} failed: {' | '.join(failures)}. Recorded now: "
+            f"{recorded_terms(settings, network.key)}",
+            file=sys.stderr,
+        )
         return 1
     print(f"run {result.run_id} succeeded: the stored history is in the new terms")
     return 0

@@ -5,7 +5,7 @@ and publishes name."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -24,19 +24,25 @@ LOCK_WAIT_S = 10.0
 def run_dedupe(network: str) -> int:
     settings = load_config(require_tokens=False)
     if not settings.duckdb_path.exists():
-        print(f"trackly network dedupe: no warehouse at {settings.duckdb_path} (warehouse.duckdb_path in "
-              f"{settings.path}): nothing to repair", file=sys.stderr)
+        print(
+            f"trackly network dedupe: no warehouse at {settings.duckdb_path} (warehouse.duckdb_path in "
+            f"{settings.path}): nothing to repair",
+            file=sys.stderr,
+        )
         return 2
     configured = {n.key: n for n in settings.networks}
     if network not in configured:
         # The kept rows are attributed again with the network's settings, which only trackly.yaml has.
-        print(f"trackly network dedupe: no network {network!r} in {settings.path} (configured: "
-              f"{', '.join(sorted(configured))}); a key the warehouse still stores is first renamed or "
-              'forgotten (trackly network rename / forget, README, "A network renamed or removed")', file=sys.stderr)
+        print(
+            f"trackly network dedupe: no network {network!r} in {settings.path} (configured: "
+            f"{', '.join(sorted(configured))}); a key the warehouse still stores is first renamed or "
+            'forgotten (trackly network rename / forget, README, "A network renamed or removed")',
+            file=sys.stderr,
+        )
         return 2
     try:
         with Warehouse(settings.duckdb_path, lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             deduped = dedupe_network(conn, network, now, attribution(conn, configured[network], settings, now))
     except WarehouseLocked as exc:
         print(f"trackly network dedupe: {exc}", file=sys.stderr)
@@ -45,16 +51,19 @@ def run_dedupe(network: str) -> int:
         print(f"network {network!r}: no conversion stored more than once; nothing changed")
         return 0
     days = deduped.days
-    print(f"network {network!r}: removed {deduped.conversions} extra row(s) from tune.conversions and "
-          f"{deduped.attributions} from analytics.attributed_conversions, keeping one row per conversion (the "
-          f"one TUNE confirmed last: latest last_seen_at), and attributed the kept rows again "
-          f"({deduped.reattributed_hours} hour(s)). The removed rows are in ops.removed_duplicates. {len(days)} day(s), {days[0]} to {days[-1]}, are "
-          "rolled up and published again by the next run.")
+    print(
+        f"network {network!r}: removed {deduped.conversions} extra row(s) from tune.conversions and "
+        f"{deduped.attributions} from analytics.attributed_conversions, keeping one row per conversion (the "
+        f"one TUNE confirmed last: latest last_seen_at), and attributed the kept rows again "
+        f"({deduped.reattributed_hours} hour(s)). The removed rows are in ops.removed_duplicates. {len(days)} day(s), {days[0]} to {days[-1]}, are "
+        "rolled up and published again by the next run."
+    )
     return 0
 
 
-def attribution(conn: duckdb.DuckDBPyConnection, network: NetworkConfig, settings: TracklyConfig,
-                attributed_at: datetime) -> Reattribute:
+def attribution(
+    conn: duckdb.DuckDBPyConnection, network: NetworkConfig, settings: TracklyConfig, attributed_at: datetime
+) -> Reattribute:
     """Attributes `network`'s conversions of an hour range in `conn`'s transaction, as the
     attribution asset does (defs/assets/attribution.py): the same networks, rates and settings."""
     write_networks(conn, network_rows(settings))
@@ -62,9 +71,16 @@ def attribution(conn: duckdb.DuckDBPyConnection, network: NetworkConfig, setting
 
     def reattribute(start: datetime, end: datetime) -> dict[str, int]:
         return attribute_window(
-            conn, network=network.key, message_id_field=network.message_id_field, start=start, end=end,
-            reporting_currency=settings.reporting_currency, attributed_at=attributed_at,
-            window_days=network.attribution_window_days, offer_window_days=network.offer_attribution_window_days,
-            clock_skew_s=network.attribution_clock_skew_s)
+            conn,
+            network=network.key,
+            message_id_field=network.message_id_field,
+            start=start,
+            end=end,
+            reporting_currency=settings.reporting_currency,
+            attributed_at=attributed_at,
+            window_days=network.attribution_window_days,
+            offer_window_days=network.offer_attribution_window_days,
+            clock_skew_s=network.attribution_clock_skew_s,
+        )
 
     return reattribute

@@ -43,8 +43,12 @@ def print_offer_listing(network_key: str) -> int:
     print(f"{'offer_id':>8}  {'imported':<8}  {'status':<8}  {'payout':>10}  {'type':<14}  name")
     for offer in offers:
         payout = f"{offer.default_payout:.2f}" if offer.default_payout is not None else "-"
-        print(f"{offer.offer_id:>8}  {'yes' if offer.offer_id in imported else 'no':<8}  {offer.status:<8}  "
-              f"{payout:>10}  {offer.payout_type or '-':<14}  {network.offer_name_prefix}{offer.name}")
-    print(f"\nImport offers: launch asset tune/{network.key}/offers with run config "
-          "`import_offer_ids: [<id>, ...]` (Dagster UI launchpad).")
+        print(
+            f"{offer.offer_id:>8}  {'yes' if offer.offer_id in imported else 'no':<8}  {offer.status:<8}  "
+            f"{payout:>10}  {offer.payout_type or '-':<14}  {network.offer_name_prefix}{offer.name}"
+        )
+    print(
+        f"\nImport offers: launch asset tune/{network.key}/offers with run config "
+        "`import_offer_ids: [<id>, ...]` (Dagster UI launchpad)."
+    )
     return 0

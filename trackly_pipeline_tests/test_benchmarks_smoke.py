@@ -1,5 +1,6 @@
 """The benchmark runs (quick mode) and reports every row: proves `python -m benchmarks` works.
 Not a timed test: the numbers are printed, never asserted."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,17 +18,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quick_benchmark_prints_every_row(tmp_path):
     out = tmp_path / "results.md"
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     took = time.perf_counter() - started
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     assert text in done.stdout
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| measurement")
-            and not line.startswith("| ---")]
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| measurement") and not line.startswith("| ---")
+    ]
     names = [row.split(" | ")[0] for row in rows]
-    for expected in ("| ingest: parse + load", "| ingest: peak RSS", "| attribution + rollups",
-                     "| hourly run", "| Dagster: one scheduled hourly run"):
+    for expected in (
+        "| ingest: parse + load",
+        "| ingest: peak RSS",
+        "| attribution + rollups",
+        "| hourly run",
+        "| Dagster: one scheduled hourly run",
+    ):
         assert any(name.startswith(expected) for name in names), names
     for row in rows:
         cells = [cell.strip() for cell in row.strip("|").split("|")]

@@ -49,17 +49,28 @@ def config(tmp_path, world, server, monkeypatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.setenv("TUNE_ACME_TOKEN", world.token_env("acmenet")["TUNE_ACME_TOKEN"])
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump({
-        "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
-        "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
-        "postback_base_url": "https://app.example.com",
-        "networks": [
-            {"key": n.key, "network_id": n.network_id, "network_token_env": n.token_env_var,
-             "api_url": server.api_url, "base_url": "https://t.example.com", "affiliate_id": n.affiliate_id,
-             "max_retries": 1, "backoff_base_s": 0.01}
-            for n in world.networks
-        ],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
+                "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+                "postback_base_url": "https://app.example.com",
+                "networks": [
+                    {
+                        "key": n.key,
+                        "network_id": n.network_id,
+                        "network_token_env": n.token_env_var,
+                        "api_url": server.api_url,
+                        "base_url": "https://t.example.com",
+                        "affiliate_id": n.affiliate_id,
+                        "max_retries": 1,
+                        "backoff_base_s": 0.01,
+                    }
+                    for n in world.networks
+                ],
+            }
+        )
+    )
     monkeypatch.setenv("TRACKLY_CONFIG", str(path))
     return path
 
@@ -97,8 +108,10 @@ def test_a_missing_token_is_one_line_naming_file_network_and_field(config, capsy
     assert trackly_main(command) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == (f"trackly: {config}: network 'bolt': network_token_env: environment variable TUNE_BOLT_TOKEN "
-                   "is not set (the token lives only there)\n")
+    assert err == (
+        f"trackly: {config}: network 'bolt': network_token_env: environment variable TUNE_BOLT_TOKEN "
+        "is not set (the token lives only there)\n"
+    )
 
 
 @pytest.mark.parametrize("command", [["test-connection", "--network", "acme"], ["offers", "acme"]])
@@ -107,9 +120,11 @@ def test_a_token_too_short_to_redact_is_one_line_naming_the_variable(config, cap
     assert trackly_main(command) == 2
     out, err = capsys.readouterr()
     assert out == "" and "tiny-token" not in err
-    assert err == (f"trackly: {config}: network 'acme': network_token_env: environment variable TUNE_ACME_TOKEN "
-                   "holds a token shorter than 16 characters, too short to keep out of logs and errors "
-                   "(TUNE's are 32 or more)\n")
+    assert err == (
+        f"trackly: {config}: network 'acme': network_token_env: environment variable TUNE_ACME_TOKEN "
+        "holds a token shorter than 16 characters, too short to keep out of logs and errors "
+        "(TUNE's are 32 or more)\n"
+    )
 
 
 @pytest.mark.parametrize("command", [["test-connection", "--network", "nosuch"], ["offers", "nosuch"]])
@@ -121,16 +136,26 @@ def test_an_unknown_network_is_named(config, capsys, command):
 
 def test_an_invalid_config_stops_the_command_without_a_traceback(config):
     config.write_text(config.read_text() + "partitions_start: yesterday\n")
-    result = subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "offers", "acme"],
-                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    result = subprocess.run(
+        [sys.executable, "-m", "trackly_pipeline.cli", "offers", "acme"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert result.returncode == 2
     assert result.stderr.startswith(f"trackly: {config}: partitions_start: 'yesterday' is not a start hour")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_the_command_runs_with_one_token_in_a_fresh_process(config):
-    result = subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "test-connection", "--network", "acme"],
-                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    result = subprocess.run(
+        [sys.executable, "-m", "trackly_pipeline.cli", "test-connection", "--network", "acme"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("acme") and "Traceback" not in result.stderr
 
@@ -145,8 +170,9 @@ def test_offers_do_not_wait_on_a_writers_lock(config, world, capsys):
         conn.execute(add, [published])
         warehouse.publish(conn)
         conn.execute(add, [newer])  # only in the writer's file
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         done: dict = {}
@@ -156,8 +182,10 @@ def test_offers_do_not_wait_on_a_writers_lock(config, world, capsys):
             done[name] = call()
             done[f"{name}_s"] = time.monotonic() - started
 
-        for name, call in [("ids", lambda: imported_offer_ids(warehouse, "acme")),
-                           ("command", lambda: trackly_main(["offers", "acme"]))]:
+        for name, call in [
+            ("ids", lambda: imported_offer_ids(warehouse, "acme")),
+            ("command", lambda: trackly_main(["offers", "acme"])),
+        ]:
             thread = threading.Thread(target=run, args=(name, call), daemon=True)
             thread.start()
             thread.join(timeout=20)
@@ -165,8 +193,11 @@ def test_offers_do_not_wait_on_a_writers_lock(config, world, capsys):
             assert done[f"{name}_s"] < 5
         assert done["ids"] == {published}
         assert done["command"] == 0
-        imported = {int(line.split()[0]) for line in capsys.readouterr().out.splitlines()
-                    if line.strip()[:1].isdigit() and line.split()[1] == "yes"}
+        imported = {
+            int(line.split()[0])
+            for line in capsys.readouterr().out.splitlines()
+            if line.strip()[:1].isdigit() and line.split()[1] == "yes"
+        }
         assert imported == {published}
     finally:
         holder.kill()
@@ -197,7 +228,8 @@ def test_network_forget_and_rename_say_what_they_did_or_refuse_in_one_line(confi
     assert sorted(line.split() for line in out[1:3]) == [["ops.network_affiliates", "1"], ["ops.stored_networks", "1"]]
     with warehouse.connect(read_only=True) as conn:
         assert conn.execute("SELECT network, kind, rows, status FROM ops.sync_log").fetchall() == [
-            ("gone", "network forget", 2, "success")]
+            ("gone", "network forget", 2, "success")
+        ]
         assert conn.execute("SELECT count(*) FROM ops.network_affiliates WHERE network = 'gone'").fetchone()[0] == 0
 
 
@@ -208,8 +240,9 @@ def test_network_commands_fail_cleanly_while_a_run_holds_the_warehouse(config, c
     warehouse = Warehouse(load_config(config, require_tokens=False).duckdb_path)
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO ops.network_affiliates VALUES ('gone', 5005, now())")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(warehouse.path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert trackly_main(["network", "forget", "gone"]) == 1
@@ -217,7 +250,9 @@ def test_network_commands_fail_cleanly_while_a_run_holds_the_warehouse(config, c
         holder.kill()
         holder.wait()
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith(f"trackly network forget: nothing was changed: warehouse locked by another process: "
-                           f"{warehouse.path} was held by process {holder.pid} ")
+    assert line.startswith(
+        f"trackly network forget: nothing was changed: warehouse locked by another process: "
+        f"{warehouse.path} was held by process {holder.pid} "
+    )
     with warehouse.connect(read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM ops.network_affiliates WHERE network = 'gone'").fetchone()[0] == 1

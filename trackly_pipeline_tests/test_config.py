@@ -19,10 +19,21 @@ BASE = {
     "reporting_currency": "USD",
     "postback_base_url": "https://app.example.com",
     "networks": [
-        {"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_TEST_ACME",
-         "base_url": "https://clicks.itstracking.com", "affiliate_id": "1001"},
-        {"key": "bolt", "network_id": "boltmedia", "network_token_env": "TUNE_TEST_BOLT",
-         "api_url": "http://127.0.0.1:8765/Apiv3/json", "base_url": "https://t.bolt.example", "affiliate_id": "2"},
+        {
+            "key": "acme",
+            "network_id": "acmenet",
+            "network_token_env": "TUNE_TEST_ACME",
+            "base_url": "https://clicks.itstracking.com",
+            "affiliate_id": "1001",
+        },
+        {
+            "key": "bolt",
+            "network_id": "boltmedia",
+            "network_token_env": "TUNE_TEST_BOLT",
+            "api_url": "http://127.0.0.1:8765/Apiv3/json",
+            "base_url": "https://t.bolt.example",
+            "affiliate_id": "2",
+        },
     ],
 }
 
@@ -68,7 +79,11 @@ def test_valid_config_loads_with_defaults(tmp_path):
         ("timezone", "Mars/Olympus_Mons", "timezone: unknown time zone 'Mars/Olympus_Mons'"),
         ("offer_sync", {"auto": True, "frequency": "weekly"}, "offer_sync.frequency: 'weekly' is not one of"),
         ("affiliate_id", None, "affiliate_id: is required"),
-        ("base_url", "https://clicks.example.com/?src=sms", "base_url: 'https://clicks.example.com/?src=sms' must not have a query"),
+        (
+            "base_url",
+            "https://clicks.example.com/?src=sms",
+            "base_url: 'https://clicks.example.com/?src=sms' must not have a query",
+        ),
         ("base_url", "https://clicks.example.com/#", "base_url: 'https://clicks.example.com/#' must not have a query"),
         ("global_url_params", {"tracking": True}, "global_url_params.tracking: must be a string (quote it)"),
         ("affiliate_id", "aff-1001", "affiliate_id: must be the network's numeric affiliate id, got 'aff-1001'"),
@@ -95,7 +110,10 @@ def test_a_token_too_short_to_redact_is_refused_naming_the_variable_not_the_toke
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, BASE))
     message = str(error.value)
-    assert f"network_token_env: environment variable TUNE_TEST_BOLT holds a token shorter than {MIN_TOKEN_LENGTH}" in message
+    assert (
+        f"network_token_env: environment variable TUNE_TEST_BOLT holds a token shorter than {MIN_TOKEN_LENGTH}"
+        in message
+    )
     assert "short-token" not in message
     monkeypatch.setenv("TUNE_TEST_BOLT", "x" * MIN_TOKEN_LENGTH)
     assert load_config(write(tmp_path, BASE)).network("bolt")
@@ -118,8 +136,15 @@ def test_dagster_load_fails_with_the_field_named(tmp_path):
     path = write(tmp_path, with_network_field("message_id_field", "aff_sub7"))
     result = subprocess.run(
         [sys.executable, "-c", "import trackly_pipeline.defs.definitions"],
-        cwd=tmp_path, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "TRACKLY_CONFIG": str(path), "TUNE_TEST_ACME": "a" * 32, "TUNE_TEST_BOLT": "b" * 32},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TRACKLY_CONFIG": str(path),
+            "TUNE_TEST_ACME": "a" * 32,
+            "TUNE_TEST_BOLT": "b" * 32,
+        },
     )
     assert result.returncode != 0
     assert f"{path}: networks[1] (bolt): message_id_field: 'aff_sub7' is not one of" in result.stderr
@@ -160,8 +185,13 @@ def test_global_params_the_link_does_not_set_are_kept(tmp_path):
     # acme carries the message id in aff_sub, so aff_sub3 is free for it
     params = {"aff_sub3": "promo", "mid": "{{messageId}}", "AFF_SUB": "x"}
     acme = load_config(write(tmp_path, with_network_field("global_url_params", params, 0))).network("acme")
-    url = tracking_url(acme.base_url, 5, acme.affiliate_id, message_id_param=MESSAGE_ID_FIELDS[acme.message_id_field],
-                       global_params=acme.global_url_params)
+    url = tracking_url(
+        acme.base_url,
+        5,
+        acme.affiliate_id,
+        message_id_param=MESSAGE_ID_FIELDS[acme.message_id_field],
+        global_params=acme.global_url_params,
+    )
     query = url.split("?")[1].split("&")
     assert query[:3] == ["offer_id=5", "aff_id=1001", "aff_sub={click_id}"]
     assert sorted(query[3:]) == ["AFF_SUB=x", "aff_sub3=promo", "mid={{messageId}}"]
@@ -218,16 +248,20 @@ def test_bad_offer_window_key_is_named(tmp_path, windows, expected):
 def test_offer_window_keys_may_be_quoted_but_not_repeated(tmp_path):
     path = write(tmp_path, with_network_field("offer_attribution_window_days", {"12": 3, 40: 9}))
     assert load_config(path).network("bolt").offer_attribution_window_days == {12: 3, 40: 9}
-    path.write_text(yaml.safe_dump(BASE).replace(
-        "  network_id: boltmedia\n", "  network_id: boltmedia\n  offer_attribution_window_days: {'12': 3, 12: 4}\n"))
+    path.write_text(
+        yaml.safe_dump(BASE).replace(
+            "  network_id: boltmedia\n", "  network_id: boltmedia\n  offer_attribution_window_days: {'12': 3, 12: 4}\n"
+        )
+    )
     with pytest.raises(ConfigError, match=r"offer_attribution_window_days\.12: offer 12 is given twice"):
         load_config(path)
 
 
 def test_a_null_offer_name_prefix_means_none(tmp_path):
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump(BASE).replace("  network_id: boltmedia\n",
-                                                 "  network_id: boltmedia\n  offer_name_prefix:\n"))
+    path.write_text(
+        yaml.safe_dump(BASE).replace("  network_id: boltmedia\n", "  network_id: boltmedia\n  offer_name_prefix:\n")
+    )
     assert load_config(path).network("bolt").offer_name_prefix == ""
     with pytest.raises(ConfigError, match=r"networks\[1\] \(bolt\): offer_name_prefix: must be a string"):
         load_config(write(tmp_path, with_network_field("offer_name_prefix", ["BOLT"])))
@@ -253,8 +287,15 @@ def test_an_unknown_field_in_a_section_is_named(tmp_path, section, typo, expecte
 def second_acme_account(affiliate_id: str) -> dict:
     """BASE with a third key on acme's network id: another affiliate account of ours in that network."""
     config = copy.deepcopy(BASE)
-    config["networks"].append({"key": "acme2", "network_id": "acmenet", "network_token_env": "TUNE_TEST_ACME",
-                               "base_url": "https://clicks.itstracking.com", "affiliate_id": affiliate_id})
+    config["networks"].append(
+        {
+            "key": "acme2",
+            "network_id": "acmenet",
+            "network_token_env": "TUNE_TEST_ACME",
+            "base_url": "https://clicks.itstracking.com",
+            "affiliate_id": affiliate_id,
+        }
+    )
     return config
 
 
@@ -264,12 +305,23 @@ def test_two_keys_on_one_network_id_load_with_a_warning_naming_them_and_the_colu
     with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
         settings = load_config(write(tmp_path, second_acme_account("1077")))
     assert [(n.key, n.network_id, n.affiliate_id) for n in settings.networks] == [
-        ("acme", "acmenet", "1001"), ("bolt", "boltmedia", "2"), ("acme2", "acmenet", "1077")]
+        ("acme", "acmenet", "1001"),
+        ("bolt", "boltmedia", "2"),
+        ("acme2", "acmenet", "1077"),
+    ]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
-    assert all(text in warnings[0] for text in (
-        str(tmp_path / "trackly.yaml"), "'acme' (affiliate_id 1001)", "'acme2' (affiliate_id 1077)", "'acmenet'",
-        "affiliate_id", "revenue_by_offer"))
+    assert all(
+        text in warnings[0]
+        for text in (
+            str(tmp_path / "trackly.yaml"),
+            "'acme' (affiliate_id 1001)",
+            "'acme2' (affiliate_id 1077)",
+            "'acmenet'",
+            "affiliate_id",
+            "revenue_by_offer",
+        )
+    )
 
     caplog.clear()
     with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
@@ -278,8 +330,11 @@ def test_two_keys_on_one_network_id_load_with_a_warning_naming_them_and_the_colu
 
 
 def test_one_account_under_two_keys_fails(tmp_path):
-    with pytest.raises(ConfigError, match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
-                                          r"'acmenet' \(case aside\) and affiliate_id 1001"):
+    with pytest.raises(
+        ConfigError,
+        match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
+        r"'acmenet' \(case aside\) and affiliate_id 1001",
+    ):
         load_config(write(tmp_path, second_acme_account("1001")))
 
 
@@ -288,6 +343,9 @@ def test_one_account_under_two_keys_fails_whatever_the_network_ids_case(tmp_path
     one account and count its conversions twice."""
     config = second_acme_account("1001")
     config["networks"][-1]["network_id"] = "AcmeNet"
-    with pytest.raises(ConfigError, match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
-                                          r"'AcmeNet' \(case aside\) and affiliate_id 1001"):
+    with pytest.raises(
+        ConfigError,
+        match=r"network 'acme2': affiliate_id: network 'acme' has the same network_id "
+        r"'AcmeNet' \(case aside\) and affiliate_id 1001",
+    ):
         load_config(write(tmp_path, config))

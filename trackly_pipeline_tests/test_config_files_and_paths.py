@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -33,7 +34,10 @@ def refused(path: Path) -> str:
     ("messages", "reaches"),
     [
         # the issue's glob: it read the analysts' copy's month files of trackly.messages, every run
-        ("data/*/*messages*/*.parquet", "the analysts' copy's month files (warehouse_analytics.parts/trackly.messages/"),
+        (
+            "data/*/*messages*/*.parquet",
+            "the analysts' copy's month files (warehouse_analytics.parts/trackly.messages/",
+        ),
         ("data/*/*/*.parquet", "the analysts' copy's month files (warehouse_analytics.parts/"),
         ("data/warehouse_analytics.parts/trackly.messages/*.parquet", "the analysts' copy's month files"),
         ("data/*.parts/*/2026-*", "the analysts' copy's month files"),
@@ -80,22 +84,24 @@ def test_the_glob_of_the_issue_no_longer_doubles_the_messages(tmp_path):
     assert "trackly.messages" in refused(path)
     # What that glob would have read: the month files a publish writes.
     (tmp_path / "data" / "trackly" / "messages").mkdir(parents=True)
-    duckdb.sql("SELECT 'm0000001' AS message_id, 1 AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
-               "4 AS sending_list_id, TIMESTAMPTZ '2026-11-02 10:00:00+00' AS sent_at").write_parquet(
-        str(tmp_path / "data" / "trackly" / "messages" / "m.parquet"))
+    duckdb.sql(
+        "SELECT 'm0000001' AS message_id, 1 AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
+        "4 AS sending_list_id, TIMESTAMPTZ '2026-11-02 10:00:00+00' AS sent_at"
+    ).write_parquet(str(tmp_path / "data" / "trackly" / "messages" / "m.parquet"))
     warehouse = Warehouse(tmp_path / "data" / "warehouse.duckdb")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from trackly_pipeline.warehouse.log_files import LogFileError
     from trackly_pipeline.warehouse.trackly_logs import load_log_files
+
     with warehouse.connect() as conn:
-        load_log_files(conn, "messages", str(tmp_path / "data" / "*" / "*messages*" / "*.parquet"),
-                       datetime.now(timezone.utc))
+        load_log_files(conn, "messages", str(tmp_path / "data" / "*" / "*messages*" / "*.parquet"), datetime.now(UTC))
         warehouse.publish(conn)
         # ... and the next load meets the copy's month file, and refuses it (the loader's own check)
         with pytest.raises(LogFileError, match="the analysts' copy's month files"):
-            load_log_files(conn, "messages", str(tmp_path / "data" / "*" / "*messages*" / "*.parquet"),
-                           datetime.now(timezone.utc))
+            load_log_files(
+                conn, "messages", str(tmp_path / "data" / "*" / "*messages*" / "*.parquet"), datetime.now(UTC)
+            )
         assert conn.execute("SELECT count(*) FROM trackly.messages").fetchone()[0] == 1
 
 
@@ -155,9 +161,10 @@ def test_a_duckdb_path_reaching_such_a_folder_through_a_symlink_is_refused(tmp_p
     real = tmp_path / "o'neil"
     real.mkdir()
     (tmp_path / "data").symlink_to(real)
-    path = write(tmp_path, with_paths("logs/clicks/*.parquet", "logs/messages/*.parquet",
-                                      str(tmp_path / "data" / "w.duckdb")))
-    assert refused(path).startswith(f"{path}: warehouse.duckdb_path: {str(real / 'w.duckdb')!r} holds \"'\"")
+    path = write(
+        tmp_path, with_paths("logs/clicks/*.parquet", "logs/messages/*.parquet", str(tmp_path / "data" / "w.duckdb"))
+    )
+    assert refused(path).startswith(f'{path}: warehouse.duckdb_path: {str(real / "w.duckdb")!r} holds "\'"')
 
 
 def test_a_question_mark_in_the_duckdb_path_does_break_duckdb(tmp_path):
@@ -175,15 +182,22 @@ def test_a_question_mark_in_the_duckdb_path_does_break_duckdb(tmp_path):
 def test_seconds_must_be_finite_and_at_most_a_day(tmp_path, field, value):
     """YAML reads .nan and .inf as floats; every TUNE call then failed with an uncaught error."""
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump(BASE).replace("  network_id: boltmedia\n", f"  network_id: boltmedia\n  {field}: {value}\n"))
+    path.write_text(
+        yaml.safe_dump(BASE).replace("  network_id: boltmedia\n", f"  network_id: boltmedia\n  {field}: {value}\n")
+    )
     message = refused(path)
-    assert message.startswith(f"{path}: networks[1] (bolt): {field}: must be a positive number of seconds, at most 86400")
+    assert message.startswith(
+        f"{path}: networks[1] (bolt): {field}: must be a positive number of seconds, at most 86400"
+    )
 
 
 def test_seconds_within_a_day_load(tmp_path):
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump(BASE).replace("  network_id: boltmedia\n",
-                                                 "  network_id: boltmedia\n  timeout_s: 86400\n  backoff_base_s: 0.5\n"))
+    path.write_text(
+        yaml.safe_dump(BASE).replace(
+            "  network_id: boltmedia\n", "  network_id: boltmedia\n  timeout_s: 86400\n  backoff_base_s: 0.5\n"
+        )
+    )
     bolt = load_config(path).network("bolt")
     assert (bolt.timeout_s, bolt.backoff_base_s) == (86400.0, 0.5)
 
@@ -223,7 +237,9 @@ networks:
 """)
     settings = load_config(path)
     assert [(n.key, n.base_url, n.offer_sync.frequency) for n in settings.networks] == [
-        ("acme", "https://clicks.itstracking.com", "daily"), ("bolt", "https://clicks.itstracking.com", "daily")]
+        ("acme", "https://clicks.itstracking.com", "daily"),
+        ("bolt", "https://clicks.itstracking.com", "daily"),
+    ]
 
 
 def test_a_value_containing_itself_and_deep_nesting_are_refused(tmp_path):

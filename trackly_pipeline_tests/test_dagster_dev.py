@@ -24,13 +24,21 @@ QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
 
 def test_dagster_dev_shows_every_network(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token-0123456789", TUNE_BOLT_TOKEN="b-token-0123456789", TUNE_COBALT_TOKEN="c-token-0123456789",
-               TUNE_ACME2_TOKEN="a-token-0123456789")
+    env.update(
+        TUNE_ACME_TOKEN="a-token-0123456789",
+        TUNE_BOLT_TOKEN="b-token-0123456789",
+        TUNE_COBALT_TOKEN="c-token-0123456789",
+        TUNE_ACME2_TOKEN="a-token-0123456789",
+    )
     port = free_port()
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(
         [dagster, "dev", "-w", str(ROOT / "workspace.yaml"), "-p", str(port), "-h", "127.0.0.1"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline, nodes = time.monotonic() + 180, None
@@ -44,12 +52,21 @@ def test_dagster_dev_shows_every_network(tmp_path):
         assert nodes, "dagster dev never served the code location"
         repository = nodes[0]
         schedules = sorted(s["name"] for s in repository["schedules"])
-        assert schedules == ["sync_freshness_hourly", "tune_acme2_hourly", "tune_acme_hourly", "tune_bolt_hourly",
-                             "tune_cobalt_hourly"]
+        assert schedules == [
+            "sync_freshness_hourly",
+            "tune_acme2_hourly",
+            "tune_acme_hourly",
+            "tune_bolt_hourly",
+            "tune_cobalt_hourly",
+        ]
         jobs = {j["name"] for j in repository["jobs"]}
         assert {"tune_acme_sync", "tune_bolt_test_connection", "tune_cobalt_reconcile"} <= jobs
         assets = {"/".join(a["assetKey"]["path"]) for a in repository["assetNodes"]}
-        assert {"tune/acme/conversions", "analytics/bolt/attributed_conversions", "analytics/revenue_by_offer"} <= assets
+        assert {
+            "tune/acme/conversions",
+            "analytics/bolt/attributed_conversions",
+            "analytics/revenue_by_offer",
+        } <= assets
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -51,10 +51,21 @@ USER_CONFIG = {
     "fx_rates": "rates/fx.csv",
     "postback_base_url": "https://app.example.com",
     "networks": [
-        {"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_ACME_TOKEN",
-         "base_url": "https://clicks.itstracking.com", "affiliate_id": "1001"},
-        {"key": "bolt", "network_id": "boltmedia", "network_token_env": "TUNE_BOLT_TOKEN",
-         "base_url": "https://track.boltmedia.example", "affiliate_id": "2002", "message_id_field": "aff_sub3"},
+        {
+            "key": "acme",
+            "network_id": "acmenet",
+            "network_token_env": "TUNE_ACME_TOKEN",
+            "base_url": "https://clicks.itstracking.com",
+            "affiliate_id": "1001",
+        },
+        {
+            "key": "bolt",
+            "network_id": "boltmedia",
+            "network_token_env": "TUNE_BOLT_TOKEN",
+            "base_url": "https://track.boltmedia.example",
+            "affiliate_id": "2002",
+            "message_id_field": "aff_sub3",
+        },
     ],
 }
 
@@ -63,17 +74,31 @@ def write_user_project(project: Path) -> dict:
     """A user's project folder with real files in it; the environment a user runs `trackly demo` in."""
     project.mkdir()
     (project / "trackly.yaml").write_text(yaml.safe_dump(USER_CONFIG))
-    for folder in ("logs", "exports/trackly/messages", "rates", "warehouse/trackly_analytics.parts/2026-11",
-                   "data/trackly/clicks", ".git/refs/heads", ".dagster_home", "notes"):
+    for folder in (
+        "logs",
+        "exports/trackly/messages",
+        "rates",
+        "warehouse/trackly_analytics.parts/2026-11",
+        "data/trackly/clicks",
+        ".git/refs/heads",
+        ".dagster_home",
+        "notes",
+    ):
         (project / folder).mkdir(parents=True)
     with duckdb.connect(str(project / "warehouse" / "trackly.duckdb")) as conn:
         conn.execute("CREATE SCHEMA tune")
-        conn.execute("CREATE TABLE tune.conversion_changes AS SELECT 'acme' AS network, 42 AS conversion_id, "
-                     "'approved' AS change, TIMESTAMP '2026-11-02 10:00' AS changed_at")
-        conn.execute(f"COPY (SELECT 'c1' AS click_id, 'm1' AS message_id) TO '{project / 'logs' / 'clicks_2026-11.parquet'}'")
+        conn.execute(
+            "CREATE TABLE tune.conversion_changes AS SELECT 'acme' AS network, 42 AS conversion_id, "
+            "'approved' AS change, TIMESTAMP '2026-11-02 10:00' AS changed_at"
+        )
+        conn.execute(
+            f"COPY (SELECT 'c1' AS click_id, 'm1' AS message_id) TO '{project / 'logs' / 'clicks_2026-11.parquet'}'"
+        )
         conn.execute(f"COPY (SELECT 'c2' AS click_id) TO '{project / 'data' / 'trackly' / 'clicks' / 'old.parquet'}'")
-        conn.execute(f"COPY tune.conversion_changes TO "
-                     f"'{project / 'warehouse' / 'trackly_analytics.parts' / '2026-11' / 'conversion_changes.parquet'}'")
+        conn.execute(
+            f"COPY tune.conversion_changes TO "
+            f"'{project / 'warehouse' / 'trackly_analytics.parts' / '2026-11' / 'conversion_changes.parquet'}'"
+        )
     with duckdb.connect(str(project / "warehouse" / "trackly_analytics.duckdb")) as conn:
         conn.execute("CREATE TABLE copy_of_changes AS SELECT 1 AS one")
     (project / "exports" / "trackly" / "messages" / "2026-11.csv").write_text("message_id,creative_id\nm1,cr1\n")
@@ -84,8 +109,13 @@ def write_user_project(project: Path) -> dict:
     (project / ".dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     (project / "notes" / "todo.md").write_text("ask acme about payouts\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNE_")}
-    return {**env, "TRACKLY_CONFIG": str(project / "trackly.yaml"), "DAGSTER_HOME": str(project / ".dagster_home"),
-            "TUNE_ACME_TOKEN": "the-users-real-acme-token", "TUNE_BOLT_TOKEN": "the-users-real-bolt-token"}
+    return {
+        **env,
+        "TRACKLY_CONFIG": str(project / "trackly.yaml"),
+        "DAGSTER_HOME": str(project / ".dagster_home"),
+        "TUNE_ACME_TOKEN": "the-users-real-acme-token",
+        "TUNE_BOLT_TOKEN": "the-users-real-bolt-token",
+    }
 
 
 def snapshot(root: Path, *, leave_out: str) -> dict[str, str]:
@@ -127,7 +157,7 @@ def test_demo_leaves_every_file_of_the_users_project_as_it_was(user_demo):
 
 @pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_runs_every_network_and_matches_ground_truth(user_demo):
-    project, env, _, result = user_demo
+    project, _env, _, result = user_demo
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     for key in ("acme", "bolt", "cobalt", "acme2"):  # acme2: a second account on acme's network id
@@ -139,7 +169,11 @@ def test_demo_runs_every_network_and_matches_ground_truth(user_demo):
     # its config is its own: the sandbox on loopback, its own token variables (never a user's)
     config = yaml.safe_load((project / "demo" / "trackly.yaml").read_text())
     assert {n["network_token_env"] for n in config["networks"]} == {
-        "TRACKLY_DEMO_ACME_TOKEN", "TRACKLY_DEMO_BOLT_TOKEN", "TRACKLY_DEMO_COBALT_TOKEN", "TRACKLY_DEMO_ACME2_TOKEN"}
+        "TRACKLY_DEMO_ACME_TOKEN",
+        "TRACKLY_DEMO_BOLT_TOKEN",
+        "TRACKLY_DEMO_COBALT_TOKEN",
+        "TRACKLY_DEMO_ACME2_TOKEN",
+    }
     assert all(n["api_url"].startswith("http://127.0.0.1:") for n in config["networks"])
     # the runs are on the demo's own instance, none on the user's
     with dg.DagsterInstance.from_config(str(project / "demo" / "dagster_home")) as instance:
@@ -147,8 +181,14 @@ def test_demo_runs_every_network_and_matches_ground_truth(user_demo):
 
 
 def run_demo(cwd: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trackly_pipeline.cli", "demo", *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "trackly_pipeline.cli", "demo", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.mark.slow  # a subprocess that loads Dagster
@@ -156,7 +196,7 @@ def test_demo_starts_at_partitions_start_inside_its_window(tmp_path):
     """With `partitions_start` two days ago the demo syncs from there (as the schedules do), not
     from seven days ago, which Dagster refuses as before the first partition."""
     env = project_copy(tmp_path)
-    start = (datetime.now(timezone.utc) - timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
+    start = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
     result = run_demo(tmp_path, env, "--conversions", "300", "--partitions-start", start)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for key in ("acme", "bolt", "cobalt"):
@@ -172,7 +212,7 @@ def test_demo_starts_at_partitions_start_inside_its_window(tmp_path):
 @pytest.mark.slow  # a subprocess that loads Dagster
 def test_demo_with_partitions_start_in_the_future_says_there_is_nothing_to_sync(tmp_path):
     env = project_copy(tmp_path)
-    start = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
+    start = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d-%H:00")
     result = run_demo(tmp_path, env, "--partitions-start", start)
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"Nothing to sync: partitions_start {start}" in result.stdout
@@ -228,10 +268,18 @@ def test_shipped_instance_limits_the_duckdb_pool_to_one(tmp_path):
 @pytest.mark.slow  # a subprocess that loads Dagster
 def test_workspace_loads_with_dagster_cli(tmp_path):
     env = project_copy(tmp_path)
-    env.update(TUNE_ACME_TOKEN="a-token-0123456789", TUNE_BOLT_TOKEN="b-token-0123456789", TUNE_COBALT_TOKEN="c-token-0123456789",
-               TUNE_ACME2_TOKEN="a-token-0123456789")
+    env.update(
+        TUNE_ACME_TOKEN="a-token-0123456789",
+        TUNE_BOLT_TOKEN="b-token-0123456789",
+        TUNE_COBALT_TOKEN="c-token-0123456789",
+        TUNE_ACME2_TOKEN="a-token-0123456789",
+    )
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

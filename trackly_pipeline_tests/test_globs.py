@@ -24,8 +24,27 @@ def glob_matcher(pattern: str):
     return lambda name: regex.match(name) is not None and not (name.startswith(".") and not pattern.startswith("."))
 
 
-PIECES = ["a", "b", ".", "-", "*", "?", "[", "]", "!", "[a-c]", "[!a-c]", "[!.]", "[.]", "[b-]", "[]a]", "[!]b]",
-          "[c-a]", "[--0]", "[!-/]"]
+PIECES = [
+    "a",
+    "b",
+    ".",
+    "-",
+    "*",
+    "?",
+    "[",
+    "]",
+    "!",
+    "[a-c]",
+    "[!a-c]",
+    "[!.]",
+    "[.]",
+    "[b-]",
+    "[]a]",
+    "[!]b]",
+    "[c-a]",
+    "[--0]",
+    "[!-/]",
+]
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -70,17 +89,42 @@ def test_a_name_set_includes_dot_files_a_glob_does_not():
 def test_what_glob_glob_matches_on_a_real_tree_is_what_globs_meet_predicts(tmp_path):
     """The model of glob.glob (as many components as the pattern, `**` one component, dot-files only
     for a pattern starting with '.', the fixed start resolved through symlinks) against glob.glob."""
-    files = ["data/warehouse.duckdb", "data/.hidden.parquet", "data/a.parquet", "data/w_analytics.parts/t.m/2026-11.1.parquet",
-             "data/trackly/clicks/c1.parquet", "data/trackly/messages/m1.csv", "data/x[1].csv", "data/x1.csv",
-             "data/.dir/z.parquet", "other/deep/er/f.parquet"]
+    files = [
+        "data/warehouse.duckdb",
+        "data/.hidden.parquet",
+        "data/a.parquet",
+        "data/w_analytics.parts/t.m/2026-11.1.parquet",
+        "data/trackly/clicks/c1.parquet",
+        "data/trackly/messages/m1.csv",
+        "data/x[1].csv",
+        "data/x1.csv",
+        "data/.dir/z.parquet",
+        "other/deep/er/f.parquet",
+    ]
     for name in files:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "link").symlink_to(tmp_path / "data")
     root = str(tmp_path.resolve())
-    patterns = ["data/*", "data/**", "data/*/*", "data/*/*/*", "data/*/*/*.parquet", "data/.*", "data/.*/*",
-                "data/*.parquet", "data/x[1].csv", "data/x[[]1].csv", "data/[!a]*", "*/*/*/*", "**/*.parquet",
-                "data/*/*messages*/*", "data/trackly/clicks/*.parquet", "link/*/*/*.parquet", "link/trackly/*/*"]
+    patterns = [
+        "data/*",
+        "data/**",
+        "data/*/*",
+        "data/*/*/*",
+        "data/*/*/*.parquet",
+        "data/.*",
+        "data/.*/*",
+        "data/*.parquet",
+        "data/x[1].csv",
+        "data/x[[]1].csv",
+        "data/[!a]*",
+        "*/*/*/*",
+        "**/*.parquet",
+        "data/*/*messages*/*",
+        "data/trackly/clicks/*.parquet",
+        "link/*/*/*.parquet",
+        "link/trackly/*/*",
+    ]
     everything = [os.path.join(root, name) for name in files]
     for pattern in patterns:
         absolute = os.path.join(root, pattern)

@@ -21,8 +21,12 @@ def pointer_sources() -> list[Path]:
 
 
 def markdown_documents() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "benchmarks").glob("*.md")),
-            *sorted((ROOT / "trackly_pipeline").rglob("*.md"))]
+    return [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "benchmarks").glob("*.md")),
+        *sorted((ROOT / "trackly_pipeline").rglob("*.md")),
+    ]
 
 
 def flattened(path: Path) -> str:
@@ -68,8 +72,12 @@ def test_every_readme_pointer_names_a_readme_heading():
             if pointer.group(1).strip() not in readme_headings:
                 broken.append(f"{path.relative_to(ROOT)}: {pointer.group(0)!r}")
     assert found >= 10, f"only {found} README pointers found: is the pattern still the one the code uses?"
-    assert not broken, ("README pointers naming no README heading:\n  " + "\n  ".join(broken)
-                        + "\nREADME headings: " + "; ".join(sorted(readme_headings)))
+    assert not broken, (
+        "README pointers naming no README heading:\n  "
+        + "\n  ".join(broken)
+        + "\nREADME headings: "
+        + "; ".join(sorted(readme_headings))
+    )
 
 
 def test_every_mention_of_the_readme_is_a_pointer_to_a_heading():
@@ -79,9 +87,11 @@ def test_every_mention_of_the_readme_is_a_pointer_to_a_heading():
         covered = [pointer.span() for pointer in pointers(text)]
         for mention in MENTION.finditer(text):
             if not any(start == mention.start() for start, _ in covered):
-                vague.append(f"{path.relative_to(ROOT)}: {text[mention.start():mention.start() + 60]!r}")
-    assert not vague, ('README mentions that name no heading (write `(README, Heading)` or `README, "Heading"`):'
-                       "\n  " + "\n  ".join(vague))
+                vague.append(f"{path.relative_to(ROOT)}: {text[mention.start() : mention.start() + 60]!r}")
+    assert not vague, (
+        'README mentions that name no heading (write `(README, Heading)` or `README, "Heading"`):'
+        "\n  " + "\n  ".join(vague)
+    )
 
 
 def test_every_link_to_a_heading_reaches_one():

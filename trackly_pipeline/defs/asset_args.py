@@ -21,8 +21,9 @@ def network_group(network_key: str) -> str:
     return f"tune_{network_key}"
 
 
-def asset_args(group: str, kinds: Collection[str], pool: str = DUCKDB_POOL,
-               partitions: dg.PartitionsDefinition | None = None) -> dict[str, Any]:
+def asset_args(
+    group: str, kinds: Collection[str], pool: str = DUCKDB_POOL, partitions: dg.PartitionsDefinition | None = None
+) -> dict[str, Any]:
     """Hourly assets (`partitions`) backfill in one run: a run sweeps its whole range of hours with
     one API sweep (defs/partitions.py)."""
     args: dict[str, Any] = {"group_name": group, "kinds": set(kinds), "pool": pool}

@@ -32,13 +32,16 @@ def build_definitions(settings: TracklyConfig, clock: Clock | None = None) -> dg
     partitions = hourly_partitions(settings.partitions_start)
     return dg.Definitions.merge(
         build_shared_defs(settings, clock),
-        *(build_network_defs(network, settings, partitions, position)
-          for position, network in enumerate(settings.networks)),
+        *(
+            build_network_defs(network, settings, partitions, position)
+            for position, network in enumerate(settings.networks)
+        ),
     )
 
 
-def build_network_defs(network: NetworkConfig, settings: TracklyConfig, partitions: dg.HourlyPartitionsDefinition,
-                       position: int) -> dg.Definitions:
+def build_network_defs(
+    network: NetworkConfig, settings: TracklyConfig, partitions: dg.HourlyPartitionsDefinition, position: int
+) -> dg.Definitions:
     """A network's assets, checks, jobs, schedule and TUNE resource. `position`: the network's place
     in trackly.yaml, which staggers its schedule's minute."""
     reconciliation = build_reconciliation_check(network)
@@ -49,8 +52,11 @@ def build_network_defs(network: NetworkConfig, settings: TracklyConfig, partitio
             build_attribution_asset(network, settings, partitions),
         ],
         asset_checks=[*build_network_checks(network), reconciliation],
-        jobs=[build_sync_job(network), build_test_connection_job(network),
-              build_reconcile_job(network, reconciliation)],
+        jobs=[
+            build_sync_job(network),
+            build_test_connection_job(network),
+            build_reconcile_job(network, reconciliation),
+        ],
         schedules=[build_schedule(network, position, partitions.start)],
         resources={tune_resource_key(network.key): tune_resource_for(network)},
     )
@@ -60,11 +66,16 @@ def build_shared_defs(settings: TracklyConfig, clock: Clock | None) -> dg.Defini
     """What every network feeds or uses: Trackly's logs, the rollups and payout mismatches, the
     freshness job, the warehouse and the clock."""
     return dg.Definitions(
-        assets=[*build_trackly_log_assets(settings), build_rollup_assets(settings),
-                build_payout_mismatch_asset(settings)],
+        assets=[
+            *build_trackly_log_assets(settings),
+            build_rollup_assets(settings),
+            build_payout_mismatch_asset(settings),
+        ],
         asset_checks=[*build_rollup_checks(settings), build_payout_mismatch_check()],
         jobs=[build_freshness_job(settings.networks)],
         schedules=[build_freshness_schedule()],
-        resources={"warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
-                   "clock": clock_resource(clock)},
+        resources={
+            "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
+            "clock": clock_resource(clock),
+        },
     )

@@ -7,16 +7,15 @@ defs/schedules.py): inside a sync run it is only evaluated after a successful at
 could never see a network whose sweeps fail, hang or are no longer launched. "Now" is the `clock`
 resource (defs/present.py)."""
 
-
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.asset_args import DUCKDB_POOL
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
-from trackly_pipeline.defs.asset_args import DUCKDB_POOL
 from trackly_pipeline.defs.metadata import markdown_table, window_text
 from trackly_pipeline.defs.present import Clock
 from trackly_pipeline.defs.resources import WarehouseResource
@@ -61,31 +60,45 @@ def _run_window_end(context: dg.AssetCheckExecutionContext) -> tuple[datetime | 
 
 
 def _utc(moment: datetime | None) -> str | None:
-    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC" if moment else None
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else None
 
 
-def _freshness_text(swept: datetime | None, attributed: datetime | None, published: datetime | None,
-                    published_since: datetime | None, age: timedelta | None, passed: bool) -> str:
+def _freshness_text(
+    swept: datetime | None,
+    attributed: datetime | None,
+    published: datetime | None,
+    published_since: datetime | None,
+    age: timedelta | None,
+    passed: bool,
+) -> str:
     """Which hour the analytics are fresh through, and, when stale, which step stopped."""
     if swept is None:
         return "stale: no conversion sweep has reached the present yet"
     if attributed is None:
-        return (f"stale: swept through {_utc(swept)}, but never attributed (attribution failed, was skipped "
-                "after a failed blocking check, or never ran)")
+        return (
+            f"stale: swept through {_utc(swept)}, but never attributed (attribution failed, was skipped "
+            "after a failed blocking check, or never ran)"
+        )
     if published is None:
-        return (f"stale: attributed through {_utc(attributed)} but never published (the analysts' copy was "
-                "not published: see the failed rollups row)")
+        return (
+            f"stale: attributed through {_utc(attributed)} but never published (the analysts' copy was "
+            "not published: see the failed rollups row)"
+        )
     through = min(swept, attributed, published)
     limit = f"{'within' if passed else 'over'} the {_hours(FRESHNESS_LIMIT)} limit"
     text = f"{'fresh' if passed else 'stale'}: data through {_utc(through)}, {_hours(age)} ago ({limit})"
     if passed:
         return text
     if attributed < swept:
-        return (f"{text}: swept through {_utc(swept)} but not attributed since {_utc(attributed)} "
-                "(attribution failed, or was skipped after a failed blocking check)")
+        return (
+            f"{text}: swept through {_utc(swept)} but not attributed since {_utc(attributed)} "
+            "(attribution failed, or was skipped after a failed blocking check)"
+        )
     if published < attributed:
-        return (f"{text}: attributed through {_utc(attributed)} but not published since {_utc(published_since)} "
-                "(the analysts' copy was not published: see the failed rollups row)")
+        return (
+            f"{text}: attributed through {_utc(attributed)} but not published since {_utc(published_since)} "
+            "(the analysts' copy was not published: see the failed rollups row)"
+        )
     return f"{text}: no sweep reaching the present since {_utc(swept)}"
 
 
@@ -111,8 +124,10 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         return dg.AssetCheckResult(
             passed=not duplicates,
             description=describe(duplicates) if duplicates else "one row per conversion",
-            metadata={"duplicates": len(duplicates),
-                      "sample": dg.MetadataValue.md(markdown_table(["table", "conversion_id", "copies"], sample))},
+            metadata={
+                "duplicates": len(duplicates),
+                "sample": dg.MetadataValue.md(markdown_table(["table", "conversion_id", "copies"], sample)),
+            },
         )
 
     # On the attributed conversions: what analysts see is fresh only once attributed, and in a sync
@@ -145,11 +160,15 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
             description=_freshness_text(swept, attributed, published, published_since, age, passed),
-            metadata={"fresh_through": _utc(fresh_through), "swept_through": _utc(swept),
-                      "attributed_through": _utc(attributed), "published_through": _utc(published),
-                      "present": _utc(now),
-                      "age_minutes": round(age.total_seconds() / 60, 1) if age is not None else None,
-                      "limit_minutes": FRESHNESS_LIMIT.total_seconds() / 60},
+            metadata={
+                "fresh_through": _utc(fresh_through),
+                "swept_through": _utc(swept),
+                "attributed_through": _utc(attributed),
+                "published_through": _utc(published),
+                "present": _utc(now),
+                "age_minutes": round(age.total_seconds() / 60, 1) if age is not None else None,
+                "limit_minutes": FRESHNESS_LIMIT.total_seconds() / 60,
+            },
         )
 
     @dg.asset_check(
@@ -167,15 +186,21 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             stale = held_conversions(conn, network.key, limit=STALE_SAMPLE)
         held, rows = stale.count, stale.oldest.rows
         named = ", ".join(f"{r[0]} (since {r[1]:%Y-%m-%d %H:%M} UTC: {r[3]})" for r in rows[:5])
-        description = ("every stored conversion is TUNE's latest" if not held else
-                       f"{held} conversion(s) held at their last good state, TUNE sends them unreadable: {named}"
-                       + (" ..." if held > 5 else ""))
+        description = (
+            "every stored conversion is TUNE's latest"
+            if not held
+            else f"{held} conversion(s) held at their last good state, TUNE sends them unreadable: {named}"
+            + (" ..." if held > 5 else "")
+        )
         return dg.AssetCheckResult(
             passed=held == 0,
             severity=dg.AssetCheckSeverity.WARN,
             description=description,
-            metadata={"held": held, "conversion_ids": dg.MetadataValue.json([r[0] for r in rows]),
-                      "held_conversions": dg.MetadataValue.md(markdown_table(stale.oldest.columns, rows))},
+            metadata={
+                "held": held,
+                "conversion_ids": dg.MetadataValue.json([r[0] for r in rows]),
+                "held_conversions": dg.MetadataValue.md(markdown_table(stale.oldest.columns, rows)),
+            },
         )
 
     @dg.asset_check(
@@ -188,8 +213,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
         ),
         pool=DUCKDB_POOL,
     )
-    def unattributed_share(context: dg.AssetCheckExecutionContext,
-                           warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def unattributed_share(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         end, source = _run_window_end(context)
         if end is None:
             with warehouse.get().connect() as conn:
@@ -197,8 +221,12 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             end = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) if latest else None
             source = "the latest conversion"
         if end is None:
-            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                       description="no conversions yet", metadata={"conversions": 0})
+            return dg.AssetCheckResult(
+                passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="no conversions yet",
+                metadata={"conversions": 0},
+            )
         start = end - UNATTRIBUTED_WINDOW
         with warehouse.get().connect() as conn:
             unattributed, total = unattributed_count(conn, network.key, start, end)
@@ -207,9 +235,14 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             passed=share <= MAX_UNATTRIBUTED_SHARE,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{share:.1%} of {total} conversions unattributed, {window_text(start, end)}",
-            metadata={"window": window_text(start, end), "window_ends_at": source,
-                      "unattributed": unattributed, "conversions": total, "share": round(share, 4),
-                      "limit": MAX_UNATTRIBUTED_SHARE},
+            metadata={
+                "window": window_text(start, end),
+                "window_ends_at": source,
+                "unattributed": unattributed,
+                "conversions": total,
+                "share": round(share, 4),
+                "limit": MAX_UNATTRIBUTED_SHARE,
+            },
         )
 
     return [no_duplicate_conversions, sync_is_fresh, no_stale_conversions, unattributed_share]
@@ -223,8 +256,10 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
             missing = missing_fx_rates(conn)
         return dg.AssetCheckResult(
             passed=not missing.rows,
-            metadata={"reporting_currency": settings.reporting_currency,
-                      "missing": dg.MetadataValue.md(markdown_table(missing.columns, missing.rows))},
+            metadata={
+                "reporting_currency": settings.reporting_currency,
+                "missing": dg.MetadataValue.md(markdown_table(missing.columns, missing.rows)),
+            },
         )
 
     configured = identities(settings.networks)

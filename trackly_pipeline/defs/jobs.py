@@ -1,5 +1,6 @@
 """One sync job per network, a test-connection job per network, and one job that runs every
 network's `sync_is_fresh` check (and `stored_networks_configured`) on its own."""
+
 from collections.abc import Sequence
 
 import dagster as dg
@@ -61,8 +62,10 @@ def build_freshness_job(networks: Sequence[NetworkConfig]) -> "dg.UnresolvedAsse
             # The rollups refuse while a stored key is not configured; this says so every hour.
             dg.AssetCheckKey(REVENUE_BY_OFFER, NETWORKS_CHECK),
         ),
-        description=("Check that every network's analytics are fresh: swept to the present and attributed within "
-                     "the limit, and that every stored network key is configured (no sync, no API call)."),
+        description=(
+            "Check that every network's analytics are fresh: swept to the present and attributed within "
+            "the limit, and that every stored network key is configured (no sync, no API call)."
+        ),
     )
 
 
@@ -81,8 +84,10 @@ def build_test_connection_job(network: NetworkConfig) -> dg.JobDefinition:
 
     # No network tag: one API call, which must not queue behind the network's sync runs (the run
     # queue admits one tagged run per network, and a wide sweep can take hours).
-    @dg.job(name=f"tune_{network.key}_test_connection",
-            description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).")
+    @dg.job(
+        name=f"tune_{network.key}_test_connection",
+        description=f"Test the TUNE connection of network {network.key!r} (the integration's Test Connection).",
+    )
     def test_connection_job():
         test_connection()
 

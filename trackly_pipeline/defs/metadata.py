@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -32,20 +32,25 @@ def window_text(start, end) -> str:
     return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
 
 
-def counts_by_partition(conn: duckdb.DuckDBPyConnection, sql_file: str, params: dict[str, Any]) -> dict[str, dict[str, int]]:
+def counts_by_partition(
+    conn: duckdb.DuckDBPyConnection, sql_file: str, params: dict[str, Any]
+) -> dict[str, dict[str, int]]:
     """Per hourly partition key, the counts of a query (a file in warehouse/sql/) whose first column
     is `hour_us`, an hour as microseconds since 1970 divided by 3,600,000,000 (the UTC hour in any
     session time zone), and whose other columns are counts."""
     result = query_sql_file(conn, sql_file, params)
     columns = result.columns[1:]
     return {
-        partition_key(datetime.fromtimestamp(row[0] * 3600, timezone.utc)): dict(zip(columns, row[1:]))
-        for row in result.rows
+        partition_key(datetime.fromtimestamp(row[0] * 3600, UTC)): dict(zip(columns, row[1:])) for row in result.rows
     }
 
 
-def add_partition_metadata(context: dg.AssetExecutionContext, per_partition: Mapping[str, Mapping[str, Any]],
-                           empty: Mapping[str, Any], window: Mapping[str, Any]) -> None:
+def add_partition_metadata(
+    context: dg.AssetExecutionContext,
+    per_partition: Mapping[str, Mapping[str, Any]],
+    empty: Mapping[str, Any],
+    window: Mapping[str, Any],
+) -> None:
     """Give each partition of a run over a range of hours its own figures (`empty` for an hour with
     none), and the window's figures to its last partition only. Dagster copies a MaterializeResult's
     metadata to every partition's materialization: a window's row count returned there showed on

@@ -3,7 +3,7 @@ own partitions, runs and schedule). A run covers a range of hours and sweeps it 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -18,22 +18,23 @@ def hourly_partitions(start: str) -> dg.HourlyPartitionsDefinition:
 
 
 def partition_key(hour: datetime) -> str:
-    return hour.astimezone(timezone.utc).strftime(PARTITION_FORMAT)
+    return hour.astimezone(UTC).strftime(PARTITION_FORMAT)
 
 
 def partition_hour(key: str) -> datetime:
     """The UTC hour a partition key names (the inverse of `partition_key`)."""
-    return datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=UTC)
 
 
 def trailing_window(end: datetime, lookback_days: int, earliest: datetime) -> tuple[str, str]:
     """First and last hourly partition keys of the `lookback_days` ending at `end` (exclusive).
     A window ending at or before `earliest` holds no partition: that is an error, never a reversed
     range (callers such as the schedules skip such ticks)."""
-    end = end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    end = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if end <= earliest:
-        raise ValueError(f"no hourly partition before {end:%Y-%m-%d %H:%M} UTC: partitions start at "
-                         f"{earliest:%Y-%m-%d %H:%M} UTC")
+        raise ValueError(
+            f"no hourly partition before {end:%Y-%m-%d %H:%M} UTC: partitions start at {earliest:%Y-%m-%d %H:%M} UTC"
+        )
     first = max(end - timedelta(days=lookback_days), earliest)
     return partition_key(first), partition_key(end - timedelta(hours=1))
 

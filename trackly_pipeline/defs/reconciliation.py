@@ -3,7 +3,7 @@ and a job per network that runs only that check (the UI's "reconcile now")."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -27,8 +27,10 @@ from trackly_pipeline.warehouse.reconciliation import (
 )
 
 CHECK_NAME = "reconciles_with_tune"
-TOLERANCE_TEXT = (f"conversions (approved, adjustments aside) exact; approved payout (adjustments included) "
-                  f"within {PAYOUT_TOLERANCE} per network-local day, offer and currency")
+TOLERANCE_TEXT = (
+    f"conversions (approved, adjustments aside) exact; approved payout (adjustments included) "
+    f"within {PAYOUT_TOLERANCE} per network-local day, offer and currency"
+)
 
 
 def reconcile_job_name(network_key: str) -> str:
@@ -48,14 +50,18 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
         ),
     )
     @takes_network_tune(network.key)
-    def reconciles_with_tune(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-                             tune: TuneNetworkResource) -> dg.AssetCheckResult:
+    def reconciles_with_tune(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, tune: TuneNetworkResource
+    ) -> dg.AssetCheckResult:
         db = warehouse.get()
         with db.connect() as conn:
             window = last_synced_window(conn, network.key)
         if window is None:
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                       description="no successful conversion sync to reconcile yet")
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="no successful conversion sync to reconcile yet",
+            )
         client = tune.client(context.log)
         try:
             zone = client.timezone
@@ -63,21 +69,30 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
             stats = daily_offer_stats(client, days.first_day, days.last_day) if days else []
         except TuneError as exc:
             message = redact_text(f"{type(exc).__name__}: {exc}", tune.secrets())
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                       description=f"Report::getStats failed: {message}",
-                                       metadata={"error": message})
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"Report::getStats failed: {message}",
+                metadata={"error": message},
+            )
         if days is None:
-            return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                       description="the last synced window holds no full network-local day",
-                                       metadata={"window": f"{window[0]} to {window[1]}"})
+            return dg.AssetCheckResult(
+                passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                description="the last synced window holds no full network-local day",
+                metadata={"window": f"{window[0]} to {window[1]}"},
+            )
         with db.connect() as conn, transaction(conn):
-            result = reconcile(conn, network.key, days, stats, checked_at=datetime.now(timezone.utc))
+            result = reconcile(conn, network.key, days, stats, checked_at=datetime.now(UTC))
         differing = result.differing_days
         return dg.AssetCheckResult(
             passed=not differing,
             severity=dg.AssetCheckSeverity.WARN,
-            description=(f"differs from TUNE on {day_list(differing)}" if differing
-                         else f"agrees with TUNE on {days.first_day}..{days.last_day}"),
+            description=(
+                f"differs from TUNE on {day_list(differing)}"
+                if differing
+                else f"agrees with TUNE on {days.first_day}..{days.last_day}"
+            ),
             metadata={
                 "differing_days": dg.MetadataValue.json([d.isoformat() for d in differing]),
                 "days_compared": f"{days.first_day} to {days.last_day} ({days.timezone})",

@@ -46,7 +46,7 @@ class TuneNetworkResource(dg.ConfigurableResource):
     backoff_base_s: float = defaults.BACKOFF_BASE_S
     rate_limit_calls: int = defaults.RATE_LIMIT_CALLS
     rate_limit_window_s: float = defaults.RATE_LIMIT_WINDOW_S
-    extra_conversion_fields: list[str] = []  # see NetworkConfig.extra_conversion_fields
+    extra_conversion_fields: list[str] = []  # noqa: RUF012 (Dagster config fields copy their default)  # see NetworkConfig.extra_conversion_fields
 
     def client(self, logger: logging.Logger | None = None) -> TuneClient:
         return TuneClient(
@@ -100,10 +100,12 @@ def takes_network_tune(network_key: str) -> Callable[[Compute], Compute]:
         def with_network_tune(*args, **kwargs):
             return compute(*args, tune=kwargs.pop(key), **kwargs)
 
-        with_network_tune.__signature__ = signature.replace(parameters=[
-            parameter.replace(name=key) if parameter.name == "tune" else parameter
-            for parameter in signature.parameters.values()
-        ])
+        with_network_tune.__signature__ = signature.replace(
+            parameters=[
+                parameter.replace(name=key) if parameter.name == "tune" else parameter
+                for parameter in signature.parameters.values()
+            ]
+        )
         return with_network_tune
 
     return rename

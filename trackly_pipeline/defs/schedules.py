@@ -7,7 +7,7 @@ A network's tick is skipped while a run of that network is unfinished (a slow TU
 pile runs up in the queue), and each run gets a runtime limit sized to its window."""
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -16,7 +16,6 @@ from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.checks import FRESHNESS_LIMIT
 from trackly_pipeline.defs.jobs import FRESHNESS_JOB, NETWORK_TAG, sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import partition_hour, range_tags, trailing_window
-
 
 FRESHNESS_SCHEDULE = "sync_freshness_hourly"
 SWEEP_TAG = "trackly/sweep"
@@ -46,13 +45,13 @@ def schedule_name(network_key: str) -> str:
 def offer_sync_due(network: NetworkConfig, tick: datetime) -> bool:
     if not network.offer_sync.auto:
         return False
-    return network.offer_sync.frequency == "hourly" or tick.astimezone(timezone.utc).hour == 0
+    return network.offer_sync.frequency == "hourly" or tick.astimezone(UTC).hour == 0
 
 
 def is_wide_sweep(network: NetworkConfig, tick: datetime) -> bool:
     """Once a day the sweep reaches back `wide_sweep_days`: TUNE never moves a conversion's date, so
     status and payout changes older than the hourly window are only seen this way."""
-    return tick.astimezone(timezone.utc).hour == network.wide_sweep_hour and network.wide_sweep_days > network.lookback_days
+    return tick.astimezone(UTC).hour == network.wide_sweep_hour and network.wide_sweep_days > network.lookback_days
 
 
 def max_runtime_s(first: str, last: str) -> int:
@@ -74,8 +73,7 @@ def unfinished_runs_note(instance: dg.DagsterInstance, network_key: str, wide: b
     if not wide and not runs:
         sweeping = conversions_asset_key(network_key)
         untagged = instance.get_runs(dg.RunsFilter(statuses=UNFINISHED), limit=UNTAGGED_RUNS_LOOKED_AT)
-        runs = [run for run in untagged
-                if NETWORK_TAG not in run.tags and sweeping in (run.asset_selection or ())][:5]
+        runs = [run for run in untagged if NETWORK_TAG not in run.tags and sweeping in (run.asset_selection or ())][:5]
     return ", ".join(f"{run.run_id} ({run.status.value})" for run in runs) or None
 
 
@@ -97,7 +95,7 @@ def build_schedule(network: NetworkConfig, index: int, partitions_start: datetim
     )
     def hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         # The tick's own time, not the wall clock: a late or re-evaluated tick asks for its own hours.
-        tick = context.scheduled_execution_time or datetime.now(timezone.utc)
+        tick = context.scheduled_execution_time or datetime.now(UTC)
         wide = is_wide_sweep(network, tick)
         days = network.wide_sweep_days if wide else network.lookback_days
         try:

@@ -7,14 +7,14 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse import unrecorded
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
-from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, mark_interrupted_syncs, record_sync, SyncLogEntry
+from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
 @dataclass
@@ -24,7 +24,7 @@ class SyncAttempt:
     window_start: datetime | None = None
     window_end: datetime | None = None
     sync_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     pages: int = 0
     rows: int = 0
     quarantined: int = 0
@@ -33,10 +33,20 @@ class SyncAttempt:
 
     def entry(self, status: str, error: str | None = None) -> SyncLogEntry:
         return SyncLogEntry(
-            sync_id=self.sync_id, network=self.network, kind=self.kind, window_start=self.window_start,
-            window_end=self.window_end, started_at=self.started_at, finished_at=datetime.now(timezone.utc),
-            pages=self.pages, rows=self.rows, quarantined=self.quarantined, status=status, error=error,
-            held=self.held, present_at=self.present_at,
+            sync_id=self.sync_id,
+            network=self.network,
+            kind=self.kind,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            pages=self.pages,
+            rows=self.rows,
+            quarantined=self.quarantined,
+            status=status,
+            error=error,
+            held=self.held,
+            present_at=self.present_at,
         )
 
 

@@ -1,9 +1,10 @@
 """TUNE sandbox: a local TUNE Network API v3 over a deterministic synthetic world.
 
-    world = SandboxWorld.generate(seed=7)
-    with SandboxServer(world) as server:
-        ...  # point a TUNE client at server.url with world.token_env()
+world = SandboxWorld.generate(seed=7)
+with SandboxServer(world) as server:
+    ...  # point a TUNE client at server.url with world.token_env()
 """
+
 from .clock import SandboxClock
 from .faults import FaultRule
 from .hostile import HOSTILE_ROW_CASES, HOSTILE_ROW_WHY, hostile_rows
@@ -11,5 +12,15 @@ from .networks import DEFAULT_NETWORKS, SECOND_ACCOUNTS, SandboxNetwork
 from .server import SandboxServer
 from .world import SandboxWorld
 
-__all__ = ["SandboxWorld", "SandboxNetwork", "DEFAULT_NETWORKS", "SECOND_ACCOUNTS", "SandboxServer", "FaultRule",
-           "SandboxClock", "hostile_rows", "HOSTILE_ROW_CASES", "HOSTILE_ROW_WHY"]
+__all__ = [
+    "DEFAULT_NETWORKS",
+    "HOSTILE_ROW_CASES",
+    "HOSTILE_ROW_WHY",
+    "SECOND_ACCOUNTS",
+    "FaultRule",
+    "SandboxClock",
+    "SandboxNetwork",
+    "SandboxServer",
+    "SandboxWorld",
+    "hostile_rows",
+]

@@ -7,6 +7,7 @@ credits each account's conversions to its affiliate id, in the network's one con
 `SandboxNetwork` with the same network id and network-level settings, and its own key and
 affiliate id.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,12 +35,16 @@ def check_accounts(networks: tuple[SandboxNetwork, ...], accounts: tuple[Sandbox
             raise ValueError(f"account {account.key!r}: network id {account.network_id!r} is not one of the networks")
         differ = [name for name in NETWORK_LEVEL if getattr(account, name) != getattr(network, name)]
         if differ:
-            raise ValueError(f"account {account.key!r}: {', '.join(differ)} belong to the network; "
-                             f"they must be {network.key!r}'s")
-        taken = {n.affiliate_id for n in (*networks, *accounts) if n.network_id == account.network_id and n is not account}
+            raise ValueError(
+                f"account {account.key!r}: {', '.join(differ)} belong to the network; they must be {network.key!r}'s"
+            )
+        taken = {
+            n.affiliate_id for n in (*networks, *accounts) if n.network_id == account.network_id and n is not account
+        }
         if account.affiliate_id in taken or int(account.affiliate_id) in partner_ids_beside(network.affiliate_id):
-            raise ValueError(f"account {account.key!r}: affiliate id {account.affiliate_id} is taken in "
-                             f"{account.network_id!r}")
+            raise ValueError(
+                f"account {account.key!r}: affiliate id {account.affiliate_id} is taken in {account.network_id!r}"
+            )
 
 
 def merge_accounts(rng: np.random.Generator, tables: list[NetworkConversions]) -> NetworkConversions:

@@ -1,8 +1,9 @@
 """The TUNE Network API over a SandboxWorld: authentication, rate limit, and method dispatch."""
+
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from . import conversion_api, offer_api, report_api, stats_api
@@ -19,11 +20,13 @@ def get_timezone(world: SandboxWorld, network: SandboxNetwork, params: dict) -> 
     the offset is the one in force at the sandbox clock. Clients should read `name`.
     """
     offset = world.clock.now().astimezone(ZoneInfo(network.timezone)).strftime("%z")
-    return {"Timezone": {
-        "id": str(zlib.crc32(network.timezone.encode()) % 1000),
-        "name": network.timezone,
-        "gmt_offset": f"{offset[:3]}:{offset[3:]}",
-    }}
+    return {
+        "Timezone": {
+            "id": str(zlib.crc32(network.timezone.encode()) % 1000),
+            "name": network.timezone,
+            "gmt_offset": f"{offset[:3]}:{offset[3:]}",
+        }
+    }
 
 
 def _offers(handler) -> Callable:

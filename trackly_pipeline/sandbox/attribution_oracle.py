@@ -4,10 +4,11 @@ attributed"), one conversion at a time: the oracle the warehouse's SQL is held a
 It shares nothing with the SQL but the rule: no horizon per run, no joins, no aggregates; every
 "earliest" is a sort of the log rows in the rule's total order. Slow and obvious on purpose.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +30,8 @@ class LoggedClick:
     def is_for(self, network_id: str | None, offer_id: int) -> bool:
         """A click on a link to this offer; one logged without a network or an offer may be any."""
         return (self.network_id is None or network_id is None or self.network_id == network_id) and (
-            self.offer_id is None or self.offer_id == offer_id)
+            self.offer_id is None or self.offer_id == offer_id
+        )
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,18 @@ class TracklyLog:
         """The click an id names: its earliest row at or after the horizon."""
         return next((c for c in self._by_click_id.get(click_id, ()) if c.clicked_at >= horizon), None)
 
-    def first_click(self, message_id: str, horizon: datetime, network_id: str | None, offer_id: int) -> LoggedClick | None:
+    def first_click(
+        self, message_id: str, horizon: datetime, network_id: str | None, offer_id: int
+    ) -> LoggedClick | None:
         """A message's first click for the offer at or after the horizon."""
-        return next((c for c in self._by_message.get(message_id, ())
-                     if c.clicked_at >= horizon and c.is_for(network_id, offer_id)), None)
+        return next(
+            (
+                c
+                for c in self._by_message.get(message_id, ())
+                if c.clicked_at >= horizon and c.is_for(network_id, offer_id)
+            ),
+            None,
+        )
 
     def first_send(self, message_id: str) -> LoggedSend | None:
         return self._first_send.get(message_id)
@@ -150,8 +160,12 @@ def attribute(
 
 def _reason(findings: list[str], ad_id: str | None, sub_id: str | None) -> str:
     """docs/tables.md's order: the first that applies."""
-    for found in ("click outside the attribution window", "message sent outside the attribution window",
-                  "click after the conversion", "message sent after the conversion"):
+    for found in (
+        "click outside the attribution window",
+        "message sent outside the attribution window",
+        "click after the conversion",
+        "message sent after the conversion",
+    ):
         if found in findings:
             return found
     if not sub_id and ad_id:
@@ -170,5 +184,11 @@ def with_creative(log: TracklyLog, attribution: Attribution) -> Attribution:
     send = log.first_send(attribution.message_id) if attribution.message_id else None
     if send is None:
         return attribution
-    return Attribution(attribution.method, attribution.click_id, attribution.message_id, attribution.reason,
-                       send.creative_id, send.campaign_id)
+    return Attribution(
+        attribution.method,
+        attribution.click_id,
+        attribution.message_id,
+        attribution.reason,
+        send.creative_id,
+        send.campaign_id,
+    )

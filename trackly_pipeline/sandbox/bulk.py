@@ -11,11 +11,12 @@ take both): `<directory>/clicks/clicks-YYYY-MM-DD.bulk.parquet` and, with `messa
 each day's clicks are in time order. Ids never collide with a SandboxWorld's (those are hex; bulk ids
 start with "bk", "bl", "bm").
 """
+
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +27,37 @@ CHUNK = 1 << 20
 CLICKS_PER_MESSAGE = 3
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_USER_AGENTS = pa.array([
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
-], type=pa.large_string())
-CLICK_SCHEMA = pa.schema([
-    ("click_id", pa.large_string()), ("link_id", pa.large_string()), ("message_id", pa.large_string()),
-    ("network_id", pa.large_string()), ("offer_id", pa.int64()), ("clicked_at", pa.timestamp("us", tz="UTC")),
-    ("ip", pa.large_string()), ("user_agent", pa.large_string()),
-    ("affiliate_id", pa.int64()),  # the account the link was for: each network's first (the world's log has it too)
-])
-MESSAGE_SCHEMA = pa.schema([
-    ("message_id", pa.large_string()), ("creative_id", pa.int64()), ("campaign_id", pa.int64()),
-    ("contact_id", pa.int64()), ("sending_list_id", pa.int64()), ("sent_at", pa.timestamp("us", tz="UTC")),
-])
+_USER_AGENTS = pa.array(
+    [
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36",
+    ],
+    type=pa.large_string(),
+)
+CLICK_SCHEMA = pa.schema(
+    [
+        ("click_id", pa.large_string()),
+        ("link_id", pa.large_string()),
+        ("message_id", pa.large_string()),
+        ("network_id", pa.large_string()),
+        ("offer_id", pa.int64()),
+        ("clicked_at", pa.timestamp("us", tz="UTC")),
+        ("ip", pa.large_string()),
+        ("user_agent", pa.large_string()),
+        ("affiliate_id", pa.int64()),  # the account the link was for: each network's first (the world's log has it too)
+    ]
+)
+MESSAGE_SCHEMA = pa.schema(
+    [
+        ("message_id", pa.large_string()),
+        ("creative_id", pa.int64()),
+        ("campaign_id", pa.int64()),
+        ("contact_id", pa.int64()),
+        ("sending_list_id", pa.int64()),
+        ("sent_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -171,20 +188,30 @@ def write_synthetic_clicks(
     if start is None:
         start = (world.anchor - timedelta(days=world.history_days)) if world is not None else date(2026, 1, 1)
     start_day = start.date() if isinstance(start, datetime) else start
-    start_at = datetime(start_day.year, start_day.month, start_day.day, tzinfo=timezone.utc)
+    start_at = datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
     networks, offer_ids = _offer_pool(world)
     result = BulkClicks(directory, n_clicks, days, start_at, seed, networks, offer_ids)
     from .networks import DEFAULT_NETWORKS
 
-    first_account = {n.network_id: int(n.affiliate_id) for n in (world.networks if world is not None else DEFAULT_NETWORKS)}
+    first_account = {
+        n.network_id: int(n.affiliate_id) for n in (world.networks if world is not None else DEFAULT_NETWORKS)
+    }
     affiliate_ids = np.array([first_account[network] for network in networks.tolist()], dtype=np.int64)
 
     files = list(world.write_trackly_logs(directory)) if world is not None else []
-    creatives = (np.unique(world.messages_frame().creative_id.to_numpy(np.int64)) if world is not None
-                 else np.arange(100, 400, dtype=np.int64))
+    creatives = (
+        np.unique(world.messages_frame().creative_id.to_numpy(np.int64))
+        if world is not None
+        else np.arange(100, 400, dtype=np.int64)
+    )
     network_pool = pa.array(networks.tolist(), type=pa.large_string())
-    ip_pool = pa.array([f"{a}.{b}.{c}.{d}" for a, b, c, d in
-                        np.random.default_rng([seed, 1]).integers(1, 255, size=(4096, 4)).tolist()], type=pa.large_string())
+    ip_pool = pa.array(
+        [
+            f"{a}.{b}.{c}.{d}"
+            for a, b, c, d in np.random.default_rng([seed, 1]).integers(1, 255, size=(4096, 4)).tolist()
+        ],
+        type=pa.large_string(),
+    )
     (directory / "clicks").mkdir(parents=True, exist_ok=True)
     if messages:
         (directory / "messages").mkdir(parents=True, exist_ok=True)
@@ -201,17 +228,26 @@ def write_synthetic_clicks(
                 message = i // np.uint64(CLICKS_PER_MESSAGE)
                 pick = result._offer_pick(i)
                 mixed = _mix(i ^ _key(seed, "device"))
-                writer.write_table(pa.table([
-                    _string_array(result._click_codes(i)),
-                    _string_array(result._link_codes(message)),
-                    _string_array(result._message_codes(message)),
-                    network_pool.take(pa.array(pick)),
-                    pa.array(offer_ids[pick]),
-                    pa.array(result._seconds(i.astype(np.int64)) * 1_000_000, type=pa.int64()).cast(CLICK_SCHEMA.field("clicked_at").type),
-                    ip_pool.take(pa.array((mixed % np.uint64(4096)).astype(np.int64))),
-                    _USER_AGENTS.take(pa.array(((mixed >> np.uint64(32)) % np.uint64(len(_USER_AGENTS))).astype(np.int64))),
-                    pa.array(affiliate_ids[pick]),
-                ], schema=CLICK_SCHEMA))
+                writer.write_table(
+                    pa.table(
+                        [
+                            _string_array(result._click_codes(i)),
+                            _string_array(result._link_codes(message)),
+                            _string_array(result._message_codes(message)),
+                            network_pool.take(pa.array(pick)),
+                            pa.array(offer_ids[pick]),
+                            pa.array(result._seconds(i.astype(np.int64)) * 1_000_000, type=pa.int64()).cast(
+                                CLICK_SCHEMA.field("clicked_at").type
+                            ),
+                            ip_pool.take(pa.array((mixed % np.uint64(4096)).astype(np.int64))),
+                            _USER_AGENTS.take(
+                                pa.array(((mixed >> np.uint64(32)) % np.uint64(len(_USER_AGENTS))).astype(np.int64))
+                            ),
+                            pa.array(affiliate_ids[pick]),
+                        ],
+                        schema=CLICK_SCHEMA,
+                    )
+                )
         files.append(path)
 
     if messages:
@@ -226,16 +262,23 @@ def write_synthetic_clicks(
             path = directory / "messages" / f"messages-{label}.bulk.parquet"
             with pq.ParquetWriter(path, MESSAGE_SCHEMA, compression="snappy") as writer:
                 for lo in range(0, len(rows), CHUNK):
-                    m = rows[lo:lo + CHUNK].astype(np.uint64)
+                    m = rows[lo : lo + CHUNK].astype(np.uint64)
                     mixed = _mix(m ^ _key(seed, "message-attrs"))
                     sent = int(start_at.timestamp()) + day * 86_400 - 3600 - (mixed % np.uint64(3600)).astype(np.int64)
-                    writer.write_table(pa.table([
-                        _string_array(result._message_codes(m)),
-                        pa.array(creatives[(mixed % np.uint64(len(creatives))).astype(np.int64)]),
-                        pa.array(((mixed >> np.uint64(20)) % np.uint64(500) + np.uint64(1)).astype(np.int64)),
-                        pa.array(((mixed >> np.uint64(8)) % np.uint64(5_000_000) + np.uint64(1)).astype(np.int64)),
-                        pa.array(((mixed >> np.uint64(40)) % np.uint64(12) + np.uint64(1)).astype(np.int64)),
-                        pa.array(sent * 1_000_000, type=pa.int64()).cast(MESSAGE_SCHEMA.field("sent_at").type),
-                    ], schema=MESSAGE_SCHEMA))
+                    writer.write_table(
+                        pa.table(
+                            [
+                                _string_array(result._message_codes(m)),
+                                pa.array(creatives[(mixed % np.uint64(len(creatives))).astype(np.int64)]),
+                                pa.array(((mixed >> np.uint64(20)) % np.uint64(500) + np.uint64(1)).astype(np.int64)),
+                                pa.array(
+                                    ((mixed >> np.uint64(8)) % np.uint64(5_000_000) + np.uint64(1)).astype(np.int64)
+                                ),
+                                pa.array(((mixed >> np.uint64(40)) % np.uint64(12) + np.uint64(1)).astype(np.int64)),
+                                pa.array(sent * 1_000_000, type=pa.int64()).cast(MESSAGE_SCHEMA.field("sent_at").type),
+                            ],
+                            schema=MESSAGE_SCHEMA,
+                        )
+                    )
             files.append(path)
     return BulkClicks(directory, n_clicks, days, start_at, seed, networks, offer_ids, files)

@@ -1,8 +1,9 @@
 """The loopback control endpoints (/_sandbox/...) that let out-of-process tests steer a server."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .clock import as_utc
 from .faults import FaultPlan, FaultRule
@@ -10,8 +11,8 @@ from .world import SandboxWorld
 
 # The clock stays where every part of the world can compute with it (pandas' nanosecond timestamps
 # end in 2262; epoch seconds before 1970 are negative).
-CLOCK_MIN = datetime(1970, 1, 1, tzinfo=timezone.utc)
-CLOCK_MAX = datetime(2200, 1, 1, tzinfo=timezone.utc)
+CLOCK_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_MAX = datetime(2200, 1, 1, tzinfo=UTC)
 _CLOCK_USAGE = 'expected {"now": "<ISO 8601 time>"} or {"advance_seconds": <number>}'
 
 
@@ -40,8 +41,10 @@ def _clock_target(world: SandboxWorld, payload) -> datetime:
         except OverflowError:
             raise ControlError(f"advance_seconds {seconds!r} moves the clock out of range") from None
     if not CLOCK_MIN <= target < CLOCK_MAX:
-        raise ControlError(f"the clock must stay from {CLOCK_MIN.isoformat()} to before {CLOCK_MAX.isoformat()}, "
-                           f"not {target.isoformat()}")
+        raise ControlError(
+            f"the clock must stay from {CLOCK_MIN.isoformat()} to before {CLOCK_MAX.isoformat()}, "
+            f"not {target.isoformat()}"
+        )
     return target
 
 

@@ -10,6 +10,7 @@ conversion, a staff payout edit) with its effective time in [start_date, end_dat
 time, both ends inclusive) and not after the clock. Each such conversion is returned once, in its state
 at the clock.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,12 +34,46 @@ from .wire import ApiError, page_envelope
 # order, plus `tune_event_id`, which TUNE's reports have since (Stat.tune_event_id). Every value is a
 # string, as recorded: "" for no text, "0" for no id.
 CONVERSION_FIELDS = (
-    "id", "tune_event_id", "ad_id", "internal_ad_id", "offer_id", "goal_id", "affiliate_id", "advertiser_id",
-    "affiliate_manager_id", "advertiser_manager_id", "creative_url_id", "offer_file_id", "customer_id", "source",
-    "affiliate_info1", "affiliate_info2", "affiliate_info3", "affiliate_info4", "affiliate_info5",
-    "advertiser_info", "datetime", "session_datetime", "payout", "revenue", "sale_amount", "currency",
-    "payout_type", "revenue_type", "status", "status_code", "is_adjustment", "ip", "session_ip", "refer",
-    "pixel_refer", "user_agent", "country_code", "browser_id", "ad_campaign_id", "ad_campaign_creative_id",
+    "id",
+    "tune_event_id",
+    "ad_id",
+    "internal_ad_id",
+    "offer_id",
+    "goal_id",
+    "affiliate_id",
+    "advertiser_id",
+    "affiliate_manager_id",
+    "advertiser_manager_id",
+    "creative_url_id",
+    "offer_file_id",
+    "customer_id",
+    "source",
+    "affiliate_info1",
+    "affiliate_info2",
+    "affiliate_info3",
+    "affiliate_info4",
+    "affiliate_info5",
+    "advertiser_info",
+    "datetime",
+    "session_datetime",
+    "payout",
+    "revenue",
+    "sale_amount",
+    "currency",
+    "payout_type",
+    "revenue_type",
+    "status",
+    "status_code",
+    "is_adjustment",
+    "ip",
+    "session_ip",
+    "refer",
+    "pixel_refer",
+    "user_agent",
+    "country_code",
+    "browser_id",
+    "ad_campaign_id",
+    "ad_campaign_creative_id",
 )
 _SUB_IDS = ("aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5")
 
@@ -75,7 +110,9 @@ def _digest(network_id: str, conversion_id: int) -> bytes:
     return hashlib.blake2b(f"{network_id}/{conversion_id}".encode(), digest_size=16).digest()
 
 
-def conversion_models(world, network: SandboxNetwork, table: NetworkConversions, rows: np.ndarray, clock: int) -> list[dict]:
+def conversion_models(
+    world, network: SandboxNetwork, table: NetworkConversions, rows: np.ndarray, clock: int
+) -> list[dict]:
     """The Conversion model of `rows` (ascending), in their state at the clock."""
     status, payout, revenue = table.state_at_clock(rows, clock)
     offers = {o.offer_id: o for o in world.offers(network.network_id)}
@@ -93,44 +130,46 @@ def conversion_models(world, network: SandboxNetwork, table: NetworkConversions,
         # TUNE's session is the click that started it: Trackly's click when there was one before.
         session = clicked if 0 <= clicked <= converted else converted - 30 - mix % 7200
         ip = f"203.0.113.{mix % 254 + 1}"
-        models.append({
-            "id": str(conversion_id),
-            "tune_event_id": str(table.tune_event_id[row]),
-            "ad_id": str(table.ad_id[row]),
-            "internal_ad_id": str(uuid.UUID(bytes=digest, version=4)),
-            "offer_id": str(offer_id),
-            "goal_id": str(table.goal_id[row]),
-            "affiliate_id": str(table.affiliate_id[row]),
-            "advertiser_id": str(advertiser.id) if advertiser else "0",
-            "affiliate_manager_id": str(1 + int(table.affiliate_id[row]) % 12),
-            "advertiser_manager_id": advertiser.account_manager_id if advertiser else "0",
-            "creative_url_id": "0",
-            "offer_file_id": "0",
-            "customer_id": "0",
-            "source": str(subs["source"][row]),
-            **{f"affiliate_info{n}": str(subs[name][row]) for n, name in enumerate(_SUB_IDS, start=1)},
-            "advertiser_info": "",
-            "datetime": str(table.local_text[row]),
-            "session_datetime": datetime.fromtimestamp(session, zone).strftime("%Y-%m-%d %H:%M:%S"),
-            "payout": tune_amount(int(payout[i])),
-            "revenue": tune_amount(int(revenue[i])),
-            "sale_amount": tune_amount(int(table.sale_cents[row])),
-            "currency": str(table.currency[row]),
-            "payout_type": offer.payout_type,
-            "revenue_type": str(offer.model["revenue_type"]),
-            "status": STATUSES[int(status[i])],
-            "status_code": str(table.status_code[row]),
-            "is_adjustment": "1" if table.is_adjustment[row] else "0",
-            "ip": ip,
-            "session_ip": ip,
-            "refer": "",
-            "pixel_refer": "",
-            "user_agent": "",
-            "country_code": country_of[offer_id],
-            "browser_id": str(1 + mix % 9),
-            "ad_campaign_id": "0",
-            "ad_campaign_creative_id": "0",
-        })
+        models.append(
+            {
+                "id": str(conversion_id),
+                "tune_event_id": str(table.tune_event_id[row]),
+                "ad_id": str(table.ad_id[row]),
+                "internal_ad_id": str(uuid.UUID(bytes=digest, version=4)),
+                "offer_id": str(offer_id),
+                "goal_id": str(table.goal_id[row]),
+                "affiliate_id": str(table.affiliate_id[row]),
+                "advertiser_id": str(advertiser.id) if advertiser else "0",
+                "affiliate_manager_id": str(1 + int(table.affiliate_id[row]) % 12),
+                "advertiser_manager_id": advertiser.account_manager_id if advertiser else "0",
+                "creative_url_id": "0",
+                "offer_file_id": "0",
+                "customer_id": "0",
+                "source": str(subs["source"][row]),
+                **{f"affiliate_info{n}": str(subs[name][row]) for n, name in enumerate(_SUB_IDS, start=1)},
+                "advertiser_info": "",
+                "datetime": str(table.local_text[row]),
+                "session_datetime": datetime.fromtimestamp(session, zone).strftime("%Y-%m-%d %H:%M:%S"),
+                "payout": tune_amount(int(payout[i])),
+                "revenue": tune_amount(int(revenue[i])),
+                "sale_amount": tune_amount(int(table.sale_cents[row])),
+                "currency": str(table.currency[row]),
+                "payout_type": offer.payout_type,
+                "revenue_type": str(offer.model["revenue_type"]),
+                "status": STATUSES[int(status[i])],
+                "status_code": str(table.status_code[row]),
+                "is_adjustment": "1" if table.is_adjustment[row] else "0",
+                "ip": ip,
+                "session_ip": ip,
+                "refer": "",
+                "pixel_refer": "",
+                "user_agent": "",
+                "country_code": country_of[offer_id],
+                "browser_id": str(1 + mix % 9),
+                "ad_campaign_id": "0",
+                "ad_campaign_creative_id": "0",
+            }
+        )
     return models
 
 

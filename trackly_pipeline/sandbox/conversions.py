@@ -5,6 +5,7 @@ Generation has two phases because conversions and Trackly clicks depend on each 
 (and so which need a Trackly click before them); once the Trackly log exists,
 `finalize_conversions` fills in ids, sub-id fields, money and the status history.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -160,8 +161,13 @@ def _utc_offsets(seconds: np.ndarray, zone: str) -> np.ndarray:
 
 
 def _plant_in_repeated_hours(
-    rng: np.random.Generator, primary_at: np.ndarray, clicked_at: np.ndarray, movable: np.ndarray,
-    zone: str, start: int, end: int,
+    rng: np.random.Generator,
+    primary_at: np.ndarray,
+    clicked_at: np.ndarray,
+    movable: np.ndarray,
+    zone: str,
+    start: int,
+    end: int,
 ) -> None:
     """Move PLANTED_PER_OCCURRENCE of the `movable` primaries into each occurrence of each repeated
     hour of the span (in place), so that a world across a fall-back has conversions at both
@@ -261,9 +267,7 @@ class TracklyRefs:
     all_message_ids: np.ndarray  # to plant decoys and to avoid accidental real ids in junk
 
 
-def _fill_sub_ids(
-    rng: np.random.Generator, plan: ConversionPlan, refs: TracklyRefs
-) -> dict[str, np.ndarray]:
+def _fill_sub_ids(rng: np.random.Generator, plan: ConversionPlan, refs: TracklyRefs) -> dict[str, np.ndarray]:
     n = len(plan.converted_at)
     configured = plan.network.message_id_field
     subs = {name: np.full(n, "", dtype=object) for name in SUB_ID_FIELDS}
@@ -278,7 +282,9 @@ def _fill_sub_ids(
     decoy = rng.random(n) < 0.03
     others = [f for f in SUB_ID_FIELDS if f != configured]
     for row in np.flatnonzero(decoy):
-        subs[others[int(rng.integers(len(others)))]][row] = refs.all_message_ids[int(rng.integers(len(refs.all_message_ids)))]
+        subs[others[int(rng.integers(len(others)))]][row] = refs.all_message_ids[
+            int(rng.integers(len(refs.all_message_ids)))
+        ]
 
     carrier, kind = plan.carrier, plan.kind
     target = subs[configured]
@@ -295,7 +301,9 @@ def _fill_sub_ids(
     target[lost[garbage == 1]] = "test"
     target[lost[garbage == 2]] = "{" + configured + "}"  # a macro nobody replaced
     not_messages = lost[garbage == 3]
-    target[not_messages] = unique_ids(rng, len(not_messages), 8, alphabet="base62", taken=set(refs.all_message_ids.tolist()))
+    target[not_messages] = unique_ids(
+        rng, len(not_messages), 8, alphabet="base62", taken=set(refs.all_message_ids.tolist())
+    )
     target[kind == ADJUSTMENT] = ""
 
     # Extra goals are the same transaction: same tracking parameters as their first conversion.
@@ -342,9 +350,7 @@ def _status_history(
     rejected_at_once = (rng.random(n) < 0.01) & ~adjust & ~needs_approval
 
     initial = np.where(needs_approval, PENDING, np.where(rejected_at_once, REJECTED, APPROVED))
-    status_code = np.select(
-        [adjust, needs_approval, rejected_at_once], [52, 31, 12], default=43
-    ).astype(np.int64)
+    status_code = np.select([adjust, needs_approval, rejected_at_once], [52, 31, 12], default=43).astype(np.int64)
 
     # Event 1: a pending conversion is approved or rejected 1-6 days later.
     resolve_at = np.where(needs_approval, at + rng.integers(DAY, 6 * DAY, size=n), NEVER)
@@ -367,7 +373,9 @@ def _status_history(
     status, current_payout = initial.astype(np.int8), payout.copy()
     for slot in range(order.shape[1]):
         event = order[:, slot]
-        status = np.select([event == 0, event == 1, event == 2], [initial, resolved, REJECTED], default=status).astype(np.int8)
+        status = np.select([event == 0, event == 1, event == 2], [initial, resolved, REJECTED], default=status).astype(
+            np.int8
+        )
         current_payout = np.where(event == 3, edited_payout, current_payout)
         state_status[:, slot] = status
         state_payout[:, slot] = current_payout

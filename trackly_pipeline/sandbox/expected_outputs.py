@@ -41,7 +41,9 @@ def expected_conversions(
         truth = truth[truth.network_key.isin(network_keys)]
 
     def in_reporting(row) -> Decimal | None:
-        rate = Decimal(1) if row.currency == reporting_currency else fx_rates.get((row.converted_at.date(), row.currency))
+        rate = (
+            Decimal(1) if row.currency == reporting_currency else fx_rates.get((row.converted_at.date(), row.currency))
+        )
         return None if rate is None else (Decimal(row.payout) * rate).quantize(_STORED, rounding=ROUND_HALF_UP)
 
     truth["payout_reporting"] = [in_reporting(row) for row in truth.itertuples()]
@@ -68,11 +70,24 @@ def trackly_log(world: SandboxWorld) -> attribution_oracle.TracklyLog:
     clicks = world.clicks_frame(with_positions=True)
     sends = world.messages_frame(with_positions=True)
     return attribution_oracle.TracklyLog(
-        (attribution_oracle.LoggedClick(r.click_id, None if pd.isna(r.message_id) else r.message_id,
-                                        r.clicked_at.to_pydatetime(), r.source_file, r.source_row, r.network_id,
-                                        int(r.offer_id)) for r in clicks.itertuples()),
-        (attribution_oracle.LoggedSend(r.message_id, r.creative_id, r.campaign_id, r.sent_at.to_pydatetime(),
-                                       r.source_file, r.source_row) for r in sends.itertuples()),
+        (
+            attribution_oracle.LoggedClick(
+                r.click_id,
+                None if pd.isna(r.message_id) else r.message_id,
+                r.clicked_at.to_pydatetime(),
+                r.source_file,
+                r.source_row,
+                r.network_id,
+                int(r.offer_id),
+            )
+            for r in clicks.itertuples()
+        ),
+        (
+            attribution_oracle.LoggedSend(
+                r.message_id, r.creative_id, r.campaign_id, r.sent_at.to_pydatetime(), r.source_file, r.source_row
+            )
+            for r in sends.itertuples()
+        ),
     )
 
 
@@ -92,7 +107,9 @@ def expected_attribution(
     results = []
     for row in conversions.itertuples():
         default = (window_days or {}).get(row.network_key, 7)
-        offer_windows = {offer: days for (key, offer), days in (offer_window_days or {}).items() if key == row.network_key}
+        offer_windows = {
+            offer: days for (key, offer), days in (offer_window_days or {}).items() if key == row.network_key
+        }
         result = attribution_oracle.attribute(
             log,
             converted_at=row.converted_at.to_pydatetime(),
@@ -106,8 +123,13 @@ def expected_attribution(
         results.append(attribution_oracle.with_creative(log, result))
 
     out = conversions.copy()
-    columns = {"expected_method": "method", "expected_click_id": "click_id", "expected_message_id": "message_id",
-               "expected_reason": "reason", "expected_creative_id": "creative_id"}
+    columns = {
+        "expected_method": "method",
+        "expected_click_id": "click_id",
+        "expected_message_id": "message_id",
+        "expected_reason": "reason",
+        "expected_creative_id": "creative_id",
+    }
     for name, attribute in columns.items():
         out[name] = pd.Series([getattr(result, attribute) for result in results], index=out.index, dtype=object)
     return out

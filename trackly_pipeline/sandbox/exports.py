@@ -1,4 +1,5 @@
 """Files the sandbox writes for the pipeline: Trackly logs, ground truth, FX rates."""
+
 from __future__ import annotations
 
 import csv

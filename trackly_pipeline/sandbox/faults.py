@@ -1,13 +1,27 @@
 """Fault injection: rules that make chosen requests fail the ways a real TUNE endpoint does."""
+
 from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, field, fields
 
 FAULT_KINDS = (
-    "rate_limit", "http_500", "http_502", "http_504", "slow", "malformed_json",
-    "invalid_token", "invalid_network", "api_error", "hostile_rows", "hostile_offers",
-    "trickle", "truncated", "http_429", "short_page", "reply",
+    "rate_limit",
+    "http_500",
+    "http_502",
+    "http_504",
+    "slow",
+    "malformed_json",
+    "invalid_token",
+    "invalid_network",
+    "api_error",
+    "hostile_rows",
+    "hostile_offers",
+    "trickle",
+    "truncated",
+    "http_429",
+    "short_page",
+    "reply",
 )
 MAX_DELAY_S = 86_400  # a slow reply or trickle pause longer than a day is a typo
 # Kinds that only make sense for one method; a rule of such a kind without `method` gets it.
@@ -51,10 +65,13 @@ class FaultRule:
 
     def _check_types(self) -> None:
         """Refuse values a request would trip over later (rules also come as JSON from a client)."""
+
         def whole(name: str, value, minimum: int, optional: bool = False) -> None:
             if (value is None and optional) or (type(value) is int and value >= minimum):
                 return
-            raise ValueError(f"{name} must be a whole number >= {minimum}{' or null' if optional else ''}, got {value!r}")
+            raise ValueError(
+                f"{name} must be a whole number >= {minimum}{' or null' if optional else ''}, got {value!r}"
+            )
 
         def text(name: str, value, optional: bool = True) -> None:
             if not (isinstance(value, str) or (value is None and optional)):
@@ -66,7 +83,11 @@ class FaultRule:
         text("method", self.method)
         whole("page", self.page, 1, optional=True)
         text("network_id", self.network_id)
-        if isinstance(self.delay, bool) or not isinstance(self.delay, (int, float)) or not 0 <= self.delay <= MAX_DELAY_S:
+        if (
+            isinstance(self.delay, bool)
+            or not isinstance(self.delay, (int, float))
+            or not 0 <= self.delay <= MAX_DELAY_S
+        ):
             raise ValueError(f"delay must be a number of seconds from 0 to {MAX_DELAY_S}, got {self.delay!r}")
         text("message", self.message, optional=False)
         whole("piece_bytes", self.piece_bytes, 0)
@@ -75,7 +96,7 @@ class FaultRule:
         text("body", self.body)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FaultRule":
+    def from_dict(cls, data: dict) -> FaultRule:
         if not isinstance(data, dict):
             raise ValueError(f"a fault rule is an object, got {data!r}")
         allowed = {f.name for f in fields(cls)} - {"seen"}

@@ -12,6 +12,7 @@ the expected reason.
 Outcomes are designed for the defaults of trackly.yaml: a 7-day attribution window, 300 s of clock
 skew, so a 30-day lookup horizon. The planted ids are new, so no other conversion meets them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -47,63 +48,248 @@ class HardCase:
 
 
 CASES: tuple[HardCase, ...] = (
-    HardCase("ad_id names a click after the conversion", (("M", -HOUR, 0),), (("K", "M", 2 * HOUR),),
-             "K", None, "unattributed", reason="click after the conversion"),
-    HardCase("sub id names a click after the conversion", (("M", -HOUR, 0),), (("K", "M", 2 * HOUR),),
-             None, "K", "unattributed", reason="click after the conversion"),
-    HardCase("sub id names a message sent after the conversion", (("M", HOUR, 0),), (),
-             None, "M", "unattributed", reason="message sent after the conversion"),
-    HardCase("sub id names a message clicked only after the conversion", (("M", -HOUR, 0),), (("K", "M", HOUR),),
-             None, "M", "sub_id_message", message="M", slot=0),
-    HardCase("click exactly at the clock-skew limit", (("M", -HOUR, 0),), (("K", "M", SKEW),),
-             "K", None, "ad_id_click", click="K", message="M", slot=0),
-    HardCase("click one second past the clock-skew limit", (("M", -HOUR, 0),), (("K", "M", SKEW + 1),),
-             "K", None, "unattributed", reason="click after the conversion"),
-    HardCase("click exactly at the window edge", (("M", -WINDOW - HOUR, 0),), (("K", "M", -WINDOW),),
-             "K", None, "ad_id_click", click="K", message="M", slot=0),
-    HardCase("click one second outside the window", (("M", -WINDOW - HOUR, 0),), (("K", "M", -WINDOW - 1),),
-             "K", None, "unattributed", reason="click outside the attribution window"),
-    HardCase("click id logged twice, first outside the window", (("M1", -9 * DAY, 0), ("M2", -2 * HOUR, 1)),
-             (("K", "M1", -8 * DAY), ("K", "M2", -HOUR)),
-             "K", None, "unattributed", reason="click outside the attribution window"),
-    HardCase("click id logged twice, first beyond the lookup horizon", (("M1", -41 * DAY, 0), ("M2", -2 * HOUR, 1)),
-             (("K", "M1", -40 * DAY), ("K", "M2", -HOUR)),
-             "K", None, "ad_id_click", click="K", message="M2", slot=1),
-    HardCase("a re-click does not stretch the window", (("M", -9 * DAY, 0),), (("K1", "M", -8 * DAY), ("K2", "M", -HOUR)),
-             "K2", None, "unattributed", reason="click outside the attribution window"),
-    HardCase("ad_id names a re-click of a message clicked around the conversion", (("M", -3 * HOUR, 0),),
-             (("K1", "M", -2 * HOUR), ("K2", "M", -HOUR), ("K3", "M", HOUR)),
-             "K2", None, "ad_id_click", click="K1", message="M", slot=0),
-    HardCase("sub id names a message clicked before and after the conversion", (("M", -3 * HOUR, 0),),
-             (("K1", "M", -2 * HOUR), ("K2", "M", HOUR)),
-             None, "M", "sub_id_message", click="K1", message="M", slot=0),
-    HardCase("two clicks on a message in the same second", (("M", -2 * HOUR, 0),), (("Kb", "M", -HOUR), ("Ka", "M", -HOUR)),
-             None, "M", "sub_id_message", click="Ka", message="M", slot=0),
-    HardCase("one click id logged twice in the same second", (("M1", -2 * HOUR, 0), ("M2", -2 * HOUR, 1)),
-             (("K", "M1", -HOUR), ("K", "M2", -HOUR)),
-             "K", None, "ad_id_click", click="K", message="M1", slot=0),
-    HardCase("a message id sent twice", (("M", -5 * HOUR, 0), ("M", -3 * HOUR, 1)), (("K", "M", -HOUR),),
-             None, "M", "sub_id_message", click="K", message="M", slot=0),
-    HardCase("a message id sent twice in the same second", (("M", -3 * HOUR, 0), ("M", -3 * HOUR, 1)),
-             (("K", "M", -HOUR),), "K", None, "ad_id_click", click="K", message="M", slot=0),
-    HardCase("a click logged without a message is its own engagement", (), (("K", None, -HOUR),),
-             "K", None, "ad_id_click", click="K"),
-    HardCase("clicks logged with an empty message id are no message", (),
-             (("K0", "", -10 * DAY), ("K", "", -HOUR)), "K", None, "ad_id_click", click="K"),
-    HardCase("a first click on the message's link to another offer does not take the credit", (("M", -11 * DAY, 0),),
-             (("K1", "M", -10 * DAY, "other offer"), ("K2", "M", -HOUR)),
-             "K2", None, "ad_id_click", click="K2", message="M", slot=0),
-    HardCase("a message no send was logged for, clicked before the conversion", (), (("K", "M", -HOUR),),
-             None, "M", "sub_id_message", click="K", message="M"),
-    HardCase("a message sent before the lookup horizon and not clicked since", (("M", -40 * DAY, 0),), (),
-             None, "M", "unattributed", reason="message sent before the lookup horizon"),
-    HardCase("a message sent outside the window and never clicked", (("M", -WINDOW - HOUR, 0),), (),
-             None, "M", "unattributed", reason="message sent outside the attribution window"),
+    HardCase(
+        "ad_id names a click after the conversion",
+        (("M", -HOUR, 0),),
+        (("K", "M", 2 * HOUR),),
+        "K",
+        None,
+        "unattributed",
+        reason="click after the conversion",
+    ),
+    HardCase(
+        "sub id names a click after the conversion",
+        (("M", -HOUR, 0),),
+        (("K", "M", 2 * HOUR),),
+        None,
+        "K",
+        "unattributed",
+        reason="click after the conversion",
+    ),
+    HardCase(
+        "sub id names a message sent after the conversion",
+        (("M", HOUR, 0),),
+        (),
+        None,
+        "M",
+        "unattributed",
+        reason="message sent after the conversion",
+    ),
+    HardCase(
+        "sub id names a message clicked only after the conversion",
+        (("M", -HOUR, 0),),
+        (("K", "M", HOUR),),
+        None,
+        "M",
+        "sub_id_message",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "click exactly at the clock-skew limit",
+        (("M", -HOUR, 0),),
+        (("K", "M", SKEW),),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "click one second past the clock-skew limit",
+        (("M", -HOUR, 0),),
+        (("K", "M", SKEW + 1),),
+        "K",
+        None,
+        "unattributed",
+        reason="click after the conversion",
+    ),
+    HardCase(
+        "click exactly at the window edge",
+        (("M", -WINDOW - HOUR, 0),),
+        (("K", "M", -WINDOW),),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "click one second outside the window",
+        (("M", -WINDOW - HOUR, 0),),
+        (("K", "M", -WINDOW - 1),),
+        "K",
+        None,
+        "unattributed",
+        reason="click outside the attribution window",
+    ),
+    HardCase(
+        "click id logged twice, first outside the window",
+        (("M1", -9 * DAY, 0), ("M2", -2 * HOUR, 1)),
+        (("K", "M1", -8 * DAY), ("K", "M2", -HOUR)),
+        "K",
+        None,
+        "unattributed",
+        reason="click outside the attribution window",
+    ),
+    HardCase(
+        "click id logged twice, first beyond the lookup horizon",
+        (("M1", -41 * DAY, 0), ("M2", -2 * HOUR, 1)),
+        (("K", "M1", -40 * DAY), ("K", "M2", -HOUR)),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+        message="M2",
+        slot=1,
+    ),
+    HardCase(
+        "a re-click does not stretch the window",
+        (("M", -9 * DAY, 0),),
+        (("K1", "M", -8 * DAY), ("K2", "M", -HOUR)),
+        "K2",
+        None,
+        "unattributed",
+        reason="click outside the attribution window",
+    ),
+    HardCase(
+        "ad_id names a re-click of a message clicked around the conversion",
+        (("M", -3 * HOUR, 0),),
+        (("K1", "M", -2 * HOUR), ("K2", "M", -HOUR), ("K3", "M", HOUR)),
+        "K2",
+        None,
+        "ad_id_click",
+        click="K1",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "sub id names a message clicked before and after the conversion",
+        (("M", -3 * HOUR, 0),),
+        (("K1", "M", -2 * HOUR), ("K2", "M", HOUR)),
+        None,
+        "M",
+        "sub_id_message",
+        click="K1",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "two clicks on a message in the same second",
+        (("M", -2 * HOUR, 0),),
+        (("Kb", "M", -HOUR), ("Ka", "M", -HOUR)),
+        None,
+        "M",
+        "sub_id_message",
+        click="Ka",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "one click id logged twice in the same second",
+        (("M1", -2 * HOUR, 0), ("M2", -2 * HOUR, 1)),
+        (("K", "M1", -HOUR), ("K", "M2", -HOUR)),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+        message="M1",
+        slot=0,
+    ),
+    HardCase(
+        "a message id sent twice",
+        (("M", -5 * HOUR, 0), ("M", -3 * HOUR, 1)),
+        (("K", "M", -HOUR),),
+        None,
+        "M",
+        "sub_id_message",
+        click="K",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "a message id sent twice in the same second",
+        (("M", -3 * HOUR, 0), ("M", -3 * HOUR, 1)),
+        (("K", "M", -HOUR),),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "a click logged without a message is its own engagement",
+        (),
+        (("K", None, -HOUR),),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+    ),
+    HardCase(
+        "clicks logged with an empty message id are no message",
+        (),
+        (("K0", "", -10 * DAY), ("K", "", -HOUR)),
+        "K",
+        None,
+        "ad_id_click",
+        click="K",
+    ),
+    HardCase(
+        "a first click on the message's link to another offer does not take the credit",
+        (("M", -11 * DAY, 0),),
+        (("K1", "M", -10 * DAY, "other offer"), ("K2", "M", -HOUR)),
+        "K2",
+        None,
+        "ad_id_click",
+        click="K2",
+        message="M",
+        slot=0,
+    ),
+    HardCase(
+        "a message no send was logged for, clicked before the conversion",
+        (),
+        (("K", "M", -HOUR),),
+        None,
+        "M",
+        "sub_id_message",
+        click="K",
+        message="M",
+    ),
+    HardCase(
+        "a message sent before the lookup horizon and not clicked since",
+        (("M", -40 * DAY, 0),),
+        (),
+        None,
+        "M",
+        "unattributed",
+        reason="message sent before the lookup horizon",
+    ),
+    HardCase(
+        "a message sent outside the window and never clicked",
+        (("M", -WINDOW - HOUR, 0),),
+        (),
+        None,
+        "M",
+        "unattributed",
+        reason="message sent outside the attribution window",
+    ),
     HardCase("neither the ad_id nor the sub id is set", (), (), "", None, "unattributed", reason="sub-id empty"),
 )
 
-HARD_CASE_COLUMNS = ("network_key", "conversion_id", "case", "expected_method", "expected_click_id",
-                     "expected_message_id", "expected_reason", "expected_creative_id")
+HARD_CASE_COLUMNS = (
+    "network_key",
+    "conversion_id",
+    "case",
+    "expected_method",
+    "expected_click_id",
+    "expected_message_id",
+    "expected_reason",
+    "expected_creative_id",
+)
 
 
 def plant_hard_cases(
@@ -129,11 +315,16 @@ def plant_hard_cases(
         for case, row in zip(CASES, rows.tolist()):
             t = int(table.converted_at[row])
             offer = int(table.offer_id[row])
-            names = {name for name, *_ in case.sends} | {name for name, *_ in case.clicks} | {
-                message for _, message, *_ in case.clicks if message}
+            names = (
+                {name for name, *_ in case.sends}
+                | {name for name, *_ in case.clicks}
+                | {message for _, message, *_ in case.clicks if message}
+            )
             messages = sorted(n for n in names if n.startswith("M"))
             click_names = sorted(n for n in names if n.startswith("K"))
-            ids = dict(zip(messages, unique_ids(rng, len(messages), 8, alphabet="base62", taken=taken_messages).tolist()))
+            ids = dict(
+                zip(messages, unique_ids(rng, len(messages), 8, alphabet="base62", taken=taken_messages).tolist())
+            )
             # Sorted, so "Ka" < "Kb" holds for the ids too: a tie in time is broken by the click id.
             ids.update(zip(click_names, sorted(unique_ids(rng, len(click_names), 24, taken=taken_clicks).tolist())))
             taken_messages.update(ids[m] for m in messages)
@@ -143,9 +334,16 @@ def plant_hard_cases(
             creatives = (own_creative, other_creative)
             campaign = int(rng.choice(campaigns))
             for message, offset, slot in case.sends:
-                sends.append({"message_id": ids[message], "creative_id": creatives[slot], "campaign_id": campaign,
-                              "contact_id": int(rng.integers(1, 10**6)), "sending_list_id": int(rng.integers(1, 13)),
-                              "sent_at": t + offset})
+                sends.append(
+                    {
+                        "message_id": ids[message],
+                        "creative_id": creatives[slot],
+                        "campaign_id": campaign,
+                        "contact_id": int(rng.integers(1, 10**6)),
+                        "sending_list_id": int(rng.integers(1, 13)),
+                        "sent_at": t + offset,
+                    }
+                )
             other_offer = int(rng.choice([o for n, o in sorted(creatives_by_offer) if n == network_id and o != offer]))
             affiliate_id = int(table.network.affiliate_id)
             link_of = {}
@@ -155,23 +353,49 @@ def plant_hard_cases(
                     link_id = unique_ids(rng, 1, 7, alphabet="base62", taken=taken_links)[0]
                     taken_links.add(link_id)
                     link_of[(message, clicked_offer)] = link_id
-                    links.append({"link_id": link_id, "message_id": ids[message], "network_id": network_id,
-                                  "offer_id": clicked_offer, "affiliate_id": affiliate_id})
+                    links.append(
+                        {
+                            "link_id": link_id,
+                            "message_id": ids[message],
+                            "network_id": network_id,
+                            "offer_id": clicked_offer,
+                            "affiliate_id": affiliate_id,
+                        }
+                    )
             for click, message, offset, *other in case.clicks:
                 clicked_offer = other_offer if other else offer
-                clicks.append({"click_id": ids[click], "link_id": link_of.get((message, clicked_offer)),
-                               "message_id": ids[message] if message else message, "network_id": network_id,
-                               "offer_id": clicked_offer, "clicked_at": t + offset,
-                               "ip": f"203.0.113.{int(rng.integers(1, 255))}", "user_agent": "Mozilla/5.0 (iPhone)",
-                               "affiliate_id": affiliate_id})
+                clicks.append(
+                    {
+                        "click_id": ids[click],
+                        "link_id": link_of.get((message, clicked_offer)),
+                        "message_id": ids[message] if message else message,
+                        "network_id": network_id,
+                        "offer_id": clicked_offer,
+                        "clicked_at": t + offset,
+                        "ip": f"203.0.113.{int(rng.integers(1, 255))}",
+                        "user_agent": "Mozilla/5.0 (iPhone)",
+                        "affiliate_id": affiliate_id,
+                    }
+                )
 
             # The conversion now carries the planted ids, and its truth is the case's outcome.
-            table.ad_id[row] = (ids[case.ad_id] if case.ad_id else
-                                case.ad_id if case.ad_id == "" else unique_ids(rng, 1, 30, taken=taken_clicks)[0])
+            table.ad_id[row] = (
+                ids[case.ad_id]
+                if case.ad_id
+                else case.ad_id
+                if case.ad_id == ""
+                else unique_ids(rng, 1, 30, taken=taken_clicks)[0]
+            )
             table.sub_ids[field][row] = ids[case.sub_id] if case.sub_id else ""
             credited_click = ids[case.click] if case.click else None
-            engaged_at = next((t + offset for name, message, offset, *_ in case.clicks
-                               if name == case.click and (message or None) == case.message), -1)
+            engaged_at = next(
+                (
+                    t + offset
+                    for name, message, offset, *_ in case.clicks
+                    if name == case.click and (message or None) == case.message
+                ),
+                -1,
+            )
             table.carrier[row] = case.method
             # The truth names a click for the click passes only (as for every sub_id_message conversion).
             table.click_id[row] = credited_click if credited_click and case.method != "sub_id_message" else ""
@@ -179,11 +403,24 @@ def plant_hard_cases(
             table.message_id[row] = ids[case.message] if case.message else ""
             table.creative_id[row] = creatives[case.slot] if case.slot is not None else -1
             table.campaign_id[row] = campaign if case.slot is not None else -1
-            outcomes.append((table.network.key, int(table.conversion_id[row]), case.name, case.method, credited_click,
-                             ids[case.message] if case.message else None, case.reason,
-                             creatives[case.slot] if case.slot is not None else None))
+            outcomes.append(
+                (
+                    table.network.key,
+                    int(table.conversion_id[row]),
+                    case.name,
+                    case.method,
+                    credited_click,
+                    ids[case.message] if case.message else None,
+                    case.reason,
+                    creatives[case.slot] if case.slot is not None else None,
+                )
+            )
         planted[network_id] = table
-    return _with_rows(trackly, sends, links, clicks), planted, pd.DataFrame(outcomes, columns=list(HARD_CASE_COLUMNS), dtype=object)
+    return (
+        _with_rows(trackly, sends, links, clicks),
+        planted,
+        pd.DataFrame(outcomes, columns=list(HARD_CASE_COLUMNS), dtype=object),
+    )
 
 
 def _room(table: NetworkConversions, anchor_seconds: int) -> np.ndarray:
@@ -216,8 +453,10 @@ def _with_rows(trackly: TracklyLog, sends: list[dict], links: list[dict], clicks
     return replace(
         trackly,
         messages=_inserted_in_order(trackly.messages, sends, "sent_at", "message_id"),
-        links=pd.concat([trackly.links, pd.DataFrame(links, columns=trackly.links.columns)
-                         .astype(trackly.links.dtypes.to_dict())], ignore_index=True),
+        links=pd.concat(
+            [trackly.links, pd.DataFrame(links, columns=trackly.links.columns).astype(trackly.links.dtypes.to_dict())],
+            ignore_index=True,
+        ),
         clicks=_inserted_in_order(trackly.clicks, clicks, "clicked_at", "click_id"),
     )
 
@@ -236,9 +475,13 @@ def _inserted_in_order(frame: pd.DataFrame, rows: list[dict], time_column: str, 
         low, high = np.searchsorted(times, at, "left"), np.searchsorted(times, at, "right")
         slots.append(low + sum(1 for existing in ids[low:high].tolist() if existing <= key))
     # Among new rows in one slot: by (time, id), then as given.
-    order_in_slot = sorted(range(len(rows)), key=lambda n: (slots[n], new[time_column].iloc[n], new[id_column].iloc[n], n))
+    order_in_slot = sorted(
+        range(len(rows)), key=lambda n: (slots[n], new[time_column].iloc[n], new[id_column].iloc[n], n)
+    )
     position = np.empty(len(frame) + len(rows), dtype=np.int64)
-    keys = np.concatenate([np.arange(len(frame)) * 2 + 1, np.array([slots[n] * 2 for n in order_in_slot], dtype=np.int64)])
+    keys = np.concatenate(
+        [np.arange(len(frame)) * 2 + 1, np.array([slots[n] * 2 for n in order_in_slot], dtype=np.int64)]
+    )
     position[:] = np.argsort(keys, kind="stable")
     combined = pd.concat([frame, new.iloc[order_in_slot]], ignore_index=True)
     return combined.iloc[position].reset_index(drop=True)

@@ -10,6 +10,7 @@ None of these rows is in the world's ground truth: the valid ones are extra conv
 pipeline should store verbatim, the invalid ones it should reject (quarantine/skip) without failing
 the run and without touching the real conversions.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,7 +21,7 @@ from .report_api import REPORT_FIELDS, render_full_rows
 from .world import SandboxWorld
 
 LONG_SUB_ID = ("hostile-" + "x" * 10_000)[:10_000]  # exactly 10,000 characters
-QUOTED_SUB_ID = "O'Brien \"quoted\" ; DROP TABLE x; -- \u2603 \U0001F600"
+QUOTED_SUB_ID = 'O\'Brien "quoted" ; DROP TABLE x; -- \u2603 \U0001f600'
 QUOTED_SOURCE = "Robert'); DROP TABLE conversions;-- \\ back\\slash \t tab \u00e9\u00e8 \u4e2d\u6587"
 
 # (label, expected_valid): in the order hostile_rows() returns the rows.
@@ -114,9 +115,15 @@ def hostile_rows(world: SandboxWorld, network_id: str, page: int, base_id: int |
         elif label == "status_unknown":
             stat["status"] = "weird"
         elif label == "duplicate_stat_id_other_payout":
-            stat["id"], stat["tune_event_id"], stat["ad_id"] = base["Stat"]["id"], base["Stat"]["tune_event_id"], base["Stat"]["ad_id"]
+            stat["id"], stat["tune_event_id"], stat["ad_id"] = (
+                base["Stat"]["id"],
+                base["Stat"]["tune_event_id"],
+                base["Stat"]["ad_id"],
+            )
             whole, _, frac = base["Stat"]["payout"].partition(".")
-            stat["payout"] = f"{int(whole) + 1000}.{frac}" if not whole.startswith("-") else f"{int(whole) - 1000}.{frac}"
+            stat["payout"] = (
+                f"{int(whole) + 1000}.{frac}" if not whole.startswith("-") else f"{int(whole) - 1000}.{frac}"
+            )
         elif label == "affiliate_info1_10000_chars":
             stat["affiliate_info1"] = LONG_SUB_ID
         elif label == "quotes_and_unicode_in_sub_ids":
@@ -175,7 +182,7 @@ HOSTILE_OFFER_WHY: dict[str, str] = {
     "id_beyond_int64": 'Offer.id is "9223372036854775808": 2**63, beyond BIGINT',
     "default_payout_6_decimals": 'Offer.default_payout is "0.123456": not exact in DECIMAL(18,5)',
     "advertiser_id_beyond_int64": 'Offer.advertiser_id is "9223372036854775808": 2**63, beyond BIGINT',
-    "name_lone_surrogate": 'Offer.name holds a lone surrogate (the JSON escape \\ud800): not storable text',
+    "name_lone_surrogate": "Offer.name holds a lone surrogate (the JSON escape \\ud800): not storable text",
     "expiration_date_in_dst_gap": (
         f"valid: Offer.expiration_date is {HOSTILE_OFFER_DST_GAP!r}, a local time that does not exist in"
         " US zones; the field is not stored, so the offer must be stored"
@@ -199,7 +206,7 @@ def hostile_offers(template: dict | None) -> dict[str, dict]:
     for label, _ in HOSTILE_OFFER_CASES:
         offer_id = hostile_offer_id(label)
         if label == "id_not_a_number":
-            rows[offer_id] = {"Offer": {"id": offer_id, "name": "Broken \"offer\" \u2603", "status": "active"}}
+            rows[offer_id] = {"Offer": {"id": offer_id, "name": 'Broken "offer" \u2603', "status": "active"}}
             continue
         if template is None:  # no real offer to copy
             continue

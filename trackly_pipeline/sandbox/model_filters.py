@@ -1,4 +1,5 @@
 """TUNE's `find*` filters over model rows (dicts): equality, IN lists, operators and OR groups."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,17 @@ from .params import as_list
 from .wire import ApiError
 
 OPERATORS = (
-    "NOT_EQUAL_TO", "LESS_THAN", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_OR_EQUAL_TO",
-    "LIKE", "NOT_LIKE", "NULL", "NOT_NULL", "TRUE", "FALSE",
+    "NOT_EQUAL_TO",
+    "LESS_THAN",
+    "LESS_THAN_OR_EQUAL_TO",
+    "GREATER_THAN",
+    "GREATER_THAN_OR_EQUAL_TO",
+    "LIKE",
+    "NOT_LIKE",
+    "NULL",
+    "NOT_NULL",
+    "TRUE",
+    "FALSE",
 )
 
 

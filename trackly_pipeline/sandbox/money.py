@@ -1,4 +1,5 @@
 """Money is kept in integer cents; TUNE renders it with five decimals ("12.34000")."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,4 +1,5 @@
 """The TUNE networks the sandbox impersonates, and their deterministic API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,9 +8,17 @@ from dataclasses import dataclass, replace
 
 # Where TUNE can carry an affiliate-supplied value; Trackly's message_id_field takes one of these.
 SUB_ID_FIELDS: tuple[str, ...] = (
-    "aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5",
-    "affiliate_unique1", "affiliate_unique2", "affiliate_unique3", "affiliate_unique4",
-    "affiliate_unique5", "source",
+    "aff_sub",
+    "aff_sub2",
+    "aff_sub3",
+    "aff_sub4",
+    "aff_sub5",
+    "affiliate_unique1",
+    "affiliate_unique2",
+    "affiliate_unique3",
+    "affiliate_unique4",
+    "affiliate_unique5",
+    "source",
 )
 
 _KEY_PATTERN = re.compile(r"[a-z0-9_]+")
@@ -42,16 +51,31 @@ class SandboxNetwork:
 
 DEFAULT_NETWORKS: tuple[SandboxNetwork, ...] = (
     SandboxNetwork(
-        key="acme", network_id="acmenet", timezone="America/New_York", default_currency="USD",
-        currencies=("USD", "EUR"), message_id_field="aff_sub", affiliate_id="1001",
+        key="acme",
+        network_id="acmenet",
+        timezone="America/New_York",
+        default_currency="USD",
+        currencies=("USD", "EUR"),
+        message_id_field="aff_sub",
+        affiliate_id="1001",
     ),
     SandboxNetwork(
-        key="bolt", network_id="boltmedia", timezone="Europe/Berlin", default_currency="EUR",
-        currencies=("EUR", "GBP"), message_id_field="aff_sub3", affiliate_id="2002",
+        key="bolt",
+        network_id="boltmedia",
+        timezone="Europe/Berlin",
+        default_currency="EUR",
+        currencies=("EUR", "GBP"),
+        message_id_field="aff_sub3",
+        affiliate_id="2002",
     ),
     SandboxNetwork(
-        key="cobalt", network_id="cobaltads", timezone="Asia/Kolkata", default_currency="GBP",
-        currencies=("GBP", "USD"), message_id_field="affiliate_unique1", affiliate_id="3003",
+        key="cobalt",
+        network_id="cobaltads",
+        timezone="Asia/Kolkata",
+        default_currency="GBP",
+        currencies=("GBP", "USD"),
+        message_id_field="affiliate_unique1",
+        affiliate_id="3003",
     ),
 )
 
@@ -60,9 +84,7 @@ DEFAULT_NETWORKS: tuple[SandboxNetwork, ...] = (
 # its own affiliate id (a legitimate setup: two brands, two partnerships with one network). Opt-in,
 # `SandboxWorld.generate(accounts=SECOND_ACCOUNTS)`: the demo and `trackly sandbox serve` have it, and
 # the shipped trackly.yaml configures it as `acme2`.
-SECOND_ACCOUNTS: tuple[SandboxNetwork, ...] = (
-    replace(DEFAULT_NETWORKS[0], key="acme2", affiliate_id="1002"),
-)
+SECOND_ACCOUNTS: tuple[SandboxNetwork, ...] = (replace(DEFAULT_NETWORKS[0], key="acme2", affiliate_id="1002"),)
 
 
 def network_token(seed: int, network_id: str) -> str:

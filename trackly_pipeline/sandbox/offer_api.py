@@ -1,4 +1,5 @@
 """Offer::findAll, Offer::findAllByIds and Offer::findById over a network's offers."""
+
 from __future__ import annotations
 
 from .model_filters import row_matches, sort_rows
@@ -11,9 +12,22 @@ from .wire import ApiError, page_envelope
 # Models Offer::find* can contain. Advertiser and Country are modelled (recordings 11, 05, 10); the
 # others come back empty, which is what TUNE sends for an offer without such related rows (`[]`).
 _CONTAINABLE = (
-    "Advertiser", "AffiliateTierPayout", "AffiliateTierRevenue", "Browser", "Country", "Goal",
-    "Hostname", "OfferCategory", "OfferGroup", "OfferUrl", "PayoutGroup", "RevenueGroup", "Stat",
-    "Subscription", "Thumbnail", "TrackingLink",
+    "Advertiser",
+    "AffiliateTierPayout",
+    "AffiliateTierRevenue",
+    "Browser",
+    "Country",
+    "Goal",
+    "Hostname",
+    "OfferCategory",
+    "OfferGroup",
+    "OfferUrl",
+    "PayoutGroup",
+    "RevenueGroup",
+    "Stat",
+    "Subscription",
+    "Thumbnail",
+    "TrackingLink",
 )
 
 

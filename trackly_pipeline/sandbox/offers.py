@@ -1,8 +1,9 @@
 """Synthetic TUNE offers for one network, and their rendering as the `Offer` model."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,21 +19,66 @@ _STATUS_WEIGHTS = (0.62, 0.12, 0.08, 0.1, 0.08)
 CONVERSION_WEIGHT_BY_STATUS = {"active": 1.0, "paused": 0.5, "pending": 0.0, "expired": 0.35, "deleted": 0.2}
 
 ADVERTISER_NAMES = (
-    "Acme Lending LLC", "Zenith Insurance Group", "Müller & Söhne GmbH", 'O\'Brien "Best" Loans',
-    "Café Niño S.L.", "Nordlicht Energie AG", "Bharat Fintech Pvt. Ltd.", "株式会社サンプル",
-    "Łódź Telecom Sp. z o.o.", "Brightside Solar Inc.", "Kestrel Mobile Ltd", "Smith & Wesson's Deals",
-    "Crédit Rapide SA", "Pioneer Health Plans", "BlueFin Travel", "Østergaard Media ApS",
+    "Acme Lending LLC",
+    "Zenith Insurance Group",
+    "Müller & Söhne GmbH",
+    'O\'Brien "Best" Loans',
+    "Café Niño S.L.",
+    "Nordlicht Energie AG",
+    "Bharat Fintech Pvt. Ltd.",
+    "株式会社サンプル",
+    "Łódź Telecom Sp. z o.o.",
+    "Brightside Solar Inc.",
+    "Kestrel Mobile Ltd",
+    "Smith & Wesson's Deals",
+    "Crédit Rapide SA",
+    "Pioneer Health Plans",
+    "BlueFin Travel",
+    "Østergaard Media ApS",
 )
-_BRANDS = ("Zap", "Nimbus", "Vertex", "Orbit", "Quill", "Harbor", "Lumen", "Pixel", "Atlas", "Sprout",
-           "Echo", "Cobra", "Maple", "Falcon", "Juniper", "Summit", "Tango", "Radiant", "Nova", "Kite")
-_VERTICALS = ("Loans", "Insurance", "Solar", "Dating", "Sweepstakes", "VPN", "Meal Kit", "Credit Card",
-              "Mobile Plan", "Home Security")
+_BRANDS = (
+    "Zap",
+    "Nimbus",
+    "Vertex",
+    "Orbit",
+    "Quill",
+    "Harbor",
+    "Lumen",
+    "Pixel",
+    "Atlas",
+    "Sprout",
+    "Echo",
+    "Cobra",
+    "Maple",
+    "Falcon",
+    "Juniper",
+    "Summit",
+    "Tango",
+    "Radiant",
+    "Nova",
+    "Kite",
+)
+_VERTICALS = (
+    "Loans",
+    "Insurance",
+    "Solar",
+    "Dating",
+    "Sweepstakes",
+    "VPN",
+    "Meal Kit",
+    "Credit Card",
+    "Mobile Plan",
+    "Home Security",
+)
 _COUNTRIES = ("US", "UK", "DE", "IN", "CA", "FR")  # as offer names say them
 # contain[]=Country's model per country (recordings 05, 10): TUNE's numeric id, ISO code, lower-case name, ISO alpha-3.
 COUNTRY_MODELS = {
-    "US": ("840", "US", "united states", "USA"), "UK": ("826", "GB", "united kingdom", "GBR"),
-    "DE": ("276", "DE", "germany", "DEU"), "IN": ("356", "IN", "india", "IND"),
-    "CA": ("124", "CA", "canada", "CAN"), "FR": ("250", "FR", "france", "FRA"),
+    "US": ("840", "US", "united states", "USA"),
+    "UK": ("826", "GB", "united kingdom", "GBR"),
+    "DE": ("276", "DE", "germany", "DEU"),
+    "IN": ("356", "IN", "india", "IND"),
+    "CA": ("124", "CA", "canada", "CAN"),
+    "FR": ("250", "FR", "france", "FRA"),
 }
 # TUNE's "0000-00-00 00:00:00" as Unix seconds: what `modified` says of an offer never modified (recording 01).
 NEVER_MODIFIED = -62169966000
@@ -45,31 +91,85 @@ _URL_TEMPLATES = (
 
 # Every field of the Offer model in the order TUNE sends them, with its usual default value.
 OFFER_FIELD_DEFAULTS: dict[str, object] = {
-    "id": None, "display_advertiser": "0", "advertiser_id": None, "name": "", "description": "",
-    "require_approval": "0", "require_terms_and_conditions": 0, "terms_and_conditions": None,
-    "preview_url": "", "offer_url": "", "currency": None, "default_payout": "0.00000",
-    "max_payout": "0.00000", "protocol": "server", "status": "active",
-    "expiration_date": "0000-00-00 00:00:00", "is_private": "0", "payout_type": "cpa_flat",
-    "tiered_payout": "0", "tiered_revenue": "0", "percent_payout": None, "revenue_type": "cpa_flat",
-    "max_percent_payout": None, "redirect_offer_id": None, "converted_offer_type": "",
-    "converted_offer_id": None, "converted_offer_url": None, "conversion_ratio_threshold": None,
-    "featured": None, "is_subscription": "0", "subscription_duration": None,
-    "subscription_frequency": None, "customer_list_id": None, "ref_id": "", "rating": None,
-    "disable_click_macro": "0", "click_macro_url": None, "conversion_cap": "0",
-    "monthly_conversion_cap": "0", "payout_cap": "0.00", "monthly_payout_cap": "0.00",
-    "revenue_cap": "0.00", "monthly_revenue_cap": "0.00", "target_browsers": "0",
-    "approve_conversions": None, "allow_multiple_conversions": "0", "allow_website_links": "0",
-    "allow_direct_links": "0", "show_custom_variables": "0", "session_hours": "24",
-    "session_impression_hours": "24", "set_session_on_impression": "0", "is_seo_friendly_301": "0",
-    "show_mail_list": "0", "dne_list_id": None, "email_instructions": "0",
-    "email_instructions_from": None, "email_instructions_subject": None,
-    "enforce_geo_targeting": "0", "enforce_secure_tracking_link": "0", "hostname_id": None,
-    "has_goals_enabled": "0", "default_goal_name": None, "enforce_encrypt_tracking_pixels": "0",
-    "modified": 0, "enable_offer_whitelist": "0", "note": "", "use_target_rules": "0",
-    "use_payout_groups": "0", "use_revenue_groups": "0", "website_links_copy_static_params": "0",
-    "create_date_utc": "0000-00-00 00:00:00", "lifetime_revenue_cap": "0.00",
-    "lifetime_conversion_cap": "0.00", "lifetime_payout_cap": "0.00", "is_expired": "0",
-    "dne_download_url": None, "dne_unsubscribe_url": None, "dne_third_party_list": False,
+    "id": None,
+    "display_advertiser": "0",
+    "advertiser_id": None,
+    "name": "",
+    "description": "",
+    "require_approval": "0",
+    "require_terms_and_conditions": 0,
+    "terms_and_conditions": None,
+    "preview_url": "",
+    "offer_url": "",
+    "currency": None,
+    "default_payout": "0.00000",
+    "max_payout": "0.00000",
+    "protocol": "server",
+    "status": "active",
+    "expiration_date": "0000-00-00 00:00:00",
+    "is_private": "0",
+    "payout_type": "cpa_flat",
+    "tiered_payout": "0",
+    "tiered_revenue": "0",
+    "percent_payout": None,
+    "revenue_type": "cpa_flat",
+    "max_percent_payout": None,
+    "redirect_offer_id": None,
+    "converted_offer_type": "",
+    "converted_offer_id": None,
+    "converted_offer_url": None,
+    "conversion_ratio_threshold": None,
+    "featured": None,
+    "is_subscription": "0",
+    "subscription_duration": None,
+    "subscription_frequency": None,
+    "customer_list_id": None,
+    "ref_id": "",
+    "rating": None,
+    "disable_click_macro": "0",
+    "click_macro_url": None,
+    "conversion_cap": "0",
+    "monthly_conversion_cap": "0",
+    "payout_cap": "0.00",
+    "monthly_payout_cap": "0.00",
+    "revenue_cap": "0.00",
+    "monthly_revenue_cap": "0.00",
+    "target_browsers": "0",
+    "approve_conversions": None,
+    "allow_multiple_conversions": "0",
+    "allow_website_links": "0",
+    "allow_direct_links": "0",
+    "show_custom_variables": "0",
+    "session_hours": "24",
+    "session_impression_hours": "24",
+    "set_session_on_impression": "0",
+    "is_seo_friendly_301": "0",
+    "show_mail_list": "0",
+    "dne_list_id": None,
+    "email_instructions": "0",
+    "email_instructions_from": None,
+    "email_instructions_subject": None,
+    "enforce_geo_targeting": "0",
+    "enforce_secure_tracking_link": "0",
+    "hostname_id": None,
+    "has_goals_enabled": "0",
+    "default_goal_name": None,
+    "enforce_encrypt_tracking_pixels": "0",
+    "modified": 0,
+    "enable_offer_whitelist": "0",
+    "note": "",
+    "use_target_rules": "0",
+    "use_payout_groups": "0",
+    "use_revenue_groups": "0",
+    "website_links_copy_static_params": "0",
+    "create_date_utc": "0000-00-00 00:00:00",
+    "lifetime_revenue_cap": "0.00",
+    "lifetime_conversion_cap": "0.00",
+    "lifetime_payout_cap": "0.00",
+    "is_expired": "0",
+    "dne_download_url": None,
+    "dne_unsubscribe_url": None,
+    "dne_third_party_list": False,
 }
 OFFER_FIELDS: tuple[str, ...] = tuple(OFFER_FIELD_DEFAULTS)
 
@@ -86,17 +186,36 @@ class Advertiser:
     def model(self) -> dict:
         """The contained `Advertiser` with every key TUNE sends, in its order (recording 11); the
         values are a function of the id, so no random draw changes."""
-        added = datetime(2015, 1, 5, tzinfo=timezone.utc) + timedelta(seconds=self.id * 7_919_993 % (365 * 86_400))
+        added = datetime(2015, 1, 5, tzinfo=UTC) + timedelta(seconds=self.id * 7_919_993 % (365 * 86_400))
         return {
-            "date_added": added.strftime("%Y-%m-%d %H:%M:%S"), "status": "active", "id": str(self.id),
-            "company": self.company, "address1": "", "address2": "", "city": "", "region": "",
-            "country": ("US", "DE", "IN", "GB")[self.id % 4], "other": None, "zipcode": "", "phone": "", "fax": "",
-            "website": "", "wants_alerts": "1" if self.id % 2 else "0", "conversion_security_token": None,
-            "tmp_token": None, "account_manager_id": self.account_manager_id, "signup_ip": "",
+            "date_added": added.strftime("%Y-%m-%d %H:%M:%S"),
+            "status": "active",
+            "id": str(self.id),
+            "company": self.company,
+            "address1": "",
+            "address2": "",
+            "city": "",
+            "region": "",
+            "country": ("US", "DE", "IN", "GB")[self.id % 4],
+            "other": None,
+            "zipcode": "",
+            "phone": "",
+            "fax": "",
+            "website": "",
+            "wants_alerts": "1" if self.id % 2 else "0",
+            "conversion_security_token": None,
+            "tmp_token": None,
+            "account_manager_id": self.account_manager_id,
+            "signup_ip": "",
             "modified": int((added + timedelta(days=200 + self.id % 300)).timestamp()),
-            "SHARED_Network_Map_id": None, "SHARED_Accounts_id": None, "ref_id": "",
-            "AFFILIATE_NETWORK_Brands_id": None, "_NETWORK_affiliate_id": None, "_NETWORK_affiliate_status": None,
-            "_NETWORK_brand_active": "1", "expose_subs": "0",
+            "SHARED_Network_Map_id": None,
+            "SHARED_Accounts_id": None,
+            "ref_id": "",
+            "AFFILIATE_NETWORK_Brands_id": None,
+            "_NETWORK_affiliate_id": None,
+            "_NETWORK_affiliate_status": None,
+            "_NETWORK_brand_active": "1",
+            "expose_subs": "0",
         }
 
 
@@ -128,8 +247,10 @@ class SandboxOffer:
     def country_model(self) -> dict | list:
         """contain[]=Country: keyed by ISO code, also for one country (recording 05); `[]` for none (07)."""
         rows = (COUNTRY_MODELS[c] for c in self.countries)
-        return {code: {"id": id_, "code": code, "name": name, "code3c": code3, "regions": []}
-                for id_, code, name, code3 in sorted(rows, key=lambda r: r[1])} or []
+        return {
+            code: {"id": id_, "code": code, "name": name, "code3c": code3, "regions": []}
+            for id_, code, name, code3 in sorted(rows, key=lambda r: r[1])
+        } or []
 
 
 def _percent_text(value: float | None) -> str | None:
@@ -150,7 +271,7 @@ def _economics(rng: np.random.Generator, payout_type: str) -> tuple[int, float, 
     else:  # cpm
         flat = int(rng.integers(100, 1001))
     margin = float(rng.uniform(1.15, 1.5))
-    return flat, pct, int(round(flat * margin)), round(pct * margin, 2)
+    return flat, pct, round(flat * margin), round(pct * margin, 2)
 
 
 def _spread(rng: np.random.Generator, values: tuple[str, ...], n: int, weights=None) -> list[str]:
@@ -195,42 +316,56 @@ def generate_offers(rng: np.random.Generator, network: SandboxNetwork, anchor: d
         modified = anchor - timedelta(seconds=int(rng.integers(3600, 200 * 86400)))
         uses_percent = payout_type in ("cpa_percentage", "cpa_both")
         model = dict(OFFER_FIELD_DEFAULTS)
-        model.update({
-            "id": str(offer_id),
-            "advertiser_id": None if advertiser is None else str(advertiser.id),
-            "name": name,
-            "description": f"{name}. Traffic: SMS allowed, no incentives.",
-            "preview_url": f"https://{slug}.example.com",
-            "offer_url": url,
-            "currency": currency,
-            "default_payout": tune_amount(flat),
-            "max_payout": tune_amount(revenue_flat),
-            "protocol": ("server", "https_img", "http")[int(rng.integers(3))],
-            "status": status,
-            "expiration_date": expires.strftime("%Y-%m-%d %H:%M:%S"),
-            "payout_type": payout_type,
-            "revenue_type": payout_type,
-            "percent_payout": _percent_text(pct if uses_percent else None),
-            "max_percent_payout": _percent_text(revenue_pct if uses_percent else None),
-            "approve_conversions": "1" if approve else ("0" if rng.random() < 0.5 else None),
-            "allow_multiple_conversions": "1" if has_goals else "0",
-            "has_goals_enabled": "1" if has_goals else "0",
-            "default_goal_name": ("Lead", "Sale", "Install")[int(rng.integers(3))] if has_goals else None,
-            "ref_id": f"REF-{offer_id:05d}" if rng.random() < 0.5 else "",
-            "rating": None if rng.random() < 0.5 else str(int(rng.integers(1, 6))),
-            "session_hours": ("24", "168", "672")[int(rng.integers(3))],
-            "modified": int(modified.timestamp()),
-            "create_date_utc": "0000-00-00 00:00:00" if rng.random() < 0.2
-            else created.strftime("%Y-%m-%d %H:%M:%S"),
-            "is_expired": "1" if status == "expired" else "0",
-        })
+        model.update(
+            {
+                "id": str(offer_id),
+                "advertiser_id": None if advertiser is None else str(advertiser.id),
+                "name": name,
+                "description": f"{name}. Traffic: SMS allowed, no incentives.",
+                "preview_url": f"https://{slug}.example.com",
+                "offer_url": url,
+                "currency": currency,
+                "default_payout": tune_amount(flat),
+                "max_payout": tune_amount(revenue_flat),
+                "protocol": ("server", "https_img", "http")[int(rng.integers(3))],
+                "status": status,
+                "expiration_date": expires.strftime("%Y-%m-%d %H:%M:%S"),
+                "payout_type": payout_type,
+                "revenue_type": payout_type,
+                "percent_payout": _percent_text(pct if uses_percent else None),
+                "max_percent_payout": _percent_text(revenue_pct if uses_percent else None),
+                "approve_conversions": "1" if approve else ("0" if rng.random() < 0.5 else None),
+                "allow_multiple_conversions": "1" if has_goals else "0",
+                "has_goals_enabled": "1" if has_goals else "0",
+                "default_goal_name": ("Lead", "Sale", "Install")[int(rng.integers(3))] if has_goals else None,
+                "ref_id": f"REF-{offer_id:05d}" if rng.random() < 0.5 else "",
+                "rating": None if rng.random() < 0.5 else str(int(rng.integers(1, 6))),
+                "session_hours": ("24", "168", "672")[int(rng.integers(3))],
+                "modified": int(modified.timestamp()),
+                "create_date_utc": "0000-00-00 00:00:00"
+                if rng.random() < 0.2
+                else created.strftime("%Y-%m-%d %H:%M:%S"),
+                "is_expired": "1" if status == "expired" else "0",
+            }
+        )
         _as_tune_sends(model, position, slug)
-        offers.append(SandboxOffer(
-            offer_id=offer_id, status=status, payout_type=payout_type, default_payout_cents=flat,
-            percent_payout=pct, revenue_cents=revenue_flat, revenue_percent=revenue_pct,
-            approve_conversions=approve, has_goals=has_goals, currency=currency,
-            advertiser=advertiser, model=model, countries=_targeting(country, position),
-        ))
+        offers.append(
+            SandboxOffer(
+                offer_id=offer_id,
+                status=status,
+                payout_type=payout_type,
+                default_payout_cents=flat,
+                percent_payout=pct,
+                revenue_cents=revenue_flat,
+                revenue_percent=revenue_pct,
+                approve_conversions=approve,
+                has_goals=has_goals,
+                currency=currency,
+                advertiser=advertiser,
+                model=model,
+                countries=_targeting(country, position),
+            )
+        )
     return offers
 
 
@@ -250,12 +385,27 @@ def _as_tune_sends(model: dict, position: int, slug: str) -> None:
     changes what an offer means (its payout, status, currency, advertiser, URL)."""
     kind = position % 4
     if kind == 1:  # "0" and "" where other rows have null (recording 05)
-        model.update({"redirect_offer_id": "0", "converted_offer_id": "0", "converted_offer_url": "",
-                      "customer_list_id": "0", "dne_list_id": "0", "email_instructions_from": "",
-                      "email_instructions_subject": ""})
+        model.update(
+            {
+                "redirect_offer_id": "0",
+                "converted_offer_id": "0",
+                "converted_offer_url": "",
+                "customer_list_id": "0",
+                "dne_list_id": "0",
+                "email_instructions_from": "",
+                "email_instructions_subject": "",
+            }
+        )
     elif kind == 2:  # an old row (recordings 01, 04): nulls, a number for a flag, never modified
-        model.update({"description": None, "converted_offer_type": None, "ref_id": None,
-                      "set_session_on_impression": 0, "modified": NEVER_MODIFIED})
+        model.update(
+            {
+                "description": None,
+                "converted_offer_type": None,
+                "ref_id": None,
+                "set_session_on_impression": 0,
+                "modified": NEVER_MODIFIED,
+            }
+        )
     elif kind == 3:  # terms to accept (recording 10)
         model.update({"require_terms_and_conditions": 1, "terms_and_conditions": f"https://{slug}.example.com/terms"})
 
@@ -273,7 +423,11 @@ class OfferChange:
 
 # (kind, seconds after the anchor): an offer sync before and after a clock advance sees differences.
 OFFER_CHANGE_SCHEDULE = (
-    ("payout", 3600), ("status", 3 * 3600), ("name", 86_400), ("offer_url", 2 * 86_400), ("status", 2 * 86_400 + 6 * 3600),
+    ("payout", 3600),
+    ("status", 3 * 3600),
+    ("name", 86_400),
+    ("offer_url", 2 * 86_400),
+    ("status", 2 * 86_400 + 6 * 3600),
 )
 
 
@@ -287,12 +441,16 @@ def plan_offer_changes(rng: np.random.Generator, offers: list[SandboxOffer], anc
     paused_offer = others[int(rng.integers(len(others)))]
     rest = [o for o in offers if o is not payout_offer and o is not paused_offer]
     renamed, moved = (rest[i] for i in rng.choice(len(rest), size=2, replace=False))
-    new_cents = int(round(payout_offer.default_payout_cents * 1.25)) or 100
+    new_cents = round(payout_offer.default_payout_cents * 1.25) or 100
     changes = []
     for kind, after in OFFER_CHANGE_SCHEDULE:
         at = base + after
         if kind == "payout":
-            offer, model, economics = payout_offer, {"default_payout": tune_amount(new_cents)}, {"default_payout_cents": new_cents}
+            offer, model, economics = (
+                payout_offer,
+                {"default_payout": tune_amount(new_cents)},
+                {"default_payout_cents": new_cents},
+            )
         elif kind == "status":
             back = any(c.kind == "status" for c in changes)
             status = paused_offer.status if back else "paused"

@@ -1,4 +1,5 @@
 """`limit` / `page` as TUNE reads them."""
+
 from __future__ import annotations
 
 from .wire import ApiError

@@ -3,10 +3,11 @@
 The result mirrors what PHP builds from `$_REQUEST`, which is also what TUNE echoes back in the
 `request` block: lists for `[]`, dicts for named keys, every leaf a string.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 _SEGMENT = re.compile(r"\[([^\]]*)\]")
@@ -61,8 +62,20 @@ def decode_params(pairs: Iterable[tuple[str, str]]) -> dict:
 
 # Parameters TUNE reads as one value, and those it reads as a list of values (`fields[]=a&fields[]=b`).
 SCALAR_PARAMS = (
-    "NetworkId", "NetworkToken", "api_key", "Target", "Method", "Format", "Service", "Version", "limit", "page",
-    "id", "start_date", "end_date", "totals",
+    "NetworkId",
+    "NetworkToken",
+    "api_key",
+    "Target",
+    "Method",
+    "Format",
+    "Service",
+    "Version",
+    "limit",
+    "page",
+    "id",
+    "start_date",
+    "end_date",
+    "totals",
 )
 LIST_PARAMS = ("fields", "contain", "groups", "ids")
 

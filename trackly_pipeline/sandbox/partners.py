@@ -1,6 +1,7 @@
 """Other affiliates' conversions. The Network API reports the whole network, every partner's
 conversions, so a sweep must ask for our affiliate's alone: these rows are what it would otherwise
 count as ours. They are in no ground truth."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -23,7 +24,9 @@ def partner_ids_beside(affiliate_id: str) -> tuple[int, ...]:
     return tuple(int(affiliate_id) + offset for offset in _PARTNER_ID_OFFSETS)
 
 
-def add_other_partners(rng: np.random.Generator, table: NetworkConversions, share: float = OTHER_PARTNER_SHARE) -> NetworkConversions:
+def add_other_partners(
+    rng: np.random.Generator, table: NetworkConversions, share: float = OTHER_PARTNER_SHARE
+) -> NetworkConversions:
     """Our conversions plus other partners' on the same offers, interleaved by time and Stat.id.
 
     Each partner conversion takes a free Stat.id just after one of ours and a time between that
@@ -48,7 +51,9 @@ def add_other_partners(rng: np.random.Generator, table: NetworkConversions, shar
         network=table.network,
         affiliate_id=rng.choice(np.array(other_partner_ids(table), dtype=np.int64), size=count),
         conversion_id=ids[after] + 1,
-        tune_event_id=unique_ids(rng, count, 32, taken=set(table.tune_event_id.tolist())).astype(table.tune_event_id.dtype),
+        tune_event_id=unique_ids(rng, count, 32, taken=set(table.tune_event_id.tolist())).astype(
+            table.tune_event_id.dtype
+        ),
         ad_id=unique_ids(rng, count, 30, taken=set(table.ad_id.tolist())).astype(table.ad_id.dtype),
         converted_at=converted_at,
         local_seconds=local_seconds,

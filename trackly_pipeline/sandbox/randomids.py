@@ -1,12 +1,11 @@
 """Vectorised random identifiers (hex and base62 strings) drawn from a seeded numpy Generator."""
+
 from __future__ import annotations
 
 import numpy as np
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_BASE62 = np.frombuffer(
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
-)
+_BASE62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
 def _chars_to_strings(codes: np.ndarray, length: int) -> np.ndarray:

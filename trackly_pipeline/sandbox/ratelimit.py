@@ -1,9 +1,10 @@
 """TUNE's per-network call limit: fixed windows of N calls per S seconds (50 per 10 s by default)."""
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class FixedWindowLimiter:

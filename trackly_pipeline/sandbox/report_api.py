@@ -1,10 +1,11 @@
 """Report::getConversions over a network's columnar conversion table, as of the sandbox clock."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
 import numpy as np
 
@@ -63,9 +64,7 @@ REPORT_FIELDS: dict[str, ReportField] = {
     "Stat.datetime": ReportField(
         "datetime", _column("local_seconds"), lambda v, p: v.table.local_text[v.rows[p]].tolist()
     ),
-    "Stat.date": ReportField(
-        "date", _day_start, lambda v, p: [t[:10] for t in v.table.local_text[v.rows[p]].tolist()]
-    ),
+    "Stat.date": ReportField("date", _day_start, lambda v, p: [t[:10] for t in v.table.local_text[v.rows[p]].tolist()]),
     "Stat.offer_id": ReportField("int", _column("offer_id")),
     "Stat.affiliate_id": ReportField("int", _column("affiliate_id")),
     "Stat.goal_id": ReportField("int", _column("goal_id")),
@@ -74,13 +73,14 @@ REPORT_FIELDS: dict[str, ReportField] = {
     "Stat.is_adjustment": ReportField("int", lambda v: v.table.is_adjustment[v.rows].astype(np.int64)),
     "Stat.payout": ReportField("money", lambda v: v.payout, lambda v, p: _money(v.payout[p])),
     "Stat.revenue": ReportField("money", lambda v: v.revenue, lambda v, p: _money(v.revenue[p])),
-    "Stat.sale_amount": ReportField(
-        "money", _column("sale_cents"), lambda v, p: _money(v.table.sale_cents[v.rows[p]])
-    ),
+    "Stat.sale_amount": ReportField("money", _column("sale_cents"), lambda v, p: _money(v.table.sale_cents[v.rows[p]])),
     "Stat.currency": ReportField("text", _column("currency")),
     "Stat.source": ReportField("text", _sub("source")),
     "Offer.name": ReportField(
-        "text", lambda v: np.array([(v.offer_names or v.table.offer_names)[o] for o in v.table.offer_id[v.rows].tolist()], dtype=object)
+        "text",
+        lambda v: np.array(
+            [(v.offer_names or v.table.offer_names)[o] for o in v.table.offer_id[v.rows].tolist()], dtype=object
+        ),
     ),
 }
 for _n, _sub_field in enumerate(("aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5"), start=1):
@@ -195,7 +195,9 @@ def render_full_rows(table: NetworkConversions, clock_seconds: int, indexes: np.
     return _render_rows(view, np.arange(len(rows)), list(REPORT_FIELDS))
 
 
-def get_conversions(table: NetworkConversions, clock_seconds: int, params: dict, offer_names: dict | None = None) -> dict:
+def get_conversions(
+    table: NetworkConversions, clock_seconds: int, params: dict, offer_names: dict | None = None
+) -> dict:
     fields = as_list(params.get("fields"))
     if not fields:
         raise ApiError("Missing required argument: fields")
@@ -221,9 +223,11 @@ def get_conversions(table: NetworkConversions, clock_seconds: int, params: dict,
     serve_resends(table, clock_seconds, view.rows[page_positions], rendered)
     envelope = page_envelope(page if limit else 1, limit, len(order), rendered)
     if str(params.get("totals", "")).lower() in ("1", "true"):
-        envelope["totals"] = {"Stat": {
-            "payout": tune_amount(int(view.payout.sum())),
-            "revenue": tune_amount(int(view.revenue.sum())),
-            "sale_amount": tune_amount(int(table.sale_cents[view.rows].sum())),
-        }}
+        envelope["totals"] = {
+            "Stat": {
+                "payout": tune_amount(int(view.payout.sum())),
+                "revenue": tune_amount(int(view.revenue.sum())),
+                "sale_amount": tune_amount(int(table.sale_cents[view.rows].sum())),
+            }
+        }
     return envelope

@@ -30,6 +30,7 @@ the rest of the world exists, so no other value changes:
 
 A world with fewer than RESEND_MIN_FUTURE_DAYS future days has none.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -73,7 +74,9 @@ class Resend:
         return self.start <= clock_seconds < self.end
 
 
-def plan_resends(rng: np.random.Generator, table: NetworkConversions, anchor: datetime, future_days: int) -> NetworkConversions:
+def plan_resends(
+    rng: np.random.Generator, table: NetworkConversions, anchor: datetime, future_days: int
+) -> NetworkConversions:
     """`table` with its re-sends (`NetworkConversions.resends`), one per RESEND_KINDS when candidates exist."""
     if future_days < RESEND_MIN_FUTURE_DAYS:
         return table
@@ -139,8 +142,14 @@ def _report_field(sub_field: str) -> tuple[str, str]:
     return "Stat", f"affiliate_info{sub_field.removeprefix('aff_sub') or '1'}"
 
 
-def last_good_states(table: NetworkConversions, rows: np.ndarray, clock_seconds: int, status: np.ndarray,
-                     payout: np.ndarray, revenue: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def last_good_states(
+    table: NetworkConversions,
+    rows: np.ndarray,
+    clock_seconds: int,
+    status: np.ndarray,
+    payout: np.ndarray,
+    revenue: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(status, payout, revenue) of `rows` as the pipeline holds them at the clock, given their state
     at the clock: a conversion served unreadable then keeps its state from just before its period."""
     held = [r for r in table.resends if not r.readable and r.active(clock_seconds)]

@@ -1,4 +1,5 @@
 """SandboxServer: the TUNE API over HTTP on loopback, in a background thread."""
+
 from __future__ import annotations
 
 import hmac
@@ -8,9 +9,9 @@ import logging
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import SandboxApi
@@ -63,7 +64,7 @@ def _page_of(params: dict) -> int:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_HttpServer"
+    server: _HttpServer
     server_version = "TuneSandbox/1.0"
     timeout = SOCKET_TIMEOUT_S  # a client that stops sending frees its thread
 
@@ -90,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._dispatch(verb)
         except _BadRequest as error:
             self._refuse(error.status, error.message, control)
-        except Exception:  # noqa: BLE001 - the client gets an answer whatever went wrong here
+        except Exception:
             log.exception("the sandbox failed to answer %s %s", verb, urlsplit(self.path).path)
             self._refuse(500, "Internal error in the TUNE sandbox", control)
 
@@ -161,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/Apiv3/json":
             target = None
         elif url.path.startswith("/v3/") and url.path.endswith(".json"):
-            target = url.path[len("/v3/"):-len(".json")]
+            target = url.path[len("/v3/") : -len(".json")]
         else:
             return self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html")
         if verb not in ("GET", "POST"):
@@ -183,13 +184,18 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         sent = self.headers.get(CONTROL_SECRET_HEADER) or ""
         if not hmac.compare_digest(sent.encode("utf-8", "replace"), sandbox.control_secret.encode()):
-            raise _BadRequest(403, f"the control endpoints need the header {CONTROL_SECRET_HEADER} with the "
-                                   "server's secret (printed by `trackly sandbox serve`; SandboxServer.control_secret)")
+            raise _BadRequest(
+                403,
+                f"the control endpoints need the header {CONTROL_SECRET_HEADER} with the "
+                "server's secret (printed by `trackly sandbox serve`; SandboxServer.control_secret)",
+            )
         payload = None
         if verb == "POST":
             media_type = (self.headers.get("Content-Type") or "").partition(";")[0].strip().lower()
             if media_type != "application/json":
-                raise _BadRequest(415, f"a control request's body must be application/json, not {media_type or 'untyped'}")
+                raise _BadRequest(
+                    415, f"a control request's body must be application/json, not {media_type or 'untyped'}"
+                )
             try:
                 payload = json.loads(self._body(), parse_constant=_no_constant)
             except (ValueError, UnicodeDecodeError) as error:
@@ -211,7 +217,7 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True  # a request still sleeping in a `slow` fault must not block shutdown
     allow_reuse_address = True
 
-    def __init__(self, address, sandbox: "SandboxServer") -> None:
+    def __init__(self, address, sandbox: SandboxServer) -> None:
         self.sandbox = sandbox
         super().__init__(address, _Handler)
 
@@ -253,12 +259,14 @@ class SandboxServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         if self._http is not None:
             return self
         self._stopping.clear()
         self._http = _HttpServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="tune-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="tune-sandbox", daemon=True
+        )
         self._thread.start()
         log.info("TUNE sandbox listening on %s", self.url)
         return self
@@ -272,7 +280,7 @@ class SandboxServer:
         self._thread.join(timeout=5)
         self._http = self._thread = None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -1,7 +1,8 @@
 """Ground truth as pandas frames: what the pipeline's output should agree with."""
+
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,10 +15,30 @@ from .offers import SandboxOffer
 from .resends import last_good_states
 
 CONVERSION_COLUMNS = (
-    "network_key", "network_id", "conversion_id", "tune_event_id", "ad_id", "converted_at",
-    "offer_id", "goal_id", "affiliate_id", "status", "status_code", "is_adjustment", "payout",
-    "revenue", "sale_amount", "currency", *SUB_ID_FIELDS, "attribution_method", "click_id",
-    "message_id", "creative_id", "campaign_id", "clicked_at", "stored_at",
+    "network_key",
+    "network_id",
+    "conversion_id",
+    "tune_event_id",
+    "ad_id",
+    "converted_at",
+    "offer_id",
+    "goal_id",
+    "affiliate_id",
+    "status",
+    "status_code",
+    "is_adjustment",
+    "payout",
+    "revenue",
+    "sale_amount",
+    "currency",
+    *SUB_ID_FIELDS,
+    "attribution_method",
+    "click_id",
+    "message_id",
+    "creative_id",
+    "campaign_id",
+    "clicked_at",
+    "stored_at",
 )
 
 
@@ -45,7 +66,7 @@ def stored_instants(local_seconds: np.ndarray, zone: str) -> pd.DatetimeIndex:
     tz = ZoneInfo(zone)
     for position in np.flatnonzero(once.isna()).tolist():
         wall = naive[position].to_pydatetime()
-        stored.iloc[position] = max(wall.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc) for fold in (0, 1))
+        stored.iloc[position] = max(wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
     return pd.DatetimeIndex(stored).tz_convert("UTC")
 
 
@@ -80,15 +101,17 @@ def conversions_frame(table: NetworkConversions, as_of_seconds: int, held: bool 
     for name in SUB_ID_FIELDS:
         data[name] = _none_if(table.sub_ids[name][rows], "")
     creative = table.creative_id[rows]
-    data.update({
-        "attribution_method": table.carrier[rows].astype(object),
-        "click_id": _none_if(table.click_id[rows], ""),
-        "message_id": _none_if(table.message_id[rows], ""),
-        "creative_id": pd.array(np.where(creative >= 0, creative, 0), dtype="Int64"),
-        "campaign_id": pd.array(np.where(creative >= 0, table.campaign_id[rows], 0), dtype="Int64"),
-        "clicked_at": _utc_or_none(table.clicked_at[rows]).to_numpy(),
-        "stored_at": stored_instants(table.local_seconds[rows], network.timezone),
-    })
+    data.update(
+        {
+            "attribution_method": table.carrier[rows].astype(object),
+            "click_id": _none_if(table.click_id[rows], ""),
+            "message_id": _none_if(table.message_id[rows], ""),
+            "creative_id": pd.array(np.where(creative >= 0, creative, 0), dtype="Int64"),
+            "campaign_id": pd.array(np.where(creative >= 0, table.campaign_id[rows], 0), dtype="Int64"),
+            "clicked_at": _utc_or_none(table.clicked_at[rows]).to_numpy(),
+            "stored_at": stored_instants(table.local_seconds[rows], network.timezone),
+        }
+    )
     frame = pd.DataFrame(data, columns=list(CONVERSION_COLUMNS))
     missing = creative < 0
     frame.loc[missing, "creative_id"] = pd.NA
@@ -97,35 +120,48 @@ def conversions_frame(table: NetworkConversions, as_of_seconds: int, held: bool 
 
 
 def offers_frame(network: SandboxNetwork, offers: list[SandboxOffer]) -> pd.DataFrame:
-    return pd.DataFrame([
-        {
-            "network_key": network.key,
-            "network_id": network.network_id,
-            "offer_id": o.offer_id,
-            "name": o.model["name"],
-            "status": o.status,
-            "payout_type": o.payout_type,
-            "default_payout": decimal_amount(o.default_payout_cents),
-            "percent_payout": o.percent_payout if o.uses_sale_amount else None,
-            "currency": o.currency,
-            "effective_currency": o.effective_currency(network),
-            "approve_conversions": o.approve_conversions,
-            "advertiser_id": o.advertiser.id if o.advertiser else None,
-            "advertiser_company": o.advertiser.company if o.advertiser else None,
-            "offer_url": o.model["offer_url"],
-        }
-        for o in offers
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "network_key": network.key,
+                "network_id": network.network_id,
+                "offer_id": o.offer_id,
+                "name": o.model["name"],
+                "status": o.status,
+                "payout_type": o.payout_type,
+                "default_payout": decimal_amount(o.default_payout_cents),
+                "percent_payout": o.percent_payout if o.uses_sale_amount else None,
+                "currency": o.currency,
+                "effective_currency": o.effective_currency(network),
+                "approve_conversions": o.approve_conversions,
+                "advertiser_id": o.advertiser.id if o.advertiser else None,
+                "advertiser_company": o.advertiser.company if o.advertiser else None,
+                "offer_url": o.model["offer_url"],
+            }
+            for o in offers
+        ]
+    )
 
 
 STATS_COLUMNS = (
-    "network_key", "network_id", "date", "offer_id", "currency", "clicks", "conversions",
-    "pending_conversions", "payout", "revenue", "sale_amount", "pending_payout",
+    "network_key",
+    "network_id",
+    "date",
+    "offer_id",
+    "currency",
+    "clicks",
+    "conversions",
+    "pending_conversions",
+    "payout",
+    "revenue",
+    "sale_amount",
+    "pending_payout",
 )
 
 
-def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.DataFrame,
-                currency_of: dict[int, str], as_of) -> pd.DataFrame:
+def stats_frame(
+    network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.DataFrame, currency_of: dict[int, str], as_of
+) -> pd.DataFrame:
     """Per (network-local date, offer, currency): approved conversions without adjustments, approved
     money with adjustments, pending counts/payout, and every click through the account's links (its
     network id and affiliate id) up to `as_of`."""
@@ -133,10 +169,17 @@ def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.D
     from decimal import Decimal
 
     zero = Decimal("0.00")
-    totals: dict[tuple, dict] = defaultdict(lambda: {
-        "clicks": 0, "conversions": 0, "pending_conversions": 0,
-        "payout": zero, "revenue": zero, "sale_amount": zero, "pending_payout": zero,
-    })
+    totals: dict[tuple, dict] = defaultdict(
+        lambda: {
+            "clicks": 0,
+            "conversions": 0,
+            "pending_conversions": 0,
+            "payout": zero,
+            "revenue": zero,
+            "sale_amount": zero,
+            "pending_payout": zero,
+        }
+    )
     for row in conversions.itertuples(index=False):
         entry = totals[(row.converted_at.tz_convert(network.timezone).date(), int(row.offer_id), row.currency)]
         if row.status == "approved":
@@ -147,14 +190,23 @@ def stats_frame(network: SandboxNetwork, conversions: pd.DataFrame, clicks: pd.D
         elif row.status == "pending":
             entry["pending_conversions"] += 0 if row.is_adjustment else 1
             entry["pending_payout"] += row.payout
-    mine = clicks[(clicks.network_id == network.network_id) & (clicks.affiliate_id == int(network.affiliate_id))
-                  & (clicks.clicked_at <= pd.Timestamp(as_of))]
+    mine = clicks[
+        (clicks.network_id == network.network_id)
+        & (clicks.affiliate_id == int(network.affiliate_id))
+        & (clicks.clicked_at <= pd.Timestamp(as_of))
+    ]
     local_dates = mine.clicked_at.dt.tz_convert(network.timezone).dt.date
     for (day, offer_id), count in mine.groupby([local_dates, mine.offer_id]).size().items():
         totals[(day, int(offer_id), currency_of[int(offer_id)])]["clicks"] += int(count)
     records = [
-        {"network_key": network.key, "network_id": network.network_id, "date": day, "offer_id": offer_id,
-         "currency": currency, **values}
+        {
+            "network_key": network.key,
+            "network_id": network.network_id,
+            "date": day,
+            "offer_id": offer_id,
+            "currency": currency,
+            **values,
+        }
         for (day, offer_id, currency), values in sorted(totals.items())
     ]
     return pd.DataFrame(records, columns=list(STATS_COLUMNS))

@@ -15,6 +15,7 @@ Semantics (TUNE's stats count approved conversions only):
 - Money is summed in each conversion's own currency: group by `Stat.currency` to avoid mixing
   currencies (the `currency` conversion parameter of real TUNE is not modelled).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,13 +30,19 @@ from .report_api import MAX_LIMIT, REPORT_FIELDS, compare_values, parse_filter_v
 from .wire import ApiError, page_envelope
 
 DIMENSIONS = {  # wire name -> column of the fine-grained frame
-    "Stat.date": "day", "Stat.offer_id": "offer_id", "Stat.currency": "currency",
-    "Stat.affiliate_id": "affiliate_id", "Offer.name": "offer_name",
+    "Stat.date": "day",
+    "Stat.offer_id": "offer_id",
+    "Stat.currency": "currency",
+    "Stat.affiliate_id": "affiliate_id",
+    "Offer.name": "offer_name",
 }
 COUNTS = {"Stat.clicks": "clicks", "Stat.conversions": "conversions", "Stat.pending_conversions": "pending_conversions"}
 AMOUNTS = {
-    "Stat.payout": "payout", "Stat.approved_payout": "payout", "Stat.revenue": "revenue",
-    "Stat.sale_amount": "sale_amount", "Stat.pending_payout": "pending_payout",
+    "Stat.payout": "payout",
+    "Stat.approved_payout": "payout",
+    "Stat.revenue": "revenue",
+    "Stat.sale_amount": "sale_amount",
+    "Stat.pending_payout": "pending_payout",
 }
 METRICS = {**COUNTS, **AMOUNTS}
 FILTERABLE = ("Stat.date", "Stat.offer_id", "Stat.currency", "Stat.affiliate_id")
@@ -50,26 +57,32 @@ def _fine_frame(world, network: SandboxNetwork) -> pd.DataFrame:
     adjustment = table.is_adjustment[rows]
     approved, pending = status == APPROVED, status == PENDING
     local = table.local_seconds[rows]
-    conversions = pd.DataFrame({
-        "day": local - local % 86_400,
-        "affiliate_id": table.affiliate_id[rows],
-        "offer_id": table.offer_id[rows],
-        "currency": table.currency[rows].astype(object),
-        "clicks": 0,
-        "conversions": (approved & ~adjustment).astype(np.int64),
-        "pending_conversions": (pending & ~adjustment).astype(np.int64),
-        "payout": np.where(approved, payout, 0),
-        "revenue": np.where(approved, revenue, 0),
-        "sale_amount": np.where(approved, table.sale_cents[rows], 0),
-        "pending_payout": np.where(pending, payout, 0),
-    })
+    conversions = pd.DataFrame(
+        {
+            "day": local - local % 86_400,
+            "affiliate_id": table.affiliate_id[rows],
+            "offer_id": table.offer_id[rows],
+            "currency": table.currency[rows].astype(object),
+            "clicks": 0,
+            "conversions": (approved & ~adjustment).astype(np.int64),
+            "pending_conversions": (pending & ~adjustment).astype(np.int64),
+            "payout": np.where(approved, payout, 0),
+            "revenue": np.where(approved, revenue, 0),
+            "sale_amount": np.where(approved, table.sale_cents[rows], 0),
+            "pending_payout": np.where(pending, payout, 0),
+        }
+    )
     click_offer, click_day, click_affiliate = world.network_clicks(network.network_id, clock)
     currency_of = {o.offer_id: o.effective_currency(network) for o in world.offers(network.network_id)}
-    clicks = pd.DataFrame({  # Trackly's clicks: through our affiliate accounts' links
-        "day": click_day, "affiliate_id": click_affiliate, "offer_id": click_offer,
-        "currency": pd.Series(click_offer).map(currency_of).astype(object).to_numpy(),
-        "clicks": 1,
-    })
+    clicks = pd.DataFrame(
+        {  # Trackly's clicks: through our affiliate accounts' links
+            "day": click_day,
+            "affiliate_id": click_affiliate,
+            "offer_id": click_offer,
+            "currency": pd.Series(click_offer).map(currency_of).astype(object).to_numpy(),
+            "clicks": 1,
+        }
+    )
     frame = pd.concat([conversions, clicks], ignore_index=True).fillna(0)
     frame = frame.groupby(["day", "offer_id", "currency", "affiliate_id"], as_index=False, sort=True).sum()
     names = {o.offer_id: o.model["name"] for o in world.offers(network.network_id)}
@@ -146,8 +159,11 @@ def get_stats(world, network: SandboxNetwork, params: dict) -> dict:
         rows.append(row)
     envelope = page_envelope(page if limit else 1, limit, len(grouped), rows)
     if str(params.get("totals", "")).lower() in ("1", "true"):
-        envelope["totals"] = {"Stat": {
-            name.partition(".")[2]: _render(name, int(grouped[METRICS[name]].sum()) if len(grouped) else 0)
-            for name in fields if name in METRICS
-        }}
+        envelope["totals"] = {
+            "Stat": {
+                name.partition(".")[2]: _render(name, int(grouped[METRICS[name]].sum()) if len(grouped) else 0)
+                for name in fields
+                if name in METRICS
+            }
+        }
     return envelope

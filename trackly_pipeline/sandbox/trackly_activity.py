@@ -4,6 +4,7 @@ Built backwards from the conversions: every conversion that came through Trackly
 and a first click before it; then clicks that never convert, repeat clicks (logged but not
 counted: first-click attribution) and the many messages nobody clicked are added around them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,16 +14,18 @@ import pandas as pd
 
 from .randomids import unique_ids
 
-_USER_AGENTS = np.array([
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.4 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/123.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
-])
+_USER_AGENTS = np.array(
+    [
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/123.0.0.0 Mobile Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -38,19 +41,20 @@ class OfferCatalogue:
     affiliate_ids: np.ndarray  # the account's affiliate id per global offer (its links' aff_id)
 
 
-def bind_creatives(rng: np.random.Generator, network_ids: np.ndarray, offer_ids: np.ndarray,
-                   affiliate_ids: np.ndarray) -> OfferCatalogue:
+def bind_creatives(
+    rng: np.random.Generator, network_ids: np.ndarray, offer_ids: np.ndarray, affiliate_ids: np.ndarray
+) -> OfferCatalogue:
     """Each creative binds one or two offers (its {{link1}}/{{link2}}); every offer is in one creative."""
     order = rng.permutation(len(offer_ids))
     groups, i = [], 0
     while i < len(order):
         size = 2 if (rng.random() < 0.5 and i + 1 < len(order)) else 1
-        groups.append(order[i:i + size])
+        groups.append(order[i : i + size])
         i += size
     creative_offers = np.full((len(groups), 2), -1, dtype=np.int64)
     creative_of_offer = np.empty(len(offer_ids), dtype=np.int64)
     for c, members in enumerate(groups):
-        creative_offers[c, :len(members)] = members
+        creative_offers[c, : len(members)] = members
         creative_of_offer[members] = c
     creative_ids = np.sort(rng.choice(np.arange(100, 10_000), size=len(groups), replace=False))
     return OfferCatalogue(network_ids, offer_ids, creative_ids, creative_offers, creative_of_offer, affiliate_ids)
@@ -123,9 +127,7 @@ def build_trackly_log(
     link_ids = unique_ids(rng, len(link_message), 7, alphabet="base62")
     clicked = np.arange(n_clicked)
     in_second_slot = catalogue.creative_offers[clicked_creative, 1] == click_offer
-    first_click_link = np.where(
-        in_second_slot, n_messages + np.searchsorted(two_offer_messages, clicked), clicked
-    )
+    first_click_link = np.where(in_second_slot, n_messages + np.searchsorted(two_offer_messages, clicked), clicked)
 
     # Repeat clicks: the same link again, after the first click.
     repeated = rng.integers(0, n_clicked, size=repeat_clicks)
@@ -137,34 +139,40 @@ def build_trackly_log(
     click_ids = unique_ids(rng, n_clicks, 24)
     click_offer_all = link_offer[click_link]
 
-    messages = pd.DataFrame({
-        "message_id": message_ids,
-        "creative_id": creative_ids,
-        "campaign_id": campaign_ids,
-        "contact_id": contact_ids,
-        "sending_list_id": sending_list_ids,
-        "sent_at": _utc(sent_at),
-    })
-    links = pd.DataFrame({
-        "link_id": link_ids,
-        "message_id": message_ids[link_message],
-        "network_id": catalogue.network_ids[link_offer],
-        "offer_id": catalogue.offer_ids[link_offer],
-        "affiliate_id": catalogue.affiliate_ids[link_offer],
-    })
-    clicks = pd.DataFrame({
-        "click_id": click_ids,
-        "link_id": link_ids[click_link],
-        "message_id": message_ids[click_message],
-        "network_id": catalogue.network_ids[click_offer_all],
-        "offer_id": catalogue.offer_ids[click_offer_all],
-        "clicked_at": _utc(clicked_at),
-        "ip": _random_ips(rng, n_clicks),
-        "user_agent": _USER_AGENTS[rng.integers(0, len(_USER_AGENTS), size=n_clicks)],
-        # The TUNE affiliate account the link was built for (`aff_id`): the log's optional column that
-        # tells apart accounts of ours on one network.
-        "affiliate_id": catalogue.affiliate_ids[click_offer_all],
-    })
+    messages = pd.DataFrame(
+        {
+            "message_id": message_ids,
+            "creative_id": creative_ids,
+            "campaign_id": campaign_ids,
+            "contact_id": contact_ids,
+            "sending_list_id": sending_list_ids,
+            "sent_at": _utc(sent_at),
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "link_id": link_ids,
+            "message_id": message_ids[link_message],
+            "network_id": catalogue.network_ids[link_offer],
+            "offer_id": catalogue.offer_ids[link_offer],
+            "affiliate_id": catalogue.affiliate_ids[link_offer],
+        }
+    )
+    clicks = pd.DataFrame(
+        {
+            "click_id": click_ids,
+            "link_id": link_ids[click_link],
+            "message_id": message_ids[click_message],
+            "network_id": catalogue.network_ids[click_offer_all],
+            "offer_id": catalogue.offer_ids[click_offer_all],
+            "clicked_at": _utc(clicked_at),
+            "ip": _random_ips(rng, n_clicks),
+            "user_agent": _USER_AGENTS[rng.integers(0, len(_USER_AGENTS), size=n_clicks)],
+            # The TUNE affiliate account the link was built for (`aff_id`): the log's optional column that
+            # tells apart accounts of ours on one network.
+            "affiliate_id": catalogue.affiliate_ids[click_offer_all],
+        }
+    )
     # Logs read naturally in time order; ids stay stable whatever the order.
     messages = messages.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
     clicks = clicks.sort_values(["clicked_at", "click_id"], kind="stable").reset_index(drop=True)

@@ -1,9 +1,9 @@
 """TUNE's reply envelopes and its PHP-flavoured JSON (compact, ASCII-only, escaped slashes)."""
+
 from __future__ import annotations
 
 import json
 import math
-
 
 # TUNE's reply to a wrong NetworkToken with a valid network id (recorded reply 23), and the sandbox's
 # to an unknown or missing network id too: it does not say which of the two is wrong.

@@ -1,10 +1,11 @@
 """SandboxWorld: the deterministic synthetic state behind the sandbox (both TUNE and Trackly)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,9 @@ class SandboxWorld:
         self._by_id = {n.network_id: n for n in networks}
         self._tokens = {n.network_id: network_token(seed, n.network_id) for n in networks}
         self._offer_changes = {
-            n.network_id: plan_offer_changes(np.random.default_rng([seed, _STREAM_OFFER_CHANGES + i]), offers[n.network_id], anchor)
+            n.network_id: plan_offer_changes(
+                np.random.default_rng([seed, _STREAM_OFFER_CHANGES + i]), offers[n.network_id], anchor
+            )
             for i, n in enumerate(networks)
         }
         self._offers_cache: dict[tuple[str, int], list[SandboxOffer]] = {}
@@ -89,7 +92,7 @@ class SandboxWorld:
         conversions_per_network: int = 2000,
         networks: Iterable[SandboxNetwork] = DEFAULT_NETWORKS,
         accounts: Iterable[SandboxNetwork] = (),
-    ) -> "SandboxWorld":
+    ) -> SandboxWorld:
         """`accounts`: further affiliate accounts of ours on `networks` (e.g. SECOND_ACCOUNTS), each
         with conversions and Trackly clicks of its own. Without them every value is as it always was."""
         networks = tuple(networks)
@@ -98,7 +101,7 @@ class SandboxWorld:
         extra = tuple(accounts)
         check_accounts(networks, extra)
         everyone = networks + extra  # each network's first account first
-        anchor = _floor_to_hour(anchor or datetime.now(timezone.utc))
+        anchor = _floor_to_hour(anchor or datetime.now(UTC))
         start = int((anchor - timedelta(days=history_days)).timestamp())
         end = int((anchor + timedelta(days=future_days)).timestamp())
 
@@ -114,14 +117,17 @@ class SandboxWorld:
         # One offer catalogue across networks: creatives may bind offers of different networks. Each
         # account imports its network's offers and links them with its own affiliate id.
         network_of_offer = np.array([n.network_id for n in everyone for _ in offers[n.network_id]])
-        affiliate_of_offer = np.array([int(n.affiliate_id) for n in everyone for _ in offers[n.network_id]],
-                                      dtype=np.int64)
+        affiliate_of_offer = np.array(
+            [int(n.affiliate_id) for n in everyone for _ in offers[n.network_id]], dtype=np.int64
+        )
         offer_ids = np.array([o.offer_id for n in everyone for o in offers[n.network_id]], dtype=np.int64)
         first_offer = np.cumsum([0] + [len(offers[n.network_id]) for n in everyone])
         catalogue = bind_creatives(stream(_STREAM_CATALOGUE), network_of_offer, offer_ids, affiliate_of_offer)
 
         clicked = [np.flatnonzero(p.needs_click) for p in plans]
-        converting_offer = np.concatenate([first_offer[i] + p.offer_index[rows] for i, (p, rows) in enumerate(zip(plans, clicked))])
+        converting_offer = np.concatenate(
+            [first_offer[i] + p.offer_index[rows] for i, (p, rows) in enumerate(zip(plans, clicked))]
+        )
         converting_at = np.concatenate([p.clicked_at[rows] for p, rows in zip(plans, clicked)])
         total = conversions_per_network * len(everyone)
         trackly = build_trackly_log(
@@ -133,7 +139,10 @@ class SandboxWorld:
             end,
             extra_clicks=round(total * _EXTRA_CLICKS_PER_CONVERSION),
             repeat_clicks=round(total * _REPEAT_CLICKS_PER_CONVERSION),
-            quiet_messages=max(0, total * _MESSAGES_PER_CONVERSION - len(converting_offer) - round(total * _EXTRA_CLICKS_PER_CONVERSION)),
+            quiet_messages=max(
+                0,
+                total * _MESSAGES_PER_CONVERSION - len(converting_offer) - round(total * _EXTRA_CLICKS_PER_CONVERSION),
+            ),
         )
 
         finalized: dict[str, list[NetworkConversions]] = {}
@@ -167,15 +176,25 @@ class SandboxWorld:
         for network_id, offer_id, creative in zip(network_of_offer, offer_ids, catalogue.creative_of_offer):
             creatives_by_offer.setdefault((str(network_id), int(offer_id)), int(catalogue.creative_ids[creative]))
         trackly, conversions, hard_cases = plant_hard_cases(
-            stream(_STREAM_HARD_CASES), trackly, conversions, creatives_by_offer, int(anchor.timestamp()))
+            stream(_STREAM_HARD_CASES), trackly, conversions, creatives_by_offer, int(anchor.timestamp())
+        )
 
         # Last, on a stream of its own: every other value of the world stays as it was.
-        conversions = {key: plan_resends(stream(_STREAM_RESENDS, i), table, anchor, future_days)
-                       for i, (key, table) in enumerate(conversions.items())}
+        conversions = {
+            key: plan_resends(stream(_STREAM_RESENDS, i), table, anchor, future_days)
+            for i, (key, table) in enumerate(conversions.items())
+        }
 
         return cls(
-            seed=seed, anchor=anchor, history_days=history_days, future_days=future_days,
-            networks=networks, offers=offers, conversions=conversions, trackly=trackly, hard_cases=hard_cases,
+            seed=seed,
+            anchor=anchor,
+            history_days=history_days,
+            future_days=future_days,
+            networks=networks,
+            offers=offers,
+            conversions=conversions,
+            trackly=trackly,
+            hard_cases=hard_cases,
             accounts=extra,
         )
 
@@ -228,8 +247,9 @@ class SandboxWorld:
     def conversions(self, network_id: str) -> NetworkConversions:
         return self._conversions[network_id]
 
-    def network_clicks(self, network_id: str,
-                       clock_seconds: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def network_clicks(
+        self, network_id: str, clock_seconds: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(offer_id, network-local day start as naive epoch seconds, affiliate id of the link) of the
         Trackly clicks on the network's offers up to the clock, for Report::getStats."""
         if network_id not in self._clicks_by_network:
@@ -239,8 +259,12 @@ class SandboxWorld:
             at = utc.to_numpy().astype("datetime64[s]").astype(np.int64)
             local = mine.clicked_at.dt.tz_convert(self.network(network_id).timezone).dt.tz_localize(None)
             local_seconds = local.to_numpy().astype("datetime64[s]").astype(np.int64)
-            self._clicks_by_network[network_id] = (mine.offer_id.to_numpy(np.int64), at, local_seconds - local_seconds % 86_400,
-                                                   mine.affiliate_id.to_numpy(np.int64))
+            self._clicks_by_network[network_id] = (
+                mine.offer_id.to_numpy(np.int64),
+                at,
+                local_seconds - local_seconds % 86_400,
+                mine.affiliate_id.to_numpy(np.int64),
+            )
         offer_id, at, day, affiliate_id = self._clicks_by_network[network_id]
         clock_seconds = self.clock.epoch_seconds() if clock_seconds is None else clock_seconds
         shown = at <= clock_seconds
@@ -248,8 +272,14 @@ class SandboxWorld:
 
     # -- ground truth and Trackly logs --------------------------------------------------------
 
-    def ground_truth_conversions(self, network_id: str | None = None, as_of: datetime | None = None, *,
-                                 as_served: bool = False, key: str | None = None) -> pd.DataFrame:
+    def ground_truth_conversions(
+        self,
+        network_id: str | None = None,
+        as_of: datetime | None = None,
+        *,
+        as_served: bool = False,
+        key: str | None = None,
+    ) -> pd.DataFrame:
         """Our affiliate accounts' conversions at `as_of` (default the clock) as the pipeline should
         hold them: one TUNE serves unreadable at that moment (resends.py) in its last good state.
         `as_served`: every one in TUNE's own state, as its reports count them. Every account's, or
@@ -260,7 +290,9 @@ class SandboxWorld:
         chosen = [a for a in self.accounts if network_id in (None, "", a.network_id) and key in (None, a.key)]
         if key is not None and not chosen:
             raise KeyError(key)
-        frames = [source_frames.conversions_frame(self._account_table(a), as_of_seconds, held=not as_served) for a in chosen]
+        frames = [
+            source_frames.conversions_frame(self._account_table(a), as_of_seconds, held=not as_served) for a in chosen
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def _account_table(self, account: SandboxNetwork) -> NetworkConversions:
@@ -268,8 +300,9 @@ class SandboxWorld:
         table = self._conversions[account.network_id]
         return table if table.network == account else replace(table, network=account)
 
-    def ground_truth_stats(self, network_id: str, as_of: datetime | None = None, *,
-                           key: str | None = None) -> pd.DataFrame:
+    def ground_truth_stats(
+        self, network_id: str, as_of: datetime | None = None, *, key: str | None = None
+    ) -> pd.DataFrame:
         """What Report::getStats grouped by Stat.date, Stat.offer_id, Stat.currency should say when
         filtered on the affiliate id of account `key` (default: the network's first), computed from
         the ground-truth conversions and the click log (see stats_api for the semantics).

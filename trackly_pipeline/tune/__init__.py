@@ -1,6 +1,6 @@
 """TUNE (HasOffers) Network API v3 client. Plain Python: no Dagster imports here."""
+
 from .client import ConnectionCheck, OfferCatalog, TuneClient
-from .page_parser import ConversionPage, parse_conversion_rows
 from .conversion_schema import CONVERSION_SCHEMA
 from .envelope import Page
 from .errors import (
@@ -30,20 +30,20 @@ from .models import (
     parse_conversion_row,
     parse_offer_row,
 )
+from .page_parser import ConversionPage, parse_conversion_rows
 from .params import encode_params
 from .ratelimit import RateLimiter
 
 __all__ = [
     "AFFILIATE_UNIQUE_FIELDS",
     "CONVERSION_FIELDS",
-    "CONVERSION_STAT_FIELDS",
     "CONVERSION_SCHEMA",
-    "ConversionPage",
-    "parse_conversion_rows",
+    "CONVERSION_STAT_FIELDS",
     "OFFER_FIELDS",
     "ConnectionCheck",
     "Conversion",
     "ConversionBatch",
+    "ConversionPage",
     "Offer",
     "OfferCatalog",
     "Page",
@@ -65,5 +65,6 @@ __all__ = [
     "TuneTooManyPagesError",
     "encode_params",
     "parse_conversion_row",
+    "parse_conversion_rows",
     "parse_offer_row",
 ]

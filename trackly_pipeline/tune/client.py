@@ -4,6 +4,7 @@ rate limits) is transport.py's.
 
 Plain Python (no Dagster). Everything the client logs, raises or returns is redacted.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -111,9 +112,18 @@ class TuneClient:
         self.api_url = api_url or defaults.default_api_url(self.network_id)
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._transport = Transport(
-            self.network_id, token, self.api_url, timeout=timeout, max_retries=max_retries,
-            backoff_base=backoff_base, backoff_max=backoff_max, rate_limit=rate_limit,
-            rate_limit_retries=rate_limit_retries, session=session, logger=self._log, sleep=sleep,
+            self.network_id,
+            token,
+            self.api_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            rate_limit=rate_limit,
+            rate_limit_retries=rate_limit_retries,
+            session=session,
+            logger=self._log,
+            sleep=sleep,
         )
         self.page_size = page_size
         self.max_pages = max_pages
@@ -275,8 +285,9 @@ class TuneClient:
             else:  # TUNE ignored the filter: the per-row rules sort the page, as `iter_conversion_batches` does
                 rows = page.rows.rows() if isinstance(page.rows, RowTable) else page.rows
                 conversions, rejected = self._read_rows(rows, asked)
-                yield ConversionPage(page.number, page.page_count, page.total_count,
-                                      conversions_table(conversions), rejected)
+                yield ConversionPage(
+                    page.number, page.page_count, page.total_count, conversions_table(conversions), rejected
+                )
 
     def _conversion_pages(
         self, start: datetime, end: datetime, page_size: int | None, *, in_bulk: bool = False
@@ -326,8 +337,13 @@ class TuneClient:
     def _decode_conversions(body: bytes, secrets: Sequence[str]) -> Any:
         return decode_page(body, _RAW_CONVERSION_SCHEMA, secrets)
 
-    def _rejected(self, row: Any, reason: str, parse: Callable[[Any], Any] | None = None,
-                  row_id: Callable[[Any], str | None] = raw_conversion_id) -> RejectedRow:
+    def _rejected(
+        self,
+        row: Any,
+        reason: str,
+        parse: Callable[[Any], Any] | None = None,
+        row_id: Callable[[Any], str | None] = raw_conversion_id,
+    ) -> RejectedRow:
         """A row for ops.quarantine, the token masked. A reason quotes values cut short
         (values._short), so for a row quoting the token it is made again, by `parse`, from the
         masked row: a cut through the token would keep part of it."""
@@ -340,9 +356,7 @@ class TuneClient:
         """Check reachability, network id, token, report access and, with an affiliate id, that the
         network reports conversions for it when it has any; never raises a TuneError."""
         try:
-            zone = self._timezone_from(
-                self._probe("Application", "getTimezone")
-            )
+            zone = self._timezone_from(self._probe("Application", "getTimezone"))
             if self._timezone is None:
                 self._timezone = zone
             ours = self._recent_conversion_count(zone, self.affiliate_filter())
@@ -386,13 +400,16 @@ class TuneClient:
     def _recent_conversion_count(self, zone: str, filters: Mapping[str, Any]) -> int:
         """TUNE's count of conversions in the last _PROBE_DAYS (one row asked for): also the check
         that the token may read reports."""
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         data = self._probe(
             "Report",
             "getConversions",
             {
                 "fields": ["Stat.id"],
-                "filters": {**ReportWindow.of(now - timedelta(days=_PROBE_DAYS), now, ZoneInfo(zone)).filter(), **filters},
+                "filters": {
+                    **ReportWindow.of(now - timedelta(days=_PROBE_DAYS), now, ZoneInfo(zone)).filter(),
+                    **filters,
+                },
                 "limit": 1,
                 "page": 1,
             },
@@ -401,9 +418,14 @@ class TuneClient:
 
     def _probe(self, target: str, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """A call of test_connection's, on its short budget."""
-        return self._transport.call(target, method, params, max_retries=_PROBE_RETRIES,
-                                    rate_limit_retries=_PROBE_RETRIES,
-                                    timeout=min(self._transport.timeout, _PROBE_TIMEOUT))
+        return self._transport.call(
+            target,
+            method,
+            params,
+            max_retries=_PROBE_RETRIES,
+            rate_limit_retries=_PROBE_RETRIES,
+            timeout=min(self._transport.timeout, _PROBE_TIMEOUT),
+        )
 
     def _check(self, outcome: str, message: str) -> ConnectionCheck:
         return ConnectionCheck(ok=False, outcome=outcome, message=self._transport.redact(message), timezone=None)

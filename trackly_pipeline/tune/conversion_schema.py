@@ -4,6 +4,7 @@
 (without `network` and the seen timestamps). The warehouse stages exactly these columns (plus its
 own `seq`), so the tune layer can hand over Arrow tables without importing the warehouse.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,8 +16,17 @@ from .models import Conversion
 MONEY = pa.decimal128(18, 5)
 UTC_TIME = pa.timestamp("us", tz="UTC")
 SUB_ID_FIELDS = (
-    "aff_sub", "aff_sub2", "aff_sub3", "aff_sub4", "aff_sub5", "source",
-    "affiliate_unique1", "affiliate_unique2", "affiliate_unique3", "affiliate_unique4", "affiliate_unique5",
+    "aff_sub",
+    "aff_sub2",
+    "aff_sub3",
+    "aff_sub4",
+    "aff_sub5",
+    "source",
+    "affiliate_unique1",
+    "affiliate_unique2",
+    "affiliate_unique3",
+    "affiliate_unique4",
+    "affiliate_unique5",
 )
 CONVERSION_SCHEMA = pa.schema(
     [

@@ -14,6 +14,7 @@ connection does not connect again). Name resolution (getaddrinfo) cannot be inte
 connecting (TCP, and TLS's handshake, which runs on a socket not yet handed over) is bounded by the
 socket timeout per operation only; from the request on, the deadline holds.
 """
+
 from __future__ import annotations
 
 import socket
@@ -66,8 +67,9 @@ class RequestDeadline:
         self._timer.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._timer.cancel()
         _current.deadline = None
 

@@ -16,6 +16,7 @@ reply to retry: it is what TUNE has stored (e.g. a sub id sent in Latin-1), so e
 return it again and one row would fail the whole sweep on every run. A reply cut short or corrupted
 in transit is still not valid JSON, and still retried.
 """
+
 from __future__ import annotations
 
 import json
@@ -177,4 +178,3 @@ def _paging_value(value: Any) -> str:
 
 def _snippet(body: str | bytes, secrets: Sequence[str]) -> str:
     return redacted_excerpt(body, secrets, _SNIPPET_LENGTH)
-

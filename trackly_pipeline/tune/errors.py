@@ -2,6 +2,7 @@
 
 Every message is built from redacted text: the network token never appears in ``str(exc)``.
 """
+
 from __future__ import annotations
 
 import re

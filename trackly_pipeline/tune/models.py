@@ -8,6 +8,7 @@ meaning is certain are read rather than rejected: a status in another case or wi
 whitespace, and an amount with comma thousands separators and a decimal point ("1,025.00000").
 An amount that would need rounding (a sixth decimal) is never read: money is not rounded silently.
 """
+
 from __future__ import annotations
 
 import re

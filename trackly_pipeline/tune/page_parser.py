@@ -8,6 +8,7 @@ a row with any value outside them (blank where required, whitespace, other numbe
 gaps, wrong types, text with lone surrogates, ...) is handed to `parse_conversion_row`, so the
 typed values and the rejection reasons are those of the per-row parser by construction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,9 +28,26 @@ from .values import TUNE_DATETIME_FORMAT, is_unicode
 
 # Stat fields in the order the columns are built; ConversionsMobile fields after them.
 _STAT_KEYS = (
-    "id", "tune_event_id", "ad_id", "datetime", "offer_id", "affiliate_id", "goal_id", "status",
-    "status_code", "is_adjustment", "payout", "revenue", "sale_amount", "currency",
-    "affiliate_info1", "affiliate_info2", "affiliate_info3", "affiliate_info4", "affiliate_info5", "source",
+    "id",
+    "tune_event_id",
+    "ad_id",
+    "datetime",
+    "offer_id",
+    "affiliate_id",
+    "goal_id",
+    "status",
+    "status_code",
+    "is_adjustment",
+    "payout",
+    "revenue",
+    "sale_amount",
+    "currency",
+    "affiliate_info1",
+    "affiliate_info2",
+    "affiliate_info3",
+    "affiliate_info4",
+    "affiliate_info5",
+    "source",
 )
 _MOBILE_KEYS = tuple(f"affiliate_unique{n}" for n in range(1, 6))
 _STAT_GET = itemgetter(*_STAT_KEYS)
@@ -43,9 +61,7 @@ _MONEY_RE = r"^-?[0-9]{1,12}(\.[0-9]{1,5})?$"  # |x| < 1e12 and at most 5 decima
 _CURRENCY_RE = r"^[A-Z]{3}$"
 # Years 1900..2199, months 01-12, days 01-31, hours 00-23, minutes and seconds 00-59; impossible days
 # (02-30, 04-31) are caught by comparing the parsed day with the written one.
-_DATETIME_RE = (
-    r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
-)
+_DATETIME_RE = r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
 _DATETIME_PLACEHOLDER = "2000-01-01 00:00:00"
 _STATUSES = pa.array(sorted(CONVERSION_STATUSES))
 _BOOLEAN_TEXTS = pa.array(["0", "1", ""])
@@ -91,8 +107,9 @@ class _Page:
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, UnicodeEncodeError):
-            ok = np.fromiter((v is None or (type(v) is str and is_unicode(v)) for v in values), dtype=bool,
-                             count=len(values))
+            ok = np.fromiter(
+                (v is None or (type(v) is str and is_unicode(v)) for v in values), dtype=bool, count=len(values)
+            )
             self.fallback |= ~ok
             return pa.array([v if good else None for v, good in zip(values, ok.tolist())], pa.string())
 
@@ -221,8 +238,21 @@ def _typed_table(
     """String columns in _STAT_KEYS and _MOBILE_KEYS order -> a CONVERSION_SCHEMA table; rows
     outside the canonical shapes are marked on `page` for the per-row parser."""
     (
-        conversion_id, tune_event_id, ad_id, converted_at, offer_id, affiliate_id, goal_id, status,
-        status_code, is_adjustment, payout, revenue, sale_amount, currency, *stat_sub_ids,
+        conversion_id,
+        tune_event_id,
+        ad_id,
+        converted_at,
+        offer_id,
+        affiliate_id,
+        goal_id,
+        status,
+        status_code,
+        is_adjustment,
+        payout,
+        revenue,
+        sale_amount,
+        currency,
+        *stat_sub_ids,
     ) = stat_columns
     columns = [
         page.integers(conversion_id, pa.int64(), required=True),

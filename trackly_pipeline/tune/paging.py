@@ -11,6 +11,7 @@ a few hundred pages at the default page size of 5,000 (the benchmark's 1,000,000
 42 minutes at the default 40 calls per 10 s: a broken TUNE's endless paging stops inside the hour
 after which run monitoring ends a run, with an error that says what to do.
 """
+
 from __future__ import annotations
 
 from .envelope import Page

@@ -9,6 +9,7 @@
 
 Order follows the mappings' insertion order, because TUNE applies several sort keys in order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

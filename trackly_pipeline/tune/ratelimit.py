@@ -5,6 +5,7 @@ the same network key. A sliding window also stays under a fixed-window server li
 each window is stretched by a small margin: the server counts calls when they *arrive*, and
 network latency varies from call to call.
 """
+
 from __future__ import annotations
 
 import threading

@@ -15,6 +15,7 @@ else (numbers where TUNE sends strings, duplicate keys, other layouts, malformed
 not UTF-8) returns None, and the caller parses the whole reply the ordinary way, so errors and odd
 rows behave exactly as before: the per-row rules reject the rows with broken text, with a reason.
 """
+
 from __future__ import annotations
 
 import io

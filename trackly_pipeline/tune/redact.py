@@ -1,4 +1,5 @@
 """Keep the network token out of logs, exception text and returned payloads."""
+
 from __future__ import annotations
 
 import functools
@@ -85,9 +86,9 @@ def _secret_pattern(secret: str) -> re.Pattern[str]:
     runs = []
     for start in range(len(forms) - piece + 1):
         rest = ""
-        for form in reversed(forms[start + piece:start + _LONGEST_MATCH]):
+        for form in reversed(forms[start + piece : start + _LONGEST_MATCH]):
             rest = f"(?:{form}{rest})?"
-        runs.append("".join(forms[start:start + piece]) + rest)
+        runs.append("".join(forms[start : start + piece]) + rest)
     return re.compile("|".join(runs), re.IGNORECASE)
 
 
@@ -95,10 +96,11 @@ def _character_forms(char: str) -> str:
     spellings = [char, "+"] if char == " " else [char]
     forms = [re.escape(spelling) for spelling in spellings]
     # surrogatepass: a token read from a non-UTF-8 environment holds lone surrogates
-    forms += ["".join(f"%(?:25)*{byte:02X}" for byte in spelling.encode("utf-8", "surrogatepass"))
-              for spelling in spellings]
+    forms += [
+        "".join(f"%(?:25)*{byte:02X}" for byte in spelling.encode("utf-8", "surrogatepass")) for spelling in spellings
+    ]
     units = char.encode("utf-16-be", "surrogatepass")  # a character past U+FFFF is a surrogate pair in JSON
-    forms.append("".join(rf"\\u{int.from_bytes(units[i:i + 2], 'big'):04X}" for i in range(0, len(units), 2)))
+    forms.append("".join(rf"\\u{int.from_bytes(units[i : i + 2], 'big'):04X}" for i in range(0, len(units), 2)))
     if char in "/\\\"'":
         forms.append(re.escape("\\" + char))
     return f"(?:{'|'.join(forms)})"
@@ -114,8 +116,9 @@ def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
     if isinstance(value, Mapping):
         # Names are text from the reply too: a member named after the token is masked like a value.
         return {
-            (redact_text(key, secrets) if isinstance(key, str) else key):
-                MASK if isinstance(key, str) and is_secret_name(key) else redact_value(item, secrets)
+            (redact_text(key, secrets) if isinstance(key, str) else key): MASK
+            if isinstance(key, str) and is_secret_name(key)
+            else redact_value(item, secrets)
             for key, item in value.items()
         }
     if isinstance(value, list):

@@ -10,6 +10,7 @@
   (repr for a reason, redaction, the quarantine's JSON), raise RecursionError. Replies deeper than
   MAX_NESTING are refused.
 """
+
 from __future__ import annotations
 
 import json

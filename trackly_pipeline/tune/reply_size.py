@@ -10,6 +10,7 @@ real page, still far below the memory the ingest is budgeted (1.5 GB). Rows as l
 60 KB fit only a smaller page (about 20 rows a page): the error says to lower `page_size` for a
 network whose rows really are that large. Bytes are counted as decoded (after gzip), as they are held.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,9 +33,11 @@ class ReplyTooLarge(Exception):
 
     def describe(self) -> str:
         size = f"Content-Length {self.declared:,} bytes" if self.declared is not None else "it kept coming"
-        return (f"reply refused: larger than {self.limit:,} bytes ({size}), the limit for the page size asked "
-                f"({REPLY_BASE_BYTES:,} bytes + {REPLY_BYTES_PER_ROW:,} per row); not retried. If this network's "
-                "rows really are this large (sub ids of thousands of characters), lower its page_size")
+        return (
+            f"reply refused: larger than {self.limit:,} bytes ({size}), the limit for the page size asked "
+            f"({REPLY_BASE_BYTES:,} bytes + {REPLY_BYTES_PER_ROW:,} per row); not retried. If this network's "
+            "rows really are this large (sub ids of thousands of characters), lower its page_size"
+        )
 
 
 def reply_limit(rows_asked: Any) -> int:

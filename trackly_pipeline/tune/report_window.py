@@ -4,11 +4,12 @@ TUNE filters Stat.datetime on network-local "YYYY-MM-DD HH:MM:SS" with an inclus
 zone's fall-back repeats an hour of wall times, so the range asked for is widened over any
 repeated hour it touches (`ReportWindow.of`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,8 +73,13 @@ class ReportWindow:
             high = _wall_time(high_at + _SECOND, zone)
         # Later readings grow with the wall time: a row reads as an instant in [earliest, latest]
         # exactly when its wall time is in [low, high].
-        return cls(zone, low.strftime(TUNE_DATETIME_FORMAT), high.strftime(TUNE_DATETIME_FORMAT),
-                   _reading(low, zone, fold=1), _reading(high, zone, fold=1))
+        return cls(
+            zone,
+            low.strftime(TUNE_DATETIME_FORMAT),
+            high.strftime(TUNE_DATETIME_FORMAT),
+            _reading(low, zone, fold=1),
+            _reading(high, zone, fold=1),
+        )
 
     def filter(self) -> dict[str, Any]:
         return {"Stat.datetime": {"conditional": "BETWEEN", "values": [self.first, self.last]}}
@@ -84,8 +90,10 @@ class ReportWindow:
         if self.earliest <= converted_at <= self.latest:
             return None
         local = converted_at.astimezone(self.zone).strftime(TUNE_DATETIME_FORMAT)
-        return (f"Stat.datetime is outside the requested window ({self.first!r} to {self.last!r}, network time; "
-                f"TUNE ignored the filter): {local!r}")
+        return (
+            f"Stat.datetime is outside the requested window ({self.first!r} to {self.last!r}, network time; "
+            f"TUNE ignored the filter): {local!r}"
+        )
 
     def holds(self, converted_at: pa.ChunkedArray | pa.Array) -> bool:
         """Whether every time of a parsed page is inside (`outside` is None for each)."""
@@ -102,7 +110,7 @@ def _wall_time(moment: datetime, zone: ZoneInfo) -> datetime:
 
 def _reading(wall: datetime, zone: ZoneInfo, *, fold: int) -> datetime:
     """The UTC instant a wall time is: fold=0 the earlier of a repeated time's two, fold=1 the later."""
-    return wall.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc)
+    return wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
 
 
 def _wall_range(first: datetime, last: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:

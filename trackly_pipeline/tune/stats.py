@@ -5,6 +5,7 @@ number of approved conversions that are not adjustments, `Stat.payout` the appro
 *including* adjustment rows (which may be negative). `Stat.date` is the network-local date. Money is
 summed in each conversion's own currency, so rows are grouped by `Stat.currency` too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -34,23 +35,26 @@ class DailyOfferStat:
     payout: Decimal
 
 
-def daily_offer_stats(client: "TuneClient", first_day: date, last_day: date,
-                      *, page_size: int | None = None) -> list[DailyOfferStat]:
+def daily_offer_stats(
+    client: TuneClient, first_day: date, last_day: date, *, page_size: int | None = None
+) -> list[DailyOfferStat]:
     """Every (day, offer, currency) row of Report::getStats for the network-local days
     first_day..last_day (both inclusive), all pages, sorted by day, offer and currency."""
     return list(iter_daily_offer_stats(client, first_day, last_day, page_size=page_size))
 
 
-def iter_daily_offer_stats(client: "TuneClient", first_day: date, last_day: date,
-                           *, page_size: int | None = None) -> Iterator[DailyOfferStat]:
+def iter_daily_offer_stats(
+    client: TuneClient, first_day: date, last_day: date, *, page_size: int | None = None
+) -> Iterator[DailyOfferStat]:
     if first_day > last_day:
         return
     params: dict[str, Any] = {
         "fields": list(STATS_FIELDS),
         "groups": list(STATS_GROUPS),
-        "filters": {"Stat.date": {"conditional": "BETWEEN",
-                                  "values": [first_day.isoformat(), last_day.isoformat()]},
-                    **client.affiliate_filter()},
+        "filters": {
+            "Stat.date": {"conditional": "BETWEEN", "values": [first_day.isoformat(), last_day.isoformat()]},
+            **client.affiliate_filter(),
+        },
         "sort": {"Stat.date": "asc", "Stat.offer_id": "asc", "Stat.currency": "asc"},
     }
     # What `count` counts for a grouped report (groups or conversions) is unverified: no check.
@@ -64,7 +68,9 @@ def parse_stats_row(row: Any, secrets: Sequence[str] = ()) -> DailyOfferStat:
     (with an excerpt of the value, `secrets` masked)."""
     stat = row.get("Stat") if isinstance(row, dict) else None
     if not isinstance(stat, dict):
-        raise TuneResponseError(f"Report::getStats row has no Stat object: {redacted_excerpt(str(row), secrets, 200)!r}")
+        raise TuneResponseError(
+            f"Report::getStats row has no Stat object: {redacted_excerpt(str(row), secrets, 200)!r}"
+        )
 
     def field(name: str, parse):
         raw = stat.get(name)

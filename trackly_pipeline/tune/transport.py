@@ -4,6 +4,7 @@ whole-request deadline, rate-limit waits, the reply size limit and the failure c
 Plain Python (no Dagster). The token travels only in the query string of outgoing requests;
 everything the transport logs or raises is redacted.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -11,7 +12,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -150,7 +151,12 @@ class Transport:
                 delay, why = self._rate_limit_wait(failure.retry_after)
                 self._log.warning(
                     "%s: TUNE rate limit hit; waiting %.2fs %s, retry %d/%d (%s)",
-                    where, delay, why, rate_limited, rate_limit_retries, url_for_logs,
+                    where,
+                    delay,
+                    why,
+                    rate_limited,
+                    rate_limit_retries,
+                    url_for_logs,
                 )
             else:
                 if failures > max_retries:
@@ -160,7 +166,12 @@ class Transport:
                 delay = self._backoff(failures - 1)
                 self._log.warning(
                     "%s: %s; retry %d/%d in %.2fs (%s)",
-                    where, failure.description, failures, max_retries, delay, url_for_logs,
+                    where,
+                    failure.description,
+                    failures,
+                    max_retries,
+                    delay,
+                    url_for_logs,
                 )
             self._sleep(delay)
 
@@ -204,8 +215,13 @@ class Transport:
             try:
                 # total=: connecting and waiting for the headers share one budget.
                 # Redirects are not followed: one would carry the token, in the query string, elsewhere.
-                response = self._session.get(self.api_url, params=pairs, timeout=urllib3.Timeout(total=timeout),
-                                             stream=True, allow_redirects=False)
+                response = self._session.get(
+                    self.api_url,
+                    params=pairs,
+                    timeout=urllib3.Timeout(total=timeout),
+                    stream=True,
+                    allow_redirects=False,
+                )
                 try:
                     failure = self._failure_of(response, where)
                     if failure is not None:
@@ -235,9 +251,13 @@ class Transport:
         if status >= 400:
             return TuneHttpError(self.redact(f"{where}: HTTP {status} {response.reason}"), status)
         if status >= 300:
-            return TuneHttpError(self.redact(
-                f"{where}: HTTP {status} {response.reason}: the API answered with a redirect, which is not "
-                "followed (it would take the token along); set api_url to the address the API answers at"), status)
+            return TuneHttpError(
+                self.redact(
+                    f"{where}: HTTP {status} {response.reason}: the API answered with a redirect, which is not "
+                    "followed (it would take the token along); set api_url to the address the API answers at"
+                ),
+                status,
+            )
         return None
 
     def _backoff(self, attempt: int) -> float:
@@ -281,7 +301,6 @@ def _retry_after_seconds(value: str | None) -> float | None:
         except (TypeError, ValueError, IndexError):
             return None
         if moment.tzinfo is None:  # HTTP dates are GMT
-            moment = moment.replace(tzinfo=timezone.utc)
-        return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, (moment - datetime.now(UTC)).total_seconds())
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-

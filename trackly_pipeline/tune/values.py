@@ -9,11 +9,12 @@ Numbers may also arrive as JSON numbers: replies are read with ``parse_float=Dec
 Text must be valid Unicode: a lone surrogate (a JSON ``\\ud800`` escape, or an invalid UTF-8 byte in
 the reply, which `envelope.loads` reads as U+DC80..U+DCFF) cannot be stored, so it is rejected.
 """
+
 from __future__ import annotations
 
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -165,7 +166,7 @@ def local_to_utc(value: Any, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ValueError(f"is not a 'YYYY-MM-DD HH:MM:SS' datetime: {_short(value)}") from None
     aware = naive.replace(tzinfo=tz, fold=1)
-    utc = aware.astimezone(timezone.utc)
+    utc = aware.astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) != naive:
         raise ValueError(f"does not exist in time zone {tz.key} (DST gap): {_short(value)}")
     return utc
@@ -185,7 +186,7 @@ def unix_to_utc(value: Any) -> datetime | None:
     if seconds <= 0:
         return None
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -46,8 +46,9 @@ def latest_conversion(conn: duckdb.DuckDBPyConnection, network: str) -> datetime
     return query_sql_file(conn, "check_unattributed_latest.sql", {"network": network}).rows[0][0]
 
 
-def unattributed_count(conn: duckdb.DuckDBPyConnection, network: str, start: datetime,
-                       end: datetime) -> tuple[int, int]:
+def unattributed_count(
+    conn: duckdb.DuckDBPyConnection, network: str, start: datetime, end: datetime
+) -> tuple[int, int]:
     """Of the network's conversions converted in [start, end), adjustments aside: (unattributed, all)."""
     params = {"network": network, "start": start, "end": end}
     unattributed, total = query_sql_file(conn, "check_unattributed_share.sql", params).rows[0]

@@ -107,23 +107,41 @@ class ConversionSweep:
         conn = self.conn
         # Rows the sweep cannot store as they are go to quarantine with the reason.
         run_sql_file(conn, "conversions_quarantine_staged.sql", params)
-        quarantine(conn, sync_id=self.sync_id, network=self.network, kind="conversion",
-                   rejected=self.rejected, received_at=seen_at)
+        quarantine(
+            conn,
+            sync_id=self.sync_id,
+            network=self.network,
+            kind="conversion",
+            rejected=self.rejected,
+            received_at=seen_at,
+        )
         self._unreadable_ids()
         other_affiliates = self._forget_other_affiliates(seen_at)
         run_sql_file(conn, "conversions_replace_window.sql", params)
         # The blocking check, before commit: a conversion the replacement did not reach (older than
         # the window) may still be stored twice, and nothing of this sweep may reach the rollups or
         # the analysts' copy then (the caller's transaction rolls back).
-        refuse_duplicates(conn, f"the sweep of network {self.network!r} was not stored", self.network,
-                          tables=("tune.conversions",))
+        refuse_duplicates(
+            conn, f"the sweep of network {self.network!r} was not stored", self.network, tables=("tune.conversions",)
+        )
         ((rows, new, changed, unchanged, vanished, held),) = conn.execute(
-            sql_text("conversions_window_stats.sql")).fetchall()
+            sql_text("conversions_window_stats.sql")
+        ).fetchall()
         ((quarantined,),) = conn.execute(sql_text("quarantine_count.sql"), {"sync_id": self.sync_id}).fetchall()
-        transitions = dict(conn.execute(sql_text("conversions_status_transitions.sql"),
-                                        {"sync_id": self.sync_id}).fetchall())
-        return WindowStats(rows, new, changed, unchanged, vanished, quarantined=quarantined, transitions=transitions,
-                           other_affiliates=other_affiliates, held=held)
+        transitions = dict(
+            conn.execute(sql_text("conversions_status_transitions.sql"), {"sync_id": self.sync_id}).fetchall()
+        )
+        return WindowStats(
+            rows,
+            new,
+            changed,
+            unchanged,
+            vanished,
+            quarantined=quarantined,
+            transitions=transitions,
+            other_affiliates=other_affiliates,
+            held=held,
+        )
 
     def _unreadable_ids(self) -> None:
         """Temp table unreadable_ids: the conversion ids of this sweep's quarantined rows, as the row
@@ -143,7 +161,11 @@ class ConversionSweep:
         cleared_for = self.conn.execute(sql_text("network_affiliates_stored.sql"), {"network": self.network}).fetchall()
         if cleared_for and cleared_for[0][0] == self.affiliate_id:
             return 0
-        params = {"network": self.network, "affiliate_id": self.affiliate_id, "seen_at": seen_at,
-                  "sync_id": self.sync_id}
+        params = {
+            "network": self.network,
+            "affiliate_id": self.affiliate_id,
+            "seen_at": seen_at,
+            "sync_id": self.sync_id,
+        }
         run_sql_file(self.conn, "conversions_forget_other_affiliates.sql", params)
         return self.conn.execute(sql_text("conversions_other_affiliates_count.sql")).fetchall()[0][0]

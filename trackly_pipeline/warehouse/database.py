@@ -11,10 +11,10 @@ import glob
 import os
 import re
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,12 @@ class WarehouseLocked(duckdb.IOException):
         )
 
 
-def run_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None,
-                 identifiers: Mapping[str, str] | None = None) -> None:
+def run_sql_file(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    identifiers: Mapping[str, str] | None = None,
+) -> None:
     """Run each statement of a SQL file with the named parameters it uses, to completion (its results
     are not returned). Values are always bound as parameters, never spliced into the SQL text; a
     template's `identifiers` are (see `schema.sql_template`)."""
@@ -103,7 +107,7 @@ class Warehouse:
 
             # A warehouse written before the registry and the terms: its keys' identities and the
             # terms its history was read in, before a run rewrites ops.networks.
-            seed_registry(conn, datetime.now(timezone.utc))
+            seed_registry(conn, datetime.now(UTC))
             seed_terms(conn)
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, read_only: bool) -> None:
@@ -146,8 +150,10 @@ class Warehouse:
         process id and the month files' names), with what it is. Trackly's log globs must reach
         none of them (config.py, globs.py), and a load refuses a file that is one (`own_file`).
         test_publish.py checks that a publish writes nothing else."""
-        name, copy, parts, unrecorded = (glob.escape(path.name) for path in (
-            self.path, self.published_path, self.published_parts_folder, self.unrecorded_folder))
+        name, copy, parts, unrecorded = (
+            glob.escape(path.name)
+            for path in (self.path, self.published_path, self.published_parts_folder, self.unrecorded_folder)
+        )
         month_files = "the analysts' copy's month files"
         return [
             ((name,), f"the warehouse ({self.path.name})"),
@@ -157,18 +163,35 @@ class Warehouse:
             # publish.py writes the next copy here (with its .wal) before the atomic rename
             ((f".{copy}.*.tmp*",), f"the analysts' copy being written (.{self.published_path.name}.<pid>.tmp)"),
             ((parts,), f"the folder of {month_files} ({self.published_parts_folder.name}/)"),
-            *(((parts, glob.escape(table)), f"a folder of {month_files} ({self.published_parts_folder.name}/{table}/)")
-              for table in sorted(PARTITIONED)),
+            *(
+                (
+                    (parts, glob.escape(table)),
+                    f"a folder of {month_files} ({self.published_parts_folder.name}/{table}/)",
+                )
+                for table in sorted(PARTITIONED)
+            ),
             # publish._write_month: <table>/<YYYY-MM>.<version>.parquet
-            *(((parts, glob.escape(table), "[0-9][0-9][0-9][0-9]-[0-9][0-9].*.parquet"),
-               f"{month_files} ({self.published_parts_folder.name}/{table}/<month>.parquet)")
-              for table in sorted(PARTITIONED)),
+            *(
+                (
+                    (parts, glob.escape(table), "[0-9][0-9][0-9][0-9]-[0-9][0-9].*.parquet"),
+                    f"{month_files} ({self.published_parts_folder.name}/{table}/<month>.parquet)",
+                )
+                for table in sorted(PARTITIONED)
+            ),
             # unrecorded.keep: <sync_id>.json, written as .<sync_id>.<pid>.tmp first
             ((unrecorded,), f"the folder of sync outcomes not yet in ops.sync_log ({self.unrecorded_folder.name}/)"),
-            ((unrecorded, "*.json"), f"a sync outcome not yet in ops.sync_log ({self.unrecorded_folder.name}/<sync_id>.json)"),
-            ((unrecorded, "*.json.unreadable"),
-             f"a sync outcome that could not be read, set aside ({self.unrecorded_folder.name}/<sync_id>.json.unreadable)"),
-            ((unrecorded, ".*.tmp"), f"a sync outcome being written ({self.unrecorded_folder.name}/.<sync_id>.<pid>.tmp)"),
+            (
+                (unrecorded, "*.json"),
+                f"a sync outcome not yet in ops.sync_log ({self.unrecorded_folder.name}/<sync_id>.json)",
+            ),
+            (
+                (unrecorded, "*.json.unreadable"),
+                f"a sync outcome that could not be read, set aside ({self.unrecorded_folder.name}/<sync_id>.json.unreadable)",
+            ),
+            (
+                (unrecorded, ".*.tmp"),
+                f"a sync outcome being written ({self.unrecorded_folder.name}/.<sync_id>.<pid>.tmp)",
+            ),
         ]
 
     def own_file(self, path: str | Path) -> str | None:
@@ -190,8 +213,9 @@ class Warehouse:
 
         Refused (DuplicateConversionsError) while any network stores a conversion more than once:
         analysts would see it counted twice. The copy in place and the pending months are kept."""
-        refuse_duplicates(conn, "the analysts' copy was not published (the copy in place and its pending months "
-                                "are kept)")
+        refuse_duplicates(
+            conn, "the analysts' copy was not published (the copy in place and its pending months are kept)"
+        )
         return publish_copy(conn, CATALOG, self.published_path, declared_macros())
 
 

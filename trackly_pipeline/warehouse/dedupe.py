@@ -28,16 +28,18 @@ class Deduped:
     reattributed_hours: int  # hours of the kept rows attributed again
 
 
-def dedupe_network(conn: duckdb.DuckDBPyConnection, network: str, removed_at: datetime,
-                   reattribute: Reattribute) -> Deduped:
+def dedupe_network(
+    conn: duckdb.DuckDBPyConnection, network: str, removed_at: datetime, reattribute: Reattribute
+) -> Deduped:
     """Remove every row but one of each conversion `network` stores more than once, attribute the
     hours of the rows kept again (`reattribute`), mark their days for the rollups and their months
     for publishing. Call inside a transaction."""
     run_sql_file(conn, "conversions_dedupe.sql", {"network": network, "removed_at": removed_at})
     ((conversions, attributions),) = conn.execute(sql_text("conversions_dedupe_removed.sql")).fetchall()
     days = [day for (day,) in conn.execute(sql_text("conversions_dedupe_days.sql")).fetchall()]
-    hours = [hour for (hour,) in conn.execute(sql_text("conversions_dedupe_hours.sql"),
-                                              {"network": network}).fetchall()]
+    hours = [
+        hour for (hour,) in conn.execute(sql_text("conversions_dedupe_hours.sql"), {"network": network}).fetchall()
+    ]
     for hour in hours:
         reattribute(hour, hour + timedelta(hours=1))
     return Deduped(conversions, attributions, days, len(hours))

@@ -27,12 +27,15 @@ class DuplicateConversionsError(RuntimeError):
     """Conversions stored more than once; the message names the networks and the repair."""
 
 
-def find_duplicates(conn: duckdb.DuckDBPyConnection, network: str | None = None,
-                    tables: tuple[str, ...] = KEYED_TABLES) -> list[DuplicateConversion]:
+def find_duplicates(
+    conn: duckdb.DuckDBPyConnection, network: str | None = None, tables: tuple[str, ...] = KEYED_TABLES
+) -> list[DuplicateConversion]:
     """The duplicated conversions of `network`, or of every network, in `tables` (of KEYED_TABLES;
     the others are not scanned), ordered by table, network and id."""
-    conn.execute(sql_text("duplicate_conversions.sql"),
-                 {"network": network or "", "every_network": network is None, "tables": list(tables)}).fetchall()
+    conn.execute(
+        sql_text("duplicate_conversions.sql"),
+        {"network": network or "", "every_network": network is None, "tables": list(tables)},
+    ).fetchall()
     rows = conn.execute(sql_text("duplicate_conversions_found.sql")).fetchall()
     return [DuplicateConversion(*row) for row in rows]
 
@@ -46,16 +49,18 @@ def describe(duplicates: list[DuplicateConversion]) -> str:
     parts = []
     for (table, network), group in groups.items():
         ids = ", ".join(f"{d.conversion_id} ({d.copies} rows)" for d in group[:SAMPLE])
-        parts.append(f"network {network!r}: {len(group)} conversion(s) stored more than once in {table} "
-                     f"(conversion_id {ids}{', ...' if len(group) > SAMPLE else ''})")
+        parts.append(
+            f"network {network!r}: {len(group)} conversion(s) stored more than once in {table} "
+            f"(conversion_id {ids}{', ...' if len(group) > SAMPLE else ''})"
+        )
     networks = sorted({d.network for d in duplicates})
     repair = "; ".join(f"trackly network dedupe {network}" for network in networks)
-    return (f"{'; '.join(parts)}. Keep one row per conversion with: {repair} "
-            '(README, "A conversion stored twice")')
+    return f'{"; ".join(parts)}. Keep one row per conversion with: {repair} (README, "A conversion stored twice")'
 
 
-def refuse_duplicates(conn: duckdb.DuckDBPyConnection, what: str, network: str | None = None,
-                      tables: tuple[str, ...] = KEYED_TABLES) -> None:
+def refuse_duplicates(
+    conn: duckdb.DuckDBPyConnection, what: str, network: str | None = None, tables: tuple[str, ...] = KEYED_TABLES
+) -> None:
     """Raise DuplicateConversionsError, saying `what` did not happen, while `network` (or any
     network) has a conversion stored more than once in one of `tables`."""
     duplicates = find_duplicates(conn, network, tables)

@@ -38,12 +38,15 @@ def suffix(path: str) -> str:
 
 
 def _nothing_loaded(kind: str) -> str:
-    return (f"Nothing was loaded into trackly.{kind}: a file that cannot be loaded stops the load of every new "
-            "or changed one. Fix or move it; the next run loads them all.")
+    return (
+        f"Nothing was loaded into trackly.{kind}: a file that cannot be loaded stops the load of every new "
+        "or changed one. Fix or move it; the next run loads them all."
+    )
 
 
-def check_files(kind: str, columns: tuple[str, ...], sizes: dict[str, int],
-                warehouse: Warehouse | None) -> dict[str, set[str]]:
+def check_files(
+    kind: str, columns: tuple[str, ...], sizes: dict[str, int], warehouse: Warehouse | None
+) -> dict[str, set[str]]:
     """Each file's column names, lower-cased (SQL names are case-insensitive), from its header or
     footer alone; or one LogFileError naming every file that cannot be loaded."""
     present: dict[str, set[str]] = {}
@@ -59,8 +62,9 @@ def check_files(kind: str, columns: tuple[str, ...], sizes: dict[str, int],
     return present
 
 
-def _names_or_problem(path: str, size: int, columns: tuple[str, ...], kind: str,
-                      warehouse: Warehouse | None) -> set[str] | str:
+def _names_or_problem(
+    path: str, size: int, columns: tuple[str, ...], kind: str, warehouse: Warehouse | None
+) -> set[str] | str:
     kind_of_file = suffix(path)
     if kind_of_file not in READERS:
         return "Trackly logs must be .parquet or .csv files"
@@ -74,8 +78,10 @@ def _names_or_problem(path: str, size: int, columns: tuple[str, ...], kind: str,
     if what:
         return f"is {what}, written by the pipeline itself, not a Trackly log (reached through a symlink?)"
     if size == 0:
-        return (f"is empty (0 bytes): a {_FORMATS[kind_of_file]} log file needs at least its "
-                f"{'header' if kind_of_file == '.csv' else 'footer (its columns)'}")
+        return (
+            f"is empty (0 bytes): a {_FORMATS[kind_of_file]} log file needs at least its "
+            f"{'header' if kind_of_file == '.csv' else 'footer (its columns)'}"
+        )
     try:
         names = _header(path, kind_of_file)
     except (duckdb.Error, OSError, ValueError) as exc:  # pyarrow's errors are ValueErrors or OSErrors
@@ -91,11 +97,15 @@ def _names_or_problem(path: str, size: int, columns: tuple[str, ...], kind: str,
     missing = [name for name in columns if name not in seen]
     if missing and len(names) == 1 and any(char in names[0] for char in ",;|\t"):
         # read_csv's sniffer falls back to one column when the rows do not line up
-        return (f"its rows could not be read as one table (DuckDB found a single column, {names[0][:100]!r}): "
-                "a row with more or fewer fields than the header?")
+        return (
+            f"its rows could not be read as one table (DuckDB found a single column, {names[0][:100]!r}): "
+            "a row with more or fewer fields than the header?"
+        )
     if missing:
-        return (f"lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(a {kind} log needs {', '.join(columns)})")
+        return (
+            f"lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(a {kind} log needs {', '.join(columns)})"
+        )
     return set(seen)
 
 
@@ -105,20 +115,28 @@ def _header(path: str, kind_of_file: str) -> list[str]:
         return pq.read_schema(path).names
     with duckdb.connect() as probe:  # its own connection: a failed read must not end the load's transaction
         header = probe.execute(sql_text("log_files_csv_header.sql"), {"path": path}).fetchone()
-        names = [description[0]
-                 for description in probe.execute(sql_text("log_files_csv_names.sql"), {"path": path}).description]
+        names = [
+            description[0]
+            for description in probe.execute(sql_text("log_files_csv_names.sql"), {"path": path}).description
+        ]
     raw = [str(cell) if cell is not None else "" for cell in header or ()]
     # Trust the raw first row only when it is the header read_csv found (x, or a repeat renamed x_1):
     # in a file whose first lines the sniffer skips (a comment), it is not.
     if len(raw) == len(names) and all(
-            name == cell or (name.lower().startswith(cell.lower() + "_") and name[len(cell) + 1:].isdigit())
-            for name, cell in zip(names, raw)):
+        name == cell or (name.lower().startswith(cell.lower() + "_") and name[len(cell) + 1 :].isdigit())
+        for name, cell in zip(names, raw)
+    ):
         return raw
     return names
 
 
-def execute(conn: duckdb.DuckDBPyConnection, path: str, kind: str, sql: str,
-            diagnose: tuple[str, list[tuple[str, str, bool]]] | None = None):
+def execute(
+    conn: duckdb.DuckDBPyConnection,
+    path: str,
+    kind: str,
+    sql: str,
+    diagnose: tuple[str, list[tuple[str, str, bool]]] | None = None,
+):
     """conn.execute(sql, {"path": path}), with an error naming the file and, with `diagnose` (the
     reader, and the columns inserted with their `column_types`), its first value that cannot be
     stored: DuckDB's conversion error names neither the column nor the row."""
@@ -126,15 +144,18 @@ def execute(conn: duckdb.DuckDBPyConnection, path: str, kind: str, sql: str,
         return conn.execute(sql, {"path": path})
     except duckdb.Error as exc:
         found = _first_bad_value(path, kind, *diagnose) if diagnose else None
-        raise LogFileError(f"{path}: {found or f'cannot be loaded into trackly.{kind}: {_first_line(exc)}'}. "
-                           f"{_nothing_loaded(kind)}") from None
+        raise LogFileError(
+            f"{path}: {found or f'cannot be loaded into trackly.{kind}: {_first_line(exc)}'}. {_nothing_loaded(kind)}"
+        ) from None
 
 
 def column_types(conn: duckdb.DuckDBPyConnection, kind: str) -> dict[str, tuple[str, bool]]:
     """trackly.<kind>'s columns: SQL type and whether NULL is allowed (asked before the load: a
     failed statement ends the transaction)."""
-    return {name: (data_type, nullable) for name, data_type, nullable in conn.execute(
-        sql_text("catalog_log_columns.sql"), {"kind": kind}).fetchall()}
+    return {
+        name: (data_type, nullable)
+        for name, data_type, nullable in conn.execute(sql_text("catalog_log_columns.sql"), {"kind": kind}).fetchall()
+    }
 
 
 def _first_bad_value(path: str, kind: str, reader: str, columns: list[tuple[str, str, bool]]) -> str | None:
@@ -147,8 +168,9 @@ def _first_bad_value(path: str, kind: str, reader: str, columns: list[tuple[str,
                 probe.execute(sql_text("log_files_stage_csv.sql"), {"path": path})
             params = {"path": path} if "$path" in reader else {}
             for name, data_type, nullable in columns:  # fixed names; the types are the table's own
-                query = sql_template("log_files_first_bad_value.sql", reader=reader, log_column=name,
-                                     column_type=data_type)
+                query = sql_template(
+                    "log_files_first_bad_value.sql", reader=reader, log_column=name, column_type=data_type
+                )
                 row = probe.execute(query, {**params, "required": not nullable}).fetchone()
                 if row is not None:
                     where = f"column {name}, data row {row[0] + 1}"

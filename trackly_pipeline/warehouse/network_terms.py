@@ -37,11 +37,14 @@ class TermsChange:
 
     def refusal(self) -> NetworkTermsChanged:
         if self.resweep:
-            remedy = ("it sweeps TUNE again over the whole stored history (from a day before its earliest "
-                      "conversion to the last full hour) and re-attributes it in the new terms")
+            remedy = (
+                "it sweeps TUNE again over the whole stored history (from a day before its earliest "
+                "conversion to the last full hour) and re-attributes it in the new terms"
+            )
         else:
-            remedy = (f"it re-attributes the whole stored history by {self.new_message_id_field} "
-                      "(TUNE is not asked again)")
+            remedy = (
+                f"it re-attributes the whole stored history by {self.new_message_id_field} (TUNE is not asked again)"
+            )
         return NetworkTermsChanged(
             f"network {self.network!r}: its stored history was read in other terms than this run's "
             "(trackly.yaml, or TUNE's zone when none is configured): "
@@ -79,8 +82,9 @@ def stored_terms(conn: duckdb.DuckDBPyConnection, network: str) -> StoredTerms:
     return StoredTerms(*(rows[0] if rows else (None,) * 4), affiliate_id=affiliates[0][0] if affiliates else None)
 
 
-def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str, message_id_field: str,
-                 affiliate_id: int) -> TermsChange | None:
+def sweep_change(
+    conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str, message_id_field: str, affiliate_id: int
+) -> TermsChange | None:
     """What a sweep in these terms would change, or None. A message field change alone is the
     attribution's (the sweep stores every sub id), unless the new field is one of the optional
     affiliate_unique fields the stored rows were not asked for."""
@@ -89,22 +93,26 @@ def sweep_change(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str
     if stored.swept_timezone is not None and stored.swept_timezone != timezone:
         changes.append(f"timezone {stored.swept_timezone} -> {timezone}")
     if stored.affiliate_id is not None and stored.affiliate_id != affiliate_id:
-        changes.append(f"affiliate_id {stored.affiliate_id} -> {affiliate_id} (the new account's older "
-                       "conversions were never swept)")
+        changes.append(
+            f"affiliate_id {stored.affiliate_id} -> {affiliate_id} (the new account's older "
+            "conversions were never swept)"
+        )
     old_field = stored.swept_message_id_field
     if old_field is not None:
         unasked = set(extra_conversion_fields_for(message_id_field)) - set(extra_conversion_fields_for(old_field))
         if unasked:
-            changes.append(f"message_id_field {old_field} -> {message_id_field}, which stored conversions were swept "
-                           "without")
+            changes.append(
+                f"message_id_field {old_field} -> {message_id_field}, which stored conversions were swept without"
+            )
     if not changes:
         return None
     # The message names every pending change, attribution's too.
     field_change = attribution_change(conn, network, message_id_field=message_id_field)
     changes += [change for change in (field_change.changes if field_change else ()) if change not in changes]
     old_zone = stored.swept_timezone if stored.swept_timezone != timezone else None
-    return TermsChange(network, tuple(changes), resweep=True, new_message_id_field=message_id_field,
-                       old_timezone=old_zone)
+    return TermsChange(
+        network, tuple(changes), resweep=True, new_message_id_field=message_id_field, old_timezone=old_zone
+    )
 
 
 def attribution_change(conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str) -> TermsChange | None:
@@ -116,11 +124,14 @@ def attribution_change(conn: duckdb.DuckDBPyConnection, network: str, *, message
         changes.append(f"message_id_field {stored.attributed_message_id_field} -> {message_id_field}")
     if stored.attributed_timezone not in (None, stored.swept_timezone):
         changes.append(f"conversions re-swept in {stored.swept_timezone}, attributed in {stored.attributed_timezone}")
-    return TermsChange(network, tuple(changes), resweep=False, new_message_id_field=message_id_field) if changes else None
+    return (
+        TermsChange(network, tuple(changes), resweep=False, new_message_id_field=message_id_field) if changes else None
+    )
 
 
-def require_whole_history(conn: duckdb.DuckDBPyConnection, network: str, start: datetime, end: datetime,
-                          is_resweep: bool, change: TermsChange) -> None:
+def require_whole_history(
+    conn: duckdb.DuckDBPyConnection, network: str, start: datetime, end: datetime, is_resweep: bool, change: TermsChange
+) -> None:
     """Let a change through only in a re-sweep run whose hours hold every stored conversion of the
     network, but those of the hour after them (still going when it was planned: the re-sweep read
     their times again, and their attribution waits for the next hourly run): then no part of the
@@ -143,38 +154,47 @@ def stored_history(conn: duckdb.DuckDBPyConnection, network: str) -> tuple[datet
     return conn.execute(sql_text("conversions_stored_history.sql"), {"network": network}).fetchall()[0]
 
 
-def earliest_in_zone(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str,
-                     new_zone: str) -> datetime | None:
+def earliest_in_zone(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str, new_zone: str) -> datetime | None:
     """The network's earliest stored conversion time once read again in `new_zone` (as
     conversions_retime.sql will), None when it has none."""
-    return conn.execute(sql_text("conversions_earliest_in_zone.sql"),
-                        {"network": network, "old_zone": old_zone, "new_zone": new_zone}).fetchall()[0][0]
+    return conn.execute(
+        sql_text("conversions_earliest_in_zone.sql"), {"network": network, "old_zone": old_zone, "new_zone": new_zone}
+    ).fetchall()[0][0]
 
 
-def retime_history(conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str, new_zone: str,
-                   seen_at: datetime, sync_id: str) -> int:
+def retime_history(
+    conn: duckdb.DuckDBPyConnection, network: str, *, old_zone: str, new_zone: str, seen_at: datetime, sync_id: str
+) -> int:
     """Read every stored conversion's time again in `new_zone` (conversions_retime.sql). Returns how
     many moved. Call inside the re-sweep's transaction, before the window is replaced."""
-    run_sql_file(conn, "conversions_retime.sql", {"network": network, "old_zone": old_zone, "new_zone": new_zone,
-                                                  "seen_at": seen_at, "sync_id": sync_id})
+    run_sql_file(
+        conn,
+        "conversions_retime.sql",
+        {"network": network, "old_zone": old_zone, "new_zone": new_zone, "seen_at": seen_at, "sync_id": sync_id},
+    )
     return conn.execute(sql_text("conversions_retimed_count.sql")).fetchall()[0][0]
 
 
-def record_swept_terms(conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str, message_id_field: str,
-                       at: datetime) -> None:
+def record_swept_terms(
+    conn: duckdb.DuckDBPyConnection, network: str, *, timezone: str, message_id_field: str, at: datetime
+) -> None:
     """In the sweep's transaction: its rows were read in these terms."""
     _ensure_row(conn, network)
-    conn.execute(sql_text("network_terms_record_swept.sql"),
-                 {"network": network, "timezone": timezone, "field": message_id_field, "at": at})
+    conn.execute(
+        sql_text("network_terms_record_swept.sql"),
+        {"network": network, "timezone": timezone, "field": message_id_field, "at": at},
+    )
 
 
-def record_attributed_terms(conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str,
-                            at: datetime) -> None:
+def record_attributed_terms(
+    conn: duckdb.DuckDBPyConnection, network: str, *, message_id_field: str, at: datetime
+) -> None:
     """In the attribution's transaction: its rows were resolved by this field, from conversions in
     the zone they were last swept in."""
     _ensure_row(conn, network)
-    conn.execute(sql_text("network_terms_record_attributed.sql"),
-                 {"network": network, "field": message_id_field, "at": at})
+    conn.execute(
+        sql_text("network_terms_record_attributed.sql"), {"network": network, "field": message_id_field, "at": at}
+    )
 
 
 def _ensure_row(conn: duckdb.DuckDBPyConnection, network: str) -> None:

@@ -20,9 +20,9 @@ from datetime import datetime
 import duckdb
 
 from trackly_pipeline.warehouse.database import run_sql_file
+from trackly_pipeline.warehouse.publish import PARTITIONED
 from trackly_pipeline.warehouse.schema import sql_template, sql_text
 from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS
-from trackly_pipeline.warehouse.publish import PARTITIONED
 
 # Not a stored key's rows: the integration log (what ran, when: a forgotten key's history stays,
 # and it sums nothing) and the configured networks as of the last run (rewritten from trackly.yaml).
@@ -47,8 +47,10 @@ class Identity:
         return None in (self.affiliate_id, other.affiliate_id) or self.affiliate_id == other.affiliate_id
 
     def __str__(self) -> str:
-        return (f"network_id {self.network_id if self.network_id is not None else 'unknown'}, "
-                f"affiliate_id {self.affiliate_id if self.affiliate_id is not None else 'unknown'}")
+        return (
+            f"network_id {self.network_id if self.network_id is not None else 'unknown'}, "
+            f"affiliate_id {self.affiliate_id if self.affiliate_id is not None else 'unknown'}"
+        )
 
 
 class NetworkKeyError(RuntimeError):
@@ -80,8 +82,9 @@ def rows_per_table(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, int]:
     """How many rows each network-keyed table holds under `key` (tables without any left out)."""
     counts = {}
     for table in _row_tables(conn):
-        ((count,),) = conn.execute(sql_template("networks_count_rows.sql", table=_quoted(table)),
-                                   {"network": key}).fetchall()
+        ((count,),) = conn.execute(
+            sql_template("networks_count_rows.sql", table=_quoted(table)), {"network": key}
+        ).fetchall()
         if count:
             counts[table] = count
     return counts
@@ -90,8 +93,9 @@ def rows_per_table(conn: duckdb.DuckDBPyConnection, key: str) -> dict[str, int]:
 def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     """Every key with stored rows (the registry's, and any found in a table: a key with rows the
     registry does not know is still a stored key), with its stored identity."""
-    union = "UNION\n".join(sql_template("networks_keys_in_table.sql", table=_quoted(table))
-                          for table in _row_tables(conn))
+    union = "UNION\n".join(
+        sql_template("networks_keys_in_table.sql", table=_quoted(table)) for table in _row_tables(conn)
+    )
     found = {key for (key,) in conn.execute(union).fetchall()} - {ALL_NETWORKS}
     registered = registered_keys(conn)
     return {key: registered.get(key, Identity(None, None)) for key in sorted(found | set(registered))}
@@ -99,8 +103,10 @@ def stored_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
 
 def registered_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, Identity]:
     """The registry alone: no table is read."""
-    return {key: Identity(network_id, affiliate_id)
-            for key, network_id, affiliate_id in conn.execute(sql_text("networks_registered.sql")).fetchall()}
+    return {
+        key: Identity(network_id, affiliate_id)
+        for key, network_id, affiliate_id in conn.execute(sql_text("networks_registered.sql")).fetchall()
+    }
 
 
 def seed_registry(conn: duckdb.DuckDBPyConnection, at: datetime) -> None:
@@ -131,9 +137,11 @@ def unconfigured_message(stale: Mapping[str, Identity], configured: Mapping[str,
     """What is wrong and what to run, for the stored keys `stale` that are not configured."""
     named = "; ".join(f"{key!r} ({identity}{_renamed_to(identity, configured)})" for key, identity in stale.items())
     first = next(iter(stale))
-    return (f"stored network key(s) not in trackly.yaml: {named}. Their rows would be summed with the configured "
-            f"networks', so rollups and the analysts' copy wait: for a renamed key run "
-            f"`trackly network rename {first} NEW_KEY`, for a removed network `trackly network forget {first}`")
+    return (
+        f"stored network key(s) not in trackly.yaml: {named}. Their rows would be summed with the configured "
+        f"networks', so rollups and the analysts' copy wait: for a renamed key run "
+        f"`trackly network rename {first} NEW_KEY`, for a removed network `trackly network forget {first}`"
+    )
 
 
 def _renamed_to(identity: Identity, configured: Mapping[str, Identity]) -> str:
@@ -162,22 +170,28 @@ def register(conn: duckdb.DuckDBPyConnection, key: str, configured: Mapping[str,
     transaction that writes the rows."""
     refuse_renamed(conn, key, configured)
     identity = configured[key]
-    conn.execute(sql_text("networks_register.sql"),
-                 {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id, "at": at})
+    conn.execute(
+        sql_text("networks_register.sql"),
+        {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id, "at": at},
+    )
     # A key seeded without an identity (rows found, none recorded) takes its account's now.
     _fill_identity(conn, key, identity)
 
 
 def _fill_identity(conn: duckdb.DuckDBPyConnection, key: str, identity: Identity) -> None:
-    conn.execute(sql_text("networks_fill_identity.sql"),
-                 {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id})
+    conn.execute(
+        sql_text("networks_fill_identity.sql"),
+        {"network": key, "network_id": identity.network_id, "affiliate_id": identity.affiliate_id},
+    )
 
 
 def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapping[str, Identity]) -> dict[str, int]:
     """Move every row of `old` to `new` (the integration log too: the network's history continues
     under its new key). Call inside a transaction. Returns rows moved per table."""
     if old in configured:
-        raise NetworkKeyError(f"{old!r} is still in trackly.yaml: rename it to {new!r} there first, then run this again")
+        raise NetworkKeyError(
+            f"{old!r} is still in trackly.yaml: rename it to {new!r} there first, then run this again"
+        )
     if new not in configured:
         raise NetworkKeyError(f"{new!r} is not in trackly.yaml: add it there (the key {old!r} had) first")
     moved = rows_per_table(conn, old)
@@ -186,21 +200,24 @@ def rename(conn: duckdb.DuckDBPyConnection, old: str, new: str, configured: Mapp
     if rows_per_table(conn, new):
         raise NetworkKeyError(
             f"{new!r} already has stored rows: forget one of the two first (`trackly network forget {old}` keeps "
-            f"{new!r}'s; to keep {old!r}'s, take {new!r} out of trackly.yaml, forget it, put it back and rename)")
+            f"{new!r}'s; to keep {old!r}'s, take {new!r} out of trackly.yaml, forget it, put it back and rename)"
+        )
     stored, wanted = stored_keys(conn)[old], configured[new]
     if stored.network_id is None:
         raise NetworkKeyError(
             f"the TUNE network {old!r} stored its rows from is unknown (they were stored before the warehouse "
             f"recorded accounts), so moving them to {new!r} cannot be checked to be a rename: in trackly.yaml put "
             f"{old!r} back in place of {new!r} and sync it once (that records its account), then rename it there "
-            f"and run this again; or, to drop its rows, `trackly network forget {old}`")
+            f"and run this again; or, to drop its rows, `trackly network forget {old}`"
+        )
     if not stored.same_account(wanted):
         raise NetworkKeyError(
             f"{old!r} stored {stored}, {new!r} is configured as {wanted}: a different account is not a rename "
-            f"(to drop the rows stored under {old!r}, `trackly network forget {old}`)")
+            f"(to drop the rows stored under {old!r}, `trackly network forget {old}`)"
+        )
     _mark_changed(conn, old, f"network {old} renamed to {new}")
     conn.execute(sql_text("networks_unconfigure.sql"), {"network": old})
-    for table in _row_tables(conn) + ["ops.sync_log"]:
+    for table in [*_row_tables(conn), "ops.sync_log"]:
         conn.execute(sql_template("networks_rename_rows.sql", table=_quoted(table)), {"old": old, "new": new})
     _mark_changed(conn, new, f"network {old} renamed to {new}")
     _fill_identity(conn, new, wanted)
@@ -229,12 +246,15 @@ def _mark_changed(conn: duckdb.DuckDBPyConnection, key: str, reason: str) -> Non
     keyed = set(network_tables(conn))
     for table, column in PARTITIONED.items():
         if table in keyed:
-            conn.execute(sql_template("networks_mark_months.sql", table=_quoted(table), time_column=column),
-                         {"table": table, "network": key})
+            conn.execute(
+                sql_template("networks_mark_months.sql", table=_quoted(table), time_column=column),
+                {"table": table, "network": key},
+            )
 
 
-def write_networks(conn: duckdb.DuckDBPyConnection,
-                   networks: list[tuple[str, str, str, str | None, int | None]]) -> None:
+def write_networks(
+    conn: duckdb.DuckDBPyConnection, networks: list[tuple[str, str, str, str | None, int | None]]
+) -> None:
     """ops.networks := (key, network_id, message_id_field, default_currency, affiliate_id) of the
     configured networks. The affiliate id tells apart keys that share a network_id (rollups.sql)."""
     conn.execute(sql_text("networks_clear_configured.sql"))

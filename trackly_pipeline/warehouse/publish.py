@@ -32,7 +32,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -96,8 +96,11 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
     # cannot leave it a month old; the two lists differ after an upgrade or a failed _record).
     if live is None:
         # Which files sessions of the old copy read is unknown: every file gets its day.
-        log.warning("%s: the copy in place could not be read (damaged, or beside a log that no longer "
-                    "matches it): every month file on disk is kept for another day", target)
+        log.warning(
+            "%s: the copy in place could not be read (damaged, or beside a log that no longer "
+            "matches it): every month file on disk is kept for another day",
+            target,
+        )
         live = {path.relative_to(parts).as_posix() for path in parts.glob("*/*.parquet")}
     for file in (live | set(files.values())) - set(current.values()):
         with contextlib.suppress(FileNotFoundError):
@@ -145,9 +148,13 @@ def _remove_dead_sessions_log(target: Path) -> None:
     if not wal.exists():
         return
     wal.unlink(missing_ok=True)
-    log.warning("%s: removed %s, the write-ahead log of a read-write session on the analysts' copy that "
-                "ended without closing it (its changes were to the copy now replaced); analysts open the "
-                "copy read-only: duckdb -readonly", target, wal.name)
+    log.warning(
+        "%s: removed %s, the write-ahead log of a read-write session on the analysts' copy that "
+        "ended without closing it (its changes were to the copy now replaced); analysts open the "
+        "copy read-only: duckdb -readonly",
+        target,
+        wal.name,
+    )
 
 
 def _check_opens(path: Path) -> None:
@@ -160,9 +167,13 @@ def _check_opens(path: Path) -> None:
                 copy.execute(sql_template("publish_bind_relation.sql", relation=f'"{schema}"."{name}"')).fetchall()
     except duckdb.Error as exc:
         wal = wal_of(path)
-        hint = (f" {wal.name} is the write-ahead log of a read-write session that opened the copy during "
-                f"the publish: end that session (analysts open the copy read-only: duckdb -readonly), and "
-                "run again" if wal.exists() else "")
+        hint = (
+            f" {wal.name} is the write-ahead log of a read-write session that opened the copy during "
+            f"the publish: end that session (analysts open the copy read-only: duckdb -readonly), and "
+            "run again"
+            if wal.exists()
+            else ""
+        )
         raise PublishError(f"the analysts' copy {path} does not open read-only: {exc}.{hint}") from None
 
 
@@ -194,7 +205,7 @@ def _write_changed_months(
 ) -> dict[tuple[str, date], str | None]:
     """Write a new file for each pending month (None: the month is now empty). A table never
     published, or whose files are gone from disk, is written whole."""
-    version = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S%f}-{os.getpid()}"
+    version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
     written: dict[tuple[str, date], str | None] = {}
     for table in PARTITIONED:
         published = {month: file for (name, month), file in files.items() if name == table}
@@ -249,8 +260,7 @@ def _pending_months(conn: duckdb.DuckDBPyConnection) -> set[tuple[str, date]]:
 
 def _current_files(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], str]:
     return {
-        (table, month): file
-        for table, month, file in conn.execute(sql_text("published_parts_files.sql")).fetchall()
+        (table, month): file for table, month, file in conn.execute(sql_text("published_parts_files.sql")).fetchall()
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,17 +21,27 @@ PAYOUT_TOLERANCE = Decimal("0.01")
 # At most this many full network-local days (the most recent) of the last synced window are compared.
 MAX_DAYS = 7
 
-STATS_SCHEMA = pa.schema([
-    ("day", pa.date32()),
-    ("offer_id", pa.int64()),
-    ("currency", pa.string()),
-    ("conversions", pa.int64()),
-    ("payout", pa.decimal128(18, 5)),
-])
+STATS_SCHEMA = pa.schema(
+    [
+        ("day", pa.date32()),
+        ("offer_id", pa.int64()),
+        ("currency", pa.string()),
+        ("conversions", pa.int64()),
+        ("payout", pa.decimal128(18, 5)),
+    ]
+)
 
 # The columns of reconciliation_differences.sql, in its order.
-DIFFERENCE_COLUMNS = ("day", "offer_id", "currency", "tune_conversions", "our_conversions", "tune_payout",
-                      "our_payout", "payout_difference")
+DIFFERENCE_COLUMNS = (
+    "day",
+    "offer_id",
+    "currency",
+    "tune_conversions",
+    "our_conversions",
+    "tune_payout",
+    "our_payout",
+    "payout_difference",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class Reconciliation:
 
 
 def local_midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(UTC)
 
 
 def full_local_days(start: datetime, end: datetime, zone: str, max_days: int = MAX_DAYS) -> DayRange | None:
@@ -93,17 +103,34 @@ def reconcile(
 ) -> Reconciliation:
     """Compare and replace the network's rows of ops.reconciliation. Call inside a transaction."""
     table = pa.Table.from_pylist(
-        [{"day": s.day, "offer_id": s.offer_id, "currency": s.currency, "conversions": s.conversions,
-          "payout": s.payout} for s in stats],
+        [
+            {
+                "day": s.day,
+                "offer_id": s.offer_id,
+                "currency": s.currency,
+                "conversions": s.conversions,
+                "payout": s.payout,
+            }
+            for s in stats
+        ],
         schema=STATS_SCHEMA,
     )
     conn.register("tune_stats", table)
     try:
-        run_sql_file(conn, "reconcile_stats.sql", {
-            "network": network, "tz": days.timezone, "start": days.start, "end": days.end,
-            "first_day": days.first_day, "last_day": days.last_day, "tolerance": tolerance,
-            "checked_at": checked_at,
-        })
+        run_sql_file(
+            conn,
+            "reconcile_stats.sql",
+            {
+                "network": network,
+                "tz": days.timezone,
+                "start": days.start,
+                "end": days.end,
+                "first_day": days.first_day,
+                "last_day": days.last_day,
+                "tolerance": tolerance,
+                "checked_at": checked_at,
+            },
+        )
     finally:
         conn.unregister("tune_stats")
     groups = conn.execute(sql_text("reconciliation_groups.sql"), {"network": network}).fetchall()[0][0]

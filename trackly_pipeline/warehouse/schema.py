@@ -44,9 +44,11 @@ class Column:
 
     def ddl(self) -> str:
         # Names and types come from our own schema files, never from the data.
-        return (f'"{self.name}" {self.data_type}'
-                + (f" DEFAULT {self.default}" if self.default is not None else "")
-                + ("" if self.nullable else " NOT NULL"))
+        return (
+            f'"{self.name}" {self.data_type}'
+            + (f" DEFAULT {self.default}" if self.default is not None else "")
+            + ("" if self.nullable else " NOT NULL")
+        )
 
 
 @functools.cache
@@ -64,8 +66,9 @@ def sql_template(name: str, **identifiers: str) -> str:
     for placeholder, value in identifiers.items():
         if not any("{" + placeholder + "}" in line for line in lines if not line.lstrip().startswith("--")):
             raise ValueError(f"{name} has no placeholder {{{placeholder}}}")
-        lines = [line if line.lstrip().startswith("--") else line.replace("{" + placeholder + "}", value)
-                 for line in lines]
+        lines = [
+            line if line.lstrip().startswith("--") else line.replace("{" + placeholder + "}", value) for line in lines
+        ]
     return "".join(lines)
 
 
@@ -78,8 +81,12 @@ def statements(script: str) -> list[str]:
 @functools.cache
 def declared_macros() -> tuple[str, ...]:
     """The schema files' CREATE OR REPLACE MACRO statements, in their order."""
-    return tuple(statement for name in SCHEMA_FILES for statement in statements(sql_text(name))
-                 if statement.upper().startswith("CREATE OR REPLACE MACRO"))
+    return tuple(
+        statement
+        for name in SCHEMA_FILES
+        for statement in statements(sql_text(name))
+        if statement.upper().startswith("CREATE OR REPLACE MACRO")
+    )
 
 
 def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:
@@ -96,8 +103,10 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
         for name in SCHEMA_FILES:
             conn.execute(sql_text(name))
         existing = _columns(conn, catalog)
-    upgrades = {table: _missing_trailing_columns(table, existing[table], declared, file)
-                for table, declared in declared_columns().items()}
+    upgrades = {
+        table: _missing_trailing_columns(table, existing[table], declared, file)
+        for table, declared in declared_columns().items()
+    }
     upgrades = {table: columns for table, columns in upgrades.items() if columns}
     if not upgrades:
         return []
@@ -114,8 +123,9 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
         raise
     conn.execute("COMMIT")
     added = [f"{table}.{column.name}" for table, columns in upgrades.items() for column in columns]
-    log.info("%s: upgraded, added %s; those tables' months of the analysts' copy are published again",
-             file, ", ".join(added))
+    log.info(
+        "%s: upgraded, added %s; those tables' months of the analysts' copy are published again", file, ", ".join(added)
+    )
     return added
 
 
@@ -162,12 +172,12 @@ def _missing_trailing_columns(
                 f"{want.name} {want.data_type}; only new trailing columns are added by themselves (README, Upgrading)"
             )
     if len(existing) > len(declared):
-        unknown = ", ".join(column.name for column in existing[len(declared):])
+        unknown = ", ".join(column.name for column in existing[len(declared) :])
         raise SchemaMismatchError(
             f"{file}: {table} has columns this version does not declare ({unknown}); was the file written "
             "by a newer version? (README, Upgrading)"
         )
-    return declared[len(existing):]
+    return declared[len(existing) :]
 
 
 def _republish(conn: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -10,9 +10,8 @@ from datetime import datetime
 
 import duckdb
 
-from trackly_pipeline.warehouse.schema import sql_text
-
 from trackly_pipeline.tune import RejectedRow
+from trackly_pipeline.warehouse.schema import sql_text
 
 # ops.sync_log's network of a step that works for every network at once (the rollups and the
 # analysts' copy, the Trackly log loads): not a network key.
@@ -43,8 +42,10 @@ def record_sync(conn: duckdb.DuckDBPyConnection, entry: SyncLogEntry) -> None:
     """Write the sync's row in ops.sync_log, replacing its earlier state (running -> success or
     failed). `error` must already be redacted."""
     conn.execute(sql_text("sync_log_forget.sql"), {"sync_id": entry.sync_id})
-    conn.execute(sql_text("sync_log_record.sql"),
-                 {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()})
+    conn.execute(
+        sql_text("sync_log_record.sql"),
+        {**entry.__dict__, "duration": (entry.finished_at - entry.started_at).total_seconds()},
+    )
 
 
 def quarantine(
@@ -58,8 +59,15 @@ def quarantine(
 ) -> int:
     """Keep API rows that could not be stored as they came, with the reason and the raw row."""
     rows = [
-        (sync_id, network, kind, row.conversion_id, row.reason,
-         json.dumps(row.raw, ensure_ascii=False, default=str), received_at)
+        (
+            sync_id,
+            network,
+            kind,
+            row.conversion_id,
+            row.reason,
+            json.dumps(row.raw, ensure_ascii=False, default=str),
+            received_at,
+        )
         for row in rejected
     ]
     if rows:

@@ -17,8 +17,8 @@ import duckdb
 
 from trackly_pipeline.warehouse import log_files
 from trackly_pipeline.warehouse.database import Warehouse, run_sql_file
-from trackly_pipeline.warehouse.schema import sql_template, sql_text
 from trackly_pipeline.warehouse.publish import PARTITIONED
+from trackly_pipeline.warehouse.schema import sql_template, sql_text
 
 # Columns read from each log (a file must have them; trackly_logs_load_<kind>.sql loads them), and
 # the timestamp that places a row on a day.
@@ -55,13 +55,18 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
     }
     # Rows loaded by a version before source_row (NULL there) are loaded again, so that every tie is
     # broken by the file's own order; the null statistics of DuckDB's row groups make this check cheap.
-    unnumbered = {path for (path,) in conn.execute(
-        sql_template("trackly_logs_unnumbered_files.sql", table=table)).fetchall()}
-    stale = [path for path in sorted(set(known) | unnumbered)
-             if path not in on_disk or known.get(path) != _signature(on_disk[path]) or path in unnumbered]
+    unnumbered = {
+        path for (path,) in conn.execute(sql_template("trackly_logs_unnumbered_files.sql", table=table)).fetchall()
+    }
+    stale = [
+        path
+        for path in sorted(set(known) | unnumbered)
+        if path not in on_disk or known.get(path) != _signature(on_disk[path]) or path in unnumbered
+    ]
     fresh = [path for path, stat in on_disk.items() if known.get(path) != _signature(stat) or path in unnumbered]
-    present_in = log_files.check_files(kind, columns, {path: on_disk[path].st_size for path in fresh},
-                                       _warehouse_of(conn))
+    present_in = log_files.check_files(
+        kind, columns, {path: on_disk[path].st_size for path in fresh}, _warehouse_of(conn)
+    )
     types = log_files.column_types(conn, kind)
 
     for path in stale:
@@ -80,24 +85,39 @@ def load_log_files(conn: duckdb.DuckDBPyConnection, kind: str, pattern: str, loa
         # is a bound parameter.
         present = present_in[path]
         inserted = [*columns, *(name for name in optional if name in present)]
-        load = sql_template(f"trackly_logs_load_{kind}.sql", reader=reader,
-                            **{name: name if name in present else "NULL" for name in optional})
+        load = sql_template(
+            f"trackly_logs_load_{kind}.sql",
+            reader=reader,
+            **{name: name if name in present else "NULL" for name in optional},
+        )
         ((rows,),) = log_files.execute(
-            conn, path, kind, load, diagnose=(reader, [(name, *types[name]) for name in inserted]),
+            conn,
+            path,
+            kind,
+            load,
+            diagnose=(reader, [(name, *types[name]) for name in inserted]),
         ).fetchall()
         if is_csv:
             conn.execute(sql_text("log_files_unstage_csv.sql"))
         stat = on_disk[path]
         conn.execute(
             sql_text("loaded_files_record.sql"),
-            {"kind": kind, "path": path, "size": stat.st_size, "mtime": stat.st_mtime_ns, "rows": rows,
-             "loaded_at": loaded_at},
+            {
+                "kind": kind,
+                "path": path,
+                "size": stat.st_size,
+                "mtime": stat.st_mtime_ns,
+                "rows": rows,
+                "loaded_at": loaded_at,
+            },
         )
         _mark_dirty_days(conn, table, time_column, path)
         rows_loaded += rows
 
     ((total,),) = conn.execute(sql_template("trackly_logs_count_rows.sql", table=table)).fetchall()
-    return LogLoadStats(len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total)
+    return LogLoadStats(
+        len(on_disk), len(fresh), len(stale) - len([p for p in stale if p in on_disk]), rows_loaded, total
+    )
 
 
 def _warehouse_of(conn: duckdb.DuckDBPyConnection) -> Warehouse | None:
@@ -114,6 +134,9 @@ def _signature(stat: os.stat_result) -> tuple[int, int]:
 def _mark_dirty_days(conn: duckdb.DuckDBPyConnection, table: str, time_column: str, path: str) -> None:
     """The days of one file's rows to roll up again, and (for the published messages) months to
     publish again (trackly_logs_mark_file_days.sql)."""
-    run_sql_file(conn, "trackly_logs_mark_file_days.sql",
-                 {"path": path, "table": table, "published": table in PARTITIONED},
-                 identifiers={"table": table, "time_column": time_column})
+    run_sql_file(
+        conn,
+        "trackly_logs_mark_file_days.sql",
+        {"path": path, "table": table, "published": table in PARTITIONED},
+        identifiers={"table": table, "time_column": time_column},
+    )

@@ -52,7 +52,9 @@ def attribute_window(
     lookup_days = lookup_horizon_days(window_days, windows)
     conn.register(
         "attribution_windows",
-        pa.table({"offer_id": pa.array(list(windows), pa.int64()), "days": pa.array(list(windows.values()), pa.int32())}),
+        pa.table(
+            {"offer_id": pa.array(list(windows), pa.int64()), "days": pa.array(list(windows.values()), pa.int32())}
+        ),
     )
     try:
         run_sql_file(

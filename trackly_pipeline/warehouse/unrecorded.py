@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from trackly_pipeline.warehouse.schema import sql_text
-from trackly_pipeline.warehouse.sync_records import record_sync, SyncLogEntry
+from trackly_pipeline.warehouse.sync_records import SyncLogEntry, record_sync
 
 _TIMES = ("window_start", "window_end", "started_at", "finished_at")
 UNREADABLE_SUFFIX = ".unreadable"
@@ -63,8 +63,12 @@ def _read(path: Path) -> SyncLogEntry | None:
     """The entry kept in `path`, or None (the file set aside) when it cannot be read."""
     try:
         fields = json.loads(path.read_text(encoding="utf-8"))
-        return SyncLogEntry(**{key: datetime.fromisoformat(value) if key in _TIMES and value else value
-                               for key, value in fields.items()})
+        return SyncLogEntry(
+            **{
+                key: datetime.fromisoformat(value) if key in _TIMES and value else value
+                for key, value in fields.items()
+            }
+        )
     except (ValueError, TypeError, AttributeError) as exc:  # bad JSON or dates, unknown or missing fields
         _set_aside(path, exc)
         return None
@@ -73,8 +77,13 @@ def _read(path: Path) -> SyncLogEntry | None:
 def _set_aside(path: Path, error: Exception) -> None:
     aside = path.with_name(path.name + UNREADABLE_SUFFIX)
     os.replace(path, aside)
-    log.warning("Set aside an unreadable sync outcome %s (%s: %s); its attempt's row in ops.sync_log stays as "
-                "it is. Read it, then delete it.", aside, type(error).__name__, error)
+    log.warning(
+        "Set aside an unreadable sync outcome %s (%s: %s); its attempt's row in ops.sync_log stays as "
+        "it is. Read it, then delete it.",
+        aside,
+        type(error).__name__,
+        error,
+    )
 
 
 def forget(files: list[Path]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -24,8 +24,8 @@ from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.sandbox.clock import SandboxClock
 from trackly_pipeline.warehouse.database import Warehouse
 
-ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-EARLIEST = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
+EARLIEST = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -38,8 +38,14 @@ class Project:
     instance: dg.DagsterInstance
     second_acme: bool = False  # trackly.yaml has acme2 too (a world with SECOND_ACCOUNTS)
 
-    def sync(self, network_key: str, end: datetime | None = None, days: int = 7, with_offers: bool = True,
-             instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    def sync(
+        self,
+        network_key: str,
+        end: datetime | None = None,
+        days: int = 7,
+        with_offers: bool = True,
+        instance: dg.DagsterInstance | None = None,
+    ) -> dg.ExecuteInProcessResult:
         """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour);
         without the offer sync when `with_offers` is false (as on ticks where it is not due)."""
         end = end or self.world.clock.now()
@@ -47,7 +53,10 @@ class Project:
         job = self.defs.get_job_def(sync_job_name(network_key))
         selection = sync_assets(self.settings.network(network_key), with_offers=with_offers)
         return job.execute_in_process(
-            instance=instance or self.instance, tags=range_tags(first, last), asset_selection=selection, raise_on_error=False
+            instance=instance or self.instance,
+            tags=range_tags(first, last),
+            asset_selection=selection,
+            raise_on_error=False,
         )
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
@@ -64,25 +73,57 @@ class Project:
 
 def network_entries(api_url: str) -> list[dict]:
     return [
-        {"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_ACME_TOKEN", "api_url": api_url,
-         "base_url": "https://clicks.itstracking.com", "affiliate_id": "1001", "message_id_field": "aff_sub",
-         "offer_name_prefix": "ACME ", "global_url_params": {"mid": "{{messageId}}"},
-         "offer_sync": {"auto": True, "frequency": "hourly"}, "timezone": "America/New_York"},
-        {"key": "bolt", "network_id": "boltmedia", "network_token_env": "TUNE_BOLT_TOKEN", "api_url": api_url,
-         "base_url": "https://track.bolt.example", "affiliate_id": "2002", "message_id_field": "aff_sub3",
-         "offer_sync": {"auto": True, "frequency": "daily"}},  # no timezone: asked of the API
-        {"key": "cobalt", "network_id": "cobaltads", "network_token_env": "TUNE_COBALT_TOKEN", "api_url": api_url,
-         "base_url": "https://go.cobalt.example", "affiliate_id": "3003", "message_id_field": "affiliate_unique1",
-         "offer_sync": {"auto": False}, "timezone": "Asia/Kolkata"},
+        {
+            "key": "acme",
+            "network_id": "acmenet",
+            "network_token_env": "TUNE_ACME_TOKEN",
+            "api_url": api_url,
+            "base_url": "https://clicks.itstracking.com",
+            "affiliate_id": "1001",
+            "message_id_field": "aff_sub",
+            "offer_name_prefix": "ACME ",
+            "global_url_params": {"mid": "{{messageId}}"},
+            "offer_sync": {"auto": True, "frequency": "hourly"},
+            "timezone": "America/New_York",
+        },
+        {
+            "key": "bolt",
+            "network_id": "boltmedia",
+            "network_token_env": "TUNE_BOLT_TOKEN",
+            "api_url": api_url,
+            "base_url": "https://track.bolt.example",
+            "affiliate_id": "2002",
+            "message_id_field": "aff_sub3",
+            "offer_sync": {"auto": True, "frequency": "daily"},
+        },  # no timezone: asked of the API
+        {
+            "key": "cobalt",
+            "network_id": "cobaltads",
+            "network_token_env": "TUNE_COBALT_TOKEN",
+            "api_url": api_url,
+            "base_url": "https://go.cobalt.example",
+            "affiliate_id": "3003",
+            "message_id_field": "affiliate_unique1",
+            "offer_sync": {"auto": False},
+            "timezone": "Asia/Kolkata",
+        },
     ]
 
 
 def second_acme_entry(api_url: str) -> dict:
     """acme2: a second affiliate account of ours on acme's network id (sandbox SECOND_ACCOUNTS)."""
-    return {"key": "acme2", "network_id": "acmenet", "network_token_env": "TUNE_ACME2_TOKEN", "api_url": api_url,
-            "base_url": "https://clicks.itstracking.com", "affiliate_id": "1002", "message_id_field": "aff_sub",
-            "offer_name_prefix": "ACME2 ", "offer_sync": {"auto": True, "frequency": "hourly"},
-            "timezone": "America/New_York"}
+    return {
+        "key": "acme2",
+        "network_id": "acmenet",
+        "network_token_env": "TUNE_ACME2_TOKEN",
+        "api_url": api_url,
+        "base_url": "https://clicks.itstracking.com",
+        "affiliate_id": "1002",
+        "message_id_field": "aff_sub",
+        "offer_name_prefix": "ACME2 ",
+        "offer_sync": {"auto": True, "frequency": "hourly"},
+        "timezone": "America/New_York",
+    }
 
 
 def write_config(root: Path, api_url: str, overrides: dict | None = None, *, second_acme: bool = False) -> Path:
@@ -133,7 +174,9 @@ def standard_files(standard_world, tmp_path_factory) -> Path:
     return folder
 
 
-def make_project(world: SandboxWorld, root: Path, monkeypatch, files: Path | None = None) -> tuple[SandboxServer, Project]:
+def make_project(
+    world: SandboxWorld, root: Path, monkeypatch, files: Path | None = None
+) -> tuple[SandboxServer, Project]:
     """A project in `root` over `world`; `files`: a folder to copy into `root` (the world's logs and
     rates, or more) instead of writing the logs and rates. Copies keep each file's mtime, which
     ops.loaded_files records."""
@@ -148,9 +191,15 @@ def make_project(world: SandboxWorld, root: Path, monkeypatch, files: Path | Non
     second_acme = any(account.key == "acme2" for account in world.accounts)  # configured when the world has it
     write_config(root, server.api_url, second_acme=second_acme)
     settings = load_config(root / "trackly.yaml")
-    project = Project(world, server, root, settings, build_definitions(settings, clock=world.clock),
-                      dg.DagsterInstance.ephemeral(),
-                      second_acme)
+    project = Project(
+        world,
+        server,
+        root,
+        settings,
+        build_definitions(settings, clock=world.clock),
+        dg.DagsterInstance.ephemeral(),
+        second_acme,
+    )
     return server, project
 
 
@@ -259,7 +308,8 @@ def table_checksums(project) -> dict[str, str]:
     with Warehouse(project.settings.duckdb_path).connect(read_only=True) as conn:
         tables = conn.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse' "
-            "AND NOT (schema_name = 'ops' AND table_name = 'sync_log') ORDER BY ALL").fetchall()
+            "AND NOT (schema_name = 'ops' AND table_name = 'sync_log') ORDER BY ALL"
+        ).fetchall()
         sums = {}
         for schema, table in tables:
             rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()

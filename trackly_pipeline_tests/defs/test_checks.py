@@ -95,11 +95,14 @@ def test_sync_is_fresh_warns_on_its_own_schedule_while_every_sync_fails(project)
         assert "acme" not in evaluations(failed, FRESHNESS_CHECK)  # skipped: the sweep failed
         assert project.query(
             "SELECT status FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' "
-            "ORDER BY started_at DESC LIMIT 1") == [("failed",)]
+            "ORDER BY started_at DESC LIMIT 1"
+        ) == [("failed",)]
 
     assert passed == {1: True, 2: True, 3: False}
-    assert acme.description == (f"stale: data through {utc(hour)}, 3 h 00 min ago (over the 2 h 00 min limit): "
-                                f"no sweep reaching the present since {utc(hour)}")
+    assert acme.description == (
+        f"stale: data through {utc(hour)}, 3 h 00 min ago (over the 2 h 00 min limit): "
+        f"no sweep reaching the present since {utc(hour)}"
+    )
 
 
 def test_a_backfill_of_old_hours_after_failed_ticks_does_not_make_a_network_fresh(synced):
@@ -141,17 +144,27 @@ def test_a_run_over_hours_that_have_not_ended_is_refused_before_anything_and_fre
     [failure] = future.get_step_failure_events()
     assert failure.step_key == "tune__acme__conversions"
     message = failure.event_specific_data.error.message
-    assert (f"the run's hours (2026-11-19 18:00 to 2026-11-20 18:00 UTC) end after the last full hour "
-            f"(the present is 2026-11-20 15:30 UTC)") in message
+    assert (
+        "the run's hours (2026-11-19 18:00 to 2026-11-20 18:00 UTC) end after the last full hour "
+        "(the present is 2026-11-20 15:30 UTC)"
+    ) in message
     assert "at or before 2026-11-20 15:00 UTC" in message
     # Attribution alone over those hours is refused the same way.
     job = project.defs.get_job_def("tune_acme_sync")
-    alone = job.execute_in_process(instance=project.instance, tags=future.dagster_run.tags, raise_on_error=False,
-                                   asset_selection=[attributed_asset_key("acme")])
+    alone = job.execute_in_process(
+        instance=project.instance,
+        tags=future.dagster_run.tags,
+        raise_on_error=False,
+        asset_selection=[attributed_asset_key("acme")],
+    )
     assert not alone.success
     assert "attribution refused" in alone.get_step_failure_events()[0].event_specific_data.error.message
 
-    assert len(project.server.requests) == calls and network_sync_log(project, "acme") == log and table_checksums(project) == tables
+    assert (
+        len(project.server.requests) == calls
+        and network_sync_log(project, "acme") == log
+        and table_checksums(project) == tables
+    )
     after = freshness_tick(project, hour + timedelta(hours=3, minutes=30))["acme"]
     assert (after.passed, after.description) == (before.passed, before.description)
 
@@ -166,7 +179,8 @@ def test_an_attribution_logged_over_future_hours_by_an_older_version_does_not_co
         conn.execute(
             "INSERT INTO ops.sync_log VALUES ($id, 'acme', 'attribution', $start, $end, $at, $at, 0.1, 0, 0, 0, "
             "'success', NULL, NULL, NULL)",
-            {"id": uuid.uuid4().hex, "start": hour, "end": hour + timedelta(days=1), "at": hour})
+            {"id": uuid.uuid4().hex, "start": hour, "end": hour + timedelta(days=1), "at": hour},
+        )
     (project.root / "fx_rates.csv").rename(project.root / "fx_rates.moved")  # attribution now fails
     project.world.clock.set(hour + timedelta(hours=3, minutes=5))
     run = project.sync("acme", with_offers=False)
@@ -195,7 +209,8 @@ def test_a_sweep_whose_attribution_fails_is_not_fresh(synced):
     assert acme.description == (
         f"stale: data through {utc(hour)}, 4 h 00 min ago (over the 2 h 00 min limit): swept through "
         f"{utc(hour + timedelta(hours=3))} but not attributed since {utc(hour)} (attribution failed, or was "
-        "skipped after a failed blocking check)")
+        "skipped after a failed blocking check)"
+    )
 
 
 def test_a_network_blocked_by_its_blocking_check_is_not_fresh(synced):
@@ -206,8 +221,11 @@ def test_a_network_blocked_by_its_blocking_check_is_not_fresh(synced):
     project = synced("acme", days=14)
     hour = project.world.clock.now()
     with Warehouse(project.settings.duckdb_path).connect() as conn:
-        conn.execute("INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
-                     "AND converted_at < $before ORDER BY conversion_id LIMIT 1", {"before": hour - timedelta(days=10)})
+        conn.execute(
+            "INSERT INTO tune.conversions SELECT * FROM tune.conversions WHERE network = 'acme' "
+            "AND converted_at < $before ORDER BY conversion_id LIMIT 1",
+            {"before": hour - timedelta(days=10)},
+        )
     project.world.clock.set(hour + timedelta(hours=3, minutes=5))
     run = project.sync("acme", with_offers=False)
     assert not run.success
@@ -224,7 +242,9 @@ def unattributed_shares(project, start: datetime | None = None, end: datetime | 
     params = {"start": start, "end": end} if start else {}
     [(unattributed, total)] = project.query(
         "SELECT count(*) FILTER (WHERE attribution_method = 'unattributed'), count(*) "
-        f"FROM analytics.attributed_conversions WHERE network = 'acme' AND NOT is_adjustment {where}", params)
+        f"FROM analytics.attributed_conversions WHERE network = 'acme' AND NOT is_adjustment {where}",
+        params,
+    )
     return unattributed / total
 
 
@@ -254,14 +274,19 @@ def test_unattributed_share_is_taken_over_the_recent_week(project):
     assert check.metadata["window_ends_at"].value == "the end of the run's partition window"
 
     # Run alone (no partition window, as from the UI), it takes the 7 days up to the latest conversion.
-    [(latest,)] = project.query("SELECT max(converted_at) FROM analytics.attributed_conversions "
-                                "WHERE network = 'acme' AND NOT is_adjustment")
+    [(latest,)] = project.query(
+        "SELECT max(converted_at) FROM analytics.attributed_conversions WHERE network = 'acme' AND NOT is_adjustment"
+    )
     alone_end = latest.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    job = dg.define_asset_job("unattributed_share_alone", selection=dg.AssetSelection.checks(
-        dg.AssetCheckKey(attributed_asset_key("acme"), "unattributed_share")))
+    job = dg.define_asset_job(
+        "unattributed_share_alone",
+        selection=dg.AssetSelection.checks(dg.AssetCheckKey(attributed_asset_key("acme"), "unattributed_share")),
+    )
     defs = dg.Definitions.merge(project.defs, dg.Definitions(jobs=[job]))
     alone = defs.get_job_def("unattributed_share_alone").execute_in_process(instance=project.instance)
     check = evaluations(alone, "unattributed_share")["acme"]
     assert check.metadata["window"].value == window_text(alone_end - timedelta(days=7), alone_end)
-    assert check.metadata["share"].value == round(unattributed_shares(project, alone_end - timedelta(days=7), alone_end), 4)
+    assert check.metadata["share"].value == round(
+        unattributed_shares(project, alone_end - timedelta(days=7), alone_end), 4
+    )
     assert not check.passed

@@ -74,7 +74,8 @@ def _run_network(config: str, key: str, first: str, last: str, home: str, result
     defs = build_definitions(load_config())
     with dg.DagsterInstance.from_config(home) as instance:
         result = defs.get_job_def(sync_job_name(key)).execute_in_process(
-            instance=instance, tags=range_tags(first, last), raise_on_error=False)
+            instance=instance, tags=range_tags(first, last), raise_on_error=False
+        )
         errors = [e.event_specific_data.error.to_string() for e in result.get_step_failure_events()]
     results.put((key, result.success, errors, time.time()))
 
@@ -103,9 +104,12 @@ def test_three_networks_starting_in_the_same_minute_all_succeed(project, tmp_pat
     first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    workers = [context.Process(target=_run_network,
-                               args=(str(project.root / "trackly.yaml"), key, first, last, str(home), results))
-               for key in ("acme", "bolt", "cobalt")]
+    workers = [
+        context.Process(
+            target=_run_network, args=(str(project.root / "trackly.yaml"), key, first, last, str(home), results)
+        )
+        for key in ("acme", "bolt", "cobalt")
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=300) for _ in workers]
@@ -128,8 +132,9 @@ def test_a_slow_network_does_not_hold_up_the_others(project, tmp_path):
     project.rebuild(acme={"page_size": 5})
     home = instance_home(tmp_path)
     first, last = trailing_window(project.world.clock.now(), 1, EARLIEST)
-    project.server.add_fault(FaultRule("slow", times=None, method="Report::getConversions", network_id="acmenet",
-                                       delay=3.0))
+    project.server.add_fault(
+        FaultRule("slow", times=None, method="Report::getConversions", network_id="acmenet", delay=3.0)
+    )
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     config = str(project.root / "trackly.yaml")
@@ -142,8 +147,10 @@ def test_a_slow_network_does_not_hold_up_the_others(project, tmp_path):
     started = time.time()
     other = context.Process(target=_run_network, args=(config, "bolt", first, last, str(home), results))
     other.start()
-    outcomes = {key: (success, errors, finished) for key, success, errors, finished in
-                (results.get(timeout=300) for _ in range(2))}
+    outcomes = {
+        key: (success, errors, finished)
+        for key, success, errors, finished in (results.get(timeout=300) for _ in range(2))
+    }
     for worker in (slow, other):
         worker.join(timeout=60)
     assert all(success for success, _, _ in outcomes.values()), outcomes

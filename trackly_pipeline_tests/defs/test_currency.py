@@ -28,7 +28,8 @@ def test_rates_used_are_recorded_and_a_missing_rate_is_flagged(project):
     result = project.sync("bolt")  # Berlin, EUR by default
     assert result.success  # a missing rate does not fail the sync
     rows = project.query(
-        "SELECT converted_at::DATE, currency, payout, fx_rate, payout_reporting FROM analytics.attributed_conversions")
+        "SELECT converted_at::DATE, currency, payout, fx_rate, payout_reporting FROM analytics.attributed_conversions"
+    )
     for day, currency, payout, fx_rate, in_usd in rows:
         if currency == "USD":
             assert fx_rate == 1 and in_usd == payout
@@ -49,20 +50,28 @@ def test_a_configured_rates_file_that_is_missing_fails_attribution_naming_it(pro
     rates_path.unlink()
     result = project.sync("bolt")
     assert not result.success
-    failures = [event.step_key + ": " + event.event_specific_data.error.to_string()
-                for event in result.all_events if event.is_step_failure]
+    failures = [
+        event.step_key + ": " + event.event_specific_data.error.to_string()
+        for event in result.all_events
+        if event.is_step_failure
+    ]
     assert len(failures) == 1 and "attributed_conversions" in failures[0], failures
     assert f"fx_rates: no such file: {rates_path}" in failures[0]
-    assert project.query("SELECT count(*) FROM analytics.attributed_conversions") == [(0,)]  # nothing priced without rates
+    assert project.query("SELECT count(*) FROM analytics.attributed_conversions") == [
+        (0,)
+    ]  # nothing priced without rates
     # The integration log says so, next to the sweep that succeeded.
     logged = project.query("SELECT kind, status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at")
     assert sorted((kind, status) for kind, status, _ in logged) == [
-        ("attribution", "failed"), ("conversions", "success"), ("offers", "success")], logged
+        ("attribution", "failed"),
+        ("conversions", "success"),
+        ("offers", "success"),
+    ], logged
     assert logged[-1][0] == "attribution"
     assert f"fx_rates: no such file: {rates_path}" in logged[-1][2]
 
     rates_path.write_text("date,currency,rate\n")  # back, if empty: the next run attributes again
     assert project.sync("bolt").success
-    assert project.query("SELECT network, kind, status FROM ops.sync_log WHERE kind IN ('attribution', 'rollups') "
-                         "ORDER BY started_at") == [("bolt", "attribution", "failed"), ("bolt", "attribution", "success"),
-                                                    ("*", "rollups", "success")]
+    assert project.query(
+        "SELECT network, kind, status FROM ops.sync_log WHERE kind IN ('attribution', 'rollups') ORDER BY started_at"
+    ) == [("bolt", "attribution", "failed"), ("bolt", "attribution", "success"), ("*", "rollups", "success")]

@@ -11,18 +11,38 @@ import pytest
 import yaml
 
 NETWORKS = [
-    {"key": "north", "network_id": "northnet", "network_token_env": "TUNE_NORTH_TOKEN", "affiliate_id": "11",
-     "base_url": "https://t.north.example"},
-    {"key": "south_2", "network_id": "southmedia", "network_token_env": "TUNE_SOUTH_TOKEN", "affiliate_id": "22",
-     "base_url": "https://t.south.example", "api_url": "http://127.0.0.1:9/Apiv3/json",
-     "message_id_field": "affiliate_unique2"},
+    {
+        "key": "north",
+        "network_id": "northnet",
+        "network_token_env": "TUNE_NORTH_TOKEN",
+        "affiliate_id": "11",
+        "base_url": "https://t.north.example",
+    },
+    {
+        "key": "south_2",
+        "network_id": "southmedia",
+        "network_token_env": "TUNE_SOUTH_TOKEN",
+        "affiliate_id": "22",
+        "base_url": "https://t.south.example",
+        "api_url": "http://127.0.0.1:9/Apiv3/json",
+        "message_id_field": "affiliate_unique2",
+    },
 ]
-SHARED_ASSETS = {"trackly/click_log_files", "trackly/message_log_files", "trackly/clicks", "trackly/messages",
-                 "analytics/revenue_by_message", "analytics/revenue_by_creative", "analytics/revenue_by_offer",
-                 "analytics/payout_mismatches"}
-SHARED_CHECKS = {("analytics/revenue_by_offer", "fx_rates_complete"),
-                 ("analytics/revenue_by_offer", "stored_networks_configured"),
-                 ("analytics/payout_mismatches", "no_actionable_payout_mismatches")}
+SHARED_ASSETS = {
+    "trackly/click_log_files",
+    "trackly/message_log_files",
+    "trackly/clicks",
+    "trackly/messages",
+    "analytics/revenue_by_message",
+    "analytics/revenue_by_creative",
+    "analytics/revenue_by_offer",
+    "analytics/payout_mismatches",
+}
+SHARED_CHECKS = {
+    ("analytics/revenue_by_offer", "fx_rates_complete"),
+    ("analytics/revenue_by_offer", "stored_networks_configured"),
+    ("analytics/payout_mismatches", "no_actionable_payout_mismatches"),
+}
 
 
 @pytest.fixture
@@ -30,11 +50,15 @@ def code_location(tmp_path, monkeypatch) -> tuple[dg.Definitions, list[str]]:
     """The definitions module loaded as Dagster loads it (TRACKLY_CONFIG names the file), and the
     configured network keys."""
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump({
-        "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
-        "postback_base_url": "https://app.example.com",
-        "networks": NETWORKS,
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+                "postback_base_url": "https://app.example.com",
+                "networks": NETWORKS,
+            }
+        )
+    )
     monkeypatch.setenv("TRACKLY_CONFIG", str(path))
     for network in NETWORKS:
         monkeypatch.setenv(network["network_token_env"], f"{network['key']}-token-0123456789abcdef")
@@ -48,13 +72,17 @@ def test_every_configured_network_has_its_definitions(code_location):
     repository = defs.get_repository_def()
 
     assets = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
-    assert assets == SHARED_ASSETS | {f"{prefix}/{key}/{name}" for key in keys for prefix, name in
-                                      (("tune", "offers"), ("tune", "conversions"),
-                                       ("analytics", "attributed_conversions"))}
+    assert assets == SHARED_ASSETS | {
+        f"{prefix}/{key}/{name}"
+        for key in keys
+        for prefix, name in (("tune", "offers"), ("tune", "conversions"), ("analytics", "attributed_conversions"))
+    }
 
     checks = {(check.asset_key.to_user_string(), check.name) for check in repository.asset_graph.asset_check_keys}
     assert checks == SHARED_CHECKS | {
-        check for key in keys for check in (
+        check
+        for key in keys
+        for check in (
             (f"tune/{key}/conversions", "no_duplicate_conversions"),
             (f"tune/{key}/conversions", "no_stale_conversions"),
             (f"tune/{key}/conversions", "reconciles_with_tune"),
@@ -64,12 +92,14 @@ def test_every_configured_network_has_its_definitions(code_location):
     }
 
     jobs = {job.name for job in repository.get_all_jobs()} - {"__ASSET_JOB"}
-    assert jobs == {"sync_freshness"} | {f"tune_{key}_{job}" for key in keys
-                                         for job in ("sync", "test_connection", "reconcile")}
+    assert jobs == {"sync_freshness"} | {
+        f"tune_{key}_{job}" for key in keys for job in ("sync", "test_connection", "reconcile")
+    }
 
     schedules = {schedule.name: schedule.job_name for schedule in repository.schedule_defs}
-    assert schedules == {"sync_freshness_hourly": "sync_freshness"} | {f"tune_{key}_hourly": f"tune_{key}_sync"
-                                                                       for key in keys}
+    assert schedules == {"sync_freshness_hourly": "sync_freshness"} | {
+        f"tune_{key}_hourly": f"tune_{key}_sync" for key in keys
+    }
 
     assert set(defs.resources) == {"warehouse", "clock"} | {f"tune_{key}" for key in keys}
 

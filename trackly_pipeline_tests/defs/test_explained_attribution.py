@@ -26,7 +26,8 @@ def stored_attribution(project) -> dict:
     rows = project.query(
         "SELECT network, conversion_id, attribution_method, click_id, message_id, unattributed_reason, creative_id, "
         "looked_at_ad_id, looked_at_field, looked_at_sub_id, attribution_window_days "
-        "FROM analytics.attributed_conversions")
+        "FROM analytics.attributed_conversions"
+    )
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
@@ -44,9 +45,17 @@ def test_default_rules_and_reasons(synced_project):
     expected = expected_attribution(project.world, window_truth(project))
     assert_matches_oracle(project, expected)
     reasons = {r for r in expected.expected_reason if r}
-    assert {"no click for the ad_id", "sub-id empty", "sub-id not an 8-character id", "message id unknown",
-            "click after the conversion", "message sent after the conversion", "click outside the attribution window",
-            "message sent outside the attribution window", "message sent before the lookup horizon"} <= reasons
+    assert {
+        "no click for the ad_id",
+        "sub-id empty",
+        "sub-id not an 8-character id",
+        "message id unknown",
+        "click after the conversion",
+        "message sent after the conversion",
+        "click outside the attribution window",
+        "message sent outside the attribution window",
+        "message sent before the lookup horizon",
+    } <= reasons
 
     # The conversions the sandbox planted at the rule's edges (sandbox/hard_cases.py) are what each
     # case was designed to become: the designed outcome, not the oracle's.
@@ -58,12 +67,17 @@ def test_default_rules_and_reasons(synced_project):
     for case in cases.itertuples():
         method, click_id, message_id, reason, creative_id, *_ = stored[(case.network_key, case.conversion_id)]
         assert (method, click_id, message_id, reason, creative_id) == (
-            case.expected_method, case.expected_click_id, case.expected_message_id, case.expected_reason,
-            case.expected_creative_id), case.case
+            case.expected_method,
+            case.expected_click_id,
+            case.expected_message_id,
+            case.expected_reason,
+            case.expected_creative_id,
+        ), case.case
     # the raw values looked at are kept
     ad_id, field, sub_id, days = project.query(
         "SELECT looked_at_ad_id, looked_at_field, looked_at_sub_id, attribution_window_days "
-        "FROM analytics.attributed_conversions WHERE network = 'bolt' AND looked_at_sub_id IS NOT NULL LIMIT 1")[0]
+        "FROM analytics.attributed_conversions WHERE network = 'bolt' AND looked_at_sub_id IS NOT NULL LIMIT 1"
+    )[0]
     assert field == "aff_sub3" and ad_id and sub_id and days == 7
 
 
@@ -77,8 +91,11 @@ def test_attribution_window_per_network_and_offer(project):
     for key in NETWORKS:
         assert project.sync(key).success
     expected = expected_attribution(
-        project.world, window_truth(project), window_days={"acme": 1, "bolt": 1},
-        offer_window_days={("acme", acme_offer): 30})
+        project.world,
+        window_truth(project),
+        window_days={"acme": 1, "bolt": 1},
+        offer_window_days={("acme", acme_offer): 30},
+    )
     assert (expected.expected_reason == "click outside the attribution window").sum() > 10
     assert_matches_oracle(project, expected)
 
@@ -90,10 +107,16 @@ def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_
     project = synced("acme")
     cases = project.world.hard_cases()
     truth = window_truth(project).set_index("conversion_id")
-    later = cases[(cases.network_key == "acme") & (cases.expected_reason == "click after the conversion")
-                  & cases.conversion_id.map(lambda c: truth.status.get(c) == "approved")].iloc[0]
-    named = project.query("SELECT looked_at_ad_id, looked_at_sub_id FROM analytics.attributed_conversions "
-                          "WHERE network = 'acme' AND conversion_id = $id", {"id": int(later.conversion_id)})[0]
+    later = cases[
+        (cases.network_key == "acme")
+        & (cases.expected_reason == "click after the conversion")
+        & cases.conversion_id.map(lambda c: truth.status.get(c) == "approved")
+    ].iloc[0]
+    named = project.query(
+        "SELECT looked_at_ad_id, looked_at_sub_id FROM analytics.attributed_conversions "
+        "WHERE network = 'acme' AND conversion_id = $id",
+        {"id": int(later.conversion_id)},
+    )[0]
     clicks = project.world.clicks_frame()
     planted = clicks[clicks.click_id.isin(named)].iloc[0]  # the click made after the conversion
     messages = project.world.messages_frame()
@@ -101,13 +124,22 @@ def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_
 
     # The row as the older version wrote it, and its day's rollups as they were built from it.
     with Warehouse(project.settings.duckdb_path).connect() as conn:
-        conn.execute("UPDATE analytics.attributed_conversions SET attribution_method = 'ad_id_click', "
-                     "click_id = $click, message_id = $message, creative_id = $creative, unattributed_reason = NULL "
-                     "WHERE network = 'acme' AND conversion_id = $id",
-                     {"click": planted.click_id, "message": planted.message_id, "creative": creative,
-                      "id": int(later.conversion_id)})
-        conn.execute("INSERT INTO ops.dirty_days SELECT utc_day(converted_at), 'test' FROM analytics.attributed_conversions "
-                     "WHERE network = 'acme' AND conversion_id = $id", {"id": int(later.conversion_id)})
+        conn.execute(
+            "UPDATE analytics.attributed_conversions SET attribution_method = 'ad_id_click', "
+            "click_id = $click, message_id = $message, creative_id = $creative, unattributed_reason = NULL "
+            "WHERE network = 'acme' AND conversion_id = $id",
+            {
+                "click": planted.click_id,
+                "message": planted.message_id,
+                "creative": creative,
+                "id": int(later.conversion_id),
+            },
+        )
+        conn.execute(
+            "INSERT INTO ops.dirty_days SELECT utc_day(converted_at), 'test' FROM analytics.attributed_conversions "
+            "WHERE network = 'acme' AND conversion_id = $id",
+            {"id": int(later.conversion_id)},
+        )
         with transaction(conn):
             rebuild_rollups(conn)
 
@@ -115,7 +147,9 @@ def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_
         return project.query(
             "SELECT (SELECT coalesce(sum(revenue), 0) FROM analytics.revenue_by_message WHERE message_id = $message), "
             "(SELECT attribution_method FROM analytics.attributed_conversions WHERE network = 'acme' "
-            "AND conversion_id = $id)", {"message": planted.message_id, "id": int(later.conversion_id)})[0]
+            "AND conversion_id = $id)",
+            {"message": planted.message_id, "id": int(later.conversion_id)},
+        )[0]
 
     assert credited_revenue() == (truth.payout_reporting[later.conversion_id], "ad_id_click")
 
@@ -123,10 +157,16 @@ def test_a_backfill_of_attribution_corrects_rows_an_older_version_credited_to_a_
     day = truth.converted_at[later.conversion_id].floor("D").to_pydatetime()
     first, last = trailing_window(day + timedelta(days=1), 1, EARLIEST)
     job = project.defs.get_job_def(sync_job_name("acme"))
-    result = job.execute_in_process(instance=project.instance, tags=range_tags(first, last), raise_on_error=False,
-                                    asset_selection=[attributed_asset_key("acme"), *ROLLUPS])
+    result = job.execute_in_process(
+        instance=project.instance,
+        tags=range_tags(first, last),
+        raise_on_error=False,
+        asset_selection=[attributed_asset_key("acme"), *ROLLUPS],
+    )
     assert result.success
     assert credited_revenue() == (0, "unattributed")
-    assert project.query("SELECT unattributed_reason, click_id FROM analytics.attributed_conversions "
-                         "WHERE network = 'acme' AND conversion_id = $id", {"id": int(later.conversion_id)}) == [
-        ("click after the conversion", None)]
+    assert project.query(
+        "SELECT unattributed_reason, click_id FROM analytics.attributed_conversions "
+        "WHERE network = 'acme' AND conversion_id = $id",
+        {"id": int(later.conversion_id)},
+    ) == [("click after the conversion", None)]

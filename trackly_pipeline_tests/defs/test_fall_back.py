@@ -5,7 +5,7 @@ hour shows twice; no conversion may be lost, quarantined or stored at two differ
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -18,7 +18,7 @@ from .conftest import make_project
 
 pytestmark = pytest.mark.slow
 
-UTC = timezone.utc
+UTC = UTC
 HOUR = timedelta(hours=1)
 
 
@@ -26,8 +26,11 @@ def sync_hour(project, key: str, hour: datetime) -> None:
     """One run over one hourly partition, as a backfill of that hour would be."""
     job = project.defs.get_job_def(sync_job_name(key))
     result = job.execute_in_process(
-        instance=project.instance, tags=range_tags(partition_key(hour), partition_key(hour)),
-        asset_selection=sync_assets(project.settings.network(key), with_offers=False), raise_on_error=False)
+        instance=project.instance,
+        tags=range_tags(partition_key(hour), partition_key(hour)),
+        asset_selection=sync_assets(project.settings.network(key), with_offers=False),
+        raise_on_error=False,
+    )
     assert result.success, (key, hour)
 
 
@@ -35,11 +38,16 @@ def assert_nothing_lost(project, key: str, network_id: str, start: datetime, end
     """Stored = the ground truth read as documented (stored_at) over [start, end); nothing
     quarantined, nothing vanished, each conversion recorded once (never moved between instants)."""
     assert project.query("SELECT reason FROM ops.quarantine WHERE network = $n", {"n": key}) == []
-    assert project.query("SELECT change, count(*) FROM tune.conversion_changes WHERE network = $n "
-                         "GROUP BY 1", {"n": key}) == [("new", len(project.query(
-                             "SELECT 1 FROM tune.conversions WHERE network = $n", {"n": key})))]
-    stored = dict(project.query("SELECT conversion_id, converted_at FROM tune.conversions WHERE network = $n "
-                                "AND converted_at >= $s AND converted_at < $e", {"n": key, "s": start, "e": end}))
+    assert project.query(
+        "SELECT change, count(*) FROM tune.conversion_changes WHERE network = $n GROUP BY 1", {"n": key}
+    ) == [("new", len(project.query("SELECT 1 FROM tune.conversions WHERE network = $n", {"n": key})))]
+    stored = dict(
+        project.query(
+            "SELECT conversion_id, converted_at FROM tune.conversions WHERE network = $n "
+            "AND converted_at >= $s AND converted_at < $e",
+            {"n": key, "s": start, "e": end},
+        )
+    )
     truth = project.world.ground_truth_conversions(network_id)
     truth = truth[(truth.stored_at >= pd.Timestamp(start)) & (truth.stored_at < pd.Timestamp(end))]
     assert stored == {int(r.conversion_id): r.stored_at.to_pydatetime() for r in truth.itertuples()}
@@ -47,8 +55,12 @@ def assert_nothing_lost(project, key: str, network_id: str, start: datetime, end
 
 def run_across_the_fall_back(project, key: str, network_id: str, change: datetime, shift: timedelta) -> None:
     truth = project.world.ground_truth_conversions(network_id)
-    repeated = truth[(truth.converted_at >= pd.Timestamp(change - shift)) & (truth.converted_at < pd.Timestamp(change + shift))]
-    assert (repeated.converted_at < pd.Timestamp(change)).sum() >= 3 and (repeated.converted_at >= pd.Timestamp(change)).sum() >= 3
+    repeated = truth[
+        (truth.converted_at >= pd.Timestamp(change - shift)) & (truth.converted_at < pd.Timestamp(change + shift))
+    ]
+    assert (repeated.converted_at < pd.Timestamp(change)).sum() >= 3 and (
+        repeated.converted_at >= pd.Timestamp(change)
+    ).sum() >= 3
 
     first_hour = (change - shift).replace(minute=0)
     assert project.sync(key, end=first_hour - HOUR, days=1).success  # the offers, and the day before
@@ -65,9 +77,13 @@ def run_across_the_fall_back(project, key: str, network_id: str, change: datetim
 
     # The repeated hour's conversions are attributed as the ground truth says: a conversion in the
     # second occurrence whose click came in the first (at a later wall time) keeps its click.
-    attributed = {r[0]: r[1:] for r in project.query(
-        "SELECT conversion_id, attribution_method, click_id FROM analytics.attributed_conversions WHERE network = $n",
-        {"n": key})}
+    attributed = {
+        r[0]: r[1:]
+        for r in project.query(
+            "SELECT conversion_id, attribution_method, click_id FROM analytics.attributed_conversions WHERE network = $n",
+            {"n": key},
+        )
+    }
     clicked_first = 0
     for row in repeated.itertuples():
         method, click_id = attributed[row.conversion_id]
@@ -88,9 +104,13 @@ def adelaide_project(tmp_path, monkeypatch):
     """cobalt in Australia/Adelaide (+10:30 to +09:30), 2026-04-05: 02:00-02:59:59 at 15:30 UTC and
     again at 16:30, so hourly UTC partitions start in the middle of each occurrence."""
     acme, bolt, cobalt = DEFAULT_NETWORKS
-    world = SandboxWorld.generate(seed=11, anchor=datetime(2026, 4, 10, 12, tzinfo=UTC), history_days=10,
-                                  conversions_per_network=800,
-                                  networks=(acme, bolt, replace(cobalt, timezone="Australia/Adelaide")))
+    world = SandboxWorld.generate(
+        seed=11,
+        anchor=datetime(2026, 4, 10, 12, tzinfo=UTC),
+        history_days=10,
+        conversions_per_network=800,
+        networks=(acme, bolt, replace(cobalt, timezone="Australia/Adelaide")),
+    )
     server, project = make_project(world, tmp_path, monkeypatch)
     project.rebuild(cobalt={"timezone": "Australia/Adelaide"})
     yield project

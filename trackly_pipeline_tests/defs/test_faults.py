@@ -23,10 +23,15 @@ def assert_matches_ground_truth(project, network_key: str, ignore: set[int] = fr
     truth = window_truth(project)
     truth = truth[truth.network_key == network_key]
     end = project.world.clock.now().replace(minute=0, second=0, microsecond=0)
-    stored = {r[0]: r[1:] for r in project.query(
-        "SELECT conversion_id, status, payout, attribution_method FROM analytics.attributed_conversions "
-        "WHERE network = $network AND converted_at >= $start AND converted_at < $end",
-        {"network": network_key, "start": end - timedelta(days=7), "end": end}) if r[0] not in ignore}
+    stored = {
+        r[0]: r[1:]
+        for r in project.query(
+            "SELECT conversion_id, status, payout, attribution_method FROM analytics.attributed_conversions "
+            "WHERE network = $network AND converted_at >= $start AND converted_at < $end",
+            {"network": network_key, "start": end - timedelta(days=7), "end": end},
+        )
+        if r[0] not in ignore
+    }
     assert len(stored) == len(truth) > 0
     for row in truth.itertuples():
         assert stored[row.conversion_id] == (row.status, Decimal(row.payout), row.attribution_method)
@@ -35,20 +40,25 @@ def assert_matches_ground_truth(project, network_key: str, ignore: set[int] = fr
 def last_sync(project, network_key: str) -> tuple:
     return project.query(
         "SELECT status, error FROM ops.sync_log WHERE network = $network AND kind = 'conversions' "
-        "ORDER BY started_at DESC LIMIT 1", {"network": network_key})[0]
+        "ORDER BY started_at DESC LIMIT 1",
+        {"network": network_key},
+    )[0]
 
 
 @pytest.mark.parametrize(
     ("rule", "overrides"),
     [
-        pytest.param(FaultRule("rate_limit", times=3, method=REPORT), {"rate_limit_window_s": 0.5}, id="rate-limit-burst"),
+        pytest.param(
+            FaultRule("rate_limit", times=3, method=REPORT), {"rate_limit_window_s": 0.5}, id="rate-limit-burst"
+        ),
         pytest.param(FaultRule("http_500", times=2, method=REPORT), {}, id="http-500"),
         pytest.param(FaultRule("http_502", times=1, method=REPORT, page=2), {}, id="http-502-on-page-2"),
         pytest.param(FaultRule("http_504", times=2, method=REPORT), {}, id="http-504"),
         pytest.param(FaultRule("slow", times=1, method=REPORT, delay=2.5), {"timeout_s": 1}, id="slow-past-timeout"),
         pytest.param(FaultRule("malformed_json", times=1, method=REPORT, page=3), {}, id="malformed-json"),
-        pytest.param(FaultRule("trickle", times=1, method=REPORT, delay=0.05), {"timeout_s": 1},
-                     id="trickled-past-timeout"),
+        pytest.param(
+            FaultRule("trickle", times=1, method=REPORT, delay=0.05), {"timeout_s": 1}, id="trickled-past-timeout"
+        ),
         pytest.param(FaultRule("truncated", times=1, method=REPORT, page=2), {}, id="cut-mid-reply-on-page-2"),
         pytest.param(FaultRule("http_429", times=2, method=REPORT, retry_after="0.2"), {}, id="http-429-from-a-proxy"),
     ],
@@ -107,8 +117,10 @@ def test_a_sweep_short_of_rows_fails_before_writing_and_the_next_run_repairs(syn
     count = int((window_truth(project).network_key == "acme").sum())  # what TUNE says matches
     pages = -(-count // 100)
     received = (pages - 1) * cap + min(cap, count - (pages - 1) * 100)
-    reason = (f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
-              f"{pages} pages of 100; if the network caps rows per page, lower page_size")
+    reason = (
+        f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
+        f"{pages} pages of 100; if the network caps rows per page, lower page_size"
+    )
     assert pages > 1 and received < count
     message = result.get_step_failure_events()[0].event_specific_data.error.message
     assert "network 'acme'" in message and reason in message

@@ -36,14 +36,14 @@ def test_hostile_rows_are_quarantined_or_stored_verbatim(project):
 
     # the sweep's real rows are all there: the window equals the ground truth once the two valid
     # hostile rows (not part of the sandbox's truth) are set aside
-    hostile_ids = {r[0] for r in project.query(
-        "SELECT conversion_id FROM tune.conversions WHERE conversion_id >= 900000000")}
+    hostile_ids = {
+        r[0] for r in project.query("SELECT conversion_id FROM tune.conversions WHERE conversion_id >= 900000000")
+    }
     assert len(hostile_ids) == len(HOSTILE_ROW_CASES) - invalid
     project.query("SELECT 1")  # the warehouse still opens and answers
     with_hostile = project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'acme'")[0][0]
     assert with_hostile > 0
     assert_matches_ground_truth(project, "acme", ignore=hostile_ids)
-
 
 
 def test_an_unreadable_offer_row_is_quarantined_and_the_catalog_kept(project):
@@ -59,10 +59,19 @@ def test_an_unreadable_offer_row_is_quarantined_and_the_catalog_kept(project):
     valid = {int(hostile_offer_id(label)) for label, ok in HOSTILE_OFFER_CASES if ok}
     stored = {r[0] for r in project.query("SELECT offer_id FROM tune.offers WHERE network = 'acme'")}
     assert stored == set(project.world.ground_truth_offers("acmenet").offer_id) | valid
-    quarantined = {record_id: (kind, reason, json.loads(raw)) for kind, record_id, reason, raw in project.query(
-        "SELECT kind, record_id, reason, raw_json FROM ops.quarantine WHERE network = 'acme'")}
-    field = {"id_not_a_number": "Offer.id", "id_beyond_int64": "Offer.id", "name_lone_surrogate": "Offer.name",
-             "default_payout_6_decimals": "Offer.default_payout", "advertiser_id_beyond_int64": "Offer.advertiser_id"}
+    quarantined = {
+        record_id: (kind, reason, json.loads(raw))
+        for kind, record_id, reason, raw in project.query(
+            "SELECT kind, record_id, reason, raw_json FROM ops.quarantine WHERE network = 'acme'"
+        )
+    }
+    field = {
+        "id_not_a_number": "Offer.id",
+        "id_beyond_int64": "Offer.id",
+        "name_lone_surrogate": "Offer.name",
+        "default_payout_6_decimals": "Offer.default_payout",
+        "advertiser_id_beyond_int64": "Offer.advertiser_id",
+    }
     invalid = [label for label, ok in HOSTILE_OFFER_CASES if not ok]
     assert quarantined.keys() == {hostile_offer_id(label) for label in invalid}
     for label in invalid:
@@ -72,6 +81,8 @@ def test_an_unreadable_offer_row_is_quarantined_and_the_catalog_kept(project):
     surrogate = quarantined[hostile_offer_id("name_lone_surrogate")][2]["Offer"]["name"]
     assert surrogate == "Broken \\ud800 offer"  # kept as received, the lone surrogate as its escape
     # the valid odd ones: an expiration in a DST gap (not stored), a payout sent as a JSON number
-    payout = project.query("SELECT payout FROM tune.offers WHERE offer_id = $id",
-                           {"id": int(hostile_offer_id("default_payout_json_number"))})[0][0]
+    payout = project.query(
+        "SELECT payout FROM tune.offers WHERE offer_id = $id",
+        {"id": int(hostile_offer_id("default_payout_json_number"))},
+    )[0][0]
     assert str(payout) == "12.34567"

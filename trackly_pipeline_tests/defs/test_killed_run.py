@@ -43,8 +43,9 @@ def test_sigkill_mid_sweep(synced):
     project.server.add_fault(FaultRule("slow", times=1, method="Report::getConversions", page=3, delay=30))
     first, last = trailing_window(project.world.clock.now(), 7, EARLIEST)
     env = {**os.environ, "TRACKLY_CONFIG": str(project.root / "trackly.yaml")}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, first, last], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, first, last], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while not project.server.injected and time.monotonic() < deadline:
@@ -63,7 +64,10 @@ def test_sigkill_mid_sweep(synced):
 
     project.server.clear_faults()
     assert project.sync("acme", with_offers=False).success
-    statuses = dict(project.query(
-        "SELECT status, count(*) FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' GROUP BY 1"))
+    statuses = dict(
+        project.query(
+            "SELECT status, count(*) FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' GROUP BY 1"
+        )
+    )
     assert statuses.get("interrupted") == 1 and "running" not in statuses
     assert_matches_ground_truth(project, "acme")

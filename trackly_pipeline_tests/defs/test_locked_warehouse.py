@@ -29,16 +29,24 @@ def sync_waiting_briefly(project, network_key: str, lock_timeout_s: float):
     """The network's conversion sync (no offers), waiting at most `lock_timeout_s` for the lock."""
     first, last = trailing_window(project.world.clock.now(), 7, EARLIEST)
     return project.defs.get_job_def(sync_job_name(network_key)).execute_in_process(
-        instance=project.instance, tags=range_tags(first, last), raise_on_error=False,
+        instance=project.instance,
+        tags=range_tags(first, last),
+        raise_on_error=False,
         asset_selection=sync_assets(project.settings.network(network_key), with_offers=False),
-        run_config={"resources": {"warehouse": {"config": {"duckdb_path": str(project.settings.duckdb_path),
-                                                           "lock_timeout_s": lock_timeout_s}}}},
+        run_config={
+            "resources": {
+                "warehouse": {
+                    "config": {"duckdb_path": str(project.settings.duckdb_path), "lock_timeout_s": lock_timeout_s}
+                }
+            }
+        },
     )
 
 
 def hold_lock(project) -> subprocess.Popen:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(project.settings.duckdb_path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(project.settings.duckdb_path)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "holding"
     return holder
 
@@ -49,8 +57,9 @@ def release(holder: subprocess.Popen) -> None:
 
 
 def conversion_syncs(project) -> list[tuple]:
-    return project.query("SELECT status, error FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' "
-                         "ORDER BY started_at")
+    return project.query(
+        "SELECT status, error FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' ORDER BY started_at"
+    )
 
 
 def test_a_lock_held_during_the_final_write_fails_the_run_and_is_logged_failed(synced):

@@ -24,8 +24,10 @@ def test_a_bad_message_file_fails_the_load_naming_it_and_attribution_waits(synce
     loaded = project.query("SELECT count(*) FROM trackly.messages")[0][0]
 
     bad = project.root / "logs" / "messages" / "zz-late.parquet"
-    duckdb.sql("SELECT 'm9999999' AS message_id, 'seven' AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
-               "4 AS sending_list_id, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS sent_at").write_parquet(str(bad))
+    duckdb.sql(
+        "SELECT 'm9999999' AS message_id, 'seven' AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
+        "4 AS sending_list_id, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS sent_at"
+    ).write_parquet(str(bad))
     failed = project.sync("acme")
     assert not failed.success
     (failure,) = failed.get_step_failure_events()
@@ -37,18 +39,23 @@ def test_a_bad_message_file_fails_the_load_naming_it_and_attribution_waits(synce
     assert attributed_asset_key("acme") not in done and not done & set(ROLLUPS)  # they wait for the messages
     assert project.query("SELECT count(*) FROM trackly.messages")[0][0] == loaded
     assert project.query("SELECT count(*) FROM analytics.attributed_conversions")[0][0] == attributed
-    (status, rows, error), = project.query(
+    ((status, _rows, error),) = project.query(
         "SELECT status, rows, error FROM ops.sync_log WHERE network = '*' AND kind = 'trackly.messages' "
-        "ORDER BY started_at DESC LIMIT 1")
+        "ORDER BY started_at DESC LIMIT 1"
+    )
     assert status == "failed" and error.startswith(f"LogFileError: {bad}: column creative_id")
-    assert project.query("SELECT status FROM ops.sync_log WHERE kind = 'trackly.clicks' ORDER BY started_at DESC "
-                         "LIMIT 1") == [("success",)]
+    assert project.query(
+        "SELECT status FROM ops.sync_log WHERE kind = 'trackly.clicks' ORDER BY started_at DESC LIMIT 1"
+    ) == [("success",)]
 
-    duckdb.sql("SELECT 'm9999999' AS message_id, 7 AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
-               "4 AS sending_list_id, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS sent_at").write_parquet(str(bad))
+    duckdb.sql(
+        "SELECT 'm9999999' AS message_id, 7 AS creative_id, 2 AS campaign_id, 3 AS contact_id, "
+        "4 AS sending_list_id, TIMESTAMPTZ '2026-11-20 10:00:00+00' AS sent_at"
+    ).write_parquet(str(bad))
     repaired = project.sync("acme")
     assert repaired.success
     assert {MESSAGES, attributed_asset_key("acme"), *ROLLUPS} <= materialized(repaired)
     assert project.query("SELECT count(*) FROM trackly.messages")[0][0] == loaded + 1
-    assert project.query("SELECT status, rows FROM ops.sync_log WHERE kind = 'trackly.messages' "
-                         "ORDER BY started_at DESC LIMIT 1") == [("success", 1)]
+    assert project.query(
+        "SELECT status, rows FROM ops.sync_log WHERE kind = 'trackly.messages' ORDER BY started_at DESC LIMIT 1"
+    ) == [("success", 1)]

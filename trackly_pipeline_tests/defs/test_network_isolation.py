@@ -9,8 +9,12 @@ pytestmark = pytest.mark.slow
 
 def table_state(project) -> dict:
     return {
-        "conversions": project.query("SELECT network, count(*), sum(payout) FROM tune.conversions GROUP BY 1 ORDER BY 1"),
-        "attributed": project.query("SELECT network, count(*) FROM analytics.attributed_conversions GROUP BY 1 ORDER BY 1"),
+        "conversions": project.query(
+            "SELECT network, count(*), sum(payout) FROM tune.conversions GROUP BY 1 ORDER BY 1"
+        ),
+        "attributed": project.query(
+            "SELECT network, count(*) FROM analytics.attributed_conversions GROUP BY 1 ORDER BY 1"
+        ),
     }
 
 
@@ -27,7 +31,8 @@ def test_failing_network_beside_a_healthy_one(synced, monkeypatch):
 
     assert table_state(project) == before  # the failed sweep left every table as it was
     status, error = project.query(
-        "SELECT status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at DESC LIMIT 1")[0]
+        "SELECT status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at DESC LIMIT 1"
+    )[0]
     assert status == "failed"
     assert "TUNE rejected the network id or the token (it does not say which)" in error
     assert bad_token not in error
@@ -41,5 +46,6 @@ def test_unreachable_network_fails_alone(synced):
     assert not project.sync("bolt").success
     assert project.sync("acme").success
     status, error = project.query(
-        "SELECT status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at DESC LIMIT 1")[0]
+        "SELECT status, error FROM ops.sync_log WHERE network = 'bolt' ORDER BY started_at DESC LIMIT 1"
+    )[0]
     assert status == "failed" and error

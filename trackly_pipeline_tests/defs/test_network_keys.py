@@ -22,8 +22,14 @@ pytestmark = pytest.mark.slow
 
 def truth(project, keys: set[str]):
     end = project.world.clock.now().replace(minute=0, second=0, microsecond=0)
-    return expected_conversions(project.world, end - timedelta(days=7), end,
-                                read_fx_rates(project.root / "fx_rates.csv"), "USD", network_keys=keys)
+    return expected_conversions(
+        project.world,
+        end - timedelta(days=7),
+        end,
+        read_fx_rates(project.root / "fx_rates.csv"),
+        "USD",
+        network_keys=keys,
+    )
 
 
 def approved_total(conversions) -> Decimal:
@@ -33,8 +39,10 @@ def approved_total(conversions) -> Decimal:
 def totals(project) -> dict[str, dict]:
     """Revenue, conversions and clicks per network in revenue_by_offer, in the warehouse and in the
     analysts' copy."""
-    sql = ("SELECT network, round(sum(revenue), 2), sum(conversions), sum(clicks) FROM analytics.revenue_by_offer "
-           "GROUP BY 1 ORDER BY 1")
+    sql = (
+        "SELECT network, round(sum(revenue), 2), sum(conversions), sum(clicks) FROM analytics.revenue_by_offer "
+        "GROUP BY 1 ORDER BY 1"
+    )
     with duckdb.connect(str(Warehouse(project.settings.duckdb_path).published_path), read_only=True) as copy:
         published = copy.execute(sql).fetchall()
     return {"warehouse": {r[0]: r[1:] for r in project.query(sql)}, "copy": {r[0]: r[1:] for r in published}}
@@ -42,9 +50,13 @@ def totals(project) -> dict[str, dict]:
 
 def keys_stored(project) -> set[tuple[str, str]]:
     """(table, key) of every row under a network key, the integration log aside."""
-    tables = [t for (t,) in project.query(
-        "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_columns() WHERE database_name = 'warehouse' "
-        "AND column_name = 'network' AND NOT (schema_name = 'ops' AND table_name IN ('sync_log', 'networks'))")]
+    tables = [
+        t
+        for (t,) in project.query(
+            "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_columns() WHERE database_name = 'warehouse' "
+            "AND column_name = 'network' AND NOT (schema_name = 'ops' AND table_name IN ('sync_log', 'networks'))"
+        )
+    ]
     return {(table, key) for table in tables for (key,) in project.query(f"SELECT DISTINCT network FROM {table}")}
 
 
@@ -53,8 +65,7 @@ def failures(result) -> str:
 
 
 def networks_check(project):
-    result = project.defs.get_job_def(FRESHNESS_JOB).execute_in_process(instance=project.instance,
-                                                                         raise_on_error=False)
+    result = project.defs.get_job_def(FRESHNESS_JOB).execute_in_process(instance=project.instance, raise_on_error=False)
     (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == NETWORKS_CHECK]
     return evaluation
 
@@ -91,8 +102,11 @@ def test_a_renamed_key_is_refused_until_renamed_then_every_conversion_counts_onc
     assert project.sync("acme_us").success
     keys = {key for _, key in keys_stored(project)}
     assert "acme_us" in keys and "acme" not in keys
-    stored = project.query("SELECT conversion_id, attribution_method, click_id FROM analytics.attributed_conversions "
-                           "WHERE converted_at >= $start", {"start": acme.converted_at.min()})
+    stored = project.query(
+        "SELECT conversion_id, attribution_method, click_id FROM analytics.attributed_conversions "
+        "WHERE converted_at >= $start",
+        {"start": acme.converted_at.min()},
+    )
     assert sorted(r[0] for r in stored) == sorted(acme.conversion_id)  # once each
     methods = {r[0]: r[1:] for r in stored}
     for row in acme.itertuples():  # still attributed to their clicks
@@ -140,7 +154,7 @@ def test_a_rename_that_respells_the_network_id_is_a_rename(synced, monkeypatch, 
     project = synced("acme")
     project.rebuild(acme={"key": "acme_us", "network_id": "AcmeNet"})
     assert "is the account stored under 'acme'" in failures(project.sync("acme_us", with_offers=False))
-    code, out, err = trackly(monkeypatch, project, capsys, "network", "rename", "acme", "acme_us")
+    code, _out, err = trackly(monkeypatch, project, capsys, "network", "rename", "acme", "acme_us")
     assert (code, err) == (0, ""), err
 
 
@@ -161,7 +175,7 @@ def test_another_network_with_the_same_affiliate_number_is_not_taken_for_a_renam
 
 def test_a_rename_of_a_key_whose_network_is_unknown_is_refused(project, monkeypatch, capsys):
     old_warehouse_with_bolt_removed(project, key="dart", network_id="dartnet")
-    code, out, err = trackly(monkeypatch, project, capsys, "network", "rename", "bolt", "dart")
+    code, _out, err = trackly(monkeypatch, project, capsys, "network", "rename", "bolt", "dart")
     assert code == 1 and "the TUNE network 'bolt' stored its rows from is unknown" in err, err
     assert "`trackly network forget bolt`" in err
     assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'dart'") == [(0,)]

@@ -28,8 +28,11 @@ REFUSED = "trackly network resweep acme"
 
 
 def step_failures(result) -> list[str]:
-    return [event.step_key + ": " + event.event_specific_data.error.to_string()
-            for event in result.all_events if event.is_step_failure]
+    return [
+        event.step_key + ": " + event.event_specific_data.error.to_string()
+        for event in result.all_events
+        if event.is_step_failure
+    ]
 
 
 def vanished(project) -> int:
@@ -49,8 +52,9 @@ def assert_history_is_ground_truth(project, plan) -> None:
     """Every stored acme conversion is TUNE's, at the instant read in its real zone, attributed by
     its real field: the written rule's oracle over the ground truth of the re-swept hours."""
     start, end = partition_hour(plan.first_key), partition_hour(plan.last_key) + timedelta(hours=1)
-    truth = expected_conversions(project.world, start, end, read_fx_rates(project.root / "fx_rates.csv"), "USD",
-                                 network_keys={"acme"})
+    truth = expected_conversions(
+        project.world, start, end, read_fx_rates(project.root / "fx_rates.csv"), "USD", network_keys={"acme"}
+    )
     stored = dict(project.query("SELECT conversion_id, converted_at FROM tune.conversions WHERE network = 'acme'"))
     assert stored == {int(r.conversion_id): r.converted_at.to_pydatetime() for r in truth.itertuples()}
     assert_matches_oracle(project, expected_attribution(project.world, truth))
@@ -70,8 +74,10 @@ def test_changed_zone_then_field_refused_until_the_resweep(project):
     assert f"timezone UTC -> {ACME_ZONE}" in failure and REFUSED in failure, failure
     assert vanished(project) == 0
     assert table_checksums(project) == before
-    assert project.query("SELECT status FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' "
-                         "ORDER BY started_at DESC LIMIT 1") == [("failed",)]
+    assert project.query(
+        "SELECT status FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions' "
+        "ORDER BY started_at DESC LIMIT 1"
+    ) == [("failed",)]
 
     # The field corrected too: both named; still nothing written.
     project.rebuild()
@@ -84,9 +90,10 @@ def test_changed_zone_then_field_refused_until_the_resweep(project):
     assert plan.sweep
     assert vanished(project) == 0
     assert_history_is_ground_truth(project, plan)
-    assert project.query("SELECT swept_timezone, swept_message_id_field, attributed_message_id_field, "
-                         "attributed_timezone FROM ops.network_terms WHERE network = 'acme'") == [
-        (ACME_ZONE, "aff_sub", "aff_sub", ACME_ZONE)]
+    assert project.query(
+        "SELECT swept_timezone, swept_message_id_field, attributed_message_id_field, "
+        "attributed_timezone FROM ops.network_terms WHERE network = 'acme'"
+    ) == [(ACME_ZONE, "aff_sub", "aff_sub", ACME_ZONE)]
     # From then on the hourly runs go on in the new terms.
     assert project.sync("acme", with_offers=False).success
     assert vanished(project) == 0
@@ -101,8 +108,9 @@ def test_changed_field_alone_needs_only_reattribution(synced):
     [failure] = step_failures(result)
     assert "attributed_conversions" in failure, failure  # the sweep itself went on: it stores every sub id
     assert "message_id_field aff_sub2 -> aff_sub" in failure and "TUNE is not asked again" in failure, failure
-    assert {name: digest for name, digest in table_checksums(project).items()
-            if name.startswith("analytics.")} == attributed
+    assert {
+        name: digest for name, digest in table_checksums(project).items() if name.startswith("analytics.")
+    } == attributed
 
     sweeps = project.query("SELECT count(*) FROM ops.sync_log WHERE kind = 'conversions'")
     plan = resweep(project)
@@ -122,9 +130,12 @@ def test_changed_affiliate_refused_then_resweep_forgets_the_old_account(project)
 
     resweep(project)
     assert vanished(project) == 0
-    assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme' AND affiliate_id = 1001") == [(0,)]
-    assert project.query("SELECT DISTINCT change FROM tune.conversion_changes WHERE network = 'acme' "
-                         "AND change <> 'new'") == [("other_affiliate",)]
+    assert project.query("SELECT count(*) FROM tune.conversions WHERE network = 'acme' AND affiliate_id = 1001") == [
+        (0,)
+    ]
+    assert project.query(
+        "SELECT DISTINCT change FROM tune.conversion_changes WHERE network = 'acme' AND change <> 'new'"
+    ) == [("other_affiliate",)]
 
 
 def test_the_command_reattributes_then_has_nothing_to_do(synced, tmp_path, monkeypatch, capsys):
@@ -138,8 +149,14 @@ def test_the_command_reattributes_then_has_nothing_to_do(synced, tmp_path, monke
     out = capsys.readouterr().out
     assert "message_id_field aff_sub2 -> aff_sub: re-attribute (no TUNE call)" in out and "succeeded" in out, out
     now = project.world.clock.now()
-    truth = expected_conversions(project.world, now - timedelta(days=15), now,
-                                 read_fx_rates(project.root / "fx_rates.csv"), "USD", network_keys={"acme"})
+    truth = expected_conversions(
+        project.world,
+        now - timedelta(days=15),
+        now,
+        read_fx_rates(project.root / "fx_rates.csv"),
+        "USD",
+        network_keys={"acme"},
+    )
     assert_matches_oracle(project, expected_attribution(project.world, truth))
 
     assert trackly_main(["network", "resweep", "acme"]) == 0
@@ -157,22 +174,26 @@ def test_a_conversion_of_the_hour_still_going_is_not_taken_for_vanished(project)
     project.world.clock.set(at + timedelta(seconds=1))
     project.rebuild(acme={"timezone": "UTC"})
     assert project.sync("acme", days=15).success
-    assert project.query("SELECT converted_at FROM tune.conversions WHERE conversion_id = $id",
-                         {"id": conversion_id}) == [(at - timedelta(hours=5),)]  # New York's wall time, as UTC
+    assert project.query(
+        "SELECT converted_at FROM tune.conversions WHERE conversion_id = $id", {"id": conversion_id}
+    ) == [(at - timedelta(hours=5),)]  # New York's wall time, as UTC
 
     project.rebuild()
     plan = resweep(project)
     assert partition_hour(plan.last_key) + timedelta(hours=1) <= at
     assert vanished(project) == 0
-    assert project.query("SELECT converted_at FROM tune.conversions WHERE conversion_id = $id",
-                         {"id": conversion_id}) == [(at,)]
+    assert project.query(
+        "SELECT converted_at FROM tune.conversions WHERE conversion_id = $id", {"id": conversion_id}
+    ) == [(at,)]
     # Its attribution from the wrong zone's reading is gone; the next hourly run attributes it.
-    assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE conversion_id = $id",
-                         {"id": conversion_id}) == [(0,)]
+    assert project.query(
+        "SELECT count(*) FROM analytics.attributed_conversions WHERE conversion_id = $id", {"id": conversion_id}
+    ) == [(0,)]
     project.world.clock.set(at.replace(minute=0, second=0) + timedelta(hours=1))
     assert project.sync("acme", with_offers=False).success
-    assert project.query("SELECT converted_at FROM analytics.attributed_conversions WHERE conversion_id = $id",
-                         {"id": conversion_id}) == [(at,)]
+    assert project.query(
+        "SELECT converted_at FROM analytics.attributed_conversions WHERE conversion_id = $id", {"id": conversion_id}
+    ) == [(at,)]
     assert vanished(project) == 0
 
 
@@ -185,5 +206,6 @@ def test_a_field_changed_with_the_upgrade_to_terms_is_refused(synced):
     result = project.sync("acme", days=1, with_offers=False)
     assert not result.success
     assert any("message_id_field aff_sub -> aff_sub2" in f and REFUSED in f for f in step_failures(result))
-    assert project.query("SELECT DISTINCT attributed_message_id_field FROM ops.network_terms "
-                         "WHERE network = 'acme'") == [("aff_sub",)]
+    assert project.query(
+        "SELECT DISTINCT attributed_message_id_field FROM ops.network_terms WHERE network = 'acme'"
+    ) == [("aff_sub",)]

@@ -3,7 +3,7 @@ status, URL, name), old and new, and nothing else; tested against the sandbox's 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import dagster as dg
@@ -20,8 +20,9 @@ TRUTH_COLUMN = {"payout": "default_payout", "status": "status", "name": "name", 
 
 def sync_offers(project, key: str) -> dg.ExecuteInProcessResult:
     job = project.defs.get_implicit_global_asset_job_def()
-    result = job.execute_in_process(instance=project.instance, asset_selection=[offers_asset_key(key)],
-                                    raise_on_error=False)
+    result = job.execute_in_process(
+        instance=project.instance, asset_selection=[offers_asset_key(key)], raise_on_error=False
+    )
     assert result.success
     return result
 
@@ -29,7 +30,9 @@ def sync_offers(project, key: str) -> dg.ExecuteInProcessResult:
 def stored_changes(project, key: str) -> list[tuple]:
     return project.query(
         "SELECT offer_id, change, field, old_value, new_value, modified_at, sync_id FROM tune.offer_changes "
-        "WHERE network = $network ORDER BY synced_at, offer_id, field", {"network": key})
+        "WHERE network = $network ORDER BY synced_at, offer_id, field",
+        {"network": key},
+    )
 
 
 def truth_value(frame, offer_id: int, field: str) -> str:
@@ -50,7 +53,7 @@ def test_each_sync_records_exactly_the_sandbox_offer_edits_with_old_and_new_valu
     assert [c.kind for c in expected] == ["payout", "status", "name", "offer_url", "status"]
     seen = 0
     for change in expected:
-        at = datetime.fromtimestamp(change.at, timezone.utc)
+        at = datetime.fromtimestamp(change.at, UTC)
         before = world.ground_truth_offers("acmenet", as_of=at - timedelta(seconds=1))
         world.clock.set(at + timedelta(minutes=5))
         after = world.ground_truth_offers("acmenet")
@@ -66,7 +69,8 @@ def test_each_sync_records_exactly_the_sandbox_offer_edits_with_old_and_new_valu
         assert old != new
         assert modified_at == at  # TUNE's Offer.modified of the new version
         assert project.query("SELECT kind, status FROM ops.sync_log WHERE sync_id = $id", {"id": sync_id}) == [
-            ("offers", "success")]
+            ("offers", "success")
+        ]
 
         metadata = result.get_asset_materialization_events()[0].materialization.metadata
         assert metadata["changed_offers"].value == 1
@@ -84,7 +88,7 @@ def test_a_sync_after_several_edits_records_the_net_change_per_field(project):
     world = project.world
     sync_offers(project, "bolt")
     edits = world.offer_changes("boltmedia")
-    world.clock.set(datetime.fromtimestamp(max(c.at for c in edits), timezone.utc) + timedelta(hours=1))
+    world.clock.set(datetime.fromtimestamp(max(c.at for c in edits), UTC) + timedelta(hours=1))
     sync_offers(project, "bolt")
     rows = {(r[0], r[2]): (r[3], r[4]) for r in stored_changes(project, "bolt")}
     start = world.ground_truth_offers("boltmedia", as_of=world.anchor)
@@ -98,18 +102,29 @@ def test_a_sync_after_several_edits_records_the_net_change_per_field(project):
 
 
 def offer(offer_id: int, **changes) -> OfferRow:
-    values = dict(offer_id=offer_id, name=f"X Offer {offer_id}", tune_name=f"Offer {offer_id}", status="active",
-                  payout=Decimal("10.00000"), payout_type="cpa_flat", percent_payout=None, currency="USD",
-                  advertiser_id=None, advertiser=None, offer_url=f"https://o{offer_id}.example.com/?t={{transaction_id}}",
-                  tracking_url="https://t.example/aff_c", postback_url="https://p.example/",
-                  modified_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    values = dict(
+        offer_id=offer_id,
+        name=f"X Offer {offer_id}",
+        tune_name=f"Offer {offer_id}",
+        status="active",
+        payout=Decimal("10.00000"),
+        payout_type="cpa_flat",
+        percent_payout=None,
+        currency="USD",
+        advertiser_id=None,
+        advertiser=None,
+        offer_url=f"https://o{offer_id}.example.com/?t={{transaction_id}}",
+        tracking_url="https://t.example/aff_c",
+        postback_url="https://p.example/",
+        modified_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     values.update(changes)
     return OfferRow(**values)
 
 
 def test_added_and_removed_offers_and_unchanged_fields(tmp_path):
     warehouse = Warehouse(tmp_path / "w.duckdb")
-    moments = [datetime(2026, 1, day, tzinfo=timezone.utc) for day in (2, 3, 4)]
+    moments = [datetime(2026, 1, day, tzinfo=UTC) for day in (2, 3, 4)]
     catalogs = [
         [offer(1), offer(2)],
         [offer(1, payout=Decimal("12.5"), name="Y renamed"), offer(3)],  # prefix-only rename is no change
@@ -119,10 +134,13 @@ def test_added_and_removed_offers_and_unchanged_fields(tmp_path):
     with warehouse.connect() as conn:
         for catalog, moment in zip(catalogs, moments):
             with transaction(conn):
-                stats.append(replace_offers(conn, "n", catalog, import_all=True, synced_at=moment,
-                                            sync_id=f"s{moment.day}"))
-        rows = conn.execute("SELECT sync_id, offer_id, change, field, old_value, new_value FROM tune.offer_changes "
-                            "ORDER BY sync_id, offer_id, change").fetchall()
+                stats.append(
+                    replace_offers(conn, "n", catalog, import_all=True, synced_at=moment, sync_id=f"s{moment.day}")
+                )
+        rows = conn.execute(
+            "SELECT sync_id, offer_id, change, field, old_value, new_value FROM tune.offer_changes "
+            "ORDER BY sync_id, offer_id, change"
+        ).fetchall()
     assert rows == [
         ("s3", 1, "changed", "payout", "10.00000", "12.50000"),
         ("s3", 2, "removed", None, "Offer 2", None),

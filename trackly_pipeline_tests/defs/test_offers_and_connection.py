@@ -27,14 +27,18 @@ def materialize_offers(project, key: str, import_ids: list[int] | None = None) -
 def test_auto_sync_imports_the_whole_catalog_with_links(project):
     assert materialize_offers(project, "acme").success
     truth = project.world.ground_truth_offers("acmenet")
-    rows = project.query("SELECT offer_id, name, payout, imported, tracking_url, postback_url FROM tune.offers "
-                         "WHERE network = 'acme' ORDER BY offer_id")
+    rows = project.query(
+        "SELECT offer_id, name, payout, imported, tracking_url, postback_url FROM tune.offers "
+        "WHERE network = 'acme' ORDER BY offer_id"
+    )
     assert [r[0] for r in rows] == sorted(truth.offer_id)
     assert all(imported for *_, imported, _, _ in rows)
     offer_id, name, _, _, tracking_url, postback_url = rows[0]
     assert name.startswith("ACME ")
-    assert tracking_url == (f"https://clicks.itstracking.com/aff_c?offer_id={offer_id}&aff_id=1001"
-                            "&aff_sub={click_id}&mid={{messageId}}")
+    assert tracking_url == (
+        f"https://clicks.itstracking.com/aff_c?offer_id={offer_id}&aff_id=1001"
+        "&aff_sub={click_id}&mid={{messageId}}"
+    )
     assert postback_url.startswith("https://app.example.com/api/postbacks/tune?")
     assert "click_id={aff_sub}" in postback_url and "payout={payout}" in postback_url
 
@@ -43,13 +47,15 @@ def test_manual_import_marks_only_the_chosen_offers_and_keeps_them(project):
     truth = sorted(project.world.ground_truth_offers("cobaltads").offer_id)
     chosen = truth[:3]
     assert materialize_offers(project, "cobalt", chosen).success
-    imported = [r[0] for r in project.query(
-        "SELECT offer_id FROM tune.offers WHERE network = 'cobalt' AND imported ORDER BY 1")]
+    imported = [
+        r[0] for r in project.query("SELECT offer_id FROM tune.offers WHERE network = 'cobalt' AND imported ORDER BY 1")
+    ]
     assert imported == chosen
     # a later sync (nothing chosen) keeps them imported; the whole catalog stays listed
     assert materialize_offers(project, "cobalt").success
-    assert project.query("SELECT count(*), count(*) FILTER (imported) FROM tune.offers WHERE network = 'cobalt'")[0] == (
-        len(truth), 3)
+    assert project.query("SELECT count(*), count(*) FILTER (imported) FROM tune.offers WHERE network = 'cobalt'")[
+        0
+    ] == (len(truth), 3)
     url = project.query("SELECT tracking_url FROM tune.offers WHERE network = 'cobalt' LIMIT 1")[0][0]
     assert "aff_unique1={{messageId}}" in url  # cobalt carries the message id in affiliate_unique1
 
@@ -77,17 +83,21 @@ def test_connection_job_passes_and_fails_clearly(project, monkeypatch):
     assert ok.success
     monkeypatch.setenv("TUNE_ACME_TOKEN", "wrong-token-for-acme")
     bad = project.defs.get_job_def("tune_acme_test_connection").execute_in_process(
-        instance=project.instance, raise_on_error=False)
+        instance=project.instance, raise_on_error=False
+    )
     assert not bad.success
     message = bad.get_step_failure_events()[0].event_specific_data.error.message
     assert "bad_credentials" in message and "wrong-token-for-acme" not in message
     assert "TUNE rejected the network id or the token (it does not say which)" in message
 
 
-@pytest.mark.parametrize(("override", "outcome"), [
-    ({"network_id": "nosuchnet"}, "bad_credentials"),
-    ({"api_url": "http://127.0.0.1:9/Apiv3/json"}, "unreachable"),
-])
+@pytest.mark.parametrize(
+    ("override", "outcome"),
+    [
+        ({"network_id": "nosuchnet"}, "bad_credentials"),
+        ({"api_url": "http://127.0.0.1:9/Apiv3/json"}, "unreachable"),
+    ],
+)
 def test_connection_command_names_the_problem(project, monkeypatch, capsys, override, outcome):
     project.rebuild(bolt=override)
     monkeypatch.setenv("TRACKLY_CONFIG", str(project.root / "trackly.yaml"))
@@ -107,13 +117,18 @@ def test_an_offer_catalog_short_of_offers_fails_and_forgets_no_choice(project):
     project.server.add_fault(FaultRule("short_page", method="Offer::findAll"))
     result = materialize_offers(project, "cobalt")
     assert not result.success
-    reason = (f"TUNE Offer::findAll said {len(truth):,} offers match but returned {len(truth) - 1:,} over 1 page "
-              f"of 5,000; if the network caps rows per page, lower page_size")
+    reason = (
+        f"TUNE Offer::findAll said {len(truth):,} offers match but returned {len(truth) - 1:,} over 1 page "
+        f"of 5,000; if the network caps rows per page, lower page_size"
+    )
     assert reason in result.get_step_failure_events()[0].event_specific_data.error.message
     assert table_checksums(project) == before
-    assert project.query("SELECT status, error FROM ops.sync_log WHERE network = 'cobalt' AND kind = 'offers' "
-                         "ORDER BY started_at DESC LIMIT 1")[0] == ("failed", f"TuneIncompleteSweepError: {reason}")
+    assert project.query(
+        "SELECT status, error FROM ops.sync_log WHERE network = 'cobalt' AND kind = 'offers' "
+        "ORDER BY started_at DESC LIMIT 1"
+    )[0] == ("failed", f"TuneIncompleteSweepError: {reason}")
 
     assert materialize_offers(project, "cobalt").success
-    assert [r[0] for r in project.query(
-        "SELECT offer_id FROM tune.offers WHERE network = 'cobalt' AND imported ORDER BY 1")] == chosen
+    assert [
+        r[0] for r in project.query("SELECT offer_id FROM tune.offers WHERE network = 'cobalt' AND imported ORDER BY 1")
+    ] == chosen

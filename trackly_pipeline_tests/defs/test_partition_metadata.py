@@ -51,10 +51,14 @@ def test_each_hour_of_a_sync_shows_its_own_counts_and_the_window_once(project):
     truth = window_truth(project)
     truth = truth[truth.network_key == "acme"]
     truth_rows = by_hour(truth.converted_at)
-    stored_rows = Counter(partition_key(hour) for (hour,) in project.query(
-        "SELECT time_bucket(INTERVAL 1 HOUR, converted_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM tune.conversions "
-        "WHERE network = 'acme' AND converted_at >= $start AND converted_at < $end",
-        {"start": end - timedelta(hours=HOURS), "end": end}))
+    stored_rows = Counter(
+        partition_key(hour)
+        for (hour,) in project.query(
+            "SELECT time_bucket(INTERVAL 1 HOUR, converted_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM tune.conversions "
+            "WHERE network = 'acme' AND converted_at >= $start AND converted_at < $end",
+            {"start": end - timedelta(hours=HOURS), "end": end},
+        )
+    )
     assert stored_rows == truth_rows and len(truth_rows) > 24  # many hours, with different counts
     assert len(set(truth_rows.values())) > 1
 
@@ -66,9 +70,13 @@ def test_each_hour_of_a_sync_shows_its_own_counts_and_the_window_once(project):
     # The sweep's own figures appear once, on the last hour, and the hours add up to them.
     assert [k for k, m in sweep.items() if "window" in m] == [keys[-1]]
     last = sweep[keys[-1]]
-    assert last["window_rows"] == last["window_new"] == len(truth) == sum(m["dagster/row_count"] for m in sweep.values())
-    assert last["sync_id"] == project.query("SELECT sync_id FROM ops.sync_log WHERE network = 'acme' "
-                                            "AND kind = 'conversions'")[0][0]
+    assert (
+        last["window_rows"] == last["window_new"] == len(truth) == sum(m["dagster/row_count"] for m in sweep.values())
+    )
+    assert (
+        last["sync_id"]
+        == project.query("SELECT sync_id FROM ops.sync_log WHERE network = 'acme' AND kind = 'conversions'")[0][0]
+    )
 
     attributed = materializations(project, attributed_asset_key("acme"), result.run_id)
     assert sorted(attributed) == keys

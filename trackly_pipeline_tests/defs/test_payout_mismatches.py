@@ -6,8 +6,7 @@ offer's 'currency'. The expectation is computed here from the ground truth, not 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -42,17 +41,23 @@ def flat_raise_project(tmp_path, monkeypatch):
 
 def rebuild(project) -> dg.AssetCheckEvaluation:
     job = project.defs.get_implicit_global_asset_job_def()
-    result = job.execute_in_process(instance=project.instance, asset_selection=[PAYOUT_MISMATCHES],
-                                    raise_on_error=False)
+    result = job.execute_in_process(
+        instance=project.instance, asset_selection=[PAYOUT_MISMATCHES], raise_on_error=False
+    )
     assert result.success
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
     return check
 
 
 def stored(project, key: str) -> dict:
-    return {(offer_id, currency, cause): (n, low, high) for offer_id, currency, cause, n, low, high in project.query(
-        "SELECT offer_id, conversion_currency, likely_cause, conversions, min_paid, max_paid "
-        "FROM analytics.payout_mismatches WHERE network = $network", {"network": key})}
+    return {
+        (offer_id, currency, cause): (n, low, high)
+        for offer_id, currency, cause, n, low, high in project.query(
+            "SELECT offer_id, conversion_currency, likely_cause, conversions, min_paid, max_paid "
+            "FROM analytics.payout_mismatches WHERE network = $network",
+            {"network": key},
+        )
+    }
 
 
 def expected(project, key: str, network_id: str, offers_as_of: datetime, default_currency: str | None = None) -> dict:
@@ -63,13 +68,17 @@ def expected(project, key: str, network_id: str, offers_as_of: datetime, default
     earlier = defaultdict(set)  # payouts an offer had before an edit we synced
     for change in world.offer_changes(network_id):
         if change.kind == "payout" and change.at <= offers_as_of.timestamp():
-            before = datetime.fromtimestamp(change.at - 1, timezone.utc)
-            earlier[change.offer_id].add(world.ground_truth_offers(network_id, as_of=before)
-                                         .set_index("offer_id").loc[change.offer_id, "default_payout"])
+            before = datetime.fromtimestamp(change.at - 1, UTC)
+            earlier[change.offer_id].add(
+                world.ground_truth_offers(network_id, as_of=before)
+                .set_index("offer_id")
+                .loc[change.offer_id, "default_payout"]
+            )
     groups = defaultdict(list)
     for offer_id, currency, payout in project.query(
-            "SELECT offer_id, currency, payout FROM tune.conversions WHERE network = $network AND NOT is_adjustment",
-            {"network": key}):
+        "SELECT offer_id, currency, payout FROM tune.conversions WHERE network = $network AND NOT is_adjustment",
+        {"network": key},
+    ):
         offer = offers.loc[offer_id]
         offer_currency = default_currency if pd.isna(offer.currency) else offer.currency
         if payout == offer.default_payout and (offer_currency is None or currency == offer_currency):
@@ -94,16 +103,20 @@ def test_custom_payouts_and_payout_types_are_told_apart(synced):
     causes = {cause for _, _, cause in mine}
     assert causes == {"custom payout per affiliate", "payout type"}
     # the sandbox pays ~8% of conversions a custom amount (plus ~4% payout edits) on flat offers
-    flat = project.query("SELECT count(*) FROM tune.conversions JOIN tune.offers USING (network, offer_id) "
-                         "WHERE network = 'acme' AND payout_type = 'cpa_flat' AND NOT is_adjustment")[0][0]
+    flat = project.query(
+        "SELECT count(*) FROM tune.conversions JOIN tune.offers USING (network, offer_id) "
+        "WHERE network = 'acme' AND payout_type = 'cpa_flat' AND NOT is_adjustment"
+    )[0][0]
     custom = sum(n for (_, _, cause), (n, _, _) in mine.items() if cause == "custom payout per affiliate")
     assert 0.04 < custom / flat < 0.2
     # nothing to act on: the check passes but lists them
     assert check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["offers: custom payout per affiliate"].value > 0
     assert "custom payout per affiliate" in check.metadata["mismatches"].value
-    row = project.query("SELECT offer_name, offer_payout, typical_paid, min_paid, max_paid, computed_at "
-                        "FROM analytics.payout_mismatches WHERE network = 'acme' LIMIT 1")[0]
+    row = project.query(
+        "SELECT offer_name, offer_payout, typical_paid, min_paid, max_paid, computed_at "
+        "FROM analytics.payout_mismatches WHERE network = 'acme' LIMIT 1"
+    )[0]
     assert row[0].startswith("ACME ") and row[3] <= row[2] <= row[4] and row[5] is not None
 
 
@@ -112,7 +125,7 @@ def test_conversions_paid_the_offers_earlier_payout_are_a_stale_offer_sync(flat_
     world = project.world
     raise_ = payout_raise(world)
     assert project.sync("acme").success
-    world.clock.set(datetime.fromtimestamp(raise_.at, timezone.utc) + timedelta(minutes=30))
+    world.clock.set(datetime.fromtimestamp(raise_.at, UTC) + timedelta(minutes=30))
     assert project.sync("acme").success  # the offer sync sees the raise; conversions keep the old amount
     check = rebuild(project)
     mine = stored(project, "acme")

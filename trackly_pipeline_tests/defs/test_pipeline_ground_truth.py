@@ -46,7 +46,9 @@ def test_every_network_syncs_and_matches_ground_truth(synced_project):
 # Not slow: reads the same synced warehouse as the test above.
 def test_each_attribution_method_occurs(synced_project):
     project = synced_project
-    methods = dict(project.query("SELECT attribution_method, count(*) FROM analytics.attributed_conversions GROUP BY 1"))
+    methods = dict(
+        project.query("SELECT attribution_method, count(*) FROM analytics.attributed_conversions GROUP BY 1")
+    )
     assert set(methods) == {"ad_id_click", "sub_id_click", "sub_id_message", "unattributed"}
     assert all(count > 0 for count in methods.values())
 
@@ -77,14 +79,18 @@ def test_rollup_revenue_equals_ground_truth_to_the_cent(synced_project):
 @pytest.mark.slow
 def test_status_changes_between_two_hourly_runs(synced_project):
     project = synced_project
-    before = dict(((r[0], r[1]), r[2:]) for r in project.query(
-        "SELECT network, conversion_id, status, payout FROM tune.conversions"))
+    before = {
+        (r[0], r[1]): r[2:]
+        for r in project.query("SELECT network, conversion_id, status, payout FROM tune.conversions")
+    }
     project.world.clock.advance(timedelta(days=2))
     for key in NETWORKS:
         assert project.sync(key).success
     truth = window_truth(project)
-    after = {(r[0], r[1]): r[2:] for r in project.query(
-        "SELECT network, conversion_id, status, payout FROM tune.conversions")}
+    after = {
+        (r[0], r[1]): r[2:]
+        for r in project.query("SELECT network, conversion_id, status, payout FROM tune.conversions")
+    }
     changed = [k for k in before if k in after and before[k] != after[k]]
     assert changed, "the sandbox changes statuses as its clock advances"
     transitions = {(before[k][0], after[k][0]) for k in changed}
@@ -100,16 +106,23 @@ def test_seven_day_boundary_and_older_rows_stay(synced):
     start = end - timedelta(days=7)
     outside = project.query(
         "SELECT count(*) FROM tune.conversions WHERE converted_at < $start OR converted_at >= $end",
-        {"start": start, "end": end})[0][0]
+        {"start": start, "end": end},
+    )[0][0]
     assert outside == 0
-    first_rows = project.query("SELECT conversion_id, status, payout FROM tune.conversions "
-                               "WHERE network = 'acme' AND converted_at < $cut ORDER BY 1", {"cut": start + timedelta(days=1)})
+    first_rows = project.query(
+        "SELECT conversion_id, status, payout FROM tune.conversions "
+        "WHERE network = 'acme' AND converted_at < $cut ORDER BY 1",
+        {"cut": start + timedelta(days=1)},
+    )
     assert first_rows
 
     project.world.clock.advance(timedelta(days=3))  # the first day falls out of the window
     assert project.sync("acme").success
-    kept = project.query("SELECT conversion_id, status, payout FROM tune.conversions "
-                         "WHERE network = 'acme' AND converted_at < $cut ORDER BY 1", {"cut": start + timedelta(days=1)})
+    kept = project.query(
+        "SELECT conversion_id, status, payout FROM tune.conversions "
+        "WHERE network = 'acme' AND converted_at < $cut ORDER BY 1",
+        {"cut": start + timedelta(days=1)},
+    )
     assert kept == first_rows  # conversions older than the window stay as they were
 
 

@@ -1,5 +1,6 @@
 """The analysts' copy after real runs: every published table holds exactly the warehouse's rows
 with the same column types, and a run republishes only the months it wrote."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,9 +38,12 @@ def test_the_copy_equals_the_warehouse_and_a_run_republishes_only_its_months(syn
     assert {f[:7] for f in first["tune.conversions"]} == {"2026-10", "2026-11"}
     assert {f[:7] for f in first["analytics.revenue_by_message"]} == {"2026-10", "2026-11"}
     with Warehouse(project.settings.duckdb_path.with_name("trackly_analytics.duckdb")).connect(read_only=True) as conn:
-        kinds = dict(conn.execute(
-            "SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE database_name = 'warehouse' "
-            "AND NOT internal").fetchall())
+        kinds = dict(
+            conn.execute(
+                "SELECT schema_name || '.' || view_name, 'view' FROM duckdb_views() WHERE database_name = 'warehouse' "
+                "AND NOT internal"
+            ).fetchall()
+        )
     non_empty = {table for table in PARTITIONED if project.query(f"SELECT count(*) FROM {table}") != [(0,)]}
     assert set(kinds) == non_empty and len(non_empty) >= 7  # an empty one stays a plain (empty) table
 
@@ -55,8 +59,12 @@ def test_the_copy_equals_the_warehouse_and_a_run_republishes_only_its_months(syn
     assert_copy_equals_warehouse(Warehouse(project.settings.duckdb_path))
     second = published_files(project)
     assert project.query("SELECT count(*) FROM trackly.messages WHERE message_id = 'late0001'") == [(1,)]
-    for table in ("tune.conversions", "analytics.attributed_conversions", "analytics.revenue_by_message",
-                  "trackly.messages"):
+    for table in (
+        "tune.conversions",
+        "analytics.attributed_conversions",
+        "analytics.revenue_by_message",
+        "trackly.messages",
+    ):
         october = {f for f in first[table] if f.startswith("2026-10")}
         assert october and october <= second[table], table  # untouched month: the same file
         november = {f for f in second[table] if f.startswith("2026-11")}
@@ -75,6 +83,8 @@ def test_quarantined_rows_reach_the_copy_run_after_run(project):
     project.world.clock.advance(timedelta(hours=1))
     assert project.sync("acme").success
     assert_copy_equals_warehouse(Warehouse(project.settings.duckdb_path))
-    assert project.query("SELECT count(DISTINCT sync_id), count(DISTINCT reason) > 1 FROM ops.quarantine") == [(2, True)]
+    assert project.query("SELECT count(DISTINCT sync_id), count(DISTINCT reason) > 1 FROM ops.quarantine") == [
+        (2, True)
+    ]
     second = published_files(project)["ops.quarantine"]
     assert first and second and not first & second

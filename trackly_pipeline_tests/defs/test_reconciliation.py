@@ -7,7 +7,7 @@ rows, not with the pipeline's SQL."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,8 @@ def evaluation(result: dg.ExecuteInProcessResult):
 
 def reconcile_now(project, key: str):
     result = project.defs.get_job_def(reconcile_job_name(key)).execute_in_process(
-        instance=project.instance, raise_on_error=False)
+        instance=project.instance, raise_on_error=False
+    )
     assert result.success  # a failing check warns; it never fails the run
     return evaluation(result)
 
@@ -41,7 +42,10 @@ def compared_days(sync_end: datetime, zone: str) -> list[date]:
     start, tz = end - timedelta(days=7), ZoneInfo(zone)
     day, days = start.astimezone(tz).date() - timedelta(days=1), []
     while day <= end.astimezone(tz).date():
-        if datetime.combine(day, time(0), tz) >= start and datetime.combine(day + timedelta(days=1), time(0), tz) <= end:
+        if (
+            datetime.combine(day, time(0), tz) >= start
+            and datetime.combine(day + timedelta(days=1), time(0), tz) <= end
+        ):
             days.append(day)
         day += timedelta(days=1)
     return days
@@ -56,14 +60,19 @@ def expected_differing_days(project, key: str, days: list[date]) -> list[date]:
             truth[(row.date, int(row.offer_id), row.currency)][1] += Decimal(row.payout)
     ours = defaultdict(lambda: [0, Decimal(0)])
     for converted_at, offer_id, currency, status, is_adjustment, payout in project.query(
-            "SELECT converted_at, offer_id, currency, status, is_adjustment, payout FROM tune.conversions "
-            "WHERE network = $network", {"network": key}):
+        "SELECT converted_at, offer_id, currency, status, is_adjustment, payout FROM tune.conversions "
+        "WHERE network = $network",
+        {"network": key},
+    ):
         day = converted_at.astimezone(ZoneInfo(zone)).date()
         if day in days and status == "approved":
             ours[(day, offer_id, currency)][0] += 0 if is_adjustment else 1
             ours[(day, offer_id, currency)][1] += payout
-    differing = {group[0] for group in truth.keys() | ours.keys()
-                 if truth[group][0] != ours[group][0] or abs(truth[group][1] - ours[group][1]) > Decimal("0.01")}
+    differing = {
+        group[0]
+        for group in truth.keys() | ours.keys()
+        if truth[group][0] != ours[group][0] or abs(truth[group][1] - ours[group][1]) > Decimal("0.01")
+    }
     return sorted(differing)
 
 
@@ -91,15 +100,18 @@ def test_reconciliation_passes_fails_on_exactly_the_changed_days_then_passes_aga
     for day in expected:
         assert day.isoformat() in check.description
         assert day.isoformat() in check.metadata["difference_table"].value
-    stored = project.query("SELECT DISTINCT day FROM ops.reconciliation WHERE network = $network AND NOT matches "
-                           "ORDER BY day", {"network": key})
+    stored = project.query(
+        "SELECT DISTINCT day FROM ops.reconciliation WHERE network = $network AND NOT matches ORDER BY day",
+        {"network": key},
+    )
     assert [r[0] for r in stored] == expected
 
     assert project.sync(key, with_offers=False).success
     check = reconcile_now(project, key)
     assert check.passed, check.description
-    assert project.query("SELECT count(*) FROM ops.reconciliation WHERE network = $network AND NOT matches",
-                         {"network": key}) == [(0,)]
+    assert project.query(
+        "SELECT count(*) FROM ops.reconciliation WHERE network = $network AND NOT matches", {"network": key}
+    ) == [(0,)]
 
 
 def test_an_unreachable_report_warns_without_failing_the_run(synced):

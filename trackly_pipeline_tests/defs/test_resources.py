@@ -16,21 +16,38 @@ TOKEN = "s3cr3t-repr-token-4711"
 def test_resource_repr_and_str_never_show_the_token(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNE_REPR_ACME", TOKEN)
     path = tmp_path / "trackly.yaml"
-    path.write_text(yaml.safe_dump({
-        "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
-        "postback_base_url": "https://app.example.com",
-        "networks": [{"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_REPR_ACME",
-                      "api_url": "http://127.0.0.1:9/Apiv3/json", "base_url": "https://t.example.com",
-                      "affiliate_id": "1"}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+                "postback_base_url": "https://app.example.com",
+                "networks": [
+                    {
+                        "key": "acme",
+                        "network_id": "acmenet",
+                        "network_token_env": "TUNE_REPR_ACME",
+                        "api_url": "http://127.0.0.1:9/Apiv3/json",
+                        "base_url": "https://t.example.com",
+                        "affiliate_id": "1",
+                    }
+                ],
+            }
+        )
+    )
     resource = build_definitions(load_config(path)).resources[tune_resource_key("acme")]
     seen: dict = {}
 
     @dg.op(required_resource_keys={"tune_acme"})
     def inspect(context):
         tune = context.resources.tune_acme  # EnvVar resolved: the token is in there now
-        seen.update(repr=repr(tune), str=str(tune), format=f"{tune!r} {tune}", token=tune.token,
-                    secrets=tune.secrets(), client=repr(tune.client()))
+        seen.update(
+            repr=repr(tune),
+            str=str(tune),
+            format=f"{tune!r} {tune}",
+            token=tune.token,
+            secrets=tune.secrets(),
+            client=repr(tune.client()),
+        )
         context.log.info(f"resource: {tune!r}")
 
     @dg.job(resource_defs={"tune_acme": resource})

@@ -48,11 +48,16 @@ def test_a_change_to_an_affiliate_unique_field_resweeps_to_the_ground_truth(proj
     result = run_resweep(project.defs, project.settings, project.instance, plan)
     assert result.success, step_failures(result)
     start, end = partition_hour(plan.first_key), partition_hour(plan.last_key) + timedelta(hours=1)
-    truth = expected_conversions(project.world, start, end, read_fx_rates(project.root / "fx_rates.csv"), "USD",
-                                 network_keys={"cobalt"})
+    truth = expected_conversions(
+        project.world, start, end, read_fx_rates(project.root / "fx_rates.csv"), "USD", network_keys={"cobalt"}
+    )
     want = expected_attribution(project.world, truth).expected_method.value_counts().to_dict()
-    got = dict(project.query("SELECT attribution_method, count(*) FROM analytics.attributed_conversions "
-                             "WHERE network = 'cobalt' GROUP BY 1"))
+    got = dict(
+        project.query(
+            "SELECT attribution_method, count(*) FROM analytics.attributed_conversions "
+            "WHERE network = 'cobalt' GROUP BY 1"
+        )
+    )
     assert got == want
 
 

@@ -65,8 +65,9 @@ def test_a_killed_run_is_failed_and_its_pool_slot_freed(project, tmp_path):
     env = {**os.environ, "TRACKLY_CONFIG": str(project.root / "trackly.yaml"), "DAGSTER_HOME": str(home)}
 
     with dg.DagsterInstance.from_config(str(home)) as instance, open(tmp_path / "child.err", "w") as err:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, first, last], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=err)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, first, last], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
         try:
             deadline = time.monotonic() + 60
             while not (project.server.injected and claimed(instance, pool)):
@@ -111,7 +112,8 @@ def test_a_killed_run_is_failed_and_its_pool_slot_freed(project, tmp_path):
         project.server.clear_faults()
         started = time.monotonic()
         result = project.defs.get_job_def(sync_job_name("acme")).execute_in_process(
-            instance=instance, tags=range_tags(first, last), raise_on_error=False)
+            instance=instance, tags=range_tags(first, last), raise_on_error=False
+        )
         assert result.success
         assert time.monotonic() - started < 60
     assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'acme'")[0][0] > 0

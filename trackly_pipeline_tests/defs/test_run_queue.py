@@ -38,8 +38,21 @@ IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 def submit(env: dict, job: str, tags: dict[str, str]) -> tuple[str, subprocess.Popen]:
     """Queue a run of `job` as the UI's Launch does (the instance's run coordinator), by its id."""
     run_id = str(uuid.uuid4())
-    command = [str(BIN / "dagster"), "job", "launch", "-w", str(ROOT / "workspace.yaml"), "-j", job,
-               "--run-id", run_id, "--tags", json.dumps(tags), "--config-json", json.dumps(IN_PROCESS)]
+    command = [
+        str(BIN / "dagster"),
+        "job",
+        "launch",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-j",
+        job,
+        "--run-id",
+        run_id,
+        "--tags",
+        json.dumps(tags),
+        "--config-json",
+        json.dumps(IN_PROCESS),
+    ]
     return run_id, subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -75,17 +88,24 @@ def test_a_slow_network_holds_one_run_slot_and_starves_no_other_run(project, tmp
     project.rebuild(acme={"page_size": 1})
     home = instance_home(tmp_path)  # the project's dagster.yaml
     env = {**os.environ, "TRACKLY_CONFIG": str(project.root / "trackly.yaml"), "DAGSTER_HOME": str(home)}
-    project.server.add_fault(FaultRule("slow", times=None, method="Report::getConversions", network_id="acmenet",
-                                       delay=2.0))
+    project.server.add_fault(
+        FaultRule("slow", times=None, method="Report::getConversions", network_id="acmenet", delay=2.0)
+    )
     now = project.world.clock.now()
     acme_tags, bolt_tags = (range_tags(*trailing_window(now, days, EARLIEST)) for days in (3, 1))
     began = time.monotonic()
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")], env=env,
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.err", "w"),
-                              start_new_session=True)
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "daemon.err", "w"),  # noqa: SIM115 (the daemon writes it until killed)
+        start_new_session=True,
+    )
     most_acme_active = 0
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
+
             def statuses(run_ids: list[str]) -> list[dg.DagsterRunStatus]:
                 return [instance.get_run_by_id(run_id).status for run_id in run_ids]
 
@@ -98,7 +118,9 @@ def test_a_slow_network_holds_one_run_slot_and_starves_no_other_run(project, tmp
                     most_acme_active = max(most_acme_active, sum(s in ACTIVE for s in statuses(acme)))
                     assert daemon.poll() is None, (tmp_path / "daemon.err").read_text()[-3000:]
                     if time.monotonic() > deadline:
-                        assert until is None, f"{what} after {seconds:.0f} s; acme {statuses(acme)}, others {statuses(others)}"
+                        assert until is None, (
+                            f"{what} after {seconds:.0f} s; acme {statuses(acme)}, others {statuses(others)}"
+                        )
                         return
                     time.sleep(0.5)
 
@@ -108,7 +130,9 @@ def test_a_slow_network_holds_one_run_slot_and_starves_no_other_run(project, tmp
             # every few seconds); they would wait inside for acme's pool, each holding a slot.
             watch(15)
             others = submit_all(env, [(sync_job_name("bolt"), bolt_tags), (FRESHNESS_JOB, {})])
-            watch(120, lambda: all(s in DONE for s in statuses(others)), "bolt's run and the freshness job never finished")
+            watch(
+                120, lambda: all(s in DONE for s in statuses(others)), "bolt's run and the freshness job never finished"
+            )
             finished = time.monotonic()
 
             assert statuses(others) == [dg.DagsterRunStatus.SUCCESS] * 2
@@ -119,5 +143,7 @@ def test_a_slow_network_holds_one_run_slot_and_starves_no_other_run(project, tmp
         project.server.clear_faults()
         stop_process_group(daemon)
     assert project.query("SELECT count(*) FROM analytics.attributed_conversions WHERE network = 'bolt'")[0][0] > 0
-    print(f"bolt and sync_freshness finished {finished - began:.0f} s after the daemon started; "
-          f"acme paged {len(project.server.injected)} slow pages")
+    print(
+        f"bolt and sync_freshness finished {finished - began:.0f} s after the daemon started; "
+        f"acme paged {len(project.server.injected)} slow pages"
+    )

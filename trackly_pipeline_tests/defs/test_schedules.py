@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +16,7 @@ from trackly_pipeline.defs.partitions import range_tags
 
 pytestmark = pytest.mark.slow
 
-TICK = datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
+TICK = datetime(2026, 11, 20, 12, 5, tzinfo=UTC)
 PROJECT_INSTANCE = Path(__file__).resolve().parents[2] / ".dagster_home" / "dagster.yaml"
 
 
@@ -58,16 +58,20 @@ def test_ticks_before_the_first_partition_are_skipped(project):
     no hour to sync, and must not launch a run over a reversed range (which would 'succeed' with
     nothing swept and log a success in ops.sync_log)."""
     assert project.settings.partitions_start == "2026-01-01-00:00"  # the default
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for tick in (start - timedelta(days=3), start - timedelta(minutes=55), start + timedelta(minutes=5)):
         result = tick_result(project, "tune_acme_hourly", tick)
         assert result.run_requests == [] and "partitions_start 2026-01-01 00:00" in result.skip_message
     first = evaluate(project, "tune_acme_hourly", start + timedelta(hours=1, minutes=5))  # one hour so far
     assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) == (
-        "2026-01-01-00:00", "2026-01-01-00:00")
+        "2026-01-01-00:00",
+        "2026-01-01-00:00",
+    )
     wide = evaluate(project, "tune_acme_hourly", start + timedelta(hours=3, minutes=5))  # the wide sweep's hour
     assert (wide.tags["dagster/asset_partition_range_start"], wide.tags["dagster/asset_partition_range_end"]) == (
-        "2026-01-01-00:00", "2026-01-01-02:00")
+        "2026-01-01-00:00",
+        "2026-01-01-02:00",
+    )
 
 
 def test_tick_asks_for_the_trailing_seven_days_of_hours(project):
@@ -76,8 +80,10 @@ def test_tick_asks_for_the_trailing_seven_days_of_hours(project):
     assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20-11:00"
     partitions = project.defs.get_repository_def().get_job("tune_acme_sync").partitions_def
     keys = partitions.get_partition_keys_in_range(
-        dg.PartitionKeyRange(request.tags["dagster/asset_partition_range_start"],
-                             request.tags["dagster/asset_partition_range_end"]))
+        dg.PartitionKeyRange(
+            request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
+        )
+    )
     assert len(keys) == 7 * 24
 
 
@@ -126,9 +132,13 @@ def test_wide_sweep_catches_changes_older_than_the_window(project):
     old = {r.conversion_id: r.status for r in old.itertuples() if r.network_key == "acme"}
 
     def stored_old() -> dict:
-        return dict(project.query(
-            "SELECT conversion_id, status FROM tune.conversions WHERE network = 'acme' "
-            "AND converted_at >= $s AND converted_at < $e", {"s": end - timedelta(days=20), "e": end - timedelta(days=7)}))
+        return dict(
+            project.query(
+                "SELECT conversion_id, status FROM tune.conversions WHERE network = 'acme' "
+                "AND converted_at >= $s AND converted_at < $e",
+                {"s": end - timedelta(days=20), "e": end - timedelta(days=7)},
+            )
+        )
 
     assert project.sync("acme").success  # the hourly 7-day sweep
     stale = {k for k, v in old.items() if stored_old().get(k) != v}
@@ -141,10 +151,12 @@ def acme_run(project, instance: dg.DagsterInstance, status: dg.DagsterRunStatus,
     """A run of acme's sync job, as its schedule tags it, in `status` on `instance`."""
     job = project.defs.get_job_def("tune_acme_sync")
     # Where the daemon would launch a queued run from: the code location of workspace.yaml.
-    origin = RemoteJobOrigin(RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("trackly_pipeline"), "__repository__"),
-                             job.name)
-    return instance.create_run_for_job(job, status=status, tags={"trackly/network": "acme", "trackly/sweep": sweep},
-                                       remote_job_origin=origin)
+    origin = RemoteJobOrigin(
+        RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("trackly_pipeline"), "__repository__"), job.name
+    )
+    return instance.create_run_for_job(
+        job, status=status, tags={"trackly/network": "acme", "trackly/sweep": sweep}, remote_job_origin=origin
+    )
 
 
 def test_tick_is_skipped_while_the_network_has_a_run_queued_or_in_progress(project):
@@ -158,7 +170,8 @@ def test_tick_is_skipped_while_the_network_has_a_run_queued_or_in_progress(proje
             assert result.run_requests == []
             assert result.skip_message == (
                 f"network 'acme' has a run queued or in progress: {run.run_id} ({status.value}); "
-                "the first tick after it ends sweeps these hours")
+                "the first tick after it ends sweeps these hours"
+            )
             assert evaluate(project, "tune_bolt_hourly", TICK, instance).tags["trackly/network"] == "bolt"
             assert len(tick_result(project, "sync_freshness_hourly", TICK, instance).run_requests) == 1
             instance.report_run_failed(run)
@@ -166,24 +179,32 @@ def test_tick_is_skipped_while_the_network_has_a_run_queued_or_in_progress(proje
 
 
 def test_tick_is_skipped_while_a_run_launched_from_the_asset_graph_sweeps_the_network(project):
-    """"Materialize" of acme's conversions in the asset graph runs Dagster's implicit asset job,
+    """ "Materialize" of acme's conversions in the asset graph runs Dagster's implicit asset job,
     which carries no network tag: acme's tick still sees it (by its assets) and is skipped; a run
     of bolt's assets does not skip acme's tick."""
     job = project.defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
-        bolt = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED,
-                                           asset_selection=frozenset({conversions_asset_key("bolt")}),
-                                           tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"))
+        bolt = instance.create_run_for_job(
+            job,
+            status=dg.DagsterRunStatus.STARTED,
+            asset_selection=frozenset({conversions_asset_key("bolt")}),
+            tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"),
+        )
         assert evaluate(project, "tune_acme_hourly", TICK, instance).tags["trackly/network"] == "acme"
         instance.report_run_failed(bolt)
-        acme = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED,
-                                           asset_selection=frozenset({conversions_asset_key("acme")}),
-                                           tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"))
+        acme = instance.create_run_for_job(
+            job,
+            status=dg.DagsterRunStatus.STARTED,
+            asset_selection=frozenset({conversions_asset_key("acme")}),
+            tags=range_tags("2026-11-13-12:00", "2026-11-20-11:00"),
+        )
         assert "trackly/network" not in acme.tags
         result = tick_result(project, "tune_acme_hourly", TICK, instance)
         assert result.run_requests == []
-        assert result.skip_message == (f"network 'acme' has a run queued or in progress: {acme.run_id} (STARTED); "
-                                       "the first tick after it ends sweeps these hours")
+        assert result.skip_message == (
+            f"network 'acme' has a run queued or in progress: {acme.run_id} (STARTED); "
+            "the first tick after it ends sweeps these hours"
+        )
 
 
 def test_a_test_connection_run_neither_waits_for_the_network_nor_skips_its_tick(project):
@@ -207,7 +228,9 @@ def test_the_daily_wide_sweep_queues_behind_an_hourly_run_and_never_piles_up(pro
         wide = acme_run(project, instance, dg.DagsterRunStatus.QUEUED, "wide")
         result = tick_result(project, "tune_acme_hourly", wide_tick + timedelta(days=1), instance)
         assert result.run_requests == []
-        assert result.skip_message.startswith(f"network 'acme' has a wide sweep queued or in progress: {wide.run_id} (QUEUED)")
+        assert result.skip_message.startswith(
+            f"network 'acme' has a wide sweep queued or in progress: {wide.run_id} (QUEUED)"
+        )
         assert hourly.run_id not in result.skip_message
 
 
@@ -218,5 +241,5 @@ def test_each_run_has_a_runtime_limit_sized_to_its_window(project):
     assert yaml.safe_load(PROJECT_INSTANCE.read_text())["run_monitoring"]["max_runtime_seconds"] == 3600
     assert evaluate(project, "tune_acme_hourly", TICK).tags["dagster/max_runtime"] == "3600"
     assert evaluate(project, "tune_acme_hourly", TICK.replace(hour=3)).tags["dagster/max_runtime"] == "23143"
-    first_hours = evaluate(project, "tune_acme_hourly", datetime(2026, 1, 1, 2, 5, tzinfo=timezone.utc))
+    first_hours = evaluate(project, "tune_acme_hourly", datetime(2026, 1, 1, 2, 5, tzinfo=UTC))
     assert first_hours.tags["dagster/max_runtime"] == "3600"  # a 2-hour window: the floor

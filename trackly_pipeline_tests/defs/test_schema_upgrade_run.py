@@ -1,5 +1,6 @@
 """A scheduled run that meets a warehouse written by an older version upgrades it and says so in
 its Dagster event log (dagster.yaml manages the warehouse layer's Python logger)."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -20,8 +21,9 @@ def test_a_run_that_upgrades_the_warehouse_logs_it_in_the_event_log(project):
     with dg.instance_for_test(overrides=yaml.safe_load(PROJECT_INSTANCE.read_text())) as instance:
         result = project.sync("acme", with_offers=False, instance=instance)
         assert result.success
-        messages = [record.user_message for record in instance.all_logs(result.run_id)
-                    if "upgraded" in record.user_message]
+        messages = [
+            record.user_message for record in instance.all_logs(result.run_id) if "upgraded" in record.user_message
+        ]
     assert len(messages) == 1
     assert "analytics.revenue_by_creative.revenue_per_send" in messages[0]
     assert str(project.settings.duckdb_path) in messages[0]

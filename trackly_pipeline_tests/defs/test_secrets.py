@@ -65,15 +65,18 @@ def test_no_token_anywhere_after_every_fault(project, tmp_path, capfd, caplog):
         result = failed_connection.execute_in_process(instance=instance, raise_on_error=False)
         errors += [event.event_specific_data.error.to_string() for event in result.get_step_failure_events()]
         run_configs = [str(run.run_config) for run in instance.get_runs()]
-        event_text = [str(entry) for run in instance.get_runs()
-                      for entry in instance.all_logs(run.run_id)]
+        event_text = [str(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)]
 
     assert len(errors) >= 4, "the lasting faults and the failed connection test did fail"
     assert {kind for kind, _, _ in project.server.injected} >= {rule.kind for rule in FAULTS} - {"invalid_token"}
     captured = capfd.readouterr()
     texts = {
-        "stdout": captured.out, "stderr": captured.err, "logs": caplog.text,
-        "errors": "\n".join(errors), "run config": "\n".join(run_configs), "event log": "\n".join(event_text),
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "logs": caplog.text,
+        "errors": "\n".join(errors),
+        "run config": "\n".join(run_configs),
+        "event log": "\n".join(event_text),
     }
     for token in tokens:
         for where, text in texts.items():

@@ -21,8 +21,9 @@ SHARING = ("acme", "acme2")  # both on network id acmenet, affiliate ids 1001 an
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Project:
     """The usual project (seed 11) over a world with acme's second account, configured as a fourth key."""
-    world = SandboxWorld.generate(seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800,
-                                  accounts=SECOND_ACCOUNTS)
+    world = SandboxWorld.generate(
+        seed=11, anchor=ANCHOR, history_days=20, conversions_per_network=800, accounts=SECOND_ACCOUNTS
+    )
     server, project = make_project(world, tmp_path, monkeypatch)
     yield project
     server.stop()
@@ -30,8 +31,11 @@ def project(tmp_path, monkeypatch) -> Project:
 
 def test_clicks_count_once_for_the_key_they_were_logged_for_and_each_key_earns_its_own_revenue(project):
     assert [(n.key, n.network_id, n.affiliate_id) for n in project.settings.networks] == [
-        ("acme", "acmenet", "1001"), ("bolt", "boltmedia", "2002"), ("cobalt", "cobaltads", "3003"),
-        ("acme2", "acmenet", "1002")]
+        ("acme", "acmenet", "1001"),
+        ("bolt", "boltmedia", "2002"),
+        ("cobalt", "cobaltads", "3003"),
+        ("acme2", "acmenet", "1002"),
+    ]
     for key in SHARING:
         assert project.sync(key).success, key
 
@@ -57,8 +61,7 @@ def test_clicks_count_once_for_the_key_they_were_logged_for_and_each_key_earns_i
     assert stored == set(zip(truth.network_key, truth.conversion_id.astype(int)))
 
     def revenue(sql: str) -> dict:
-        return {tuple(r[:-1]): Decimal(r[-1]).quantize(Decimal("0.01")) for r in project.query(sql)
-                if r[-1] != 0}
+        return {tuple(r[:-1]): Decimal(r[-1]).quantize(Decimal("0.01")) for r in project.query(sql) if r[-1] != 0}
 
     def nonzero(totals: dict) -> dict:
         return {k: v for k, v in totals.items() if v != 0}

@@ -55,7 +55,9 @@ def split_everywhere(form: str) -> list[str]:
 
 
 def request_url(api_url: str, target: str, method: str) -> str:
-    return f"{api_url}?" + urlencode({"NetworkId": "acmenet", "NetworkToken": TOKEN, "Target": target, "Method": method})
+    return f"{api_url}?" + urlencode(
+        {"NetworkId": "acmenet", "NetworkToken": TOKEN, "Target": target, "Method": method}
+    )
 
 
 def quoting_the_url(api_url: str) -> list[str]:
@@ -68,10 +70,20 @@ def quoting_the_url(api_url: str) -> list[str]:
         f"<html><body><h1>502 Bad Gateway</h1><p>upstream failed for GET {url}</p></body></html>",
         f"Moved: /login?next={quote(url, safe='')} ({lower_hex(quote(url, safe=''))})",
         no_response,
-        json.dumps({"request": echo, "response": {
-            "status": -1, "data": "", "errorMessage": f"API key {TOKEN} is not valid for {url}",
-            "errors": [{"publicMessage": f"Invalid NetworkToken {quote_plus(TOKEN)}", "err_msg": f"echo {url}"},
-                       {"publicMessage": f"token {lower_hex(quote_plus(TOKEN))} refused"}]}}),
+        json.dumps(
+            {
+                "request": echo,
+                "response": {
+                    "status": -1,
+                    "data": "",
+                    "errorMessage": f"API key {TOKEN} is not valid for {url}",
+                    "errors": [
+                        {"publicMessage": f"Invalid NetworkToken {quote_plus(TOKEN)}", "err_msg": f"echo {url}"},
+                        {"publicMessage": f"token {lower_hex(quote_plus(TOKEN))} refused"},
+                    ],
+                },
+            }
+        ),
         json.dumps({"request": echo, "response": {"errors": {"publicMessage": f"Network id is not valid ({url})"}}}),
     ]
 
@@ -99,10 +111,15 @@ def duckdb_text(path: Path) -> str:
     if not path.exists():
         return ""
     with duckdb.connect(str(path), read_only=True) as conn:
-        names = conn.execute("SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
-                             "WHERE table_catalog = current_database()").fetchall()
-        return "\n".join(str(row) for catalog, schema, table in names
-                         for row in conn.execute(f'SELECT * FROM "{catalog}"."{schema}"."{table}"').fetchall())
+        names = conn.execute(
+            "SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database()"
+        ).fetchall()
+        return "\n".join(
+            str(row)
+            for catalog, schema, table in names
+            for row in conn.execute(f'SELECT * FROM "{catalog}"."{schema}"."{table}"').fetchall()
+        )
 
 
 def files_text(root: Path) -> str:
@@ -172,7 +189,11 @@ def test_no_piece_of_the_token_reaches_any_sink(project, tmp_path, monkeypatch, 
         "exception texts": "\n".join(errors),
     }
     assert len(errors) >= 2 and "FAIL" in captured.out, "the hostile replies did fail the runs and the CLI"
-    assert [where for where, text in sinks.items() if not text.strip()] == [], "a sink with nothing in it proves nothing"
+    assert [where for where, text in sinks.items() if not text.strip()] == [], (
+        "a sink with nothing in it proves nothing"
+    )
     leaked = leaks(sinks)
     assert leaked == {}, f"{len(leaked)} of {len(sinks)} sinks hold pieces of the token:\n" + "\n".join(
-        f"{where}: {len(needles)} pieces, e.g. ...{in_context(sinks[where], needles[0])}..." for where, needles in leaked.items())
+        f"{where}: {len(needles)} pieces, e.g. ...{in_context(sinks[where], needles[0])}..."
+        for where, needles in leaked.items()
+    )

@@ -5,7 +5,7 @@ check, never deleted; a capitalized status is simply read; once readable again t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -20,7 +20,7 @@ CONVERSIONS = dg.AssetKey(["tune", "acme", "conversions"])
 
 
 def moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def check(result: dg.ExecuteInProcessResult):
@@ -30,31 +30,49 @@ def check(result: dg.ExecuteInProcessResult):
 
 def metadata(result: dg.ExecuteInProcessResult) -> dict:
     """The sweep's figures (on the run's last hour)."""
-    event = next(e for e in result.get_asset_materialization_events()
-                 if e.asset_key == CONVERSIONS and "window" in e.materialization.metadata)
+    event = next(
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == CONVERSIONS and "window" in e.materialization.metadata
+    )
     return {key: value.value for key, value in event.materialization.metadata.items()}
 
 
 def rows(project, ids) -> dict[int, tuple]:
-    return {r[0]: r[1:] for r in project.query(
-        "SELECT conversion_id, status, payout, first_seen_at, last_seen_at, held_since FROM tune.conversions "
-        "WHERE network = 'acme' AND conversion_id IN (SELECT unnest($ids))", {"ids": sorted(ids)})}
+    return {
+        r[0]: r[1:]
+        for r in project.query(
+            "SELECT conversion_id, status, payout, first_seen_at, last_seen_at, held_since FROM tune.conversions "
+            "WHERE network = 'acme' AND conversion_id IN (SELECT unnest($ids))",
+            {"ids": sorted(ids)},
+        )
+    }
 
 
 def attributed(project, ids) -> dict[int, tuple]:
-    return {r[0]: r[1:] for r in project.query(
-        "SELECT conversion_id, * EXCLUDE (conversion_id, attributed_at) FROM analytics.attributed_conversions "
-        "WHERE network = 'acme' AND conversion_id IN (SELECT unnest($ids))", {"ids": sorted(ids)})}
+    return {
+        r[0]: r[1:]
+        for r in project.query(
+            "SELECT conversion_id, * EXCLUDE (conversion_id, attributed_at) FROM analytics.attributed_conversions "
+            "WHERE network = 'acme' AND conversion_id IN (SELECT unnest($ids))",
+            {"ids": sorted(ids)},
+        )
+    }
 
 
 def last_sync_log(project) -> tuple:
-    return project.query("SELECT held, quarantined, status FROM ops.sync_log WHERE network = 'acme' "
-                         "AND kind = 'conversions' ORDER BY started_at DESC LIMIT 1")[0]
+    return project.query(
+        "SELECT held, quarantined, status FROM ops.sync_log WHERE network = 'acme' "
+        "AND kind = 'conversions' ORDER BY started_at DESC LIMIT 1"
+    )[0]
 
 
 def ledger(project, change: str) -> list[tuple]:
-    return project.query("SELECT conversion_id, seen_at, status, previous_status FROM tune.conversion_changes "
-                         "WHERE network = 'acme' AND change = $change ORDER BY ALL", {"change": change})
+    return project.query(
+        "SELECT conversion_id, seen_at, status, previous_status FROM tune.conversion_changes "
+        "WHERE network = 'acme' AND change = $change ORDER BY ALL",
+        {"change": change},
+    )
 
 
 def rollup_total(project) -> object:
@@ -62,8 +80,10 @@ def rollup_total(project) -> object:
 
 
 def approved_total(project) -> object:
-    return project.query("SELECT sum(payout_reporting) FROM analytics.attributed_conversions "
-                         "WHERE network = 'acme' AND status = 'approved'")[0][0]
+    return project.query(
+        "SELECT sum(payout_reporting) FROM analytics.attributed_conversions "
+        "WHERE network = 'acme' AND status = 'approved'"
+    )[0][0]
 
 
 def test_stored_conversions_sent_back_unreadable_are_held_then_heal(synced):
@@ -90,14 +110,20 @@ def test_stored_conversions_sent_back_unreadable_are_held_then_heal(synced):
     held = rows(project, unreadable)
     (seen_at,) = {row[-1] for row in held.values()}
     assert seen_at is not None
-    assert {i: row[:-1] for i, row in held.items()} == {i: before[i][:-1] for i in unreadable}  # kept, first_seen_at too
+    assert {i: row[:-1] for i, row in held.items()} == {
+        i: before[i][:-1] for i in unreadable
+    }  # kept, first_seen_at too
     assert attributed(project, unreadable) == before_attributed  # attribution and revenue unchanged
     assert rollup_total(project) == approved_total(project)
     assert_matches_ground_truth(project, "acme")  # the truth: the last good state
     assert ledger(project, "quarantined") == sorted((i, seen_at, before[i][0], before[i][0]) for i in unreadable)
     assert not ledger(project, "vanished")
-    as_of = dict(((r[0], (r[1], r[2])) for r in project.query(
-        "SELECT conversion_id, status, payout FROM tune.conversions_as_of(now()) WHERE network = 'acme'")))
+    as_of = {
+        r[0]: (r[1], r[2])
+        for r in project.query(
+            "SELECT conversion_id, status, payout FROM tune.conversions_as_of(now()) WHERE network = 'acme'"
+        )
+    }
     assert {i: as_of[i] for i in unreadable} == {i: before[i][:2] for i in unreadable}
     # the capitalized status is read, not quarantined
     assert rows(project, [capitalized])[capitalized][0] == served.status[capitalized]

@@ -1,14 +1,16 @@
 """Shared fixtures: one small world per session, a fresh server per test, and a TUNE caller."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 
 from .tunecalls import Tune
 
-ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """Failures TUNE reports, the rate limit, credential hygiene, loopback binding and control endpoints."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,9 @@ def test_wrong_token_is_answered_as_recorded(tune, server):
     for token in ("sbx-wrong", "", server.world.token_for("boltmedia")):  # another network's token is wrong here too
         reply = tune.raw("Offer", "findAll", token=token)
         assert (reply.status_code, reply.text) == (200, INVALID_NETWORK_BODY)
-    missing = requests.get(server.api_url, params={"Target": "Report", "Method": "getConversions", "NetworkId": "acmenet"}, timeout=5)
+    missing = requests.get(
+        server.api_url, params={"Target": "Report", "Method": "getConversions", "NetworkId": "acmenet"}, timeout=5
+    )
     assert (missing.status_code, missing.text) == (200, INVALID_NETWORK_BODY)
 
 
@@ -41,10 +44,15 @@ def test_unknown_target_or_method(tune):
 
 def test_token_without_report_access():
     limited = SandboxNetwork("dim", "dimnet", "UTC", "USD", ("USD",), "aff_sub", "9", report_access=False)
-    world = SandboxWorld.generate(seed=3, networks=(DEFAULT_NETWORKS[0], limited), history_days=3, conversions_per_network=50)
+    world = SandboxWorld.generate(
+        seed=3, networks=(DEFAULT_NETWORKS[0], limited), history_days=3, conversions_per_network=50
+    )
     with SandboxServer(world) as server:
         tune = Tune(server, "dimnet")
-        assert tune.error("Report", "getConversions", fields("Stat.id")) == "API key does not have permission to access Report"
+        assert (
+            tune.error("Report", "getConversions", fields("Stat.id"))
+            == "API key does not have permission to access Report"
+        )
         assert tune.data("Offer", "findAll")  # offers are still readable
         assert Tune(server).data("Report", "getConversions", fields("Stat.id"))["count"] > 0
 
@@ -54,8 +62,13 @@ def test_rate_limit_is_enforced_per_network_in_fixed_windows(world):
         tune = Tune(server)
         replies = [tune.call("Application", "getTimezone") for _ in range(7)]
         assert [r["response"]["status"] for r in replies] == [1] * 5 + [-1] * 2
-        assert replies[5]["response"]["errorMessage"] == "API usage exceeded rate limit.  Configured: 5/1s window; Your usage: 6."
-        assert replies[6]["response"]["errors"] == [{"publicMessage": "API usage exceeded rate limit.  Configured: 5/1s window; Your usage: 7."}]
+        assert (
+            replies[5]["response"]["errorMessage"]
+            == "API usage exceeded rate limit.  Configured: 5/1s window; Your usage: 6."
+        )
+        assert replies[6]["response"]["errors"] == [
+            {"publicMessage": "API usage exceeded rate limit.  Configured: 5/1s window; Your usage: 7."}
+        ]
         assert Tune(server, "boltmedia").data("Application", "getTimezone")  # other networks have their own window
         time.sleep(1.05)
         assert tune.data("Application", "getTimezone")  # a new window
@@ -118,7 +131,10 @@ def test_control_endpoints_move_the_clock(world):
         clock = "/_sandbox/clock"
         assert control(server, "GET", clock).json() == {"now": "2026-11-20T12:00:00+00:00"}
         assert control(server, "POST", clock, {"advance_seconds": 3600}).json() == {"now": "2026-11-20T13:00:00+00:00"}
-        assert control(server, "POST", clock, {"now": "2026-11-21T00:00:00+00:00"}).json()["now"] == "2026-11-21T00:00:00+00:00"
+        assert (
+            control(server, "POST", clock, {"now": "2026-11-21T00:00:00+00:00"}).json()["now"]
+            == "2026-11-21T00:00:00+00:00"
+        )
         assert own.clock.now().isoformat() == "2026-11-21T00:00:00+00:00"
         assert control(server, "POST", clock, {"later": 1}).status_code == 400
         assert control(server, "GET", "/_sandbox/nothing").status_code == 404

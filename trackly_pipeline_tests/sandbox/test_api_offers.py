@@ -1,4 +1,5 @@
 """Offer::* and Application::getTimezone over real HTTP: envelope shapes, fields, filters, sorting."""
+
 from __future__ import annotations
 
 import math
@@ -44,7 +45,9 @@ def test_no_match_is_an_empty_list_in_both_shapes(tune):
 
 def test_filters_equality_lists_operators_and_or(tune, world):
     offers = world.offers("acmenet")
-    statuses = tune.data("Offer", "findAll", [("filters[status][]", "active"), ("filters[status][]", "paused"), *fields("status")])
+    statuses = tune.data(
+        "Offer", "findAll", [("filters[status][]", "active"), ("filters[status][]", "paused"), *fields("status")]
+    )
     assert {e["Offer"]["status"] for e in statuses.values()} == {"active", "paused"}
     assert len(statuses) == sum(o.status in ("active", "paused") for o in offers)
 
@@ -63,7 +66,9 @@ def test_filters_equality_lists_operators_and_or(tune, world):
 
 
 def test_sort_and_contain_advertiser(tune, world):
-    data = tune.data("Offer", "findAll", [("sort[default_payout]", "desc"), ("sort[id]", "asc"), ("contain[]", "Advertiser")])
+    data = tune.data(
+        "Offer", "findAll", [("sort[default_payout]", "desc"), ("sort[id]", "asc"), ("contain[]", "Advertiser")]
+    )
     payouts = [float(e["Offer"]["default_payout"]) for e in data.values()]
     assert payouts == sorted(payouts, reverse=True)
     by_id = {o.offer_id: o for o in world.offers("acmenet")}
@@ -72,7 +77,10 @@ def test_sort_and_contain_advertiser(tune, world):
         if advertiser is None:
             assert entry["Advertiser"] == []
         else:
-            assert (entry["Advertiser"]["id"], entry["Advertiser"]["company"]) == (str(advertiser.id), advertiser.company)
+            assert (entry["Advertiser"]["id"], entry["Advertiser"]["company"]) == (
+                str(advertiser.id),
+                advertiser.company,
+            )
             assert entry["Offer"]["advertiser_id"] == str(advertiser.id)
 
 
@@ -101,8 +109,14 @@ def test_request_is_echoed_like_tune_token_included(tune, server):
     """TUNE echoes every parameter sent, the token too (tune-api.md 2.1); the client redacts it."""
     body = tune.call("Offer", "findAll", [("filters[id]", "62"), ("contain[]", "Country")])
     assert body["request"] == {
-        "Target": "Offer", "Format": "json", "Service": "HasOffers", "Version": "2", "Method": "findAll",
-        "NetworkId": "acmenet", "NetworkToken": server.world.token_for("acmenet"), "filters": {"id": "62"},
+        "Target": "Offer",
+        "Format": "json",
+        "Service": "HasOffers",
+        "Version": "2",
+        "Method": "findAll",
+        "NetworkId": "acmenet",
+        "NetworkToken": server.world.token_for("acmenet"),
+        "filters": {"id": "62"},
         "contain": ["Country"],
     }
     assert body["response"]["errors"] == [] and body["response"]["errorMessage"] is None
@@ -117,7 +131,11 @@ def test_json_is_php_flavoured(tune, server):
 
 
 def test_get_timezone(tune):
-    for network_id, zone in (("acmenet", "America/New_York"), ("boltmedia", "Europe/Berlin"), ("cobaltads", "Asia/Kolkata")):
+    for network_id, zone in (
+        ("acmenet", "America/New_York"),
+        ("boltmedia", "Europe/Berlin"),
+        ("cobaltads", "Asia/Kolkata"),
+    ):
         data = tune.data("Application", "getTimezone", network_id=network_id)
         assert data["Timezone"]["name"] == zone
     assert tune.data("Application", "getTimezone", network_id="cobaltads")["Timezone"]["gmt_offset"] == "+05:30"

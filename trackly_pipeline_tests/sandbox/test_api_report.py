@@ -1,4 +1,5 @@
 """Report::getConversions over real HTTP: rows, paging math, filters in network time, the clock."""
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,32 @@ from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWor
 from .tunecalls import Tune, between, fields
 
 ALL_FIELDS = fields(
-    "Stat.id", "Stat.tune_event_id", "Stat.ad_id", "Stat.datetime", "Stat.offer_id", "Stat.affiliate_id",
-    "Stat.goal_id", "Stat.status", "Stat.status_code", "Stat.is_adjustment", "Stat.payout", "Stat.revenue",
-    "Stat.sale_amount", "Stat.currency", "Stat.affiliate_info1", "Stat.affiliate_info2", "Stat.affiliate_info3",
-    "Stat.affiliate_info4", "Stat.affiliate_info5", "Stat.source", "ConversionsMobile.affiliate_unique1",
-    "ConversionsMobile.affiliate_unique2", "ConversionsMobile.affiliate_unique3", "ConversionsMobile.affiliate_unique4",
-    "ConversionsMobile.affiliate_unique5", "Offer.name",
+    "Stat.id",
+    "Stat.tune_event_id",
+    "Stat.ad_id",
+    "Stat.datetime",
+    "Stat.offer_id",
+    "Stat.affiliate_id",
+    "Stat.goal_id",
+    "Stat.status",
+    "Stat.status_code",
+    "Stat.is_adjustment",
+    "Stat.payout",
+    "Stat.revenue",
+    "Stat.sale_amount",
+    "Stat.currency",
+    "Stat.affiliate_info1",
+    "Stat.affiliate_info2",
+    "Stat.affiliate_info3",
+    "Stat.affiliate_info4",
+    "Stat.affiliate_info5",
+    "Stat.source",
+    "ConversionsMobile.affiliate_unique1",
+    "ConversionsMobile.affiliate_unique2",
+    "ConversionsMobile.affiliate_unique3",
+    "ConversionsMobile.affiliate_unique4",
+    "ConversionsMobile.affiliate_unique5",
+    "Offer.name",
 )
 
 
@@ -40,8 +61,16 @@ def test_rows_render_the_ground_truth(tune, world):
             expected = truth.loc[int(stat["id"])]
             local = expected.converted_at.tz_convert(network.timezone).strftime("%Y-%m-%d %H:%M:%S")
             assert stat["datetime"] == local
-            assert (stat["tune_event_id"], stat["ad_id"], stat["status"]) == (expected.tune_event_id, expected.ad_id or "", expected.status)
-            assert (stat["offer_id"], stat["goal_id"], stat["affiliate_id"]) == (str(expected.offer_id), str(expected.goal_id), network.affiliate_id)
+            assert (stat["tune_event_id"], stat["ad_id"], stat["status"]) == (
+                expected.tune_event_id,
+                expected.ad_id or "",
+                expected.status,
+            )
+            assert (stat["offer_id"], stat["goal_id"], stat["affiliate_id"]) == (
+                str(expected.offer_id),
+                str(expected.goal_id),
+                network.affiliate_id,
+            )
             assert stat["status_code"] == str(expected.status_code)
             assert stat["is_adjustment"] == ("1" if expected.is_adjustment else "0")
             assert Decimal(stat["payout"]) == expected.payout and stat["payout"].endswith("000")
@@ -68,19 +97,26 @@ def test_pagination_math_and_stable_paging(tune, limit):
     pages = math.ceil(total / limit)
     ids = []
     for page in (1, 2, pages, pages + 1):
-        data = tune.data("Report", "getConversions", [*fields("Stat.id"), *window, ("sort[Stat.id]", "asc"),
-                                                      ("limit", str(limit)), ("page", str(page))])
+        data = tune.data(
+            "Report",
+            "getConversions",
+            [*fields("Stat.id"), *window, ("sort[Stat.id]", "asc"), ("limit", str(limit)), ("page", str(page))],
+        )
         assert (data["page"], data["current"], data["count"], data["pageCount"]) == (page, 0, total, pages)
         expected_size = 0 if page > pages else limit if page < pages else total - (pages - 1) * limit
         assert len(data["data"]) == expected_size
         ids.append([int(r["Stat"]["id"]) for r in data["data"]])
     everything_ids = [int(r["Stat"]["id"]) for r in everything["data"]]
-    assert ids[0] == everything_ids[:limit] and ids[2] == everything_ids[(pages - 1) * limit:]
+    assert ids[0] == everything_ids[:limit] and ids[2] == everything_ids[(pages - 1) * limit :]
     assert ids[3] == []
 
 
 def test_zero_rows_and_exactly_one_page(tune):
-    empty = tune.data("Report", "getConversions", [*fields("Stat.id"), *between("Stat.datetime", "2020-01-01", "2020-01-02"), ("limit", "50")])
+    empty = tune.data(
+        "Report",
+        "getConversions",
+        [*fields("Stat.id"), *between("Stat.datetime", "2020-01-01", "2020-01-02"), ("limit", "50")],
+    )
     assert empty == {"page": 1, "current": 0, "count": 0, "pageCount": 0, "data": []}
     window = between("Stat.datetime", "2026-11-18 00:00:00", "2026-11-18 05:59:59")
     count = tune.data("Report", "getConversions", [*fields("Stat.id"), *window])["count"]
@@ -92,8 +128,12 @@ def test_between_is_inclusive_in_network_local_time(tune, world):
     truth = world.ground_truth_conversions("boltmedia")
     local = truth.converted_at.dt.tz_convert("Europe/Berlin").dt.strftime("%Y-%m-%d %H:%M:%S")
     low, high = local.iloc[40], local.iloc[90]
-    data = tune.data("Report", "getConversions", [*fields("Stat.id", "Stat.datetime"), *between("Stat.datetime", low, high),
-                                                  *tune.ours("boltmedia")], network_id="boltmedia")
+    data = tune.data(
+        "Report",
+        "getConversions",
+        [*fields("Stat.id", "Stat.datetime"), *between("Stat.datetime", low, high), *tune.ours("boltmedia")],
+        network_id="boltmedia",
+    )
     got = {int(r["Stat"]["id"]) for r in data["data"]}
     assert got == set(truth.conversion_id[(local >= low) & (local <= high)])
     assert {r["Stat"]["datetime"] for r in data["data"]} >= {low, high}  # both ends included
@@ -101,8 +141,16 @@ def test_between_is_inclusive_in_network_local_time(tune, world):
     # The same UTC instant is a different wall time in Kolkata: the filter follows the network's zone.
     cobalt = world.ground_truth_conversions("cobaltads")
     in_kolkata = cobalt.converted_at.dt.tz_convert("Asia/Kolkata")
-    day = tune.data("Report", "getConversions", [*fields("Stat.id"), *between("Stat.datetime", "2026-11-10 00:00:00", "2026-11-10 23:59:59"),
-                                                 *tune.ours("cobaltads")], network_id="cobaltads")
+    day = tune.data(
+        "Report",
+        "getConversions",
+        [
+            *fields("Stat.id"),
+            *between("Stat.datetime", "2026-11-10 00:00:00", "2026-11-10 23:59:59"),
+            *tune.ours("cobaltads"),
+        ],
+        network_id="cobaltads",
+    )
     assert day["count"] == int((in_kolkata.dt.strftime("%Y-%m-%d") == "2026-11-10").sum())
 
 
@@ -111,18 +159,25 @@ def test_equal_to_filters_and_totals(tune, world):
     offer_id = int(truth.offer_id.mode()[0])
     params = [
         *fields("Stat.id", "Stat.offer_id", "Stat.status", "Stat.payout"),
-        ("filters[Stat.offer_id][conditional]", "EQUAL_TO"), ("filters[Stat.offer_id][values][]", str(offer_id)),
-        ("filters[Stat.status][conditional]", "EQUAL_TO"), ("filters[Stat.status][values][]", "approved"),
-        ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"), ("filters[Stat.affiliate_id][values][]", "1001"),
-        ("totals", "1"), ("limit", "5"),
+        ("filters[Stat.offer_id][conditional]", "EQUAL_TO"),
+        ("filters[Stat.offer_id][values][]", str(offer_id)),
+        ("filters[Stat.status][conditional]", "EQUAL_TO"),
+        ("filters[Stat.status][values][]", "approved"),
+        ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"),
+        ("filters[Stat.affiliate_id][values][]", "1001"),
+        ("totals", "1"),
+        ("limit", "5"),
     ]
     data = tune.data("Report", "getConversions", params)
     expected = truth[(truth.offer_id == offer_id) & (truth.status == "approved")]
     assert data["count"] == len(expected) > 0
     assert all(r["Stat"]["offer_id"] == str(offer_id) and r["Stat"]["status"] == "approved" for r in data["data"])
     assert Decimal(data["totals"]["Stat"]["payout"]) == sum(expected.payout, Decimal(0))
-    other_affiliate = [*fields("Stat.id"), ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"),
-                       ("filters[Stat.affiliate_id][values][]", "42")]
+    other_affiliate = [
+        *fields("Stat.id"),
+        ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"),
+        ("filters[Stat.affiliate_id][values][]", "42"),
+    ]
     assert tune.data("Report", "getConversions", other_affiliate)["data"] == []
 
 
@@ -147,9 +202,11 @@ def test_a_network_without_mobile_fields_refuses_them_as_unknown():
         unique = "ConversionsMobile.affiliate_unique1"
         assert tune.error("Report", "getConversions", fields("Stat.id", unique)) == f"Invalid field: {unique}"
         assert tune.error("Report", "getConversions", [*fields("Stat.id"), (f"sort[{unique}]", "asc")]) == (
-            f"Invalid sort field: {unique}")
+            f"Invalid sort field: {unique}"
+        )
         assert tune.error("Report", "getConversions", [*fields("Stat.id"), *between(unique, "a", "b")]) == (
-            f"Invalid filter field: {unique}")
+            f"Invalid filter field: {unique}"
+        )
         stat_only = [name for _, name in ALL_FIELDS if not name.startswith("ConversionsMobile.")]
         data = tune.data("Report", "getConversions", [*fields(*stat_only), *tune.ours()])
     assert data["count"] == len(world.ground_truth_conversions(plain.network_id)) > 0
@@ -157,8 +214,9 @@ def test_a_network_without_mobile_fields_refuses_them_as_unknown():
 
 
 def test_clock_reveals_conversions_and_changes_statuses():
-    world = SandboxWorld.generate(seed=8, anchor=pd.Timestamp("2026-11-20T12:00Z").to_pydatetime(),
-                                  history_days=10, conversions_per_network=300)
+    world = SandboxWorld.generate(
+        seed=8, anchor=pd.Timestamp("2026-11-20T12:00Z").to_pydatetime(), history_days=10, conversions_per_network=300
+    )
     with SandboxServer(world) as server:
         tune = Tune(server)
         before = conversions(tune)
@@ -175,13 +233,26 @@ def test_clock_reveals_conversions_and_changes_statuses():
 
 @pytest.mark.slow
 def test_paging_a_100k_network_stays_fast():
-    world = SandboxWorld.generate(seed=1, anchor=pd.Timestamp("2026-11-20T12:00Z").to_pydatetime(),
-                                  networks=DEFAULT_NETWORKS[:1], conversions_per_network=100_000)
+    world = SandboxWorld.generate(
+        seed=1,
+        anchor=pd.Timestamp("2026-11-20T12:00Z").to_pydatetime(),
+        networks=DEFAULT_NETWORKS[:1],
+        conversions_per_network=100_000,
+    )
     with SandboxServer(world) as server:
         tune = Tune(server)
         started = time.perf_counter()
-        data = tune.data("Report", "getConversions", [*ALL_FIELDS, *between("Stat.datetime", "2026-11-01", "2026-11-20 23:59:59"),
-                                                      ("sort[Stat.id]", "asc"), ("limit", "10000"), ("page", "3")])
+        data = tune.data(
+            "Report",
+            "getConversions",
+            [
+                *ALL_FIELDS,
+                *between("Stat.datetime", "2026-11-01", "2026-11-20 23:59:59"),
+                ("sort[Stat.id]", "asc"),
+                ("limit", "10000"),
+                ("page", "3"),
+            ],
+        )
         elapsed = time.perf_counter() - started
     print(f"\none 10,000-row page of a 100k-conversion network in {elapsed:.2f} s")
     assert len(data["data"]) == 10_000 and data["count"] > 30_000
@@ -202,5 +273,6 @@ def test_the_network_reports_every_partners_conversions_and_filters_by_affiliate
         # Theirs are unknown to Trackly: no ad_id is a Trackly click, no sub-id a click or message id.
         theirs = [row["Stat"] for row in everyone if row["Stat"]["affiliate_id"] != network.affiliate_id]
         known = set(world.clicks_frame().click_id) | set(world.messages_frame().message_id)
-        assert not known & {value for stat in theirs for value in (stat["ad_id"], stat["affiliate_info1"],
-                                                                    stat["affiliate_info3"])}
+        assert not known & {
+            value for stat in theirs for value in (stat["ad_id"], stat["affiliate_info1"], stat["affiliate_info3"])
+        }

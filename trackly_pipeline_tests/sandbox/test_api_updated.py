@@ -1,4 +1,5 @@
 """Conversion::findUpdatedConversions over real HTTP: which conversions, their state, the id-keyed shape."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -55,12 +56,18 @@ def test_updated_conversions_in_range_with_state_at_clock(moved):
         if model["affiliate_id"] != "2002":
             continue  # not ours: in no ground truth
         expected = truth.loc[int(key)]
-        assert (model["status"], Decimal(model["payout"]), model["ad_id"]) == (expected.status, expected.payout, expected.ad_id)
+        assert (model["status"], Decimal(model["payout"]), model["ad_id"]) == (
+            expected.status,
+            expected.payout,
+            expected.ad_id,
+        )
         assert model["datetime"] == local(expected.converted_at) and model["currency"] == expected.currency
     # both ends inclusive; a date-only end_date means the whole day
-    assert set(map(int, tune.data("Conversion", "findUpdatedConversions",
-                                  [("start_date", start[:10]), ("end_date", end[:10])]))) == expected_ids(
-        world, "boltmedia", start[:10] + " 00:00:00", end[:10] + " 23:59:59")
+    assert set(
+        map(
+            int, tune.data("Conversion", "findUpdatedConversions", [("start_date", start[:10]), ("end_date", end[:10])])
+        )
+    ) == expected_ids(world, "boltmedia", start[:10] + " 00:00:00", end[:10] + " 23:59:59")
 
 
 def test_paging_fields_and_empty(moved):
@@ -68,14 +75,30 @@ def test_paging_fields_and_empty(moved):
     clock = pd.Timestamp(world.clock.now())
     window = [("start_date", local(clock - pd.Timedelta(days=10))), ("end_date", local(clock))]
     everything = tune.data("Conversion", "findUpdatedConversions", window)
-    page = tune.data("Conversion", "findUpdatedConversions", [*window, ("limit", "7"), ("page", "2"),
-                                                              ("fields[]", "id"), ("fields[]", "status")])
-    assert (page["page"], page["current"], page["count"], page["pageCount"]) == (2, 0, len(everything), -(-len(everything) // 7))
+    page = tune.data(
+        "Conversion",
+        "findUpdatedConversions",
+        [*window, ("limit", "7"), ("page", "2"), ("fields[]", "id"), ("fields[]", "status")],
+    )
+    assert (page["page"], page["current"], page["count"], page["pageCount"]) == (
+        2,
+        0,
+        len(everything),
+        -(-len(everything) // 7),
+    )
     ids = sorted(everything, key=int)
     assert list(page["data"]) == ids[7:14]
-    assert all(v == {"Conversion": {"id": k, "status": everything[k]["Conversion"]["status"]}} for k, v in page["data"].items())
+    assert all(
+        v == {"Conversion": {"id": k, "status": everything[k]["Conversion"]["status"]}} for k, v in page["data"].items()
+    )
     future = [("start_date", local(clock + pd.Timedelta(hours=1))), ("end_date", local(clock + pd.Timedelta(days=9)))]
     assert tune.data("Conversion", "findUpdatedConversions", future) == []
     assert tune.data("Conversion", "findUpdatedConversions", [*future, ("limit", "5")])["data"] == []
-    assert tune.error("Conversion", "findUpdatedConversions", [("end_date", "2026-11-01")]) == "Missing required argument: start_date"
-    assert tune.error("Conversion", "findUpdatedConversions", [("start_date", "nope"), ("end_date", "2026-11-01")]) == "Invalid start_date: nope"
+    assert (
+        tune.error("Conversion", "findUpdatedConversions", [("end_date", "2026-11-01")])
+        == "Missing required argument: start_date"
+    )
+    assert (
+        tune.error("Conversion", "findUpdatedConversions", [("start_date", "nope"), ("end_date", "2026-11-01")])
+        == "Invalid start_date: nope"
+    )

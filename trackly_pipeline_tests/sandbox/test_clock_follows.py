@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from trackly_pipeline.sandbox import SandboxClock
 
-START = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def test_frozen_clock_stays_put():

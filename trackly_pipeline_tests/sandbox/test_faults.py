@@ -1,4 +1,5 @@
 """Every fault kind over real HTTP, and the rules that choose which requests get them."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ REPORT = "Report::getConversions"
 
 
 def page(tune, number: int, network_id: str = "acmenet"):
-    return tune.raw("Report", "getConversions", [*fields("Stat.id"), ("limit", "50"), ("page", str(number))], network_id=network_id)
+    return tune.raw(
+        "Report", "getConversions", [*fields("Stat.id"), ("limit", "50"), ("page", str(number))], network_id=network_id
+    )
 
 
 @pytest.mark.parametrize("kind, status", [("http_500", 500), ("http_502", 502), ("http_504", 504)])
@@ -53,7 +56,9 @@ def test_rate_limit_fault_looks_like_the_real_one(tune, server):
     server.add_fault(FaultRule("rate_limit", method="Offer::findAll"))
     body = tune.call("Offer", "findAll")
     assert body["response"]["status"] == -1
-    assert body["response"]["errorMessage"].startswith("API usage exceeded rate limit.  Configured: 50/10s window; Your usage: ")
+    assert body["response"]["errorMessage"].startswith(
+        "API usage exceeded rate limit.  Configured: 50/10s window; Your usage: "
+    )
     assert tune.call("Offer", "findAll")["response"]["status"] == 1
 
 
@@ -165,7 +170,7 @@ def test_short_page_refuses_a_negative_row_count():
 
 
 def test_reply_sends_its_body_as_it_is_and_needs_one(tune, server):
-    body = "<html>bad gateway for GET /Apiv3/json?NetworkToken=\u00e9t\u00e9 \"quoted\"</html>"
+    body = '<html>bad gateway for GET /Apiv3/json?NetworkToken=\u00e9t\u00e9 "quoted"</html>'
     server.add_fault(FaultRule("reply", method=REPORT, body=body))
     replied = page(tune, 1)
     assert replied.status_code == 200 and replied.content == body.encode()
@@ -187,12 +192,16 @@ def test_http_429_with_and_without_retry_after(tune, server):
 
 
 def test_wire_faults_through_the_control_endpoint(tune, server):
-    rules = [{"kind": "http_429", "retry_after": "3", "method": REPORT, "page": 2},
-             {"kind": "trickle", "delay": 0.01, "piece_bytes": 64, "method": "Offer::findAll"}]
+    rules = [
+        {"kind": "http_429", "retry_after": "3", "method": REPORT, "page": 2},
+        {"kind": "trickle", "delay": 0.01, "piece_bytes": 64, "method": "Offer::findAll"},
+    ]
     reply = control(server, "POST", "/_sandbox/faults", rules)
     assert reply.status_code == 200
     assert [(r["kind"], r["retry_after"], r["piece_bytes"]) for r in reply.json()["faults"]] == [
-        ("http_429", "3", 8), ("trickle", "1", 64)]
+        ("http_429", "3", 8),
+        ("trickle", "1", 64),
+    ]
     assert page(tune, 2).headers["Retry-After"] == "3"
     assert control(server, "POST", "/_sandbox/faults", [{"kind": "trickle"}]).status_code == 400
 
@@ -226,7 +235,10 @@ def test_stop_does_not_wait_for_a_sleeping_request(world):
 
 def test_faults_through_the_control_endpoint(tune, server):
     url = "/_sandbox/faults"
-    rules = [{"kind": "http_504", "method": REPORT, "page": 2}, {"kind": "api_error", "message": "boom", "times": None, "method": "Offer::findById"}]
+    rules = [
+        {"kind": "http_504", "method": REPORT, "page": 2},
+        {"kind": "api_error", "message": "boom", "times": None, "method": "Offer::findById"},
+    ]
     reply = control(server, "POST", url, rules)
     assert reply.status_code == 200 and len(reply.json()["faults"]) == 2
     assert page(tune, 1).status_code == 200
@@ -241,7 +253,12 @@ def test_faults_through_the_control_endpoint(tune, server):
 def test_requests_are_recorded_redacted(tune, server):
     page(tune, 4)
     target, method, params = server.requests[-1]
-    assert (target, method, params["page"], params["NetworkToken"]) == ("Report", "getConversions", "4", "*** hidden ***")
+    assert (target, method, params["page"], params["NetworkToken"]) == (
+        "Report",
+        "getConversions",
+        "4",
+        "*** hidden ***",
+    )
 
 
 def test_unknown_fault_kind_is_refused():

@@ -1,4 +1,5 @@
 """The hostile_rows fault over real HTTP: which rows, where, and that they survive the wire intact."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ N = len(HOSTILE_ROW_CASES)
 
 
 def get_page(tune, number, params=ALL_FIELDS, limit="50"):
-    return tune.data("Report", "getConversions", [*params, ("sort[Stat.id]", "asc"), ("limit", limit), ("page", str(number))])
+    return tune.data(
+        "Report", "getConversions", [*params, ("sort[Stat.id]", "asc"), ("limit", limit), ("page", str(number))]
+    )
 
 
 def test_cases_are_documented_and_mixed():
@@ -49,7 +52,7 @@ def test_hostile_rows_only_on_the_matching_page(tune, server):
     assert duplicate["payout"] != first_real["payout"]
     assert stat["affiliate_info1_10000_chars"]["affiliate_info1"] == LONG_SUB_ID and len(LONG_SUB_ID) == 10_000
     quoted = extra["quotes_and_unicode_in_sub_ids"]
-    assert quoted["Stat"]["affiliate_info1"].startswith(QUOTED_SUB_ID) and "\U0001F600" in QUOTED_SUB_ID
+    assert quoted["Stat"]["affiliate_info1"].startswith(QUOTED_SUB_ID) and "\U0001f600" in QUOTED_SUB_ID
     assert quoted["ConversionsMobile"]["affiliate_unique1"].startswith(QUOTED_SUB_ID)
     # valid rows carry fresh ids that are not real conversions
     real_ids = {r["Stat"]["id"] for p in clean for r in p["data"]}
@@ -65,13 +68,17 @@ def test_only_requested_fields_and_module_function_agrees(tune, server, world):
     assert all(set(r) == {"Stat"} and set(r["Stat"]) <= {"id", "payout"} for r in extra)
     full = hostile_rows(world, "acmenet", 1, int(data["data"][0]["Stat"]["id"]))
     assert [r["Stat"].get("payout") for r in full] == [r["Stat"]["payout"] for r in extra]
-    assert get_page(tune, 1, fields("Stat.id"), limit="5")["data"] == [{"Stat": {"id": r["Stat"]["id"]}} for r in data["data"][:5]]
+    assert get_page(tune, 1, fields("Stat.id"), limit="5")["data"] == [
+        {"Stat": {"id": r["Stat"]["id"]}} for r in data["data"][:5]
+    ]
 
 
 def test_rule_through_control_endpoint_defaults_to_get_conversions(tune, server):
     reply = control(server, "POST", "/_sandbox/faults", [{"kind": "hostile_rows", "times": None}])
     assert reply.json()["faults"][0]["method"] == "Report::getConversions"
     assert tune.data("Offer", "findById", [("id", "1")]) is None
-    raw = tune.raw("Report", "getConversions", [*fields("Stat.id", "Stat.source", "Stat.affiliate_info1"), ("limit", "3")])
+    raw = tune.raw(
+        "Report", "getConversions", [*fields("Stat.id", "Stat.source", "Stat.affiliate_info1"), ("limit", "3")]
+    )
     assert "\\ud83d\\ude00" in raw.text  # PHP-style escaping of the non-BMP character
     assert len(json.loads(raw.text)["response"]["data"]["data"]) == 3 + N

@@ -1,4 +1,5 @@
 """Offers that change after the anchor: Offer::findAll/findById and the ground truth follow the clock."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -30,12 +31,16 @@ def test_offer_sync_before_and_after_a_clock_advance_sees_the_changes():
     differing = {k for k in before if before[k] != after[k]}
     assert differing == {str(c.offer_id) for c in changes[:3]}
     payout, paused, renamed = changes[0], changes[1], changes[2]
-    assert Decimal(after[str(payout.offer_id)]["Offer"]["default_payout"]) > Decimal(before[str(payout.offer_id)]["Offer"]["default_payout"])
+    assert Decimal(after[str(payout.offer_id)]["Offer"]["default_payout"]) > Decimal(
+        before[str(payout.offer_id)]["Offer"]["default_payout"]
+    )
     assert after[str(paused.offer_id)]["Offer"]["status"] == "paused" != before[str(paused.offer_id)]["Offer"]["status"]
     assert after[str(renamed.offer_id)]["Offer"]["name"].endswith(" [v2]")
     assert after[str(payout.offer_id)]["Offer"]["modified"] == payout.at
     assert one["Offer"]["name"] == after[str(renamed.offer_id)]["Offer"]["name"]
-    assert {r["Offer"]["name"] for r in report["data"] if r["Stat"]["offer_id"] == str(renamed.offer_id)} <= {one["Offer"]["name"]}
+    assert {r["Offer"]["name"] for r in report["data"] if r["Stat"]["offer_id"] == str(renamed.offer_id)} <= {
+        one["Offer"]["name"]
+    }
 
     for offers, truth in ((before, truth_before), (after, truth_after)):
         for key, entry in offers.items():

@@ -3,6 +3,7 @@ against the sandbox's reply to the same call over HTTP (issue 15.6): the same en
 `data`, the same keys in every model, and in each model key a kind of value (string, number, null, ...) that
 TUNE sends for that key. Then what the walk cannot see: every kind of value TUNE sends appears somewhere in
 the sandbox's world, so that the pipeline's parsers meet them."""
+
 from __future__ import annotations
 
 import json
@@ -101,15 +102,20 @@ def differences(tune, ours, path: str = "", name: str | None = None, model: str 
         if not (_keyed(tune, name) and _keyed(ours, name)):
             return [f"{where}: TUNE sends {kind(tune)}, the sandbox {kind(ours)}"]
         entry_model = "Country" if name == "Country" else None
+
         # Entries differ (an offer with countries, one without): each of ours must have the shape of one of
         # TUNE's, and each of TUNE's must be met by one of ours.
         def fits(t, o):
             return not differences(t, o, f"{path}/<key>", None, entry_model)
+
         for o in ours.values():
             if not any(fits(t, o) for t in tune.values()):
                 return differences(next(iter(tune.values())), o, f"{path}/<key>", None, entry_model)
-        return [f"{where}: no entry of the sandbox's is shaped like TUNE's {sorted(t)}"
-                for t in tune.values() if not any(fits(t, o) for o in ours.values())]
+        return [
+            f"{where}: no entry of the sandbox's is shaped like TUNE's {sorted(t)}"
+            for t in tune.values()
+            if not any(fits(t, o) for o in ours.values())
+        ]
     if kind(tune) != kind(ours):
         return [f"{where}: TUNE sends {kind(tune)}, the sandbox {kind(ours)}"]
     if isinstance(tune, list):
@@ -121,12 +127,16 @@ def differences(tune, ours, path: str = "", name: str | None = None, model: str 
     found = []
     missing, extra = set(tune) - set(ours), set(ours) - set(tune) - NEWER_KEYS.get(model, set())
     if missing or extra:
-        found.append(f"{where}: keys TUNE sends and the sandbox does not {sorted(missing)}, the other way {sorted(extra)}")
+        found.append(
+            f"{where}: keys TUNE sends and the sandbox does not {sorted(missing)}, the other way {sorted(extra)}"
+        )
     for key in tune.keys() & ours.keys():
         scalar = not isinstance(tune[key], (dict, list)) and not isinstance(ours[key], (dict, list))
         if model and scalar:  # a model's value: one TUNE sends for this key somewhere
             if kind(ours[key]) not in TUNE_KINDS[model][key]:
-                found.append(f"{where}/{key}: the sandbox sends {kind(ours[key])}, TUNE {sorted(TUNE_KINDS[model][key])}")
+                found.append(
+                    f"{where}/{key}: the sandbox sends {kind(ours[key])}, TUNE {sorted(TUNE_KINDS[model][key])}"
+                )
         else:
             child = key if key in ("Offer", "Conversion", "Advertiser") else model
             found += differences(tune[key], ours[key], f"{path}/{key}", key, child)
@@ -153,7 +163,9 @@ class SameCall:
         converting = Counter(table.offer_id[table.visible(world.clock.epoch_seconds())].tolist())
         # Chosen from the wire, and the first offer when none fits, so that a sandbox without such rows
         # is still compared (and shows its difference) rather than failing here.
-        countries = {int(k): len(e["Country"]) for k, e in tune.data("Offer", "findAll", [("contain[]", "Country")]).items()}
+        countries = {
+            int(k): len(e["Country"]) for k, e in tune.data("Offer", "findAll", [("contain[]", "Country")]).items()
+        }
 
         self.unfit: list[str] = []  # recordings the world has no row of the recorded kind for
 
@@ -166,8 +178,14 @@ class SameCall:
         several = pick(lambda o: converting[o.offer_id] > 1, "08, 14, 17, 19")
         # 07: offers of one currency, some targeting a country and some none.
         currencies = sorted({o.currency for o in offers} - {None})
-        mixed = next((c for c in currencies if {bool(countries[o.offer_id]) for o in offers if o.currency == c} == {True, False}),
-                     None)
+        mixed = next(
+            (
+                c
+                for c in currencies
+                if {bool(countries[o.offer_id]) for o in offers if o.currency == c} == {True, False}
+            ),
+            None,
+        )
         if mixed is None:
             self.unfit.append("07")
             mixed = currencies[0]
@@ -222,7 +240,9 @@ def test_every_recorded_reply_has_the_shape_of_the_sandboxs_reply_to_the_same_ca
             ours = reply.json()
             if rate_limited:
                 assert "exceeded rate limit" in ours["response"]["errorMessage"]
-            if "request" in tune and param_names(tune["request"]) != param_names(dict(parse_qsl(recording["request_query"]))):
+            if "request" in tune and param_names(tune["request"]) != param_names(
+                dict(parse_qsl(recording["request_query"]))
+            ):
                 # The recording paired this body with another request (README: 08 is an edited copy of 16,
                 # 18 and 20-22 answer a findById): only the keys TUNE always echoes can be compared.
                 tune["request"] = {k: tune["request"][k] for k in FIXED_REQUEST_KEYS}
@@ -257,8 +277,11 @@ def test_offers_hold_every_kind_of_value_tune_sends(sandbox):
     Offer key (a null description, `0` as a number, `modified` negative for never) is in the sandbox's world."""
     world, server = sandbox
     ours = kinds_by_key(models_in([Tune(server, n.network_id).data("Offer", "findAll") for n in world.networks]))
-    missing = {key: sorted(kinds - ours["Offer"][key]) for key, kinds in TUNE_KINDS["Offer"].items()
-               if kinds - ours["Offer"][key]}
+    missing = {
+        key: sorted(kinds - ours["Offer"][key])
+        for key, kinds in TUNE_KINDS["Offer"].items()
+        if kinds - ours["Offer"][key]
+    }
     assert missing == {}
     for network in world.networks:  # each network, so that every sync meets them
         models = [m for _, m in models_in(Tune(server, network.network_id).data("Offer", "findAll"))]
@@ -313,8 +336,11 @@ def test_conversion_find_all_filters_pages_and_picks_fields(sandbox):
     world, server = sandbox
     tune = Tune(server, "boltmedia")
     offer_id = str(world.conversions("boltmedia").offer_id[0])
-    page = tune.data("Conversion", "findAll", [("fields[]", "datetime"), ("fields[]", "country_code"),
-                                               ("filters[offer_id]", offer_id), ("limit", "1")])
+    page = tune.data(
+        "Conversion",
+        "findAll",
+        [("fields[]", "datetime"), ("fields[]", "country_code"), ("filters[offer_id]", offer_id), ("limit", "1")],
+    )
     assert page["count"] == page["pageCount"] > 1  # 17: limit 1 on a big result
     ((key, entry),) = page["data"].items()
     assert list(entry["Conversion"]) == ["datetime", "country_code"]  # fields[], in the order asked
@@ -334,8 +360,10 @@ def test_conversion_model_has_tunes_keys_and_strings_only(sandbox):
     tune_keys = set(TUNE_KINDS["Conversion"])
     assert len(tune_keys) == 39 and all(kinds == {"string"} for kinds in TUNE_KINDS["Conversion"].values())
     clock = world.clock.now()
-    window = [("start_date", clock.replace(year=clock.year - 1).strftime("%Y-%m-%d %H:%M:%S")),
-              ("end_date", clock.strftime("%Y-%m-%d %H:%M:%S"))]
+    window = [
+        ("start_date", clock.replace(year=clock.year - 1).strftime("%Y-%m-%d %H:%M:%S")),
+        ("end_date", clock.strftime("%Y-%m-%d %H:%M:%S")),
+    ]
     for network in world.networks:
         tune = Tune(server, network.network_id)
         for method, params in (("findUpdatedConversions", window), ("findAll", ())):
@@ -352,14 +380,40 @@ def test_conversion_values_agree_with_the_report(sandbox):
     world, server = sandbox
     tune = Tune(server, "cobaltads")
     models = {k: e["Conversion"] for k, e in tune.data("Conversion", "findAll").items()}
-    report = tune.data("Report", "getConversions", [("fields[]", f) for f in (
-        "Stat.id", "Stat.ad_id", "Stat.datetime", "Stat.offer_id", "Stat.payout", "Stat.status", "Stat.affiliate_info1",
-        "Stat.source", "Stat.currency", "Stat.affiliate_id")])["data"]
+    report = tune.data(
+        "Report",
+        "getConversions",
+        [
+            ("fields[]", f)
+            for f in (
+                "Stat.id",
+                "Stat.ad_id",
+                "Stat.datetime",
+                "Stat.offer_id",
+                "Stat.payout",
+                "Stat.status",
+                "Stat.affiliate_info1",
+                "Stat.source",
+                "Stat.currency",
+                "Stat.affiliate_id",
+            )
+        ],
+    )["data"]
     assert len(report) == len(models)
     offers = {str(o.offer_id): o for o in world.offers("cobaltads")}
     for row in report:
         stat, model = row["Stat"], models[row["Stat"]["id"]]
-        for name in ("ad_id", "datetime", "offer_id", "payout", "status", "currency", "affiliate_id", "affiliate_info1", "source"):
+        for name in (
+            "ad_id",
+            "datetime",
+            "offer_id",
+            "payout",
+            "status",
+            "currency",
+            "affiliate_id",
+            "affiliate_info1",
+            "source",
+        ):
             assert model[name] == stat[name], name
         offer = offers[model["offer_id"]]
         assert model["payout_type"] == offer.payout_type and model["revenue_type"] == offer.model["revenue_type"]

@@ -2,9 +2,10 @@
 one value respelled, unreadable but for a capitalized status; the ground truth says what the
 pipeline should hold then (the last good state), `as_served` what TUNE serves; nothing else of the
 world changes."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -23,8 +24,9 @@ KINDS = [kind for kind, _ in RESEND_KINDS]
 
 
 def generate(**overrides) -> SandboxWorld:
-    return SandboxWorld.generate(**{"seed": 8, "anchor": ANCHOR, "history_days": 20, "conversions_per_network": 600,
-                                    **overrides})
+    return SandboxWorld.generate(
+        **{"seed": 8, "anchor": ANCHOR, "history_days": 20, "conversions_per_network": 600, **overrides}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def world() -> SandboxWorld:
 
 
 def moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def test_each_network_has_one_resend_of_each_kind_after_the_anchor_and_before_its_last_day(world):
@@ -57,11 +59,13 @@ def test_planning_them_changes_nothing_else(world, monkeypatch):
     plain = generate()
     later = ANCHOR + timedelta(days=3)
     for as_of in (ANCHOR, later):
-        pd.testing.assert_frame_equal(world.ground_truth_conversions(as_of=as_of, as_served=True),
-                                      plain.ground_truth_conversions(as_of=as_of))
+        pd.testing.assert_frame_equal(
+            world.ground_truth_conversions(as_of=as_of, as_served=True), plain.ground_truth_conversions(as_of=as_of)
+        )
     for network in world.networks:
-        pd.testing.assert_frame_equal(world.ground_truth_stats(network.network_id, later),
-                                      plain.ground_truth_stats(network.network_id, later))
+        pd.testing.assert_frame_equal(
+            world.ground_truth_stats(network.network_id, later), plain.ground_truth_stats(network.network_id, later)
+        )
 
 
 def test_served_respelled_in_their_period_and_held_in_the_ground_truth(world):
@@ -84,11 +88,15 @@ def test_served_respelled_in_their_period_and_held_in_the_ground_truth(world):
     # outside the period every value is TUNE's canonical text; inside it one is respelled
     assert stat(during, "payout_6_decimals", "payout") == stat(ANCHOR, "payout_6_decimals", "payout") + "1"
     assert len(stat(during, "payout_6_decimals", "payout").split(".")[1]) == 6
-    assert (stat(during, "sale_amount_6_decimals", "sale_amount")
-            == stat(ANCHOR, "sale_amount_6_decimals", "sale_amount") + "1")
+    assert (
+        stat(during, "sale_amount_6_decimals", "sale_amount")
+        == stat(ANCHOR, "sale_amount_6_decimals", "sale_amount") + "1"
+    )
     assert network.message_id_field == "aff_sub"
-    assert (stat(during, "sub_id_lone_surrogate", "affiliate_info1")
-            == stat(ANCHOR, "sub_id_lone_surrogate", "affiliate_info1") + "\ud800")
+    assert (
+        stat(during, "sub_id_lone_surrogate", "affiliate_info1")
+        == stat(ANCHOR, "sub_id_lone_surrogate", "affiliate_info1") + "\ud800"
+    )
     assert stat(during, "status_capitalized", "status") == stat(after, "status_capitalized", "status").capitalize()
     assert stat(during, "status_capitalized", "status") not in CONVERSION_STATUSES
     for kind in KINDS:  # readable again after the period
@@ -105,11 +113,15 @@ def test_served_respelled_in_their_period_and_held_in_the_ground_truth(world):
         conversion_id = resends[kind].conversion_id
         expected = served if readable else at_anchor
         assert (held.status[conversion_id], held.payout[conversion_id]) == (
-            expected.status[conversion_id], expected.payout[conversion_id])
+            expected.status[conversion_id],
+            expected.payout[conversion_id],
+        )
     first = resends["payout_6_decimals"].conversion_id
     assert (at_anchor.status[first], served.status[first]) == ("pending", "approved")
     assert Decimal(rows[during][first]["Stat"]["payout"][:-1]) == served.payout[first]
     different = (held.status != served.status) | (held.payout != served.payout)
     assert set(held.index[different]) == {first}
-    pd.testing.assert_frame_equal(world.ground_truth_conversions("acmenet", after),
-                                  world.ground_truth_conversions("acmenet", after, as_served=True))
+    pd.testing.assert_frame_equal(
+        world.ground_truth_conversions("acmenet", after),
+        world.ground_truth_conversions("acmenet", after, as_served=True),
+    )

@@ -1,9 +1,10 @@
 """The synthetic world: determinism, ground truth consistency, status history, files, speed."""
+
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -16,12 +17,14 @@ from trackly_pipeline.sandbox.expected_outputs import expected_attribution
 from trackly_pipeline.sandbox.hard_cases import CASES
 from trackly_pipeline.sandbox.offers import OFFER_STATUSES, PAYOUT_TYPES
 
-SMALL = dict(anchor=datetime(2026, 11, 20, 12, tzinfo=timezone.utc), history_days=10, conversions_per_network=300)
+SMALL = dict(anchor=datetime(2026, 11, 20, 12, tzinfo=UTC), history_days=10, conversions_per_network=300)
 
 
 def test_default_networks_are_the_configured_ones():
-    assert [(n.key, n.network_id, n.timezone, n.default_currency, n.currencies, n.message_id_field, n.affiliate_id)
-            for n in DEFAULT_NETWORKS] == [
+    assert [
+        (n.key, n.network_id, n.timezone, n.default_currency, n.currencies, n.message_id_field, n.affiliate_id)
+        for n in DEFAULT_NETWORKS
+    ] == [
         ("acme", "acmenet", "America/New_York", "USD", ("USD", "EUR"), "aff_sub", "1001"),
         ("bolt", "boltmedia", "Europe/Berlin", "EUR", ("EUR", "GBP"), "aff_sub3", "2002"),
         ("cobalt", "cobaltads", "Asia/Kolkata", "GBP", ("GBP", "USD"), "affiliate_unique1", "3003"),
@@ -161,11 +164,23 @@ def test_hard_cases_are_what_the_rule_says(world):
         expected = oracle.loc[(case.network_key, case.conversion_id)]
         creative = None if pd.isna(expected.creative_id) else int(expected.creative_id)  # truth: Int64, NA
         assert (expected.attribution_method, expected.message_id, creative) == (
-            case.expected_method, case.expected_message_id, case.expected_creative_id), case.case
-        assert (expected.expected_method, expected.expected_click_id, expected.expected_message_id,
-                expected.expected_reason, expected.expected_creative_id) == (
-            case.expected_method, case.expected_click_id, case.expected_message_id, case.expected_reason,
-            case.expected_creative_id), case.case
+            case.expected_method,
+            case.expected_message_id,
+            case.expected_creative_id,
+        ), case.case
+        assert (
+            expected.expected_method,
+            expected.expected_click_id,
+            expected.expected_message_id,
+            expected.expected_reason,
+            expected.expected_creative_id,
+        ) == (
+            case.expected_method,
+            case.expected_click_id,
+            case.expected_message_id,
+            case.expected_reason,
+            case.expected_creative_id,
+        ), case.case
     # The by-construction truth of the whole world agrees with the rule.
     assert (oracle.attribution_method == oracle.expected_method).all()
     assert (oracle.message_id.fillna("") == oracle.expected_message_id.fillna("")).all()
@@ -203,10 +218,14 @@ def test_money_is_exact_cents_in_offer_currency(world):
         rows = truth[truth.network_id == network.network_id]
         assert (rows.offer_id.map(currency_of) == rows.currency).all()
         offers = {o.offer_id: o for o in world.offers(network.network_id)}
-        cpc = rows[rows.offer_id.map(lambda i: offers[i].payout_type in ("cpc", "cpm")) & ~rows.is_adjustment]
+        cpc = rows[
+            rows.offer_id.map(lambda i, offers=offers: offers[i].payout_type in ("cpc", "cpm")) & ~rows.is_adjustment
+        ]
         assert (cpc.payout == 0).all()
-        flat = rows[rows.offer_id.map(lambda i: offers[i].payout_type == "cpa_flat") & ~rows.is_adjustment]
-        default = flat.offer_id.map(lambda i: Decimal(offers[i].model["default_payout"]))
+        flat = rows[
+            rows.offer_id.map(lambda i, offers=offers: offers[i].payout_type == "cpa_flat") & ~rows.is_adjustment
+        ]
+        default = flat.offer_id.map(lambda i, offers=offers: Decimal(offers[i].model["default_payout"]))
         custom = flat.payout != default
         assert 0 < custom.mean() < 0.3  # a few per-affiliate payouts differ from the offer default
 
@@ -239,8 +258,12 @@ def test_some_status_changes_happen_after_a_seven_day_lookback(world):
 
 @pytest.mark.parametrize(
     "zone, change, shift",
-    [("America/New_York", "2026-11-01T06:00Z", 3600), ("Europe/Berlin", "2026-10-25T01:00Z", 3600),
-     ("Australia/Lord_Howe", "2026-04-04T15:00Z", 1800), ("Australia/Adelaide", "2026-04-04T16:30Z", 3600)],
+    [
+        ("America/New_York", "2026-11-01T06:00Z", 3600),
+        ("Europe/Berlin", "2026-10-25T01:00Z", 3600),
+        ("Australia/Lord_Howe", "2026-04-04T15:00Z", 1800),
+        ("Australia/Adelaide", "2026-04-04T16:30Z", 3600),
+    ],
 )
 def test_repeated_hours_are_found_to_the_second(zone, change, shift):
     at = int(pd.Timestamp(change).timestamp())
@@ -254,7 +277,10 @@ def test_conversions_happen_in_both_occurrences_of_a_repeated_hour():
     world has conversions in both, rendered as the same wall times; the ground truth's stored_at is
     the later instant of each (what the pipeline stores), converted_at when it really happened."""
     world = SandboxWorld.generate(
-        seed=2, anchor=datetime(2026, 11, 3, tzinfo=timezone.utc), history_days=12, conversions_per_network=3000,
+        seed=2,
+        anchor=datetime(2026, 11, 3, tzinfo=UTC),
+        history_days=12,
+        conversions_per_network=3000,
         networks=DEFAULT_NETWORKS[:2],
     )
     truth = world.ground_truth_conversions(as_of=world.anchor + timedelta(days=5))
@@ -266,11 +292,17 @@ def test_conversions_happen_in_both_occurrences_of_a_repeated_hour():
         assert len(first) >= PLANTED_PER_OCCURRENCE and len(second) >= PLANTED_PER_OCCURRENCE
         assert (first.stored_at == first.converted_at + pd.Timedelta(hours=1)).all()
         assert (second.stored_at == second.converted_at).all()
-        walls = lambda frame: set(frame.converted_at.dt.tz_convert(network.timezone).dt.strftime("%H"))
+
+        def walls(frame, zone=network.timezone):
+            return set(frame.converted_at.dt.tz_convert(zone).dt.strftime("%H"))
+
         assert walls(first) == walls(second) == {"01" if network.key == "acme" else "02"}
         # Some second-occurrence conversions were clicked in the first occurrence, at a later wall time.
-        clicked_first = second[(second.clicked_at >= change - pd.Timedelta(hours=1)) & (second.clicked_at < change)
-                               & (second.clicked_at + pd.Timedelta(hours=1) > second.converted_at + pd.Timedelta(minutes=5))]
+        clicked_first = second[
+            (second.clicked_at >= change - pd.Timedelta(hours=1))
+            & (second.clicked_at < change)
+            & (second.clicked_at + pd.Timedelta(hours=1) > second.converted_at + pd.Timedelta(minutes=5))
+        ]
         assert len(clicked_first) >= 2
         # Everywhere else, the stored instant is the instant.
         elsewhere = mine[(mine.converted_at < change - pd.Timedelta(hours=1)) | (mine.converted_at >= change)]
@@ -295,7 +327,9 @@ def test_ids_ascend_with_time(world):
 def test_files_for_the_pipeline(world, tmp_path):
     written = world.write_trackly_logs(tmp_path / "logs")
     clicks = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "logs" / "clicks").glob("clicks-*.parquet")))
-    messages = pd.concat(pd.read_parquet(p) for p in sorted((tmp_path / "logs" / "messages").glob("messages-*.parquet")))
+    messages = pd.concat(
+        pd.read_parquet(p) for p in sorted((tmp_path / "logs" / "messages").glob("messages-*.parquet"))
+    )
     assert len(clicks) == len(world.clicks_frame()) and len(messages) == len(world.messages_frame())
     assert set(clicks.click_id) == set(world.clicks_frame().click_id)
     for path in written:

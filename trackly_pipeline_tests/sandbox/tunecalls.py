@@ -1,4 +1,5 @@
 """Calling the sandbox over real HTTP the way a TUNE client does (requests, bracket params)."""
+
 from __future__ import annotations
 
 import socket
@@ -30,7 +31,10 @@ class Tune:
     def ours(self, network_id: str | None = None) -> list[tuple[str, str]]:
         """The report filter for our affiliate's rows: the network also reports other partners'."""
         affiliate_id = self.server.world.network(network_id or self.network_id).affiliate_id
-        return [("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"), ("filters[Stat.affiliate_id][values][]", affiliate_id)]
+        return [
+            ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"),
+            ("filters[Stat.affiliate_id][values][]", affiliate_id),
+        ]
 
     def call(self, target: str, method: str, params=(), **kwargs) -> dict:
         reply = self.raw(target, method, params, **kwargs)
@@ -68,8 +72,13 @@ def control(server: SandboxServer, verb: str, path: str, payload=None) -> reques
     return requests.request(verb, server.url + path, json=payload, headers=headers, timeout=5)
 
 
-def raw_http(server: SandboxServer, request: bytes, timeout: float = 5.0, *, hang_up: bool = True,
-             ) -> tuple[int, dict[str, str], bytes]:
+def raw_http(
+    server: SandboxServer,
+    request: bytes,
+    timeout: float = 5.0,
+    *,
+    hang_up: bool = True,
+) -> tuple[int, dict[str, str], bytes]:
     """Send `request` as the bytes given (for malformed requests no HTTP library would send) and
     read the whole reply: (status, headers, body). Raises if the server hangs up without one, or
     gives none within `timeout`. `hang_up=False` keeps the sending side open, as a client waiting

@@ -1,4 +1,5 @@
 """Shared helpers for the TUNE client tests: recorded replies and a scripted local HTTP server."""
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,13 @@ def api_error(message: str) -> str:
     return json.dumps(
         {
             "request": {"NetworkToken": SECRET_TOKEN},
-            "response": {"status": -1, "httpStatus": 200, "data": "", "errors": [{"publicMessage": message}],
-                         "errorMessage": message},
+            "response": {
+                "status": -1,
+                "httpStatus": 200,
+                "data": "",
+                "errors": [{"publicMessage": message}],
+                "errorMessage": message,
+            },
         }
     )
 
@@ -77,7 +83,7 @@ def scripted_server() -> Iterator[callable]:
         script = ScriptedServer([r if isinstance(r, Reply) else Reply(r) for r in replies])
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            def do_GET(self) -> None:
                 reply = script.next_reply(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
                 if reply.delay:
                     threading.Event().wait(reply.delay)

@@ -1,8 +1,9 @@
 """Helpers for tests that run the TUNE client against the sandbox server over real HTTP."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -13,14 +14,30 @@ from trackly_pipeline.tune import AFFILIATE_UNIQUE_FIELDS, Conversion, TuneClien
 # Conversion attributes and the ground-truth columns they must equal (converted_at: the instant
 # the client reads Stat.datetime as, the later one in a repeated hour).
 COMPARED = {
-    "conversion_id": "conversion_id", "tune_event_id": "tune_event_id", "ad_id": "ad_id",
-    "converted_at": "stored_at", "offer_id": "offer_id", "affiliate_id": "affiliate_id",
-    "goal_id": "goal_id", "status": "status", "status_code": "status_code",
-    "is_adjustment": "is_adjustment", "payout": "payout", "revenue": "revenue",
-    "sale_amount": "sale_amount", "currency": "currency", "aff_sub": "aff_sub", "aff_sub2": "aff_sub2",
-    "aff_sub3": "aff_sub3", "aff_sub4": "aff_sub4", "aff_sub5": "aff_sub5", "source": "source",
-    "affiliate_unique1": "affiliate_unique1", "affiliate_unique2": "affiliate_unique2",
-    "affiliate_unique3": "affiliate_unique3", "affiliate_unique4": "affiliate_unique4",
+    "conversion_id": "conversion_id",
+    "tune_event_id": "tune_event_id",
+    "ad_id": "ad_id",
+    "converted_at": "stored_at",
+    "offer_id": "offer_id",
+    "affiliate_id": "affiliate_id",
+    "goal_id": "goal_id",
+    "status": "status",
+    "status_code": "status_code",
+    "is_adjustment": "is_adjustment",
+    "payout": "payout",
+    "revenue": "revenue",
+    "sale_amount": "sale_amount",
+    "currency": "currency",
+    "aff_sub": "aff_sub",
+    "aff_sub2": "aff_sub2",
+    "aff_sub3": "aff_sub3",
+    "aff_sub4": "aff_sub4",
+    "aff_sub5": "aff_sub5",
+    "source": "source",
+    "affiliate_unique1": "affiliate_unique1",
+    "affiliate_unique2": "affiliate_unique2",
+    "affiliate_unique3": "affiliate_unique3",
+    "affiliate_unique4": "affiliate_unique4",
     "affiliate_unique5": "affiliate_unique5",
 }
 
@@ -28,9 +45,16 @@ COMPARED = {
 def sandbox_client(server: SandboxServer, world: SandboxWorld, network_id: str, **overrides) -> TuneClient:
     # The sandbox's networks know every field: ask for all, so reads compare with the whole truth.
     # Like the pipeline, ask for our affiliate's conversions: the network has other partners.
-    options = dict(backoff_base=0.01, backoff_max=0.05, max_retries=3, rate_limit=(40, 10.0),
-                   rate_limit_retries=3, timeout=10.0, extra_conversion_fields=AFFILIATE_UNIQUE_FIELDS,
-                   affiliate_id=world.network(network_id).affiliate_id)
+    options = dict(
+        backoff_base=0.01,
+        backoff_max=0.05,
+        max_retries=3,
+        rate_limit=(40, 10.0),
+        rate_limit_retries=3,
+        timeout=10.0,
+        extra_conversion_fields=AFFILIATE_UNIQUE_FIELDS,
+        affiliate_id=world.network(network_id).affiliate_id,
+    )
     options.update(overrides)
     return TuneClient(network_id, world.token_for(network_id), server.api_url, **options)
 
@@ -53,7 +77,7 @@ def _plain(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime().astimezone(timezone.utc)
+        return value.to_pydatetime().astimezone(UTC)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

@@ -6,19 +6,20 @@ turns into lone surrogates) rejects the row that holds it, with a reason, and th
 kept; both paths agree on every value and every rejection. JSON numbers are read as exact Decimals,
 so money sent as a number keeps every digit or is rejected, never rounded. Over HTTP, a whole sweep
 with such rows is stored, and the rejected rows land in ops.quarantine."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from trackly_pipeline.tune import TuneApiError, TuneResponseError
-from trackly_pipeline.tune.page_parser import parse_conversion_page
 from trackly_pipeline.tune.conversion_schema import conversions_table
 from trackly_pipeline.tune.envelope import RowTable, parse_body
+from trackly_pipeline.tune.page_parser import parse_conversion_page
 from trackly_pipeline.tune.raw_rows import decode_page
 from trackly_pipeline.warehouse.conversions import ConversionSweep
 from trackly_pipeline.warehouse.database import Warehouse, transaction
@@ -75,8 +76,9 @@ def broken_text_page(model: str, field: str, raw: bytes) -> tuple[list, bytes]:
     return rows, spliced(rows, {"@broken@": raw})
 
 
-@pytest.mark.parametrize("model,field,raw", LONE_SURROGATES + INVALID_UTF8,
-                         ids=[f"{f}={r!r}" for _, f, r in LONE_SURROGATES + INVALID_UTF8])
+@pytest.mark.parametrize(
+    "model,field,raw", LONE_SURROGATES + INVALID_UTF8, ids=[f"{f}={r!r}" for _, f, r in LONE_SURROGATES + INVALID_UTF8]
+)
 def test_broken_text_rejects_its_row_the_same_way_in_bulk_and_per_row(model, field, raw):
     raw = raw.encode() if isinstance(raw, str) else raw
     rows, body = broken_text_page(model, field, raw)
@@ -100,7 +102,7 @@ def test_every_broken_row_of_one_page_at_once():
     for n, (model, field, raw) in enumerate(LONE_SURROGATES + INVALID_UTF8):
         rows.append(row_with(model, field, f"@broken{n}@", 3000 + n))
         pieces[f"@broken{n}@"] = raw.encode() if isinstance(raw, str) else raw
-        rows.append(row_with("Stat", "affiliate_info4", f"good {n} \u2603\U0001F600", 4000 + n))
+        rows.append(row_with("Stat", "affiliate_info4", f"good {n} \u2603\U0001f600", 4000 + n))
     body = spliced(rows, pieces)
     assert assert_bulk_same(rows, body=body) is False
     expected_table, rejected = per_row(parse_body(body)["data"], ZONE)
@@ -125,7 +127,7 @@ def test_valid_surrogate_pairs_and_non_ascii_stay_in_bulk():
     body = spliced(rows, {"@pair@": rb'"\ud83d\ude00 caf\u00e9 ' + "café".encode() + b'"'})
     assert assert_bulk_same(rows, body=body) is True
     parsed = per_row(parse_body(body)["data"], ZONE)[0]
-    assert parsed.column("aff_sub").to_pylist()[1] == "\U0001F600 café café"
+    assert parsed.column("aff_sub").to_pylist()[1] == "\U0001f600 café café"
 
 
 # (field, JSON number as sent, stored value or None when the row is rejected, and the reason's start)
@@ -153,8 +155,9 @@ JSON_NUMBERS = [
 COLUMN = {"id": "conversion_id", "affiliate_info1": "aff_sub"}
 
 
-@pytest.mark.parametrize("field,number,stored,reason", JSON_NUMBERS,
-                         ids=[f"{f}={n.decode()}" for f, n, _, _ in JSON_NUMBERS])
+@pytest.mark.parametrize(
+    "field,number,stored,reason", JSON_NUMBERS, ids=[f"{f}={n.decode()}" for f, n, _, _ in JSON_NUMBERS]
+)
 def test_json_numbers_are_exact_both_ways(field, number, stored, reason):
     rows = [copy.deepcopy(BASE_ROW), row_with("Stat", field, "@number@", 2180), copy.deepcopy(BASE_ROW)]
     body = spliced(rows, {"@number@": number})
@@ -181,7 +184,7 @@ def test_a_sweep_with_broken_text_and_exact_numbers_is_stored_over_http(scripted
     body = spliced(rows, pieces)
     server = scripted_server(body)
     client = make_client(server.url)
-    start, end = datetime(2026, 10, 28, tzinfo=timezone.utc), datetime(2026, 10, 31, tzinfo=timezone.utc)
+    start, end = datetime(2026, 10, 28, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC)
 
     (batch,) = client.iter_conversion_batches(start, end)  # per row: no TuneResponseError for bad bytes
     (page,) = client.iter_conversion_tables(start, end)
@@ -197,7 +200,7 @@ def test_a_sweep_with_broken_text_and_exact_numbers_is_stored_over_http(scripted
         sweep = ConversionSweep(conn, "acme", "sync-1")
         sweep.add_table(page.table, page.rejected)
         with transaction(conn):
-            stats = sweep.replace_window(start, end, datetime(2026, 10, 31, tzinfo=timezone.utc))
+            stats = sweep.replace_window(start, end, datetime(2026, 10, 31, tzinfo=UTC))
         assert stats.rows == 2 and stats.quarantined == len(rows) - 2
         stored = conn.execute("SELECT conversion_id, payout FROM tune.conversions ORDER BY 1").fetchall()
         assert stored == [(2179, Decimal("-30.11000")), (5000, Decimal("99999999999.99999"))]
@@ -223,7 +226,7 @@ def test_a_reply_that_is_not_json_is_still_a_malformed_reply():
 
 def test_the_bulk_table_never_holds_invalid_utf8():
     """What the reviewer saw: Arrow's reader passes raw bytes through; the bulk path must not."""
-    rows, body = broken_text_page("Stat", "source", b'"sms\xff"')
+    _rows, body = broken_text_page("Stat", "source", b'"sms\xff"')
     data = decode_page(body, SCHEMA)
     assert not isinstance(data["data"], RowTable)  # read the ordinary way, its rows checked one by one
 
@@ -231,8 +234,13 @@ def test_the_bulk_table_never_holds_invalid_utf8():
 @pytest.mark.parametrize("raw", [b'"No access to this report \xff"', rb'"No access \ud800"'])
 def test_an_error_message_with_broken_text_can_be_logged_and_stored(raw):
     """TUNE's failure messages end up in logs and ops.sync_log: broken text comes as its escape."""
-    body = (b'{"request":{},"response":{"status":-1,"data":"","errors":[{"publicMessage":' + raw
-            + b'}],"errorMessage":' + raw + b'}}')
+    body = (
+        b'{"request":{},"response":{"status":-1,"data":"","errors":[{"publicMessage":'
+        + raw
+        + b'}],"errorMessage":'
+        + raw
+        + b"}}"
+    )
     with pytest.raises(TuneApiError) as failure:
         parse_body(body)
     message = str(failure.value)

@@ -1,11 +1,12 @@
 """TuneClient over real HTTP against a small scripted server on 127.0.0.1 (no sandbox needed)."""
+
 from __future__ import annotations
 
 import gzip
 import json
 import logging
 import socket
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 
@@ -37,8 +38,15 @@ class RecordingSleep:
 
 
 def make_client(url: str, **overrides) -> TuneClient:
-    options = dict(timezone="America/New_York", backoff_base=0.001, backoff_max=0.01, max_retries=3,
-                   rate_limit=(100, 1.0), rate_limit_retries=2, timeout=2.0)
+    options = dict(
+        timezone="America/New_York",
+        backoff_base=0.001,
+        backoff_max=0.01,
+        max_retries=3,
+        rate_limit=(100, 1.0),
+        rate_limit_retries=2,
+        timeout=2.0,
+    )
     options.update(overrides)
     return TuneClient("demo", SECRET_TOKEN, url, **options)
 
@@ -183,7 +191,7 @@ def test_api_errors_fail_at_once_with_the_api_message(scripted_server, body, err
 
 
 def http_date_in(seconds: float) -> str:
-    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds), usegmt=True)
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +210,7 @@ def http_date_in(seconds: float) -> str:
 )
 def test_http_429_waits_as_retry_after_asks_then_succeeds(scripted_server, caplog, retry_after, low, high):
     if retry_after and retry_after.startswith("HTTP-DATE"):
-        retry_after = http_date_in(float(retry_after[len("HTTP-DATE"):]))
+        retry_after = http_date_in(float(retry_after[len("HTTP-DATE") :]))
     headers = {} if retry_after is None else {"Retry-After": retry_after}
     server = scripted_server(Reply("<html>Too Many Requests</html>", 429, headers=headers), envelope("done"))
     sleep = RecordingSleep()
@@ -233,8 +241,9 @@ def test_persistent_http_429_gives_up_after_the_rate_limit_budget(scripted_serve
 def test_reply_that_does_not_decode_is_retried_as_broken_mid_reply(scripted_server, caplog):
     good = gzip.compress(envelope("unzipped").encode())
     broken = b"\x1f\x8b\x08\x00" + b"not really gzip" * 10
-    server = scripted_server(Reply(broken, headers={"Content-Encoding": "gzip"}),
-                             Reply(good, headers={"Content-Encoding": "gzip"}))
+    server = scripted_server(
+        Reply(broken, headers={"Content-Encoding": "gzip"}), Reply(good, headers={"Content-Encoding": "gzip"})
+    )
     with caplog.at_level(logging.WARNING, logger="trackly_pipeline.tune"):
         assert make_client(server.url).call("Offer", "findAll") == "unzipped"
     assert len(server.requests) == 2
@@ -309,8 +318,7 @@ def test_iter_pages_fails_when_count_falls_between_pages(scripted_server):
     )
     pages = make_client(server.url).iter_pages("A", "findAll", {}, page_size=2, noun="widgets")
     assert next(pages).number == 1
-    with pytest.raises(TuneIncompleteSweepError,
-                       match="widgets matching fell from 3 to 2 between pages 1 and 2"):
+    with pytest.raises(TuneIncompleteSweepError, match="widgets matching fell from 3 to 2 between pages 1 and 2"):
         next(pages)
 
 
@@ -324,8 +332,12 @@ def test_iter_pages_without_the_count_check_reads_what_comes(scripted_server):
 
 
 @pytest.mark.parametrize(
-    "data", ["Europe/Prague", {"Timezone": {"name": "Europe/Prague"}},
-             {"Timezone": {"id": "71", "name": "(GMT+01:00) Prague", "zone": "Europe/Prague"}}],
+    "data",
+    [
+        "Europe/Prague",
+        {"Timezone": {"name": "Europe/Prague"}},
+        {"Timezone": {"id": "71", "name": "(GMT+01:00) Prague", "zone": "Europe/Prague"}},
+    ],
 )
 def test_get_timezone_accepts_plausible_shapes(scripted_server, data):
     server = scripted_server(envelope(data))
@@ -341,24 +353,45 @@ def test_timezone_is_asked_once_lazily(scripted_server):
 
 
 def test_conversion_window_is_sent_in_network_time_and_bad_rows_are_quarantined(scripted_server):
-    good = {"Stat": {"id": "10", "datetime": "2024-03-09 23:59:59", "offer_id": "1", "status": "approved",
-                     "payout": "1.10", "currency": "USD"}}
-    bad = {"Stat": {"id": "11", "datetime": "2024-03-10 00:00:00", "offer_id": "1", "status": "approved",
-                    "payout": "lots"}, "ConversionsMobile": {"affiliate_unique1": SECRET_TOKEN}}
+    good = {
+        "Stat": {
+            "id": "10",
+            "datetime": "2024-03-09 23:59:59",
+            "offer_id": "1",
+            "status": "approved",
+            "payout": "1.10",
+            "currency": "USD",
+        }
+    }
+    bad = {
+        "Stat": {
+            "id": "11",
+            "datetime": "2024-03-10 00:00:00",
+            "offer_id": "1",
+            "status": "approved",
+            "payout": "lots",
+        },
+        "ConversionsMobile": {"affiliate_unique1": SECRET_TOKEN},
+    }
     server = scripted_server(paginated(1, 1, 2, [good, bad]))
     client = make_client(server.url)
-    batches = list(client.iter_conversion_batches(datetime(2024, 3, 9, 5, tzinfo=timezone.utc),
-                                                  datetime(2024, 3, 10, 5, tzinfo=timezone.utc), page_size=50))
+    batches = list(
+        client.iter_conversion_batches(
+            datetime(2024, 3, 9, 5, tzinfo=UTC), datetime(2024, 3, 10, 5, tzinfo=UTC), page_size=50
+        )
+    )
     query = server.requests[0]
     assert [v for k, v in query if k == "filters[Stat.datetime][values][]"] == [
-        "2024-03-09 00:00:00", "2024-03-09 23:59:59"]  # EST = UTC-5, end exclusive
+        "2024-03-09 00:00:00",
+        "2024-03-09 23:59:59",
+    ]  # EST = UTC-5, end exclusive
     assert ("filters[Stat.datetime][conditional]", "BETWEEN") in query
     assert ("sort[Stat.id]", "asc") in query and ("limit", "50") in query and ("page", "1") in query
     assert [v for k, v in query if k == "fields[]"][:3] == ["Stat.id", "Stat.tune_event_id", "Stat.ad_id"]
     (batch,) = batches
     assert (batch.page, batch.page_count, batch.total_count) == (1, 1, 2)
     assert [c.conversion_id for c in batch.conversions] == [10]
-    assert batch.conversions[0].converted_at == datetime(2024, 3, 10, 4, 59, 59, tzinfo=timezone.utc)
+    assert batch.conversions[0].converted_at == datetime(2024, 3, 10, 4, 59, 59, tzinfo=UTC)
     assert batch.conversions[0].payout == Decimal("1.10")
     (rejected,) = batch.rejected
     assert rejected.conversion_id == "11" and rejected.reason.startswith("Stat.payout is not a number")
@@ -369,11 +402,13 @@ def test_conversion_window_is_sent_in_network_time_and_bad_rows_are_quarantined(
 def test_window_bounds_with_microseconds_and_empty_windows(scripted_server):
     server = scripted_server(paginated(1, 0, 0, []))
     client = make_client(server.url, timezone="UTC")
-    start = datetime(2024, 1, 1, 0, 0, 0, 500_000, tzinfo=timezone.utc)
-    end = datetime(2024, 1, 1, 1, 0, 0, 250_000, tzinfo=timezone.utc)
-    assert list(client.iter_conversion_batches(start, end))[0].conversions == []
+    start = datetime(2024, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+    end = datetime(2024, 1, 1, 1, 0, 0, 250_000, tzinfo=UTC)
+    assert next(iter(client.iter_conversion_batches(start, end))).conversions == []
     assert [v for k, v in server.requests[0] if k.endswith("[values][]")] == [
-        "2024-01-01 00:00:01", "2024-01-01 01:00:00"]
+        "2024-01-01 00:00:01",
+        "2024-01-01 01:00:00",
+    ]
     assert list(client.iter_conversion_batches(end, end)) == []
     assert len(server.requests) == 1
     with pytest.raises(ValueError):
@@ -381,14 +416,23 @@ def test_window_bounds_with_microseconds_and_empty_windows(scripted_server):
 
 
 def test_find_offers_by_ids_and_all(scripted_server):
-    row = {"Offer": {"id": "3", "name": "Půjčka", "status": "active", "currency": "CZK",
-                     "default_payout": "10.5", "expiration_date": "2030-01-01 00:00:00", "modified": 1700000000},
-           "Advertiser": {"id": "9", "company": "Acme"}}
+    row = {
+        "Offer": {
+            "id": "3",
+            "name": "Půjčka",
+            "status": "active",
+            "currency": "CZK",
+            "default_payout": "10.5",
+            "expiration_date": "2030-01-01 00:00:00",
+            "modified": 1700000000,
+        },
+        "Advertiser": {"id": "9", "company": "Acme"},
+    }
     server = scripted_server(paginated(1, 1, 1, [row]))
     client = make_client(server.url, timezone="Europe/Prague")
     (offer,) = client.find_offers([3, 3])
     assert (offer.offer_id, offer.name, offer.advertiser_name) == (3, "Půjčka", "Acme")
-    assert offer.expiration_date == datetime(2029, 12, 31, 23, tzinfo=timezone.utc)
+    assert offer.expiration_date == datetime(2029, 12, 31, 23, tzinfo=UTC)
     query = server.requests[0]
     assert ("filters[id][]", "3") in query and ("contain[]", "Advertiser") in query and ("sort[id]", "asc") in query
     assert client.find_offers([]) == []
@@ -413,10 +457,21 @@ def test_a_rejected_value_quoting_the_token_keeps_no_piece_of_it_in_the_reason(s
     if read == "offers":
         rows = [{"Offer": {"id": value, "name": "Bad", "status": "active"}} for value in values]
     else:
-        rows = [{"Stat": {"id": str(10 + i), "datetime": "2024-03-09 12:00:00", "offer_id": "1",
-                          "status": "approved", "payout": value, "currency": "USD"}} for i, value in enumerate(values)]
+        rows = [
+            {
+                "Stat": {
+                    "id": str(10 + i),
+                    "datetime": "2024-03-09 12:00:00",
+                    "offer_id": "1",
+                    "status": "approved",
+                    "payout": value,
+                    "currency": "USD",
+                }
+            }
+            for i, value in enumerate(values)
+        ]
     client = make_client(scripted_server(paginated(1, 1, len(rows), rows)).url, timezone="UTC")
-    window = datetime(2024, 3, 9, tzinfo=timezone.utc), datetime(2024, 3, 10, tzinfo=timezone.utc)
+    window = datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 10, tzinfo=UTC)
     if read == "offers":
         rejected = client.read_offer_catalog().rejected
     elif read == "per row":
@@ -456,7 +511,8 @@ def test_connection_failures_have_one_clear_outcome(scripted_server, replies, ou
     assert (check.ok, check.outcome, check.timezone) == (False, outcome, None)
     assert check.message
     assert ("TUNE rejected the network id or the token (it does not say which)" in check.message) == (
-        outcome == "bad_credentials")
+        outcome == "bad_credentials"
+    )
     assert_token_free(check.message)
 
 
@@ -473,8 +529,11 @@ def test_with_an_affiliate_id_conversion_and_stats_reports_ask_for_that_affiliat
     """The Network API reports every partner's conversions; ours are those of our affiliate id."""
     from trackly_pipeline.tune.stats import daily_offer_stats
 
-    affiliate = [("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"), ("filters[Stat.affiliate_id][values][]", "1001")]
-    window = (datetime(2024, 3, 9, tzinfo=timezone.utc), datetime(2024, 3, 10, tzinfo=timezone.utc))
+    affiliate = [
+        ("filters[Stat.affiliate_id][conditional]", "EQUAL_TO"),
+        ("filters[Stat.affiliate_id][values][]", "1001"),
+    ]
+    window = (datetime(2024, 3, 9, tzinfo=UTC), datetime(2024, 3, 10, tzinfo=UTC))
     for affiliate_id, expected in ((1001, affiliate), (None, [])):
         server = scripted_server(paginated(1, 1, 0, []), paginated(1, 1, 0, []))
         tune = make_client(server.url, affiliate_id=affiliate_id)

@@ -1,4 +1,5 @@
 """Every envelope shape in the real recorded replies (trackly_pipeline_tests/tune/recorded)."""
+
 import json
 
 import pytest
@@ -99,8 +100,9 @@ def test_rejected_credentials_have_no_status_and_errors_as_object():
     with pytest.raises(TuneInvalidNetworkError) as caught:
         parse_body(recorded_body("23"))
     assert isinstance(caught.value, TuneAuthError)
-    assert caught.value.message == ("TUNE rejected the network id or the token (it does not say which): "
-                                    "Network id is not valid")
+    assert caught.value.message == (
+        "TUNE rejected the network id or the token (it does not say which): Network id is not valid"
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,7 +146,9 @@ def test_status_must_be_the_integer_1(status):
         parse_body(json.dumps({"response": {"status": status, "data": []}}))
 
 
-@pytest.mark.parametrize("body", ["", "<html>502 Bad Gateway</html>", '{"response": {"status": 1, "da', "[]", '{"x": 1}'])
+@pytest.mark.parametrize(
+    "body", ["", "<html>502 Bad Gateway</html>", '{"response": {"status": 1, "da', "[]", '{"x": 1}']
+)
 def test_malformed_replies_raise_a_response_error(body):
     with pytest.raises(TuneResponseError):
         parse_body(body)

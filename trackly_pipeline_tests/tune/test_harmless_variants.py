@@ -10,6 +10,7 @@ sweep takes: a non-canonical value sends its row to the per-row rules, so both a
   alone (1.025 where the comma is the decimal separator?) and "12,50" stay unreadable.
 - An amount with a sixth decimal stays unreadable: DECIMAL(18, 5) would round it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,8 @@ from decimal import Decimal
 import pytest
 
 from trackly_pipeline.tune import RowError, parse_conversion_row, parse_offer_row
-from trackly_pipeline.tune.page_parser import parse_conversion_page, parse_raw_conversions
 from trackly_pipeline.tune.models import conversion_id_of
+from trackly_pipeline.tune.page_parser import parse_conversion_page, parse_raw_conversions
 from trackly_pipeline.tune.raw_rows import decode_page
 
 from .test_page_parser import BASE_ROW
@@ -86,9 +87,21 @@ def test_an_offer_payout_with_thousands_separators_is_read():
     assert offer.default_payout == Decimal("1200.00000")
 
 
-@pytest.mark.parametrize("raw,read", [("2180", 2180), (" 2180 ", 2180), ("+7", 7), ("9223372036854775807", 2**63 - 1),
-                                      ("9223372036854775808", None), ("2180.0", None), ("abc", None), ("", None),
-                                      (None, None), ("\\ud800", None)])
+@pytest.mark.parametrize(
+    "raw,read",
+    [
+        ("2180", 2180),
+        (" 2180 ", 2180),
+        ("+7", 7),
+        ("9223372036854775807", 2**63 - 1),
+        ("9223372036854775808", None),
+        ("2180.0", None),
+        ("abc", None),
+        ("", None),
+        (None, None),
+        ("\\ud800", None),
+    ],
+)
 def test_conversion_id_of_reads_ids_as_the_row_parser_does(raw, read):
     assert conversion_id_of(raw) == read
     if read is not None:

@@ -4,6 +4,7 @@ never with the token in the error or the log. Replies come over a real local soc
 
 Sized for CI: FUZZ_EXAMPLES examples take about 10 s (most replies are instant; the stalled ones
 cost the client's 0.3 s timeout per attempt)."""
+
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,8 @@ import os
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,22 +33,47 @@ FUZZ_EXAMPLES = int(os.environ.get("TRACKLY_FUZZ_EXAMPLES", 150))
 TIMEOUT_S = 0.3
 RETRIES = 1
 MAX_PAGES = 4
-WINDOW = (datetime(2026, 10, 28, tzinfo=timezone.utc), datetime(2026, 10, 31, tzinfo=timezone.utc))
+WINDOW = (datetime(2026, 10, 28, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC))
 
 # ---- replies -----------------------------------------------------------------------------------
 
 token_text = st.sampled_from([SECRET_TOKEN, f"NetworkToken={SECRET_TOKEN}", "x", "", "UTC", "Europe/Prague"])
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12), token_text,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    token_text,
 )
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8) | token_text, inner, max_size=4)), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8) | token_text, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 # Raw JSON text for a paging member, including what Python's json reads as inf/nan or refuses.
 paging_numbers = st.one_of(
-    st.integers(min_value=-3, max_value=6).map(str), st.sampled_from(
-        ["1000000000000", "Infinity", "-Infinity", "NaN", "1e400", "1e5000", "9" * 5000, "2.5", '"3"', '"x"',
-         "null", "true", "[]"]))
+    st.integers(min_value=-3, max_value=6).map(str),
+    st.sampled_from(
+        [
+            "1000000000000",
+            "Infinity",
+            "-Infinity",
+            "NaN",
+            "1e400",
+            "1e5000",
+            "9" * 5000,
+            "2.5",
+            '"3"',
+            '"x"',
+            "null",
+            "true",
+            "[]",
+        ]
+    ),
+)
 
 
 def stat_row() -> st.SearchStrategy[dict]:
@@ -54,18 +81,28 @@ def stat_row() -> st.SearchStrategy[dict]:
         row = copy.deepcopy(row)
         row["Stat"][field] = value
         return row
-    return st.one_of(st.just(copy.deepcopy(BASE_ROW)),
-                     st.builds(mutate, st.just(BASE_ROW), st.sampled_from(sorted(BASE_ROW["Stat"])), json_values))
+
+    return st.one_of(
+        st.just(copy.deepcopy(BASE_ROW)),
+        st.builds(mutate, st.just(BASE_ROW), st.sampled_from(sorted(BASE_ROW["Stat"])), json_values),
+    )
 
 
 @st.composite
 def paginated_bodies(draw) -> bytes:
     rows = draw(st.lists(stat_row(), max_size=3))
     data = {"page": "@page@", "current": 0, "count": "@count@", "pageCount": "@pageCount@", "data": rows}
-    text = json.dumps({"request": {"NetworkToken": SECRET_TOKEN},
-                       "response": {"status": draw(st.sampled_from([1, 1, 1, -1, "1", None])), "data": data,
-                                    "errors": draw(st.sampled_from([[], [{"publicMessage": f"bad {SECRET_TOKEN}"}]])),
-                                    "errorMessage": draw(st.one_of(st.none(), token_text))}})
+    text = json.dumps(
+        {
+            "request": {"NetworkToken": SECRET_TOKEN},
+            "response": {
+                "status": draw(st.sampled_from([1, 1, 1, -1, "1", None])),
+                "data": data,
+                "errors": draw(st.sampled_from([[], [{"publicMessage": f"bad {SECRET_TOKEN}"}]])),
+                "errorMessage": draw(st.one_of(st.none(), token_text)),
+            },
+        }
+    )
     for member in ("page", "count", "pageCount"):
         text = text.replace(f'"@{member}@"', draw(paging_numbers))
     return text.encode()
@@ -73,16 +110,25 @@ def paginated_bodies(draw) -> bytes:
 
 @st.composite
 def envelope_bodies(draw) -> bytes:
-    document = {"request": {"NetworkToken": SECRET_TOKEN},
-                "response": {"status": draw(st.sampled_from([1, -1, 0])), "data": draw(json_values),
-                             "errorMessage": draw(token_text)}}
+    document = {
+        "request": {"NetworkToken": SECRET_TOKEN},
+        "response": {
+            "status": draw(st.sampled_from([1, -1, 0])),
+            "data": draw(json_values),
+            "errorMessage": draw(token_text),
+        },
+    }
     return json.dumps(document).encode()
 
 
-deep = st.integers(min_value=1, max_value=5).map(lambda n: b'{"response": {"status": 1, "data": '
-                                                          + b"[" * 10**n + b"]" * 10**n + b"}}")
+deep = st.integers(min_value=1, max_value=5).map(
+    lambda n: b'{"response": {"status": 1, "data": ' + b"[" * 10**n + b"]" * 10**n + b"}}"
+)
 bodies = st.one_of(
-    paginated_bodies(), envelope_bodies(), deep, st.binary(max_size=64),
+    paginated_bodies(),
+    envelope_bodies(),
+    deep,
+    st.binary(max_size=64),
     token_text.map(str.encode),
     st.just(b'{"response": {"status": 1, "data": "' + b"x" * (3 << 20) + b'"}}'),  # over any call's limit
 )
@@ -101,21 +147,48 @@ def replies(draw) -> dict:
     if length in ("exact", "short", "long"):
         headers.append(f"Content-Length: {len(body) + {'exact': 0, 'short': -1, 'long': 10}[length]}")
     elif length == "junk":
-        headers.append(f"Content-Length: {draw(st.sampled_from(['-1', 'abc', '1e9', '99999999999999999999999', SECRET_TOKEN]))}")
+        headers.append(
+            f"Content-Length: {draw(st.sampled_from(['-1', 'abc', '1e9', '99999999999999999999999', SECRET_TOKEN]))}"
+        )
     elif length.startswith("chunked"):
         headers.append("Transfer-Encoding: chunked")
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if length == "chunked" else b"zz\r\n" + body
     if encoding:
         headers.append(f"Content-Encoding: {encoding}")
-    headers += draw(st.lists(st.sampled_from([
-        # The token as a query parameter: urllib3 logs header lines that do not parse, and its log
-        # filter masks `NetworkToken=...`, not a bare token (left to the redaction work).
-        f"X-Echo: NetworkToken={SECRET_TOKEN}", "Retry-After: 1", "Retry-After: nan", "Retry-After: 99999999999",
-        "Content-Type: text/html", "Broken header line", "Set-Cookie: a=b",
-    ]), max_size=3))
-    status = draw(st.sampled_from(["200 OK"] * 6 + ["204 No Content", "301 Moved", "404 Not Found",
-                                                     "429 Too Many", "500 Oops", "503 Down",
-                                                     f"401 {SECRET_TOKEN}", "999 What", "abc"]))
+    headers += draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    # The token as a query parameter: urllib3 logs header lines that do not parse, and its log
+                    # filter masks `NetworkToken=...`, not a bare token (left to the redaction work).
+                    f"X-Echo: NetworkToken={SECRET_TOKEN}",
+                    "Retry-After: 1",
+                    "Retry-After: nan",
+                    "Retry-After: 99999999999",
+                    "Content-Type: text/html",
+                    "Broken header line",
+                    "Set-Cookie: a=b",
+                ]
+            ),
+            max_size=3,
+        )
+    )
+    status = draw(
+        st.sampled_from(
+            ["200 OK"] * 6
+            + [
+                "204 No Content",
+                "301 Moved",
+                "404 Not Found",
+                "429 Too Many",
+                "500 Oops",
+                "503 Down",
+                f"401 {SECRET_TOKEN}",
+                "999 What",
+                "abc",
+            ]
+        )
+    )
     reply = f"HTTP/1.1 {status}\r\n".encode() + "".join(f"{h}\r\n" for h in headers).encode() + b"\r\n" + body
     stall_at = draw(st.one_of(st.none(), st.none(), st.none(), st.none(), st.integers(0, len(reply))))
     return {"reply": reply, "stall_at": stall_at}
@@ -127,7 +200,7 @@ def replies(draw) -> dict:
 class Script:
     """What the server sends for the current example: the reply, or its first bytes then nothing."""
 
-    reply: dict = {"reply": b"", "stall_at": None}
+    reply: ClassVar[dict] = {"reply": b"", "stall_at": None}
 
     def respond(self, query, conn, stopped: threading.Event) -> None:
         reply, stall_at = self.reply["reply"], self.reply["stall_at"]
@@ -157,9 +230,20 @@ class Captured(logging.Handler):
 
 
 def make_client(url: str, zone: str | None) -> TuneClient:
-    return TuneClient("demo", SECRET_TOKEN, url, timezone=zone, timeout=TIMEOUT_S, max_retries=RETRIES,
-                      backoff_base=0.001, backoff_max=0.002, rate_limit=(10**6, 1.0), rate_limit_retries=1,
-                      max_pages=MAX_PAGES, sleep=lambda seconds: None)
+    return TuneClient(
+        "demo",
+        SECRET_TOKEN,
+        url,
+        timezone=zone,
+        timeout=TIMEOUT_S,
+        max_retries=RETRIES,
+        backoff_base=0.001,
+        backoff_max=0.002,
+        rate_limit=(10**6, 1.0),
+        rate_limit_retries=1,
+        max_pages=MAX_PAGES,
+        sleep=lambda seconds: None,
+    )
 
 
 def longest_allowed(read: str) -> float:
@@ -179,8 +263,13 @@ def test_any_reply_gives_a_result_or_a_tune_error_in_time_without_the_token():
         logger.setLevel(logging.DEBUG)
     examples = []
 
-    @settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize="TRACKLY_FUZZ_EXAMPLES" not in os.environ, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        deadline=None,
+        derandomize="TRACKLY_FUZZ_EXAMPLES" not in os.environ,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(reply=replies(), read=st.sampled_from([*READS, "connection check"]), zone=st.sampled_from(["UTC", None]))
     def check(reply, read, zone):
         script.reply = reply

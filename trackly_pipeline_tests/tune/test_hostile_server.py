@@ -4,12 +4,13 @@ Over real sockets: replies dribbled a header line or a body byte at a time end a
 timeout, whole request; pages without end stop; replies beyond the size limit are refused unread;
 JSON Python cannot hold (deep nesting, Infinity, NaN, numbers of thousands of digits) becomes the
 client's own error or one quarantined row, never a traceback from `trackly`."""
+
 from __future__ import annotations
 
 import copy
 import gzip
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -33,7 +34,7 @@ from .test_page_parser import BASE_ROW
 
 # Time the client may take past its timeout: thread wake-ups, connection set-up, a tiny backoff.
 MARGIN_S = 0.75
-WINDOW = (datetime(2026, 10, 28, tzinfo=timezone.utc), datetime(2026, 10, 31, tzinfo=timezone.utc))
+WINDOW = (datetime(2026, 10, 28, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC))
 
 
 def head(*lines: str) -> bytes:
@@ -45,17 +46,23 @@ def head(*lines: str) -> bytes:
 
 def header_lines_every(seconds: float, lines: int = 40):
     """A server that sends its status line, then one header line every `seconds` (a 40-line head)."""
+
     def respond(query, conn, stopped):
         pieces = [b"HTTP/1.1 200 OK\r\n"] + [f"X-Pad-{n}: {'x' * 20}\r\n".encode() for n in range(lines)]
-        dribble(conn, stopped, pieces + [b"Content-Length: 2\r\n\r\n[]"], seconds)
+        dribble(conn, stopped, [*pieces, b"Content-Length: 2\r\n\r\n[]"], seconds)
+
     return respond
 
 
 def body_bytes_every(seconds: float, body: bytes):
     def respond(query, conn, stopped):
-        conn.sendall(head("HTTP/1.1 200 OK", f"Content-Length: {len(body)}", "Content-Type: application/json",
-                          "Connection: close"))
-        dribble(conn, stopped, [body[i:i + 1] for i in range(len(body))], seconds)
+        conn.sendall(
+            head(
+                "HTTP/1.1 200 OK", f"Content-Length: {len(body)}", "Content-Type: application/json", "Connection: close"
+            )
+        )
+        dribble(conn, stopped, [body[i : i + 1] for i in range(len(body))], seconds)
+
     return respond
 
 
@@ -64,7 +71,9 @@ def test_header_lines_dribbled_end_at_the_timeout_per_attempt(retries):
     """Each header line came well inside the per-read timeout, so requests waited for all 40
     (8 s for a 1 s timeout). Now every attempt ends at its timeout."""
     with raw_server(header_lines_every(0.2)) as server:
-        took, outcome = elapsed(lambda: make_client(server.url, timeout=1.0, max_retries=retries).call("Offer", "findAll"))
+        took, outcome = elapsed(
+            lambda: make_client(server.url, timeout=1.0, max_retries=retries).call("Offer", "findAll")
+        )
     assert isinstance(outcome, TuneConnectionError), outcome
     assert "timed out after 1s" in str(outcome)
     assert len(server.requests) == retries + 1
@@ -118,8 +127,10 @@ def test_an_empty_page_before_the_count_is_met_is_an_incomplete_sweep(scripted_s
 
 def test_pages_past_what_the_count_fills_are_not_asked_for(scripted_server):
     """count 3 at 2 rows a page fills 2 pages; one more is read (a row may arrive mid-sweep), no more."""
+
     def page(number):
         return paginated(number, 10**12, 3, [{"A": {"id": str(2 * number - 1)}}, {"A": {"id": str(2 * number)}}])
+
     server = scripted_server(*[page(n) for n in range(1, 51)], Reply("stop", 400))
     pages = list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=2))
     assert [p.number for p in pages] == [1, 2, 3]
@@ -130,7 +141,9 @@ def test_a_network_that_serves_fewer_rows_than_asked_and_counts_its_pages_so_is_
     """7 rows at 2 a page where 5 were asked: pageCount 4 is honest, so all four pages are read
     (the bound past `count` is in pages of the rows TUNE serves, not of the `limit` asked)."""
     ids = iter(range(1, 8))
-    pages = [paginated(n, 4, 7, [{"A": {"id": str(next(ids))}} for _ in range(2 if n < 4 else 1)]) for n in (1, 2, 3, 4)]
+    pages = [
+        paginated(n, 4, 7, [{"A": {"id": str(next(ids))}} for _ in range(2 if n < 4 else 1)]) for n in (1, 2, 3, 4)
+    ]
     server = scripted_server(*pages, Reply("stop", 400))
     read = list(make_client(server.url).iter_pages("A", "findAll", {}, page_size=5))
     assert [row["A"]["id"] for page in read for row in page.rows] == [str(n) for n in range(1, 8)]
@@ -139,6 +152,7 @@ def test_a_network_that_serves_fewer_rows_than_asked_and_counts_its_pages_so_is_
 def test_a_read_without_end_stops_at_the_page_cap_with_what_to_do(scripted_server):
     def page(number):
         return paginated(number, 10**12, 10**12, [{"A": {"id": str(number)}}])
+
     server = scripted_server(*[page(n) for n in range(1, 51)], Reply("stop", 400))
     client = make_client(server.url, max_pages=7)
     with pytest.raises(TuneTooManyPagesError) as caught:
@@ -168,6 +182,7 @@ LIMIT_FOR_ONE_ROW = REPLY_BASE_BYTES + REPLY_BYTES_PER_ROW
 def serve_body(body: bytes, headers: tuple[str, ...]):
     def respond(query, conn, stopped):
         conn.sendall(head("HTTP/1.1 200 OK", "Content-Type: application/json", "Connection: close", *headers) + body)
+
     return respond
 
 
@@ -178,8 +193,12 @@ def test_a_reply_over_the_limit_for_its_page_size_is_refused_once(framing):
     if framing == "content-length":
         headers = (f"Content-Length: {len(body)}",)
     elif framing == "chunked":
-        body = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 50_000]), body[i:i + 50_000])
-                        for i in range(0, len(body), 50_000)) + b"0\r\n\r\n"
+        body = (
+            b"".join(
+                b"%x\r\n%s\r\n" % (len(body[i : i + 50_000]), body[i : i + 50_000]) for i in range(0, len(body), 50_000)
+            )
+            + b"0\r\n\r\n"
+        )
         headers = ("Transfer-Encoding: chunked",)
     elif framing == "gzip":  # 1 MiB of padding gzips to a few KB: the limit counts what it decodes to
         body = gzip.compress(body)
@@ -189,7 +208,9 @@ def test_a_reply_over_the_limit_for_its_page_size_is_refused_once(framing):
         with pytest.raises(TuneReplyRefusedError) as caught:
             list(client.iter_pages("Report", "getConversions", {}, page_size=1))
     assert len(server.requests) == 1  # not retried: the same reply would come again
-    assert str(caught.value).startswith(f"TUNE Report::getConversions: reply refused: larger than {LIMIT_FOR_ONE_ROW:,} bytes")
+    assert str(caught.value).startswith(
+        f"TUNE Report::getConversions: reply refused: larger than {LIMIT_FOR_ONE_ROW:,} bytes"
+    )
 
 
 def test_a_reply_within_the_limit_for_its_page_size_is_read(scripted_server):
@@ -203,6 +224,7 @@ def test_a_huge_content_length_is_refused_before_reading():
     def respond(query, conn, stopped):
         conn.sendall(head("HTTP/1.1 200 OK", "Content-Length: 300000000000"))
         stopped.wait(5)  # nothing follows: the client must not wait for it
+
     with raw_server(respond) as server:
         took, outcome = elapsed(lambda: make_client(server.url, timeout=3.0).call("Application", "getTimezone"))
     assert isinstance(outcome, TuneReplyRefusedError), outcome
@@ -214,8 +236,16 @@ def test_a_huge_content_length_is_refused_before_reading():
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
-NOT_A_COUNT = ["Infinity", "-Infinity", "NaN", "1e400", "1e5000", "9" * 5000,
-               "1e999999999", "-1e999999999"]  # abs() of these overflows Decimal (review)
+NOT_A_COUNT = [
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "1e400",
+    "1e5000",
+    "9" * 5000,
+    "1e999999999",
+    "-1e999999999",
+]  # abs() of these overflows Decimal (review)
 
 
 def test_deeply_nested_json_is_refused_not_a_recursion_error(scripted_server):
@@ -245,12 +275,15 @@ def test_a_paging_member_that_is_no_count_is_a_malformed_reply(scripted_server, 
 
 
 @pytest.mark.parametrize("in_bulk", [False, True])
-@pytest.mark.parametrize("field, reason", [
-    ("id", "Stat.id is out of range (5,000 digits)"),
-    ("payout", "Stat.payout is out of range (|amount| >= 1e12)"),
-    ("payout@1e999999999", "Stat.payout is out of range (|amount| >= 1e12)"),  # decimal.Overflow (review)
-    ("offer_id", "Stat.offer_id is out of range (5,000 digits)"),
-])
+@pytest.mark.parametrize(
+    "field, reason",
+    [
+        ("id", "Stat.id is out of range (5,000 digits)"),
+        ("payout", "Stat.payout is out of range (|amount| >= 1e12)"),
+        ("payout@1e999999999", "Stat.payout is out of range (|amount| >= 1e12)"),  # decimal.Overflow (review)
+        ("offer_id", "Stat.offer_id is out of range (5,000 digits)"),
+    ],
+)
 def test_a_5000_digit_number_quarantines_its_row_only(scripted_server, in_bulk, field, reason):
     """json.loads refused the whole page (Python's 4,300-digit limit), failing every sweep while
     the row was in the window; now the number stays text and only its row is rejected."""
@@ -288,10 +321,12 @@ def test_a_5000_digit_sub_id_is_stored_as_its_digits(scripted_server):
 
 def hostile_tune(conversions_reply: str):
     """A TUNE whose time zone is UTC and whose every other reply is `conversions_reply`."""
+
     def respond(query, conn, stopped):
         body = envelope("UTC") if query.get("Method") == "getTimezone" else conversions_reply
         payload = body.encode()
         conn.sendall(head("HTTP/1.1 200 OK", f"Content-Length: {len(payload)}", "Connection: close") + payload)
+
     return respond
 
 
@@ -303,24 +338,43 @@ def trackly_yaml(tmp_path, monkeypatch):
                 monkeypatch.delenv(name)
         monkeypatch.setenv("TUNE_ACME_TOKEN", SECRET_TOKEN)
         path = tmp_path / "trackly.yaml"
-        path.write_text(yaml.safe_dump({
-            "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
-            "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
-            "postback_base_url": "https://app.example.com",
-            "networks": [{"key": "acme", "network_id": "acmenet", "network_token_env": "TUNE_ACME_TOKEN",
-                          "api_url": api_url, "base_url": "https://t.example.com", "affiliate_id": 1001,
-                          "max_retries": 1, "backoff_base_s": 0.01, "timeout_s": 5}],
-        }))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
+                    "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
+                    "postback_base_url": "https://app.example.com",
+                    "networks": [
+                        {
+                            "key": "acme",
+                            "network_id": "acmenet",
+                            "network_token_env": "TUNE_ACME_TOKEN",
+                            "api_url": api_url,
+                            "base_url": "https://t.example.com",
+                            "affiliate_id": 1001,
+                            "max_retries": 1,
+                            "backoff_base_s": 0.01,
+                            "timeout_s": 5,
+                        }
+                    ],
+                }
+            )
+        )
         monkeypatch.setenv("TRACKLY_CONFIG", str(path))
+
     return write
 
 
 HOSTILE_REPLIES = {
     "deep": '{"response": {"status": 1, "data": ' + DEEP + "}}",
-    **{f"count={value[:12]}": paginated(1, 1, 1, [{"Offer": {"id": "1"}}]).replace('"count": 1', f'"count": {value}')
-       for value in NOT_A_COUNT},
-    **{f"pageCount={value[:12]}": paginated(1, 1, 1, []).replace('"pageCount": 1', f'"pageCount": {value}')
-       for value in NOT_A_COUNT},
+    **{
+        f"count={value[:12]}": paginated(1, 1, 1, [{"Offer": {"id": "1"}}]).replace('"count": 1', f'"count": {value}')
+        for value in NOT_A_COUNT
+    },
+    **{
+        f"pageCount={value[:12]}": paginated(1, 1, 1, []).replace('"pageCount": 1', f'"pageCount": {value}')
+        for value in NOT_A_COUNT
+    },
 }
 
 
@@ -334,7 +388,9 @@ def test_trackly_commands_say_what_went_wrong_in_one_line(trackly_yaml, capsys, 
     assert code == 1
     said = (out if command[0] == "test-connection" else err).strip()
     assert "\n" not in said and "Traceback" not in out + err
-    assert said.startswith("acme         FAIL error" if command[0] == "test-connection" else "trackly offers: acme: TUNE")
+    assert said.startswith(
+        "acme         FAIL error" if command[0] == "test-connection" else "trackly offers: acme: TUNE"
+    )
     assert SECRET_TOKEN not in out + err
 
 
@@ -347,6 +403,6 @@ def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(scripted_serv
     elsewhere = scripted_server(envelope("America/New_York"))
     server = scripted_server(Reply("", status=302, headers={"Location": f"{elsewhere.url}/moved/{SECRET_TOKEN}/json"}))
     with pytest.raises(TuneHttpError, match="redirect, which is not followed") as caught:
-        make_client(server.url, timezone=None, max_retries=2).timezone
+        _ = make_client(server.url, timezone=None, max_retries=2).timezone  # the property asks the API
     assert len(server.requests) == 1 and elsewhere.requests == []
     assert SECRET_TOKEN not in str(caught.value)

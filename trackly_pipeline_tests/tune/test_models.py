@@ -1,6 +1,7 @@
 """Typed parsing of offer and conversion rows, and the validation reasons for bad rows."""
+
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def recorded_rows(prefix: str) -> list[dict]:
@@ -78,19 +79,19 @@ def test_every_recorded_conversion_row_is_valid(prefix):
     assert rows
     for row in rows:
         conversion = parse_conversion_row(row, PRAGUE)
-        assert conversion.converted_at.tzinfo is timezone.utc
+        assert conversion.converted_at.tzinfo is UTC
         assert conversion.status in {"approved", "pending", "rejected"}
 
 
 def test_recorded_offer_rows_parse():
-    offers = {o.offer_id: o for o in map(lambda r: parse_offer_row(r, PRAGUE), recorded_rows("04"))}
+    offers = {o.offer_id: o for o in (parse_offer_row(r, PRAGUE) for r in recorded_rows("04"))}
     perfect = offers[1]
     assert perfect.name == "PerfectMoney" and perfect.status == "deleted"
     assert perfect.currency == "CZK" and perfect.payout_type == "cpa_flat"
     assert perfect.default_payout == Decimal("900.00000") and perfect.percent_payout == Decimal("90.00")
     assert perfect.advertiser_id is None and perfect.advertiser_name is None
     assert perfect.expiration_date == utc(2021, 2, 18, 21, 59, 59)  # CET = UTC+1
-    assert perfect.modified == datetime.fromtimestamp(1464090634, timezone.utc)
+    assert perfect.modified == datetime.fromtimestamp(1464090634, UTC)
     assert perfect.approve_conversions is False  # null
     assert offers[3].name == "Půjčka7" and offers[3].advertiser_id == 42
 
@@ -105,8 +106,14 @@ def test_recorded_find_by_id_offer_with_zero_dates_and_nulls():
 
 
 def test_offer_zero_expiration_and_contained_advertiser_shapes():
-    base = {"id": "5", "name": "X", "status": "active", "expiration_date": "0000-00-00 00:00:00",
-            "approve_conversions": "1", "advertiser_id": "12"}
+    base = {
+        "id": "5",
+        "name": "X",
+        "status": "active",
+        "expiration_date": "0000-00-00 00:00:00",
+        "approve_conversions": "1",
+        "advertiser_id": "12",
+    }
     flat = parse_offer_row({"Offer": base, "Advertiser": {"id": "12", "company": "Acme s.r.o."}})
     keyed = parse_offer_row({"Offer": base, "Advertiser": {"12": {"id": "12", "company": "Acme s.r.o."}}})
     empty = parse_offer_row({"Offer": base, "Advertiser": []})
@@ -116,7 +123,7 @@ def test_offer_zero_expiration_and_contained_advertiser_shapes():
 
 
 def test_offer_without_id_is_an_error():
-    with pytest.raises(RowError, match="Offer.id is missing"):
+    with pytest.raises(RowError, match=r"Offer\.id is missing"):
         parse_offer_row({"Offer": {"name": "x"}})
 
 
@@ -163,8 +170,12 @@ def test_ambiguous_fall_back_time_reads_as_the_later_instant(zone, local, later)
 
 
 def test_times_next_to_the_repeated_hour_are_unambiguous():
-    assert parse_conversion_row(report_row(datetime="2024-11-03 00:59:59"), NEW_YORK).converted_at == utc(2024, 11, 3, 4, 59, 59)
-    assert parse_conversion_row(report_row(datetime="2024-11-03 02:00:00"), NEW_YORK).converted_at == utc(2024, 11, 3, 7)
+    assert parse_conversion_row(report_row(datetime="2024-11-03 00:59:59"), NEW_YORK).converted_at == utc(
+        2024, 11, 3, 4, 59, 59
+    )
+    assert parse_conversion_row(report_row(datetime="2024-11-03 02:00:00"), NEW_YORK).converted_at == utc(
+        2024, 11, 3, 7
+    )
 
 
 def test_nonexistent_spring_forward_time_is_rejected():

@@ -1,10 +1,11 @@
 """The columnar path (iter_conversion_tables / parse_conversion_rows) equals the per-row path
 (iter_conversion_batches / parse_conversion_row): the same typed values in the same order and the
 same rejections with the same reasons, over sandbox pages and over hostile rows built here."""
+
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -21,37 +22,138 @@ ZONES = ("America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Ho
 
 BASE_ROW = {
     "Stat": {
-        "id": "2179", "tune_event_id": "b21cb120884229aedfabcf0d17394f71", "ad_id": "ffb0d05bce5c01b719287c945493c0",
-        "datetime": "2026-10-29 01:00:00", "offer_id": "123", "affiliate_id": "1001", "goal_id": "0",
-        "status": "approved", "status_code": "52", "is_adjustment": "0", "payout": "-30.11000",
-        "revenue": "-37.64000", "sale_amount": "0.00000", "currency": "EUR", "affiliate_info1": "abc12345",
-        "affiliate_info2": "", "affiliate_info3": "", "affiliate_info4": "promo", "affiliate_info5": "", "source": "sms",
+        "id": "2179",
+        "tune_event_id": "b21cb120884229aedfabcf0d17394f71",
+        "ad_id": "ffb0d05bce5c01b719287c945493c0",
+        "datetime": "2026-10-29 01:00:00",
+        "offer_id": "123",
+        "affiliate_id": "1001",
+        "goal_id": "0",
+        "status": "approved",
+        "status_code": "52",
+        "is_adjustment": "0",
+        "payout": "-30.11000",
+        "revenue": "-37.64000",
+        "sale_amount": "0.00000",
+        "currency": "EUR",
+        "affiliate_info1": "abc12345",
+        "affiliate_info2": "",
+        "affiliate_info3": "",
+        "affiliate_info4": "promo",
+        "affiliate_info5": "",
+        "source": "sms",
     },
     "ConversionsMobile": {f"affiliate_unique{n}": "" for n in range(1, 6)},
 }
 
-NUMBERS = [None, "", " ", "\u3000", " 5", "5 ", "+5", "-5", "-0", "007", "5.", ".5", "1e3", "1E3", "NaN", "nan",
-           "Infinity", "-inf", "1_000", "12,50", "abc", "\u0661\u0662", 5, -5, 0, 1.5, float("nan"), True, False,
-           [], {}, ["1"], "9223372036854775807", "9223372036854775808", "-9223372036854775808",
-           "2147483647", "2147483648", "999999999999.99999", "1000000000000", "99999999999999", "1e400",
-           "1.123456", "1.100000", "0.00001", "-0.000001", "123456789012345678901"]
-DATETIMES = [None, "", " ", "2026-03-08 02:30:00", "2026-11-01 01:30:00", "2026-03-29 02:30:00",
-             "2026-10-25 02:30:00", "2026-04-05 02:15:00", "2026-10-04 02:15:00", "2026-02-30 00:00:00",
-             "2026-02-29 00:00:00", "2028-02-29 12:00:00", "2026-1-5 01:00:00", " 2026-01-05 01:00:00 ",
-             "2026-01-05T01:00:00", "2026-01-05 01:00", "0000-00-00 00:00:00", "1899-12-31 23:00:00",
-             "1900-01-01 00:00:00", "2199-12-31 23:59:59", "2026-01-01 24:00:00", "2026-01-01 23:59:60",
-             "2026-13-01 00:00:00", "2026-00-10 00:00:00", "2026-01-05 01:00:00.5", "not a date", 1767225600]
-TEXTS = [None, "", " ", "\t\n", "\u3000", "\x1c", "\u200b", " a ", "a b", "O'Brien \"q\" ; --", "\u2603\U0001F600",
-         "x" * 10_000, 5, 0, -1, 1.5, True, [], {"a": 1}]
+NUMBERS = [
+    None,
+    "",
+    " ",
+    "\u3000",
+    " 5",
+    "5 ",
+    "+5",
+    "-5",
+    "-0",
+    "007",
+    "5.",
+    ".5",
+    "1e3",
+    "1E3",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-inf",
+    "1_000",
+    "12,50",
+    "abc",
+    "\u0661\u0662",
+    5,
+    -5,
+    0,
+    1.5,
+    float("nan"),
+    True,
+    False,
+    [],
+    {},
+    ["1"],
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "2147483647",
+    "2147483648",
+    "999999999999.99999",
+    "1000000000000",
+    "99999999999999",
+    "1e400",
+    "1.123456",
+    "1.100000",
+    "0.00001",
+    "-0.000001",
+    "123456789012345678901",
+]
+DATETIMES = [
+    None,
+    "",
+    " ",
+    "2026-03-08 02:30:00",
+    "2026-11-01 01:30:00",
+    "2026-03-29 02:30:00",
+    "2026-10-25 02:30:00",
+    "2026-04-05 02:15:00",
+    "2026-10-04 02:15:00",
+    "2026-02-30 00:00:00",
+    "2026-02-29 00:00:00",
+    "2028-02-29 12:00:00",
+    "2026-1-5 01:00:00",
+    " 2026-01-05 01:00:00 ",
+    "2026-01-05T01:00:00",
+    "2026-01-05 01:00",
+    "0000-00-00 00:00:00",
+    "1899-12-31 23:00:00",
+    "1900-01-01 00:00:00",
+    "2199-12-31 23:59:59",
+    "2026-01-01 24:00:00",
+    "2026-01-01 23:59:60",
+    "2026-13-01 00:00:00",
+    "2026-00-10 00:00:00",
+    "2026-01-05 01:00:00.5",
+    "not a date",
+    1767225600,
+]
+TEXTS = [
+    None,
+    "",
+    " ",
+    "\t\n",
+    "\u3000",
+    "\x1c",
+    "\u200b",
+    " a ",
+    "a b",
+    'O\'Brien "q" ; --',
+    "\u2603\U0001f600",
+    "x" * 10_000,
+    5,
+    0,
+    -1,
+    1.5,
+    True,
+    [],
+    {"a": 1},
+]
 STATUSES = [None, "", "approved", "pending", "rejected", "Approved", " approved", "approved ", "weird", 1, True]
 FLAGS = [None, "", "0", "1", " 1 ", "true", "TRUE", "False", "2", "-1", 0, 1, 2, True, False, 1.0, []]
 CURRENCIES = [None, "", " ", "USD", "usd", "USD ", " USD", "US", "USDX", "\u00dcSD", "XXQ1", 840, True]
 
 FIELD_VALUES = {
-    **{name: NUMBERS for name in ("id", "offer_id", "affiliate_id", "goal_id", "status_code",
-                                  "payout", "revenue", "sale_amount")},
+    **dict.fromkeys(
+        ("id", "offer_id", "affiliate_id", "goal_id", "status_code", "payout", "revenue", "sale_amount"), NUMBERS
+    ),
     "datetime": DATETIMES,
-    **{name: TEXTS for name in ("tune_event_id", "ad_id", "affiliate_info1", "affiliate_info5", "source")},
+    **dict.fromkeys(("tune_event_id", "ad_id", "affiliate_info1", "affiliate_info5", "source"), TEXTS),
     "status": STATUSES,
     "is_adjustment": FLAGS,
     "currency": CURRENCIES,
@@ -156,8 +258,7 @@ def test_empty_page():
 def test_sandbox_sweep_with_hostile_rows_on_every_page_is_identical_both_ways():
     networks = DEFAULT_NETWORKS
     world = SandboxWorld.generate(seed=11, conversions_per_network=3000, networks=networks)
-    last = max(datetime.fromtimestamp(int(world.conversions(n.network_id).converted_at.max()), timezone.utc)
-               for n in networks)
+    last = max(datetime.fromtimestamp(int(world.conversions(n.network_id).converted_at.max()), UTC) for n in networks)
     world.clock.set(last + timedelta(hours=1))
     start, end = everything(world)
     with SandboxServer(world, port=0, rate_limit=(10_000, 1.0)) as server:
@@ -168,7 +269,11 @@ def test_sandbox_sweep_with_hostile_rows_on_every_page_is_identical_both_ways():
             tables = list(client.iter_conversion_tables(start, end, page_size=700))
             assert len(batches) == len(tables) > 1
             for batch, page in zip(batches, tables):
-                assert (page.page, page.page_count, page.total_count) == (batch.page, batch.page_count, batch.total_count)
+                assert (page.page, page.page_count, page.total_count) == (
+                    batch.page,
+                    batch.page_count,
+                    batch.total_count,
+                )
                 assert page.table.equals(conversions_table(batch.conversions))
                 assert page.rejected == batch.rejected
                 assert page.rejected, "the hostile rows must include rejected ones"

@@ -2,11 +2,12 @@
 the ordinary path gives (envelope.parse_body + the per-row parser): the same typed values, the same
 rejections with the same reasons, the same errors; and the bulk path is really taken for the pages
 TUNE and the sandbox send."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -16,8 +17,8 @@ import requests
 
 from trackly_pipeline.sandbox import DEFAULT_NETWORKS, SandboxServer, SandboxWorld
 from trackly_pipeline.tune import CONVERSION_FIELDS, TuneApiError, TuneResponseError
-from trackly_pipeline.tune.page_parser import parse_conversion_page
 from trackly_pipeline.tune.envelope import RowTable, parse_body
+from trackly_pipeline.tune.page_parser import parse_conversion_page
 from trackly_pipeline.tune.raw_rows import decode_page, raw_schema
 
 from .sandbox_support import everything, sandbox_client
@@ -32,8 +33,13 @@ def reply(rows, *, indent=None, data_first=False, token="secret-token") -> bytes
     paging = {"page": 1, "current": 0, "count": len(rows), "pageCount": 1}
     data = {"data": rows, **paging} if data_first else {**paging, "data": rows}
     document = {
-        "request": {"Target": "Report", "Method": "getConversions", "NetworkToken": token,
-                    "fields": list(CONVERSION_FIELDS), "filters": {"Stat.datetime": {"values": ["a", "b"]}}},
+        "request": {
+            "Target": "Report",
+            "Method": "getConversions",
+            "NetworkToken": token,
+            "fields": list(CONVERSION_FIELDS),
+            "filters": {"Stat.datetime": {"values": ["a", "b"]}},
+        },
         "response": {"status": 1, "httpStatus": 200, "data": data, "errors": [], "errorMessage": None},
     }
     return json.dumps(document, indent=indent, separators=None if indent else (",", ":")).encode()
@@ -74,7 +80,7 @@ def test_sandbox_replies_are_read_in_bulk_and_equal_the_ordinary_path():
     """The reply bytes the sandbox serves over HTTP, recorded as the client reads them."""
     network = DEFAULT_NETWORKS[1]
     world = SandboxWorld.generate(seed=5, conversions_per_network=2000, networks=(network,))
-    last = datetime.fromtimestamp(int(world.conversions(network.network_id).converted_at.max()), timezone.utc)
+    last = datetime.fromtimestamp(int(world.conversions(network.network_id).converted_at.max()), UTC)
     world.clock.set(last + timedelta(hours=1))
     bodies: list[bytes] = []
 
@@ -111,8 +117,11 @@ def test_each_hostile_row_gives_the_same_values_and_reasons_in_bulk(zone_name):
 
 @pytest.mark.parametrize(
     "zone_name, repeated",
-    [("America/New_York", "2026-11-01 01:00:00"), ("Australia/Lord_Howe", "2026-04-05 01:30:00"),
-     ("Australia/Adelaide", "2026-04-05 02:00:00")],
+    [
+        ("America/New_York", "2026-11-01 01:00:00"),
+        ("Australia/Lord_Howe", "2026-04-05 01:30:00"),
+        ("Australia/Adelaide", "2026-04-05 02:00:00"),
+    ],
 )
 def test_repeated_wall_times_read_in_bulk_as_the_later_instant(zone_name, repeated):
     """A fall-back's repeated wall times stay on the bulk path and read as the per-row parser reads
@@ -130,10 +139,15 @@ def test_repeated_wall_times_read_in_bulk_as_the_later_instant(zone_name, repeat
     stored = parsed.table.column("converted_at").to_pylist()
     for row, instant in zip(rows, stored):
         naive = datetime.fromisoformat(row["Stat"]["datetime"])
-        readings = {naive.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc) for fold in (0, 1)}
+        readings = {naive.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)}
         assert instant == max(readings)
-    assert sum(len({naive.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1)}) == 2
-               for naive in (datetime.fromisoformat(r["Stat"]["datetime"]) for r in rows)) >= 6  # ambiguous ones
+    assert (
+        sum(
+            len({naive.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1)}) == 2
+            for naive in (datetime.fromisoformat(r["Stat"]["datetime"]) for r in rows)
+        )
+        >= 6
+    )  # ambiguous ones
 
 
 def test_the_whole_hostile_page_in_bulk():
@@ -144,7 +158,7 @@ def test_the_whole_hostile_page_in_bulk():
 
 @pytest.mark.parametrize(
     "value",
-    ['},{"Stat":', '"},{"Stat":{"id":"9"}}', "}]", '\\"data\\":[{"', "line\nbreak", "\u2603 \U0001F600", "x" * 10_000],
+    ['},{"Stat":', '"},{"Stat":{"id":"9"}}', "}]", '\\"data\\":[{"', "line\nbreak", "\u2603 \U0001f600", "x" * 10_000],
 )
 def test_row_separators_and_brackets_inside_values_stay_values(value):
     rows = [copy.deepcopy(BASE_ROW) for _ in range(3)]

@@ -1,4 +1,5 @@
 """redact: a secret is masked in every spelling a URL or JSON text gives it, and before any cut."""
+
 from __future__ import annotations
 
 import json
@@ -21,22 +22,27 @@ TOKEN = "Q7xLk2Pz/9WvRt4N+mYb8Hc3=JdFg 6Ks5é'Tq0Wn"
 URL = "https://acme.api.hasoffers.com/Apiv3/json?" + urlencode({"NetworkToken": TOKEN, "Target": "Offer"})
 
 
-@pytest.mark.parametrize("spelling", [
-    TOKEN,
-    quote_plus(TOKEN),
-    quote(TOKEN, safe=""),
-    quote_plus(TOKEN).replace("%2F", "%2f").replace("%C3%A9", "%c3%a9"),  # hex in lower case
-    quote(quote_plus(TOKEN), safe=""),  # a URL quoted whole: encoded twice, its '+' too
-    json.dumps(TOKEN)[1:-1].replace("/", "\\/"),  # PHP's json_encode
-    repr(TOKEN)[1:-1],
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        TOKEN,
+        quote_plus(TOKEN),
+        quote(TOKEN, safe=""),
+        quote_plus(TOKEN).replace("%2F", "%2f").replace("%C3%A9", "%c3%a9"),  # hex in lower case
+        quote(quote_plus(TOKEN), safe=""),  # a URL quoted whole: encoded twice, its '+' too
+        json.dumps(TOKEN)[1:-1].replace("/", "\\/"),  # PHP's json_encode
+        repr(TOKEN)[1:-1],
+    ],
+)
 def test_every_spelling_of_the_token_is_masked(spelling):
     assert redact_text(f"a {spelling} b", [TOKEN]) == f"a {MASK} b"
 
 
 def test_a_token_with_a_space_keeps_no_tail_in_a_url():
     # The NetworkToken= pattern ends at the space; the token is masked first, whole.
-    assert redact_text(f"GET {URL.replace(quote_plus(TOKEN), TOKEN)}", [TOKEN]).endswith(f"NetworkToken={MASK}&Target=Offer")
+    assert redact_text(f"GET {URL.replace(quote_plus(TOKEN), TOKEN)}", [TOKEN]).endswith(
+        f"NetworkToken={MASK}&Target=Offer"
+    )
 
 
 @pytest.mark.parametrize("limit", [20, 60, 200])
@@ -52,8 +58,11 @@ def test_an_excerpt_of_bytes_is_text():
 
 
 def pieces(text: str, secret: str = TOKEN) -> list[str]:
-    return [secret[i:i + PIECE_LENGTH] for i in range(len(secret) - PIECE_LENGTH + 1)
-            if secret[i:i + PIECE_LENGTH].lower() in text.lower()]
+    return [
+        secret[i : i + PIECE_LENGTH]
+        for i in range(len(secret) - PIECE_LENGTH + 1)
+        if secret[i : i + PIECE_LENGTH].lower() in text.lower()
+    ]
 
 
 @pytest.mark.parametrize("cut", range(PIECE_LENGTH, len(TOKEN)))
@@ -70,12 +79,15 @@ def test_a_token_in_a_lower_cased_host_name_is_masked():
 
 
 def test_a_token_past_u_ffff_is_masked_in_json_escapes():
-    token = "abcdefgh\U0001F600ijklmnopqrstuvwx"
+    token = "abcdefgh\U0001f600ijklmnopqrstuvwx"
     assert redact_text(json.dumps({"echo": token}), [token]) == f'{{"echo": "{MASK}"}}'
 
 
 def test_member_names_quoting_the_token_are_masked():
-    assert redact_value({"Stat": {"id": "1"}, f"echo {TOKEN}": "x"}, [TOKEN]) == {"Stat": {"id": "1"}, f"echo {MASK}": "x"}
+    assert redact_value({"Stat": {"id": "1"}, f"echo {TOKEN}": "x"}, [TOKEN]) == {
+        "Stat": {"id": "1"},
+        f"echo {MASK}": "x",
+    }
 
 
 def test_other_libraries_log_records_are_masked_with_the_live_tokens_traceback_included():
@@ -85,8 +97,15 @@ def test_other_libraries_log_records_are_masked_with_the_live_tokens_traceback_i
     try:
         raise ValueError(f"unparsed data: 'request for token {token}'")
     except ValueError as error:
-        record = logging.LogRecord("urllib3.connection", logging.WARNING, __file__, 1, "Failed to parse headers: %s",
-                                   (error,), exc_info=(type(error), error, error.__traceback__))
+        record = logging.LogRecord(
+            "urllib3.connection",
+            logging.WARNING,
+            __file__,
+            1,
+            "Failed to parse headers: %s",
+            (error,),
+            exc_info=(type(error), error, error.__traceback__),
+        )
     assert RedactingFilter().filter(record)
     shown = logging.Formatter().format(record)
     assert "Failed to parse headers" in shown and "Traceback" in shown
@@ -106,8 +125,15 @@ def test_a_masked_traceback_survives_handlers_that_pass_records_on():
     try:
         raise ValueError(f"unparsed data: {token}")
     except ValueError as error:
-        record = logging.LogRecord("urllib3.connection", logging.WARNING, __file__, 1, "Failed", (),
-                                   exc_info=(type(error), error, error.__traceback__))
+        record = logging.LogRecord(
+            "urllib3.connection",
+            logging.WARNING,
+            __file__,
+            1,
+            "Failed",
+            (),
+            exc_info=(type(error), error, error.__traceback__),
+        )
     RedactingFilter().filter(record)
     assert record.exc_info is None and record.exc_text is None
     assert "Traceback" in record.getMessage() and f"unparsed data: {MASK}" in record.getMessage()

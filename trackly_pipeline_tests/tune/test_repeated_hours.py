@@ -4,11 +4,12 @@ the client asks for the whole repeated hour whenever a window touches it, keeps 
 returns, and reads a repeated wall time as its later instant (docs/tables.md, converted_at).
 Against the sandbox over real HTTP, whose filter compares wall times, in New York (a one-hour
 shift), Lord Howe (a 30-minute shift) and Adelaide (a half-hour offset, +10:30 to +09:30)."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -20,7 +21,7 @@ from trackly_pipeline.tune.conversion_schema import conversions_table
 from .conftest import SECRET_TOKEN, envelope
 from .sandbox_support import mismatches, sandbox_client, truth_in_window
 
-UTC = timezone.utc
+UTC = UTC
 ACME = DEFAULT_NETWORKS[0]  # America/New_York
 LORD_HOWE = replace(ACME, key="lordhowe", network_id="lordhowenet", timezone="Australia/Lord_Howe", affiliate_id="4004")
 ADELAIDE = replace(ACME, key="adelaide", network_id="adelaidenet", timezone="Australia/Adelaide", affiliate_id="5005")
@@ -28,16 +29,27 @@ ADELAIDE = replace(ACME, key="adelaide", network_id="adelaidenet", timezone="Aus
 # network, the instant of the fall-back (the second occurrence starts), its shift, and the world around it
 CASES = {
     "new_york": (ACME, datetime(2026, 11, 1, 6, tzinfo=UTC), timedelta(hours=1), datetime(2026, 11, 3, 12, tzinfo=UTC)),
-    "lord_howe": (LORD_HOWE, datetime(2026, 4, 4, 15, tzinfo=UTC), timedelta(minutes=30), datetime(2026, 4, 7, 12, tzinfo=UTC)),
-    "adelaide": (ADELAIDE, datetime(2026, 4, 4, 16, 30, tzinfo=UTC), timedelta(hours=1), datetime(2026, 4, 7, 12, tzinfo=UTC)),
+    "lord_howe": (
+        LORD_HOWE,
+        datetime(2026, 4, 4, 15, tzinfo=UTC),
+        timedelta(minutes=30),
+        datetime(2026, 4, 7, 12, tzinfo=UTC),
+    ),
+    "adelaide": (
+        ADELAIDE,
+        datetime(2026, 4, 4, 16, 30, tzinfo=UTC),
+        timedelta(hours=1),
+        datetime(2026, 4, 7, 12, tzinfo=UTC),
+    ),
 }
 
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request):
     network, change, shift, anchor = CASES[request.param]
-    world = SandboxWorld.generate(seed=13, anchor=anchor, history_days=4, conversions_per_network=1500,
-                                  networks=(network,))
+    world = SandboxWorld.generate(
+        seed=13, anchor=anchor, history_days=4, conversions_per_network=1500, networks=(network,)
+    )
     with SandboxServer(world, port=0, rate_limit=(10_000, 1.0)) as server:
         yield world, server, network, change, shift
 
@@ -59,8 +71,13 @@ def sweep(client: TuneClient, start: datetime, end: datetime) -> dict[int, datet
 def windows(change: datetime, shift: timedelta) -> list[tuple[datetime, datetime]]:
     """Windows starting inside either occurrence, at the change, and every hourly partition around it."""
     half = shift / 2
-    chosen = [(change + half, change + half + timedelta(hours=2)), (change - half, change - half + timedelta(hours=1)),
-              (change, change + timedelta(hours=1)), (change - shift, change), (change - half, change + half)]
+    chosen = [
+        (change + half, change + half + timedelta(hours=2)),
+        (change - half, change - half + timedelta(hours=1)),
+        (change, change + timedelta(hours=1)),
+        (change - shift, change),
+        (change - half, change + half),
+    ]
     hour = change.replace(minute=0)
     chosen += [(hour + timedelta(hours=h), hour + timedelta(hours=h + 1)) for h in range(-3, 4)]
     return chosen
@@ -121,8 +138,16 @@ def reply_with(rows: list[dict]) -> str:
 
 
 def stat(conversion_id: int, local: str) -> dict:
-    return {"Stat": {"id": str(conversion_id), "datetime": local, "offer_id": "1", "status": "approved",
-                     "payout": "1.00000", "currency": "USD"}}
+    return {
+        "Stat": {
+            "id": str(conversion_id),
+            "datetime": local,
+            "offer_id": "1",
+            "status": "approved",
+            "payout": "1.00000",
+            "currency": "USD",
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -136,11 +161,31 @@ def stat(conversion_id: int, local: str) -> dict:
         ("America/New_York", "2026-11-01T07:00Z", "2026-11-01T08:00Z", ["2026-11-01 02:00:00", "2026-11-01 02:59:59"]),
         ("America/New_York", "2026-10-31T12:00Z", "2026-11-02T12:00Z", ["2026-10-31 08:00:00", "2026-11-02 06:59:59"]),
         # Lord Howe, 2026-04-05: 01:30-01:59:59 happens at 14:30 UTC (+11) and 15:00 UTC (+10:30).
-        ("Australia/Lord_Howe", "2026-04-04T15:00Z", "2026-04-04T16:00Z", ["2026-04-05 01:29:59", "2026-04-05 02:29:59"]),
-        ("Australia/Lord_Howe", "2026-04-04T14:45Z", "2026-04-04T14:50Z", ["2026-04-05 01:29:59", "2026-04-05 02:00:00"]),
+        (
+            "Australia/Lord_Howe",
+            "2026-04-04T15:00Z",
+            "2026-04-04T16:00Z",
+            ["2026-04-05 01:29:59", "2026-04-05 02:29:59"],
+        ),
+        (
+            "Australia/Lord_Howe",
+            "2026-04-04T14:45Z",
+            "2026-04-04T14:50Z",
+            ["2026-04-05 01:29:59", "2026-04-05 02:00:00"],
+        ),
         # Adelaide, 2026-04-05: 02:00-02:59:59 happens at 15:30 UTC (+10:30) and 16:30 UTC (+09:30).
-        ("Australia/Adelaide", "2026-04-04T16:00Z", "2026-04-04T17:00Z", ["2026-04-05 01:59:59", "2026-04-05 03:00:00"]),
-        ("Australia/Adelaide", "2026-04-04T17:00Z", "2026-04-04T18:00Z", ["2026-04-05 01:59:59", "2026-04-05 03:29:59"]),
+        (
+            "Australia/Adelaide",
+            "2026-04-04T16:00Z",
+            "2026-04-04T17:00Z",
+            ["2026-04-05 01:59:59", "2026-04-05 03:00:00"],
+        ),
+        (
+            "Australia/Adelaide",
+            "2026-04-04T17:00Z",
+            "2026-04-04T18:00Z",
+            ["2026-04-05 01:59:59", "2026-04-05 03:29:59"],
+        ),
         # A spring-forward changes nothing: its wall times happen once (Berlin, 2026-03-29 02:00-02:59:59 never).
         ("Europe/Berlin", "2026-03-29T00:00Z", "2026-03-29T03:00Z", ["2026-03-29 01:00:00", "2026-03-29 04:59:59"]),
     ],
@@ -160,8 +205,13 @@ def test_the_request_reaches_over_the_whole_repeated_hour(scripted_server, zone,
 def test_a_row_outside_the_range_asked_for_is_rejected_and_the_rest_stored(scripted_server, in_bulk):
     """TUNE ignoring the filter is the one reason a row's time can be refused; a repeated wall time
     whose later instant lies past the window is not refused."""
-    rows = [stat(1, "2026-11-01 00:59:59"), stat(2, "2026-11-01 01:10:00"), stat(3, "2026-11-03 09:00:00"),
-            stat(4, "2026-11-01 02:00:00"), stat(5, "2026-11-01 00:59:58")]
+    rows = [
+        stat(1, "2026-11-01 00:59:59"),
+        stat(2, "2026-11-01 01:10:00"),
+        stat(3, "2026-11-03 09:00:00"),
+        stat(4, "2026-11-01 02:00:00"),
+        stat(5, "2026-11-01 00:59:58"),
+    ]
     server = scripted_server(reply_with(rows))
     client = TuneClient("demo", SECRET_TOKEN, server.url, timezone="America/New_York")
     start, end = datetime(2026, 11, 1, 5, tzinfo=UTC), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:00-01:29:59 EDT
@@ -171,12 +221,21 @@ def test_a_row_outside_the_range_asked_for_is_rejected_and_the_rest_stored(scrip
     else:
         (page,) = client.iter_conversion_batches(start, end)
         got = {c.conversion_id: c.converted_at for c in page.conversions}
-    assert got == {1: datetime(2026, 11, 1, 4, 59, 59, tzinfo=UTC), 2: datetime(2026, 11, 1, 6, 10, tzinfo=UTC),
-                   4: datetime(2026, 11, 1, 7, tzinfo=UTC)}
+    assert got == {
+        1: datetime(2026, 11, 1, 4, 59, 59, tzinfo=UTC),
+        2: datetime(2026, 11, 1, 6, 10, tzinfo=UTC),
+        4: datetime(2026, 11, 1, 7, tzinfo=UTC),
+    }
     assert [(r.conversion_id, r.reason) for r in page.rejected] == [
-        ("3", "Stat.datetime is outside the requested window ('2026-11-01 00:59:59' to '2026-11-01 02:00:00', "
-              "network time; TUNE ignored the filter): '2026-11-03 09:00:00'"),
-        ("5", "Stat.datetime is outside the requested window ('2026-11-01 00:59:59' to '2026-11-01 02:00:00', "
-              "network time; TUNE ignored the filter): '2026-11-01 00:59:58'"),
+        (
+            "3",
+            "Stat.datetime is outside the requested window ('2026-11-01 00:59:59' to '2026-11-01 02:00:00', "
+            "network time; TUNE ignored the filter): '2026-11-03 09:00:00'",
+        ),
+        (
+            "5",
+            "Stat.datetime is outside the requested window ('2026-11-01 00:59:59' to '2026-11-01 02:00:00', "
+            "network time; TUNE ignored the filter): '2026-11-01 00:59:58'",
+        ),
     ]
     assert json.loads(json.dumps(page.rejected[0].raw)) == rows[2]

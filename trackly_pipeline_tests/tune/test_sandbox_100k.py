@@ -3,10 +3,11 @@
 Kept apart from test_sandbox_integration.py because generating the 100k world takes the
 sandbox tens of seconds on its own.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_100k_conversion_window_matches_ground_truth_exactly():
     started = time.perf_counter()
     world = SandboxWorld.generate(seed=7, conversions_per_network=CONVERSIONS, networks=(network,))
     # Move the sandbox clock past the last generated conversion so every one is visible.
-    last = datetime.fromtimestamp(int(world.conversions(network.network_id).converted_at.max()), timezone.utc)
+    last = datetime.fromtimestamp(int(world.conversions(network.network_id).converted_at.max()), UTC)
     world.clock.set(last + timedelta(hours=1))
     generated = time.perf_counter()
     start, end = everything(world)

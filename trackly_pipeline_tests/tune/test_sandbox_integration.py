@@ -1,5 +1,6 @@
 """TuneClient against the TUNE sandbox over real HTTP on 127.0.0.1: pagination, ground truth,
 injected faults, test_connection, and the token never leaking."""
+
 from __future__ import annotations
 
 import logging
@@ -169,7 +170,7 @@ def client_zone(client: TuneClient):
 
 def test_find_offers_by_id(world, server):
     wanted = [o.offer_id for o in world.offers(ACME)][::3]
-    offers = sandbox_client(server, world, ACME).find_offers(wanted + [999_999])
+    offers = sandbox_client(server, world, ACME).find_offers([*wanted, 999999])
     assert [o.offer_id for o in offers] == sorted(wanted)
 
 
@@ -183,8 +184,9 @@ def test_transient_faults_on_a_middle_page_are_retried(world, server, kind):
     truth = truth_in_window(world, ACME, start, end)
     server.add_fault(FaultRule(kind=kind, times=2, method="Report::getConversions", page=2))
     sleeps: list[float] = []
-    client = sandbox_client(server, world, ACME, timezone="America/New_York", rate_limit=(40, 0.2),
-                            sleep=lambda s: sleeps.append(s))
+    client = sandbox_client(
+        server, world, ACME, timezone="America/New_York", rate_limit=(40, 0.2), sleep=lambda s: sleeps.append(s)
+    )
     _, conversions = read_all(client, start, end, page_size=len(truth) // 3 + 1)
     assert mismatches(conversions, truth) == []
     assert server.injected == [(kind, "Report::getConversions", 2)] * 2
@@ -343,8 +345,10 @@ def test_wrong_token_and_wrong_network(world, server):
 
 
 def incomplete(count: int, received: int, pages: int, page_size: int) -> str:
-    return (f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
-            f"{pages} pages of {page_size:,}; if the network caps rows per page, lower page_size")
+    return (
+        f"TUNE Report::getConversions said {count:,} conversions match but returned {received:,} over "
+        f"{pages} pages of {page_size:,}; if the network caps rows per page, lower page_size"
+    )
 
 
 @pytest.mark.parametrize("sweep", ["iter_conversion_tables", "iter_conversion_batches"])
@@ -412,7 +416,8 @@ def test_an_offer_catalog_short_of_offers_fails_instead_of_forgetting_them(world
         client.read_offer_catalog()
     assert str(caught.value) == (
         f"TUNE Offer::findAll said {offers:,} offers match but returned {offers - 1:,} over 2 pages of "
-        f"{page_size:,}; if the network caps rows per page, lower page_size")
+        f"{page_size:,}; if the network caps rows per page, lower page_size"
+    )
     assert len(client.read_offer_catalog().offers) == offers  # the fault fired once: complete again
 
 
@@ -435,7 +440,7 @@ def test_without_extra_fields_a_sweep_reads_a_tune_that_lacks_conversions_mobile
         _, conversions = read_all(sandbox_client(own, world, ACME, extra_conversion_fields=()), start, end, 300)
         assert mismatches(conversions, truth.assign(**dict.fromkeys(UNIQUE_COLUMNS))) == []  # all None
         assert not any(name.startswith("ConversionsMobile.") for name in requested_fields(own))
-        with pytest.raises(TuneApiError, match="Invalid field: ConversionsMobile.affiliate_unique1"):
+        with pytest.raises(TuneApiError, match=r"Invalid field: ConversionsMobile\.affiliate_unique1"):
             read_all(sandbox_client(own, world, ACME), start, end)  # asked for: TUNE refuses the report
 
 
@@ -444,17 +449,23 @@ def test_extra_fields_are_requested_and_read_back(world, server):
     truth = truth_in_window(world, "cobaltads", start, end)
     assert truth["affiliate_unique1"].notna().sum() > 100  # cobalt carries Trackly's message id there
     assert truth[UNIQUE_COLUMNS].notna().any().all()  # and every column holds values in the truth
-    client = sandbox_client(server, world, "cobaltads", extra_conversion_fields=["ConversionsMobile.affiliate_unique1",
-                                                                                  "ConversionsMobile.affiliate_unique2"])
+    client = sandbox_client(
+        server,
+        world,
+        "cobaltads",
+        extra_conversion_fields=["ConversionsMobile.affiliate_unique1", "ConversionsMobile.affiliate_unique2"],
+    )
     _, conversions = read_all(client, start, end, page_size=700)
     others = dict.fromkeys(UNIQUE_COLUMNS[2:])
     assert mismatches(conversions, truth.assign(**others)) == []
     assert {n for n in requested_fields(server) if n.startswith("ConversionsMobile.")} == {
-        "ConversionsMobile.affiliate_unique1", "ConversionsMobile.affiliate_unique2"}
+        "ConversionsMobile.affiliate_unique1",
+        "ConversionsMobile.affiliate_unique2",
+    }
 
 
 def test_extra_fields_the_parsers_do_not_read_are_refused(world, server):
-    with pytest.raises(ValueError, match="ConversionsMobile.ios_ifa"):
+    with pytest.raises(ValueError, match=r"ConversionsMobile\.ios_ifa"):
         sandbox_client(server, world, ACME, extra_conversion_fields=["ConversionsMobile.ios_ifa"])
 
 
@@ -484,12 +495,23 @@ def test_connection_invalid_network_and_token(world, server):
     bad_token = TuneClient(ACME, "sbx-wrong-token-00000000000000000", server.api_url).test_connection()
     for check, network_id in ((bad_network, "nosuchnet"), (bad_token, ACME)):
         assert (check.ok, check.outcome) == (False, "bad_credentials")
-        assert check.message == f"TUNE rejected the network id or the token (it does not say which) for network {network_id!r}."
+        assert (
+            check.message
+            == f"TUNE rejected the network id or the token (it does not say which) for network {network_id!r}."
+        )
 
 
 def test_connection_without_report_access():
-    locked = SandboxNetwork(key="locked", network_id="lockednet", timezone="UTC", default_currency="USD",
-                            currencies=("USD",), message_id_field="aff_sub", affiliate_id="9", report_access=False)
+    locked = SandboxNetwork(
+        key="locked",
+        network_id="lockednet",
+        timezone="UTC",
+        default_currency="USD",
+        currencies=("USD",),
+        message_id_field="aff_sub",
+        affiliate_id="9",
+        report_access=False,
+    )
     world = SandboxWorld.generate(seed=3, conversions_per_network=50, networks=(locked,))
     with SandboxServer(world, port=0) as server:
         client = TuneClient("lockednet", world.token_for("lockednet"), server.api_url, timezone=None)

@@ -2,9 +2,10 @@
 backfill), nor on the order the log files were loaded in. The sandbox world's planted cases (a
 click id logged 40 days and 1 hour before its conversion, ids logged twice in one second) are what
 would tell the runs apart."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,16 @@ from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_roll
 
 pytestmark = pytest.mark.slow  # each test loads a sandbox world's logs and attributes weeks of them
 
-ANCHOR = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
 NETWORK = "acme"
-ATTRIBUTED = ("SELECT * EXCLUDE (attributed_at) FROM analytics.attributed_conversions "
-              "WHERE converted_at >= $start AND converted_at < $end ORDER BY conversion_id")
-ROLLUPS = {name: f"SELECT * FROM analytics.{name} ORDER BY ALL"
-           for name in ("revenue_by_message", "revenue_by_creative", "revenue_by_offer")}
+ATTRIBUTED = (
+    "SELECT * EXCLUDE (attributed_at) FROM analytics.attributed_conversions "
+    "WHERE converted_at >= $start AND converted_at < $end ORDER BY conversion_id"
+)
+ROLLUPS = {
+    name: f"SELECT * FROM analytics.{name} ORDER BY ALL"
+    for name in ("revenue_by_message", "revenue_by_creative", "revenue_by_offer")
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +37,10 @@ def world() -> SandboxWorld:
 def write_logs_in_halves(world: SandboxWorld, directory: Path) -> None:
     """Each day's log in two files, rows alternating, so rows logged in the same second (the planted
     ties) sit in different files, and which file is loaded first could decide a tie."""
-    for kind, frame, column in (("clicks", world.clicks_frame(), "clicked_at"),
-                                ("messages", world.messages_frame(), "sent_at")):
+    for kind, frame, column in (
+        ("clicks", world.clicks_frame(), "clicked_at"),
+        ("messages", world.messages_frame(), "sent_at"),
+    ):
         (directory / kind).mkdir(parents=True)
         days = frame[column].dt.strftime("%Y-%m-%d")
         for day, part in frame.groupby(days):
@@ -48,22 +55,53 @@ def network_id(world: SandboxWorld) -> str:
 def store_conversions(conn, world: SandboxWorld) -> None:
     """The network's conversions as a sweep would leave them in tune.conversions."""
     truth = world.ground_truth_conversions(network_id(world))
-    frame = truth.assign(network=NETWORK, payout=truth.payout.astype(str), revenue=truth.revenue.astype(str),
-                         sale_amount=truth.sale_amount.astype(str), first_seen_at=ANCHOR, last_seen_at=ANCHOR)
-    columns = ["network", "conversion_id", "converted_at", "ad_id", "offer_id", "status", "is_adjustment", "payout",
-               "revenue", "sale_amount", "currency", "aff_sub", "first_seen_at", "last_seen_at"]
+    frame = truth.assign(
+        network=NETWORK,
+        payout=truth.payout.astype(str),
+        revenue=truth.revenue.astype(str),
+        sale_amount=truth.sale_amount.astype(str),
+        first_seen_at=ANCHOR,
+        last_seen_at=ANCHOR,
+    )
+    columns = [
+        "network",
+        "conversion_id",
+        "converted_at",
+        "ad_id",
+        "offer_id",
+        "status",
+        "is_adjustment",
+        "payout",
+        "revenue",
+        "sale_amount",
+        "currency",
+        "aff_sub",
+        "first_seen_at",
+        "last_seen_at",
+    ]
     conn.register("truth_rows", frame[columns])
-    conn.execute("INSERT INTO tune.conversions BY NAME SELECT * REPLACE (payout::DECIMAL(18, 5) AS payout, "
-                 "revenue::DECIMAL(18, 5) AS revenue, sale_amount::DECIMAL(18, 5) AS sale_amount) FROM truth_rows")
+    conn.execute(
+        "INSERT INTO tune.conversions BY NAME SELECT * REPLACE (payout::DECIMAL(18, 5) AS payout, "
+        "revenue::DECIMAL(18, 5) AS revenue, sale_amount::DECIMAL(18, 5) AS sale_amount) FROM truth_rows"
+    )
     conn.unregister("truth_rows")
-    conn.execute("INSERT INTO ops.networks VALUES ($network, $id, 'aff_sub', 'USD', 1001)",
-                 {"network": NETWORK, "id": network_id(world)})
+    conn.execute(
+        "INSERT INTO ops.networks VALUES ($network, $id, 'aff_sub', 'USD', 1001)",
+        {"network": NETWORK, "id": network_id(world)},
+    )
 
 
 def attribute(conn, start: datetime, end: datetime) -> None:
     with transaction(conn):
-        attribute_window(conn, network=NETWORK, message_id_field="aff_sub", start=start, end=end,
-                         reporting_currency="USD", attributed_at=end)
+        attribute_window(
+            conn,
+            network=NETWORK,
+            message_id_field="aff_sub",
+            start=start,
+            end=end,
+            reporting_currency="USD",
+            attributed_at=end,
+        )
         rebuild_rollups(conn)
 
 
@@ -95,12 +133,15 @@ def test_hourly_wide_and_backfill_runs_write_identical_rows(world, tmp_path):
         # The planted click id logged 40 days and 1 hour before its conversion: within the wide
         # sweep's reach, not the hourly run's; credited by both, from the row inside its own horizon.
         planted = world.hard_cases()
-        twice = planted[(planted.network_key == NETWORK)
-                        & (planted.case == "click id logged twice, first beyond the lookup horizon")]
-        assert conn.execute("SELECT attribution_method, message_id FROM analytics.attributed_conversions "
-                            "WHERE network = $network AND conversion_id = $id",
-                            {"network": NETWORK, "id": int(twice.conversion_id.iloc[0])}).fetchall() == [
-            ("ad_id_click", twice.expected_message_id.iloc[0])]
+        twice = planted[
+            (planted.network_key == NETWORK)
+            & (planted.case == "click id logged twice, first beyond the lookup horizon")
+        ]
+        assert conn.execute(
+            "SELECT attribution_method, message_id FROM analytics.attributed_conversions "
+            "WHERE network = $network AND conversion_id = $id",
+            {"network": NETWORK, "id": int(twice.conversion_id.iloc[0])},
+        ).fetchall() == [("ad_id_click", twice.expected_message_id.iloc[0])]
 
 
 def test_the_order_log_files_are_loaded_in_changes_nothing(world, tmp_path):
@@ -111,8 +152,14 @@ def test_the_order_log_files_are_loaded_in_changes_nothing(world, tmp_path):
             load(conn, tmp_path / "logs", order)
             store_conversions(conn, world)
             attribute(conn, ANCHOR - timedelta(days=7), ANCHOR)
-            results.append({"attributed": conn.execute(ATTRIBUTED, {"start": ANCHOR - timedelta(days=7), "end": ANCHOR})
-                           .fetchall(), **{name: conn.execute(sql).fetchall() for name, sql in ROLLUPS.items()}})
+            results.append(
+                {
+                    "attributed": conn.execute(
+                        ATTRIBUTED, {"start": ANCHOR - timedelta(days=7), "end": ANCHOR}
+                    ).fetchall(),
+                    **{name: conn.execute(sql).fetchall() for name, sql in ROLLUPS.items()},
+                }
+            )
     assert results[0] == results[1]
     assert results[0]["attributed"] and results[0]["revenue_by_creative"]
 
@@ -129,12 +176,16 @@ def test_log_rows_an_older_version_loaded_without_their_position_are_loaded_agai
         fresh = conn.execute(ATTRIBUTED, week).fetchall()
     with Warehouse(tmp_path / "upgraded.duckdb").connect() as conn:
         load(conn, tmp_path / "logs", ["{kind}-*.parquet"])
-        counts = [conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchall()[0][0] for kind in ("clicks", "messages")]
+        counts = [
+            conn.execute(f"SELECT count(*) FROM trackly.{kind}").fetchall()[0][0] for kind in ("clicks", "messages")
+        ]
         for kind in ("clicks", "messages"):
             conn.execute(f"UPDATE trackly.{kind} SET source_row = NULL")
         load(conn, tmp_path / "logs", ["{kind}-*.parquet"])
-        assert [conn.execute(f"SELECT count(*), count(source_row) FROM trackly.{kind}").fetchall()[0]
-                for kind in ("clicks", "messages")] == [(n, n) for n in counts]
+        assert [
+            conn.execute(f"SELECT count(*), count(source_row) FROM trackly.{kind}").fetchall()[0]
+            for kind in ("clicks", "messages")
+        ] == [(n, n) for n in counts]
         store_conversions(conn, world)
         attribute(conn, week["start"], week["end"])
         assert conn.execute(ATTRIBUTED, week).fetchall() == fresh

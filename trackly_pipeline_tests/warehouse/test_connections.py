@@ -1,6 +1,7 @@
 """What a closed connection leaves behind (database.py): the file complete and unlocked, nothing for
 the next connection; and a writing connection that finds the schema complete skips creating it
 (schema.apply_schema), but still creates a table dropped underneath."""
+
 from __future__ import annotations
 
 import subprocess
@@ -28,8 +29,9 @@ def test_a_closed_connection_releases_the_file_with_every_write_in_it(warehouse)
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO ops.network_terms (network) VALUES ('acme')")
     assert not warehouse.path.with_name(f"{warehouse.path.name}.wal").exists()
-    other = subprocess.run([sys.executable, "-c", WRITE_ELSEWHERE, str(warehouse.path)],
-                           capture_output=True, text=True, timeout=60)
+    other = subprocess.run(
+        [sys.executable, "-c", WRITE_ELSEWHERE, str(warehouse.path)], capture_output=True, text=True, timeout=60
+    )
     assert (other.returncode, other.stdout.strip()) == (0, "1"), other.stderr
 
 

@@ -6,7 +6,7 @@ Real DuckDB, one sweep at a time."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,7 @@ from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline_tests.warehouse.test_ledger_moves import conversion, sweep, sync_id
 from trackly_pipeline_tests.warehouse.test_other_affiliates import attribute_and_roll_up
 
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = START + timedelta(days=7)
 AT = datetime(2026, 11, 4, 12, tzinfo=UTC)
@@ -38,19 +38,28 @@ def conn(tmp_path):
 
 
 def stored(conn) -> dict[int, tuple]:
-    return {r[0]: r[1:] for r in conn.execute(
-        "SELECT conversion_id, status, payout, first_seen_at, last_seen_at, held_since "
-        "FROM tune.conversions").fetchall()}
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT conversion_id, status, payout, first_seen_at, last_seen_at, held_since FROM tune.conversions"
+        ).fetchall()
+    }
 
 
 def ledger(conn) -> list[tuple]:
-    return conn.execute("SELECT conversion_id, seen_at, change, status, previous_status, payout "
-                        "FROM tune.conversion_changes ORDER BY seen_at, conversion_id").fetchall()
+    return conn.execute(
+        "SELECT conversion_id, seen_at, change, status, previous_status, payout "
+        "FROM tune.conversion_changes ORDER BY seen_at, conversion_id"
+    ).fetchall()
 
 
 def as_of(conn, moment: datetime) -> dict[int, tuple]:
-    return {r[0]: r[1:] for r in conn.execute(
-        "SELECT conversion_id, status, payout FROM tune.conversions_as_of($t)", {"t": moment}).fetchall()}
+    return {
+        r[0]: r[1:]
+        for r in conn.execute(
+            "SELECT conversion_id, status, payout FROM tune.conversions_as_of($t)", {"t": moment}
+        ).fetchall()
+    }
 
 
 def revenue(conn) -> Decimal:
@@ -71,21 +80,30 @@ def test_a_conversion_returned_unreadable_is_held_at_its_last_good_state_then_he
     assert ledger(conn)[-1] == (1, SEEN[1], "quarantined", "approved", "approved", Decimal("25"))
     assert as_of(conn, SEEN[1])[1] == ("approved", Decimal("25"))
     # the `quarantined` row is no observation of a state: as_of gives the state as seen, and when
-    assert conn.execute("SELECT seen_at FROM tune.conversions_as_of($t) WHERE conversion_id = 1",
-                        {"t": SEEN[1]}).fetchall() == [(SEEN[0],)]
-    assert conn.execute("SELECT record_id, reason FROM ops.quarantine WHERE sync_id = $s",
-                        {"s": sync_id(SEEN[1])}).fetchall() == [("1", SIX_DECIMALS)]
+    assert conn.execute(
+        "SELECT seen_at FROM tune.conversions_as_of($t) WHERE conversion_id = 1", {"t": SEEN[1]}
+    ).fetchall() == [(SEEN[0],)]
+    assert conn.execute(
+        "SELECT record_id, reason FROM ops.quarantine WHERE sync_id = $s", {"s": sync_id(SEEN[1])}
+    ).fetchall() == [("1", SIX_DECIMALS)]
 
     # still unreadable an hour later, now a broken sub id: held since the first time, one ledger row
-    stats = sweep(conn, [conversion(2, AT, status="pending", payout="5")], SEEN[2],
-                  [unreadable("1", "Stat.affiliate_info1 is not valid Unicode text: lone surrogate U+D800")])
+    stats = sweep(
+        conn,
+        [conversion(2, AT, status="pending", payout="5")],
+        SEEN[2],
+        [unreadable("1", "Stat.affiliate_info1 is not valid Unicode text: lone surrogate U+D800")],
+    )
     assert (stats.vanished, stats.held) == (0, 1)
     assert stored(conn)[1] == (*good[:4], SEEN[1])
     assert [row[2] for row in ledger(conn) if row[0] == 1] == ["new", "quarantined"]
 
     # readable again, and TUNE has rejected it meanwhile: replaced, no longer held
-    stats = sweep(conn, [conversion(1, AT, status="rejected", payout="25"),
-                         conversion(2, AT, status="pending", payout="5")], SEEN[3])
+    stats = sweep(
+        conn,
+        [conversion(1, AT, status="rejected", payout="25"), conversion(2, AT, status="pending", payout="5")],
+        SEEN[3],
+    )
     assert (stats.changed, stats.held, stats.vanished) == (1, 0, 0)
     assert stats.transitions == {"approved -> rejected": 1}
     assert stored(conn)[1] == ("rejected", Decimal("25"), good[2], SEEN[3], None)
@@ -106,7 +124,10 @@ def test_held_again_after_healing_is_recorded_again_and_readable_unchanged_recor
     assert (stats.unchanged, stats.held) == (1, 0) and stored(conn)[1][-1] is None
     sweep(conn, [], SEEN[3], [unreadable("1")])
     assert [(row[1], row[2]) for row in ledger(conn)] == [
-        (SEEN[0], "new"), (SEEN[1], "quarantined"), (SEEN[3], "quarantined")]
+        (SEEN[0], "new"),
+        (SEEN[1], "quarantined"),
+        (SEEN[3], "quarantined"),
+    ]
     assert stored(conn)[1][-1] == SEEN[3]
     assert as_of(conn, SEEN[3]) == {1: ("approved", Decimal("10"))}
 
@@ -121,7 +142,9 @@ def test_which_quarantined_rows_hold_a_stored_conversion(conn):
         [conversion(2, AT + timedelta(minutes=2)), conversion(2, AT, payout="99")],  # readable, then a duplicate
         SEEN[1],
         [
-            unreadable("1", "Stat.datetime does not exist in time zone America/New_York (DST gap): '2026-03-08 02:30:00'"),
+            unreadable(
+                "1", "Stat.datetime does not exist in time zone America/New_York (DST gap): '2026-03-08 02:30:00'"
+            ),
             unreadable("2"),  # and an unreadable copy: the readable row wins
             unreadable(" 0003"),  # Stat.id as sent, read as the row parser reads ids
             unreadable("4.0"),  # not an id the parser reads: 4 is not known to be returned
@@ -132,12 +155,17 @@ def test_which_quarantined_rows_hold_a_stored_conversion(conn):
     held = {k: v[-1] for k, v in stored(conn).items()}
     assert held == {1: SEEN[1], 2: None, 3: SEEN[1]}
     assert stored(conn)[1][:2] == ("approved", Decimal("10"))
-    quarantined = conn.execute("SELECT record_id, reason FROM ops.quarantine WHERE sync_id = $s ORDER BY ALL",
-                               {"s": sync_id(SEEN[1])}).fetchall()
+    quarantined = conn.execute(
+        "SELECT record_id, reason FROM ops.quarantine WHERE sync_id = $s ORDER BY ALL", {"s": sync_id(SEEN[1])}
+    ).fetchall()
     assert [record_id for record_id, _ in quarantined] == [" 0003", "1", "2", "2", "4.0", None]
     assert "duplicate conversion_id in one sweep" in {reason for _, reason in quarantined}
     assert {(row[0], row[2]) for row in ledger(conn) if row[1] == SEEN[1]} == {
-        (1, "quarantined"), (3, "quarantined"), (4, "vanished"), (5, "vanished")}
+        (1, "quarantined"),
+        (3, "quarantined"),
+        (4, "vanished"),
+        (5, "vanished"),
+    }
 
 
 def test_a_held_conversion_is_not_forgotten_as_another_affiliates(conn):

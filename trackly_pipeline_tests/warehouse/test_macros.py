@@ -1,25 +1,34 @@
 """The warehouse's SQL macros against Python's own date arithmetic: they replace zone-aware casts and
 intervals on the hot paths, so they must give the same answers, in any session time zone."""
+
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
 
-UTC = timezone.utc
-MIDNIGHTS = [datetime(1969, 12, 31, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC), datetime(2024, 2, 29, tzinfo=UTC),
-             datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC), datetime(2099, 12, 31, tzinfo=UTC)]
+UTC = UTC
+MIDNIGHTS = [
+    datetime(1969, 12, 31, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2024, 2, 29, tzinfo=UTC),
+    datetime(2026, 3, 29, tzinfo=UTC),
+    datetime(2026, 11, 1, tzinfo=UTC),
+    datetime(2099, 12, 31, tzinfo=UTC),
+]
 
 
 def timestamps() -> list[datetime]:
     """Every side of several midnights (leap day, both sides of 1970, DST change days), plus random ones."""
     edges = [midnight + timedelta(microseconds=delta) for midnight in MIDNIGHTS for delta in (-1, 0, 1)]
     rng = random.Random(7)
-    spread = [datetime(1950, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(150 * 365 * 86_400 * 10**6))
-              for _ in range(2_000)]
+    spread = [
+        datetime(1950, 1, 1, tzinfo=UTC) + timedelta(microseconds=rng.randrange(150 * 365 * 86_400 * 10**6))
+        for _ in range(2_000)
+    ]
     return edges + spread
 
 
@@ -54,7 +63,8 @@ def test_within_days_agrees_with_timedelta(conn, days):
 
 def test_utc_day_of_infinity_and_null_is_what_the_cast_gives(conn):
     conn.execute("SET TimeZone = 'UTC'")
-    got = conn.execute("SELECT utc_day(ts) IS NOT DISTINCT FROM ts::DATE, utc_day(ts) IS NULL FROM "
-                       "(VALUES ('infinity'::TIMESTAMPTZ), ('-infinity'::TIMESTAMPTZ), (NULL::TIMESTAMPTZ)) AS t(ts)"
-                       ).fetchall()
+    got = conn.execute(
+        "SELECT utc_day(ts) IS NOT DISTINCT FROM ts::DATE, utc_day(ts) IS NULL FROM "
+        "(VALUES ('infinity'::TIMESTAMPTZ), ('-infinity'::TIMESTAMPTZ), (NULL::TIMESTAMPTZ)) AS t(ts)"
+    ).fetchall()
     assert got == [(True, False), (True, False), (True, True)]

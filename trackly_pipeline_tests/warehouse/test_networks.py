@@ -5,7 +5,7 @@ table, one transaction, or refuse and change nothing."""
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -15,17 +15,20 @@ from trackly_pipeline.warehouse.networks import Identity, NetworkKeyError, forge
 from trackly_pipeline.warehouse.transforms import attribute_window
 from trackly_pipeline_tests.warehouse.test_other_affiliates import conversion, sweep
 
-UTC = timezone.utc
+UTC = UTC
 START, END = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC)
 ACME = Identity("acmenet", 1001)
 CONFIGURED = {"acme_us": ACME, "bolt": Identity("boltmedia", 2002)}
 
 
 def checksums(conn) -> dict[str, str]:
-    tables = conn.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-                          "WHERE database_name = 'warehouse' ORDER BY 1").fetchall()
-    return {t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()).encode()).hexdigest()
-            for (t,) in tables}
+    tables = conn.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = 'warehouse' ORDER BY 1"
+    ).fetchall()
+    return {
+        t: hashlib.sha256(repr(conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()).encode()).hexdigest()
+        for (t,) in tables
+    }
 
 
 @pytest.fixture
@@ -37,13 +40,26 @@ def warehouse(tmp_path) -> Warehouse:
         rows = [conversion(i, START + timedelta(hours=5 * i), affiliate_id=1001) for i in range(1, 6)]
         sweep(conn, rows, START, END, END, affiliate_id=1001)
         with transaction(conn):
-            attribute_window(conn, network="acme", message_id_field="aff_sub", start=START, end=END,
-                             reporting_currency="USD", attributed_at=END)
+            attribute_window(
+                conn,
+                network="acme",
+                message_id_field="aff_sub",
+                start=START,
+                end=END,
+                reporting_currency="USD",
+                attributed_at=END,
+            )
             conn.execute("INSERT INTO ops.networks VALUES ('acme', 'acmenet', 'aff_sub', NULL, 1001)")
-            conn.execute("INSERT INTO ops.reconciliation VALUES ('gone', DATE '2026-11-02', 9, 'USD', 1, 1, 5, 5, 0, "
-                         "true, 'UTC', $at)", {"at": END})
-            conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, $at, $at, 0, 1, 5, "
-                         "0, 'success', NULL, 0, NULL)", {"at": END})
+            conn.execute(
+                "INSERT INTO ops.reconciliation VALUES ('gone', DATE '2026-11-02', 9, 'USD', 1, 1, 5, 5, 0, "
+                "true, 'UTC', $at)",
+                {"at": END},
+            )
+            conn.execute(
+                "INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, $at, $at, 0, 1, 5, "
+                "0, 'success', NULL, 0, NULL)",
+                {"at": END},
+            )
             conn.execute("DROP TABLE ops.stored_networks")  # a file written before the registry
             conn.execute("DELETE FROM ops.dirty_days")
             conn.execute("DELETE FROM ops.publish_pending")
@@ -73,7 +89,10 @@ def test_rename_moves_every_row_of_every_network_table_and_marks_its_days(wareho
         days = {d for (d,) in conn.execute("SELECT day FROM ops.dirty_days").fetchall()}
         assert days == {date(2026, 11, 1), date(2026, 11, 2)}  # its conversions' days (5 to 25 h after START)
         pending = set(conn.execute("SELECT table_name, month FROM ops.publish_pending").fetchall())
-        assert {("tune.conversions", date(2026, 11, 1)), ("analytics.attributed_conversions", date(2026, 11, 1))} <= pending
+        assert {
+            ("tune.conversions", date(2026, 11, 1)),
+            ("analytics.attributed_conversions", date(2026, 11, 1)),
+        } <= pending
         assert stored_keys(conn)["acme_us"] == ACME
 
 
@@ -90,17 +109,23 @@ def test_forget_deletes_every_row_but_the_integration_log(warehouse):
         assert days == {date(2026, 11, 1), date(2026, 11, 2)}  # its conversions' days are rolled up again
 
 
-@pytest.mark.parametrize("command, configured, refusal", [
-    (("rename", "acme", "acme_us"), {"acme": ACME, "acme_us": ACME}, "'acme' is still in trackly.yaml"),
-    (("rename", "acme", "acme_eu"), CONFIGURED, "'acme_eu' is not in trackly.yaml"),
-    (("rename", "nothing", "acme_us"), CONFIGURED, "no stored rows under 'nothing'"),
-    (("rename", "acme", "bolt"), {"bolt": ACME}, "forget one of the two first"),
-    (("rename", "acme", "acme_us"), {"acme_us": Identity("acmenet", 1002)}, "a different account is not a rename"),
-    (("rename", "gone", "dart"), {"dart": Identity("dartnet", None)}, "the TUNE network 'gone' stored its rows "
-                                                                      "from is unknown"),
-    (("forget", "acme_us"), CONFIGURED, "'acme_us' is in trackly.yaml: remove it there first"),
-    (("forget", "nothing"), CONFIGURED, "no stored rows under 'nothing'"),
-])
+@pytest.mark.parametrize(
+    "command, configured, refusal",
+    [
+        (("rename", "acme", "acme_us"), {"acme": ACME, "acme_us": ACME}, "'acme' is still in trackly.yaml"),
+        (("rename", "acme", "acme_eu"), CONFIGURED, "'acme_eu' is not in trackly.yaml"),
+        (("rename", "nothing", "acme_us"), CONFIGURED, "no stored rows under 'nothing'"),
+        (("rename", "acme", "bolt"), {"bolt": ACME}, "forget one of the two first"),
+        (("rename", "acme", "acme_us"), {"acme_us": Identity("acmenet", 1002)}, "a different account is not a rename"),
+        (
+            ("rename", "gone", "dart"),
+            {"dart": Identity("dartnet", None)},
+            "the TUNE network 'gone' stored its rows from is unknown",
+        ),
+        (("forget", "acme_us"), CONFIGURED, "'acme_us' is in trackly.yaml: remove it there first"),
+        (("forget", "nothing"), CONFIGURED, "no stored rows under 'nothing'"),
+    ],
+)
 def test_a_refused_command_changes_nothing(warehouse, command, configured, refusal):
     with warehouse.connect() as conn:
         conn.execute("INSERT INTO ops.network_affiliates VALUES ('bolt', 2002, $at)", {"at": END})  # bolt has rows
@@ -113,13 +138,16 @@ def test_a_refused_command_changes_nothing(warehouse, command, configured, refus
         assert checksums(conn) == before
 
 
-@pytest.mark.parametrize("stored, configured, same", [
-    (Identity("acmenet", 1001), Identity("AcmeNet", 1001), True),  # network ids name hosts: case aside
-    (Identity("acmenet", None), Identity("acmenet", 1001), True),
-    (Identity("acmenet", 1001), Identity("acmenet", 1002), False),
-    (Identity(None, 2002), Identity("dartnet", 2002), False),  # an affiliate id is only unique within a network
-    (Identity(None, None), Identity("dartnet", 2002), False),
-])
+@pytest.mark.parametrize(
+    "stored, configured, same",
+    [
+        (Identity("acmenet", 1001), Identity("AcmeNet", 1001), True),  # network ids name hosts: case aside
+        (Identity("acmenet", None), Identity("acmenet", 1001), True),
+        (Identity("acmenet", 1001), Identity("acmenet", 1002), False),
+        (Identity(None, 2002), Identity("dartnet", 2002), False),  # an affiliate id is only unique within a network
+        (Identity(None, None), Identity("dartnet", 2002), False),
+    ],
+)
 def test_same_account_needs_the_same_known_network(stored, configured, same):
     assert stored.same_account(configured) is same
     assert configured.same_account(stored) is same

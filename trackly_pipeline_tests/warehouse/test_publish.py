@@ -1,12 +1,13 @@
 """Publishing the analysts' copy by month: what a month file holds, when files are rewritten and
 removed, what readers of an older snapshot see, and refusing a folder the views cannot name."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -66,8 +67,9 @@ def add_conversions(conn, month: date, count: int, first_id: int) -> None:
 
 
 def current_files(conn) -> dict[date, str]:
-    return dict(conn.execute(
-        "SELECT month, file FROM ops.published_parts WHERE table_name = 'tune.conversions'").fetchall())
+    return dict(
+        conn.execute("SELECT month, file FROM ops.published_parts WHERE table_name = 'tune.conversions'").fetchall()
+    )
 
 
 def age_every_file(warehouse: Warehouse) -> None:
@@ -209,10 +211,15 @@ def publish_marked_then_whole(warehouse: Warehouse) -> None:
 
 def add_creative_day(conn, day: str) -> None:
     """A rollup row on `day`, its month marked as rollups.sql marks it (in SQL, so infinity stays)."""
-    conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day::DATE, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
-                 "0.5, 0.2, 0.25)", {"day": day})
-    conn.execute("INSERT INTO ops.publish_pending SELECT 'analytics.revenue_by_creative', "
-                 "date_trunc('month', $day::DATE)::DATE", {"day": day})
+    conn.execute(
+        "INSERT INTO analytics.revenue_by_creative VALUES ($day::DATE, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
+        "0.5, 0.2, 0.25)",
+        {"day": day},
+    )
+    conn.execute(
+        "INSERT INTO ops.publish_pending SELECT 'analytics.revenue_by_creative', date_trunc('month', $day::DATE)::DATE",
+        {"day": day},
+    )
 
 
 def test_rows_at_infinite_times_reach_the_copy_once(tmp_path):
@@ -224,14 +231,16 @@ def test_rows_at_infinite_times_reach_the_copy_once(tmp_path):
     log.write_text(header + "MSGAAAA1,501,1,1,1,2026-11-02 10:00:00+00\n")
     with warehouse.connect() as conn:
         with transaction(conn):
-            load_log_files(conn, "messages", str(log), datetime.now(timezone.utc))
+            load_log_files(conn, "messages", str(log), datetime.now(UTC))
         add_creative_day(conn, "2026-11-02")
         warehouse.publish(conn)  # published once: from now on only the marked months are written
-        log.write_text(header + "MSGAAAA1,501,1,1,1,2026-11-02 10:00:00+00\nMSGBBBB2,501,1,1,1,infinity\n"
-                       "MSGCCCC3,501,1,1,1,-infinity\nMSGDDDD4,501,1,1,1,9999-12-31 23:00:00+00\n"
-                       "MSGEEEE5,501,1,1,1,0001-01-01 00:00:00+00\n")
+        log.write_text(
+            header + "MSGAAAA1,501,1,1,1,2026-11-02 10:00:00+00\nMSGBBBB2,501,1,1,1,infinity\n"
+            "MSGCCCC3,501,1,1,1,-infinity\nMSGDDDD4,501,1,1,1,9999-12-31 23:00:00+00\n"
+            "MSGEEEE5,501,1,1,1,0001-01-01 00:00:00+00\n"
+        )
         with transaction(conn):
-            load_log_files(conn, "messages", str(log), datetime.now(timezone.utc))
+            load_log_files(conn, "messages", str(log), datetime.now(UTC))
         for day in ("infinity", "-infinity", "9999-12-31"):
             add_creative_day(conn, day)
     publish_marked_then_whole(warehouse)
@@ -270,7 +279,8 @@ def test_an_empty_warehouse_publishes_empty_tables(tmp_path):
         warehouse.publish(conn)
     assert_copy_equals_warehouse(warehouse)
     assert not parts_folder(warehouse.published_path).exists() or not any(
-        parts_folder(warehouse.published_path).glob("*/*.parquet"))
+        parts_folder(warehouse.published_path).glob("*/*.parquet")
+    )
 
 
 def test_while_the_copy_cannot_be_read_every_file_gets_its_day(warehouse, caplog):
@@ -287,8 +297,7 @@ def test_while_the_copy_cannot_be_read_every_file_gets_its_day(warehouse, caplog
         assert not replaced & set(current_files(conn).values())
     parts = parts_folder(warehouse.published_path)
     assert all((parts / file).exists() for file in replaced)
-    assert any("every month file on disk is kept for another day" in record.getMessage()
-               for record in caplog.records)
+    assert any("every month file on disk is kept for another day" in record.getMessage() for record in caplog.records)
     with warehouse.connect() as conn:  # readable again, within the day: sessions from before still read them
         warehouse.publish(conn)
     assert all((parts / file).exists() for file in replaced)
@@ -309,7 +318,7 @@ def test_every_file_the_warehouse_writes_is_one_it_says_it_owns(tmp_path):
         for day in ("infinity", "-infinity", "2026-11-02"):
             add_creative_day(conn, day)
         warehouse.publish(conn)
-        written = [path for path in warehouse.path.parent.rglob("*")]
+        written = list(warehouse.path.parent.rglob("*"))
         assert any(path.name.startswith("0001-01.") for path in written)
         assert any(path.name.startswith("9999-12.") for path in written)
         assert [path for path in written if warehouse.own_file(path) is None] == []
@@ -323,8 +332,10 @@ def run_python(code: str, *args: str) -> subprocess.Popen:
 
 # An analyst's read-write session (the DuckDB CLI's default) that writes a scratch table, then dies
 # without closing: its write-ahead log stays beside the copy.
-DIES_AFTER_WRITING = ("import duckdb, os, sys\nconn = duckdb.connect(sys.argv[1])\n"
-                      "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nos._exit(9)\n")
+DIES_AFTER_WRITING = (
+    "import duckdb, os, sys\nconn = duckdb.connect(sys.argv[1])\n"
+    "conn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\nos._exit(9)\n"
+)
 
 
 def test_a_dead_read_write_session_does_not_lock_analysts_out_of_the_next_copy(warehouse, caplog):
@@ -342,9 +353,11 @@ def test_a_dead_read_write_session_does_not_lock_analysts_out_of_the_next_copy(w
 
 
 # A read-write session that has written nothing yet: its log appears at its first write.
-OPENS_THEN_WRITES = ("import duckdb, sys\nconn = duckdb.connect(sys.argv[1])\nprint('open', flush=True)\n"
-                     "sys.stdin.readline()\nconn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\n"
-                     "print('wrote', flush=True)\nsys.stdin.readline()\n")
+OPENS_THEN_WRITES = (
+    "import duckdb, sys\nconn = duckdb.connect(sys.argv[1])\nprint('open', flush=True)\n"
+    "sys.stdin.readline()\nconn.execute('CREATE TABLE scratch AS SELECT 42 AS answer')\n"
+    "print('wrote', flush=True)\nsys.stdin.readline()\n"
+)
 
 
 @pytest.mark.parametrize("writes_first", [True, False])
@@ -360,8 +373,12 @@ def test_a_read_write_session_on_the_copy_fails_the_publish_saying_what_to_do(tm
         add_conversions(conn, MONTHS[0], 10, 0)
         warehouse.publish(conn)
     before = warehouse.published_path.read_bytes()
-    holder = subprocess.Popen([sys.executable, "-c", OPENS_THEN_WRITES, str(warehouse.published_path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", OPENS_THEN_WRITES, str(warehouse.published_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         if writes_first:
@@ -370,7 +387,7 @@ def test_a_read_write_session_on_the_copy_fails_the_publish_saying_what_to_do(tm
             assert holder.stdout.readline().strip() == "wrote"
         with warehouse.connect() as conn:
             add_conversions(conn, date(2026, 12, 1), 10, 9000)
-            with pytest.raises(PublishError, match="held open read-write by another process.*end that session"):
+            with pytest.raises(PublishError, match=r"held open read-write by another process.*end that session"):
                 warehouse.publish(conn)
             assert conn.execute("SELECT count(*) > 0 FROM ops.publish_pending").fetchone() == (True,)
         assert warehouse.published_path.read_bytes() == before

@@ -1,24 +1,27 @@
 """A warehouse file written by another version of the pipeline: new trailing columns are added by
 themselves and the rows kept; any other difference is refused, naming the table and column, before
 a transform could insert values into the wrong columns."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.schema import SchemaMismatchError, declared_columns
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
 def warehouse(tmp_path) -> Warehouse:
     warehouse = Warehouse(tmp_path / "w.duckdb")
     with warehouse.connect() as conn:
-        conn.execute("INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, now(), now(), 1.5, "
-                     "2, 10, 0, 'failed', 'TUNE said no', NULL, NULL)")
+        conn.execute(
+            "INSERT INTO ops.sync_log VALUES ('s1', 'acme', 'conversions', NULL, NULL, now(), now(), 1.5, "
+            "2, 10, 0, 'failed', 'TUNE said no', NULL, NULL)"
+        )
     return warehouse
 
 
@@ -34,14 +37,22 @@ def as_older_version(warehouse: Warehouse, *statements: str) -> None:
 
 def columns(warehouse: Warehouse, table: str) -> list[str]:
     with warehouse.connect(read_only=True) as conn:
-        return [row[0] for row in conn.execute(f"SELECT column_name FROM duckdb_columns() WHERE database_name = "
-                                               f"'warehouse' AND schema_name || '.' || table_name = '{table}' "
-                                               "ORDER BY column_index").fetchall()]
+        return [
+            row[0]
+            for row in conn.execute(
+                f"SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                f"'warehouse' AND schema_name || '.' || table_name = '{table}' "
+                "ORDER BY column_index"
+            ).fetchall()
+        ]
 
 
 # ops.sync_log as a version before its last three columns left it.
-WITHOUT_ERROR = ("ALTER TABLE ops.sync_log DROP COLUMN present_at", "ALTER TABLE ops.sync_log DROP COLUMN held",
-                 "ALTER TABLE ops.sync_log DROP COLUMN error")
+WITHOUT_ERROR = (
+    "ALTER TABLE ops.sync_log DROP COLUMN present_at",
+    "ALTER TABLE ops.sync_log DROP COLUMN held",
+    "ALTER TABLE ops.sync_log DROP COLUMN error",
+)
 
 
 def test_a_missing_trailing_column_is_added_and_the_rows_are_kept(warehouse):
@@ -62,17 +73,22 @@ def test_an_upgrade_is_logged_naming_the_file_and_the_columns_and_only_once(ware
         with warehouse.connect():  # up to date now: nothing to say
             pass
     upgrades = [record.getMessage() for record in caplog.records if "upgraded" in record.getMessage()]
-    assert upgrades == [f"{warehouse.path}: upgraded, added ops.sync_log.error, ops.sync_log.held, ops.sync_log.present_at; "
-                        "those tables' "
-                        "months of the analysts' copy are published again"]
+    assert upgrades == [
+        f"{warehouse.path}: upgraded, added ops.sync_log.error, ops.sync_log.held, ops.sync_log.present_at; "
+        "those tables' "
+        "months of the analysts' copy are published again"
+    ]
 
 
 def test_a_new_column_of_a_published_table_republishes_every_month(warehouse):
     with warehouse.connect() as conn:
-        conn.executemany("INSERT INTO ops.published_parts VALUES (?, ?, ?, ?)", [
-            ("analytics.revenue_by_creative", date(2026, 10, 1), "a/2026-10.v1.parquet", datetime.now(UTC)),
-            ("analytics.revenue_by_offer", date(2026, 10, 1), "b/2026-10.v1.parquet", datetime.now(UTC)),
-        ])
+        conn.executemany(
+            "INSERT INTO ops.published_parts VALUES (?, ?, ?, ?)",
+            [
+                ("analytics.revenue_by_creative", date(2026, 10, 1), "a/2026-10.v1.parquet", datetime.now(UTC)),
+                ("analytics.revenue_by_offer", date(2026, 10, 1), "b/2026-10.v1.parquet", datetime.now(UTC)),
+            ],
+        )
     as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
 
     with warehouse.connect() as conn:
@@ -83,16 +99,25 @@ def test_a_new_column_of_a_published_table_republishes_every_month(warehouse):
 
 def test_a_new_not_null_column_on_a_table_with_rows_is_refused_and_nothing_is_added(warehouse):
     with warehouse.connect() as conn:
-        conn.execute("INSERT INTO tune.conversions BY NAME SELECT 'acme' AS network, 1 AS conversion_id, now() AS "
-                     "converted_at, 7 AS offer_id, 'approved' AS status, false AS is_adjustment, 1 AS payout, "
-                     "now() AS first_seen_at, now() AS last_seen_at")
+        conn.execute(
+            "INSERT INTO tune.conversions BY NAME SELECT 'acme' AS network, 1 AS conversion_id, now() AS "
+            "converted_at, 7 AS offer_id, 'approved' AS status, false AS is_adjustment, 1 AS payout, "
+            "now() AS first_seen_at, now() AS last_seen_at"
+        )
     # An older version without the last four: the nullable ones could be added, first_seen_at cannot.
-    as_older_version(warehouse, *(f"ALTER TABLE tune.conversions DROP COLUMN {name}"
-                                  for name in ("held_since", "last_seen_at", "first_seen_at", "affiliate_unique5")),
-                     *WITHOUT_ERROR)  # another table, upgradable alone
-    with pytest.raises(SchemaMismatchError, match=r"tune\.conversions .*NOT NULL column first_seen_at"):
-        with warehouse.connect():
-            pass
+    as_older_version(
+        warehouse,
+        *(
+            f"ALTER TABLE tune.conversions DROP COLUMN {name}"
+            for name in ("held_since", "last_seen_at", "first_seen_at", "affiliate_unique5")
+        ),
+        *WITHOUT_ERROR,
+    )  # another table, upgradable alone
+    with (
+        pytest.raises(SchemaMismatchError, match=r"tune\.conversions .*NOT NULL column first_seen_at"),
+        warehouse.connect(),
+    ):
+        pass
     # All or nothing: no table took a column, so the next attempt starts from the same place.
     assert columns(warehouse, "tune.conversions")[-1] == "affiliate_unique4"
     assert "error" not in columns(warehouse, "ops.sync_log")
@@ -101,17 +126,25 @@ def test_a_new_not_null_column_on_a_table_with_rows_is_refused_and_nothing_is_ad
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("ALTER TABLE ops.sync_log DROP COLUMN kind", r"ops\.sync_log column 3 is window_start .* declares kind VARCHAR"),
+        (
+            "ALTER TABLE ops.sync_log DROP COLUMN kind",
+            r"ops\.sync_log column 3 is window_start .* declares kind VARCHAR",
+        ),
         ("ALTER TABLE ops.sync_log RENAME COLUMN kind TO sync_kind", r"column 3 is sync_kind VARCHAR"),
-        ("ALTER TABLE ops.sync_log ALTER COLUMN rows TYPE INTEGER", r"column 10 is rows INTEGER, .* declares rows BIGINT"),
-        ("ALTER TABLE ops.sync_log ADD COLUMN region VARCHAR", r"ops\.sync_log has columns this version does not declare \(region\)"),
+        (
+            "ALTER TABLE ops.sync_log ALTER COLUMN rows TYPE INTEGER",
+            r"column 10 is rows INTEGER, .* declares rows BIGINT",
+        ),
+        (
+            "ALTER TABLE ops.sync_log ADD COLUMN region VARCHAR",
+            r"ops\.sync_log has columns this version does not declare \(region\)",
+        ),
     ],
 )
 def test_any_other_difference_is_refused_naming_table_and_column(warehouse, change, message):
     as_older_version(warehouse, change)
-    with pytest.raises(SchemaMismatchError, match=message) as raised:
-        with warehouse.connect():
-            pass
+    with pytest.raises(SchemaMismatchError, match=message) as raised, warehouse.connect():
+        pass
     assert str(warehouse.path) in str(raised.value)
 
 
@@ -131,10 +164,14 @@ def published_by_an_older_version(tmp_path) -> Warehouse:
     warehouse = Warehouse(tmp_path / "w.duckdb")
     with warehouse.connect() as conn:
         for month in (date(2026, 9, 1), date(2026, 10, 1)):
-            conn.execute("INSERT INTO analytics.revenue_by_creative VALUES ($day, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
-                         "0.5, 0.2, 0.25)", {"day": month})
-            conn.execute("INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)",
-                         {"month": month})
+            conn.execute(
+                "INSERT INTO analytics.revenue_by_creative VALUES ($day, 1, 10, 5, 1, 1, 0, 0, 0, 2.5, 0, 0, "
+                "0.5, 0.2, 0.25)",
+                {"day": month},
+            )
+            conn.execute(
+                "INSERT INTO ops.publish_pending VALUES ('analytics.revenue_by_creative', $month)", {"month": month}
+            )
     as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
     with duckdb.connect() as older:
         older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
@@ -152,8 +189,12 @@ def test_after_an_upgrade_the_analysts_copy_has_the_new_column_in_every_month(tm
         warehouse.publish(conn)
     assert_copy_equals_warehouse(warehouse)
     with Warehouse(warehouse.published_path).connect(read_only=True) as copy:
-        assert copy.execute("SELECT count(*) FROM analytics.revenue_by_creative WHERE revenue_per_send IS NULL"
-                            ).fetchone()[0] == 2
+        assert (
+            copy.execute(
+                "SELECT count(*) FROM analytics.revenue_by_creative WHERE revenue_per_send IS NULL"
+            ).fetchone()[0]
+            == 2
+        )
 
 
 def test_an_upgrade_leaves_the_copy_in_place_its_files_for_a_day(tmp_path):

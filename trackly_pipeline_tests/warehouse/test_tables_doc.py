@@ -6,6 +6,7 @@ diagnostics tables being documented in docs/diagnostics.md, which it links to.
 A table is documented by a heading that names it (`schema.table` in backticks) followed by a
 `| column | type | meaning |` table, one row per column (or per columns of one meaning,
 `min_paid, max_paid`), in the schema's order; a sub-heading that names no table (e.g. "How a conversion is attributed") belongs to the table above it."""
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,9 @@ def documented_tables(schemas: set[str]) -> dict[str, DocumentedTable]:
                     # `min_paid, max_paid | DECIMAL(18,5)`, `network, conversion_id | VARCHAR, BIGINT`.
                     names, types = (re.split(r",\s+", cell.strip()) for cell in line.strip("|").split("|")[:2])
                     types = types if len(types) == len(names) else types[:1] * len(names)
-                    tables[current[0]].columns += [(name.strip("`"), data_type) for name, data_type in zip(names, types)]
+                    tables[current[0]].columns += [
+                        (name.strip("`"), data_type) for name, data_type in zip(names, types)
+                    ]
     return tables
 
 
@@ -86,10 +89,14 @@ def schema_columns(tmp_path_factory) -> dict[str, list[tuple[str, str]]]:
 def test_every_table_and_column_is_documented_and_nothing_else(schema_columns):
     schemas = {table.split(".")[0] for table in schema_columns}
     documented = documented_tables(schemas)
-    problems = [f"{table}: not documented (a heading naming it, then its column table)"
-                for table in sorted(set(schema_columns) - set(documented))]
-    problems += [f"{table} ({documented[table].where}): documented, but not in the schema"
-                 for table in sorted(set(documented) - set(schema_columns))]
+    problems = [
+        f"{table}: not documented (a heading naming it, then its column table)"
+        for table in sorted(set(schema_columns) - set(documented))
+    ]
+    problems += [
+        f"{table} ({documented[table].where}): documented, but not in the schema"
+        for table in sorted(set(documented) - set(schema_columns))
+    ]
     for table in sorted(set(schema_columns) & set(documented)):
         doc = documented[table]
         if not doc.has_column_table:
@@ -100,12 +107,15 @@ def test_every_table_and_column_is_documented_and_nothing_else(schema_columns):
         unknown = [column for column in written if column not in have]
         problems += [f"{table}.{column}: not documented ({doc.where})" for column in missing]
         problems += [f"{table}.{column} ({doc.where}): documented, but not in the schema" for column in unknown]
-        problems += [f"{table}.{column} ({doc.where}): documented as {written[column]}, the schema says {data_type}"
-                     for column, data_type in have.items()
-                     if column in written and _type(written[column]) != _type(data_type)]
+        problems += [
+            f"{table}.{column} ({doc.where}): documented as {written[column]}, the schema says {data_type}"
+            for column, data_type in have.items()
+            if column in written and _type(written[column]) != _type(data_type)
+        ]
         if not missing and not unknown and list(written) != list(have):
-            problems.append(f"{table} ({doc.where}): columns documented in another order than the schema's "
-                            f"({', '.join(have)})")
+            problems.append(
+                f"{table} ({doc.where}): columns documented in another order than the schema's ({', '.join(have)})"
+            )
     assert not problems, "docs/tables.md and the schema disagree:\n" + "\n".join(problems)
 
 

@@ -1,9 +1,10 @@
 """Loading Trackly's log files marks exactly the days their rows fall on for the rollups, and (for
 the published messages) their months for the analysts' copy; a file gone again marks them again."""
+
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from trackly_pipeline.warehouse.database import Warehouse, transaction
 from trackly_pipeline.warehouse.trackly_logs import load_log_files
 
-NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 
 def write_messages(path, sent_at: list[str]) -> None:
@@ -45,8 +46,11 @@ def test_days_and_months_of_loaded_and_removed_files(tmp_path):
         write_messages(logs / "b.parquet", ["2026-11-20 12:00:00+00"])
         load_log_files(conn, "messages", str(logs / "*.parquet"), NOW)
         days, months = marks(conn)
-        assert days == [(date(2026, 10, 31), "trackly.messages"), (date(2026, 11, 1), "trackly.messages"),
-                        (date(2026, 11, 20), "trackly.messages")]
+        assert days == [
+            (date(2026, 10, 31), "trackly.messages"),
+            (date(2026, 11, 1), "trackly.messages"),
+            (date(2026, 11, 20), "trackly.messages"),
+        ]
         assert sorted(set(months)) == [("trackly.messages", date(2026, 10, 1)), ("trackly.messages", date(2026, 11, 1))]
 
 
@@ -97,17 +101,20 @@ def test_a_click_log_may_carry_the_affiliate_id_and_one_without_it_still_loads(t
     file has it, NULL for every row of a file without it, in either format."""
     logs = tmp_path / "clicks"
     logs.mkdir()
-    click = ("SELECT '{id}' AS click_id, 'm0000001' AS message_id, 'l1' AS link_id, 'acmenet' AS network_id, "
-             "7::BIGINT AS offer_id, TIMESTAMPTZ '2026-11-02 03:00:00+00' AS clicked_at, '10.0.0.1' AS ip, "
-             "'UA' AS user_agent")
+    click = (
+        "SELECT '{id}' AS click_id, 'm0000001' AS message_id, 'l1' AS link_id, 'acmenet' AS network_id, "
+        "7::BIGINT AS offer_id, TIMESTAMPTZ '2026-11-02 03:00:00+00' AS clicked_at, '10.0.0.1' AS ip, "
+        "'UA' AS user_agent"
+    )
     without, carrying = duckdb.sql(click.format(id="k1")), duckdb.sql(click.format(id="k2") + ", 1002 AS affiliate_id")
     for name, relation in (("old", without), ("new", carrying)):
         path = str(logs / f"{name}.{suffix}")
         relation.write_parquet(path) if suffix == "parquet" else relation.write_csv(path)
     with Warehouse(tmp_path / "w.duckdb").connect() as conn:
         assert load_log_files(conn, "clicks", str(logs / f"*.{suffix}"), NOW).rows_loaded == 2
-        assert conn.execute("SELECT click_id, offer_id, affiliate_id, source_row FROM trackly.clicks "
-                            "ORDER BY click_id").fetchall() == [("k1", 7, None, 0), ("k2", 7, 1002, 0)]
+        assert conn.execute(
+            "SELECT click_id, offer_id, affiliate_id, source_row FROM trackly.clicks ORDER BY click_id"
+        ).fetchall() == [("k1", 7, None, 0), ("k2", 7, 1002, 0)]
 
 
 MESSAGE_HEADER = "message_id,creative_id,campaign_id,contact_id,sending_list_id,sent_at"
@@ -122,43 +129,72 @@ def duplicated_parquet_columns(path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    values = [pa.array(["m0000001"]), *(pa.array([n]) for n in (1, 2, 3, 4)),
-              pa.array([datetime(2026, 11, 2, 10, tzinfo=timezone.utc)]), pa.array([9])]
+    values = [
+        pa.array(["m0000001"]),
+        *(pa.array([n]) for n in (1, 2, 3, 4)),
+        pa.array([datetime(2026, 11, 2, 10, tzinfo=UTC)]),
+        pa.array([9]),
+    ]
     names = ["message_id", "creative_id", "campaign_id", "contact_id", "sending_list_id", "sent_at", "creative_id"]
     pq.write_table(pa.table(values, names=names), path)
 
 
-SENDS = ("SELECT 'm0000001' AS message_id, 1 AS creative_id, 2 AS campaign_id, 3 AS contact_id, 4 AS sending_list_id, "
-         "TIMESTAMPTZ '2026-11-02 10:00:00+00' AS sent_at")
+SENDS = (
+    "SELECT 'm0000001' AS message_id, 1 AS creative_id, 2 AS campaign_id, 3 AS contact_id, 4 AS sending_list_id, "
+    "TIMESTAMPTZ '2026-11-02 10:00:00+00' AS sent_at"
+)
 BAD_FILES = {
     # name: (write it, what the error says after the path)
-    "missing.csv": (lambda p: p.write_text("message_id,creative_id,campaign_id,contact_id,sent_at\nm0000001,1,2,3,"
-                                           "2026-11-02 10:00:00+00\n"),
-                    "lacks the column sending_list_id (a messages log needs message_id, creative_id,"),
-    "missing.parquet": (lambda p: write_parquet(p, SENDS.replace(", 4 AS sending_list_id", "")),
-                        "lacks the column sending_list_id"),
-    "wrong_type.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\nm0000002,seven,2,3,4,2026-11-02 11:00:00\n"),
-                       "column creative_id, data row 2: 'seven' cannot be stored as BIGINT"),
-    "wrong_type.parquet": (lambda p: write_parquet(p, SENDS.replace("1 AS creative_id", "'seven' AS creative_id")),
-                           "column creative_id, data row 1: 'seven' cannot be stored as BIGINT"),
-    "wrong_time.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER}\nm0000001,1,2,3,4,yesterday\n"),
-                       "column sent_at, data row 1: 'yesterday' cannot be stored as TIMESTAMP WITH TIME ZONE"),
-    "no_id.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\n,1,2,3,4,2026-11-02 10:00:00+00\n"),
-                  "column message_id, data row 2: empty, and every messages row needs a message_id"),
+    "missing.csv": (
+        lambda p: p.write_text(
+            "message_id,creative_id,campaign_id,contact_id,sent_at\nm0000001,1,2,3,2026-11-02 10:00:00+00\n"
+        ),
+        "lacks the column sending_list_id (a messages log needs message_id, creative_id,",
+    ),
+    "missing.parquet": (
+        lambda p: write_parquet(p, SENDS.replace(", 4 AS sending_list_id", "")),
+        "lacks the column sending_list_id",
+    ),
+    "wrong_type.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\nm0000002,seven,2,3,4,2026-11-02 11:00:00\n"),
+        "column creative_id, data row 2: 'seven' cannot be stored as BIGINT",
+    ),
+    "wrong_type.parquet": (
+        lambda p: write_parquet(p, SENDS.replace("1 AS creative_id", "'seven' AS creative_id")),
+        "column creative_id, data row 1: 'seven' cannot be stored as BIGINT",
+    ),
+    "wrong_time.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER}\nm0000001,1,2,3,4,yesterday\n"),
+        "column sent_at, data row 1: 'yesterday' cannot be stored as TIMESTAMP WITH TIME ZONE",
+    ),
+    "no_id.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\n,1,2,3,4,2026-11-02 10:00:00+00\n"),
+        "column message_id, data row 2: empty, and every messages row needs a message_id",
+    ),
     "empty.csv": (lambda p: p.write_text(""), "is empty (0 bytes): a CSV log file needs at least its header"),
     "empty.parquet": (lambda p: p.write_bytes(b""), "is empty (0 bytes): a Parquet log file needs at least its footer"),
-    "not_parquet.parquet": (lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\n"),
-                            "cannot be read as a Parquet file: "),
-    "ragged.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\nm0000002,1,2\n"),
-                   "its rows could not be read as one table (DuckDB found a single column"),
+    "not_parquet.parquet": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\n"),
+        "cannot be read as a Parquet file: ",
+    ),
+    "ragged.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER}\n{GOOD_ROW}\nm0000002,1,2\n"),
+        "its rows could not be read as one table (DuckDB found a single column",
+    ),
     # the issue: a duplicated header loaded silently (the first column's values, the second's dropped)
-    "twice.csv": (lambda p: p.write_text(f"creative_id,{MESSAGE_HEADER}\n9,{GOOD_ROW}\n"),
-                  "names the column creative_id twice ('creative_id' and 'creative_id')"),
-    "twice_in_another_case.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER},Creative_ID\n{GOOD_ROW},9\n"),
-                                  "names the column creative_id twice ('creative_id' and 'Creative_ID')"),
+    "twice.csv": (
+        lambda p: p.write_text(f"creative_id,{MESSAGE_HEADER}\n9,{GOOD_ROW}\n"),
+        "names the column creative_id twice ('creative_id' and 'creative_id')",
+    ),
+    "twice_in_another_case.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER},Creative_ID\n{GOOD_ROW},9\n"),
+        "names the column creative_id twice ('creative_id' and 'Creative_ID')",
+    ),
     "twice.parquet": (duplicated_parquet_columns, "names the column creative_id twice"),
-    "own_position.csv": (lambda p: p.write_text(f"{MESSAGE_HEADER},source_row\n{GOOD_ROW},77\n"),
-                         "has a column named source_row, a name the loader gives each row's position"),
+    "own_position.csv": (
+        lambda p: p.write_text(f"{MESSAGE_HEADER},source_row\n{GOOD_ROW},77\n"),
+        "has a column named source_row, a name the loader gives each row's position",
+    ),
 }
 
 
@@ -214,9 +250,14 @@ def test_one_error_names_every_bad_file_and_earlier_loads_stay(tmp_path):
         assert load_log_files(conn, "messages", str(logs / "*"), NOW).rows_loaded == 1
 
 
-@pytest.mark.parametrize(("name", "text"), [("header_only.csv", f"{MESSAGE_HEADER}\n"),
-                                            ("comment_first.csv", f"# exported by Trackly\n{MESSAGE_HEADER}\n{GOOD_ROW}\n"),
-                                            ("bom.csv", f"\ufeff{MESSAGE_HEADER}\n{GOOD_ROW}\n")])
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("header_only.csv", f"{MESSAGE_HEADER}\n"),
+        ("comment_first.csv", f"# exported by Trackly\n{MESSAGE_HEADER}\n{GOOD_ROW}\n"),
+        ("bom.csv", f"\ufeff{MESSAGE_HEADER}\n{GOOD_ROW}\n"),
+    ],
+)
 def test_files_with_a_header_and_no_rows_or_a_comment_line_load(tmp_path, name, text):
     logs = tmp_path / "messages"
     logs.mkdir()
@@ -237,6 +278,9 @@ def test_the_warehouses_own_files_reached_through_a_symlink_are_refused(tmp_path
         warehouse.publish(conn)
         (logs / "published").symlink_to(warehouse.published_parts_folder / "trackly.messages")
         message = str(refused(conn, str(logs / "*" / "*.parquet")))
-        assert re.match(r".*/logs/published/2026-11\.[^ ]+\.parquet: is the analysts' copy's month files "
-                        r"\(w_analytics\.parts/trackly\.messages/<month>\.parquet\), written by the pipeline", message)
+        assert re.match(
+            r".*/logs/published/2026-11\.[^ ]+\.parquet: is the analysts' copy's month files "
+            r"\(w_analytics\.parts/trackly\.messages/<month>\.parquet\), written by the pipeline",
+            message,
+        )
         assert conn.execute("SELECT count(*) FROM trackly.messages").fetchone()[0] == 1

@@ -1,31 +1,29 @@
 """Attributed conversions per network: each conversion of the run's hours resolved to its click
 and message (ad_id, then the configured sub-id field), priced in the reporting currency."""
 
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
+from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group
 from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
 from trackly_pipeline.defs.present import Clock, refuse_unended_hours
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
+from trackly_pipeline.warehouse.fx_rates import load_fx_rates
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
     attribution_change,
     record_attributed_terms,
     require_whole_history,
 )
-from trackly_pipeline.warehouse.networks import identities, register
-from trackly_pipeline.warehouse.fx_rates import load_fx_rates
-from trackly_pipeline.warehouse.networks import write_networks
+from trackly_pipeline.warehouse.networks import identities, register, write_networks
 from trackly_pipeline.warehouse.sync_records import record_sync
 from trackly_pipeline.warehouse.transforms import attribute_window
 
@@ -37,8 +35,9 @@ def attributed_asset_key(network_key: str) -> dg.AssetKey:
 
 
 def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | None, int | None]]:
-    return [(n.key, n.network_id, n.message_id_field, n.default_currency, int(n.affiliate_id))
-            for n in settings.networks]
+    return [
+        (n.key, n.network_id, n.message_id_field, n.default_currency, int(n.affiliate_id)) for n in settings.networks
+    ]
 
 
 def build_attribution_asset(
@@ -56,8 +55,9 @@ def build_attribution_asset(
             f"{network.message_id_field}), or 'unattributed'."
         ),
     )
-    def attributed_conversions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                               clock: dg.ResourceParam[Clock]) -> dg.MaterializeResult:
+    def attributed_conversions(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, clock: dg.ResourceParam[Clock]
+    ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         now = clock.now()
         refuse_unended_hours(network.key, "attribution", start, end, now)
@@ -67,7 +67,7 @@ def build_attribution_asset(
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(db, attempt, secrets=()), db.connect() as conn:
             with transaction(conn):
-                attributed_at = datetime.now(timezone.utc)
+                attributed_at = datetime.now(UTC)
                 register(conn, network.key, configured, attributed_at)
                 # Attributing only these hours by another field (or from conversions re-swept in
                 # another zone) would leave the rest of the history attributed the old way.
@@ -90,16 +90,25 @@ def build_attribution_asset(
                 )
                 # A conversion attributed twice would be counted twice by the rollups, and refuses
                 # every publish: fail here, before commit, naming the repair.
-                refuse_duplicates(conn, f"the attribution of network {network.key!r} was not stored", network.key,
-                                  tables=("analytics.attributed_conversions",))
+                refuse_duplicates(
+                    conn,
+                    f"the attribution of network {network.key!r} was not stored",
+                    network.key,
+                    tables=("analytics.attributed_conversions",),
+                )
                 record_attributed_terms(conn, network.key, message_id_field=network.message_id_field, at=attributed_at)
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))
             total = attempt.rows
-            reasons = preview(conn, "preview_attribution_unattributed_reasons.sql",
-                              {"network": network.key, "start": start, "end": end})
+            reasons = preview(
+                conn,
+                "preview_attribution_unattributed_reasons.sql",
+                {"network": network.key, "start": start, "end": end},
+            )
             sample = preview(conn, "preview_attribution.sql", {"network": network.key, "start": start, "end": end})
-            hours = counts_by_partition(conn, "attribution_hourly_counts.sql", {"network": network.key, "start": start, "end": end})
+            hours = counts_by_partition(
+                conn, "attribution_hourly_counts.sql", {"network": network.key, "start": start, "end": end}
+            )
         add_partition_metadata(
             context,
             hours,

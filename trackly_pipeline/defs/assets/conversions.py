@@ -1,8 +1,7 @@
 """Raw conversions per network: one paginated Report::getConversions sweep over the run's hours,
 replacing those hours in tune.conversions in one transaction."""
 
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -49,8 +48,12 @@ def build_conversions_asset(
         ),
     )
     @takes_network_tune(network.key)
-    def raw_conversions(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        tune: TuneNetworkResource, clock: dg.ResourceParam[Clock]) -> dg.MaterializeResult:
+    def raw_conversions(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        tune: TuneNetworkResource,
+        clock: dg.ResourceParam[Clock],
+    ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         now = clock.now()
         refuse_unended_hours(network.key, "conversion sweep", start, end, now)
@@ -70,7 +73,7 @@ def build_conversions_asset(
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
                 db.attach(conn)
                 with transaction(conn):
-                    seen_at = datetime.now(timezone.utc)
+                    seen_at = datetime.now(UTC)
                     register(conn, network.key, configured, seen_at)
                     # The zone the sweep actually read TUNE's times in (configured, or asked of TUNE).
                     terms = {"timezone": client.timezone, "message_id_field": network.message_id_field}
@@ -79,17 +82,26 @@ def build_conversions_asset(
                     if change:
                         require_whole_history(conn, network.key, start, end, RESWEEP_TAG in context.run.tags, change)
                         if change.old_timezone:
-                            retimed = retime_history(conn, network.key, old_zone=change.old_timezone,
-                                                     new_zone=client.timezone, seen_at=seen_at,
-                                                     sync_id=attempt.sync_id)
+                            retimed = retime_history(
+                                conn,
+                                network.key,
+                                old_zone=change.old_timezone,
+                                new_zone=client.timezone,
+                                seen_at=seen_at,
+                                sync_id=attempt.sync_id,
+                            )
                     stats = sweep.replace_window(start, end, seen_at)
                     record_swept_terms(conn, network.key, at=seen_at, **terms)
                     attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))
-                statuses = preview(conn, "preview_conversions_by_status.sql",
-                                   {"network": network.key, "start": start, "end": end})
-                hours = counts_by_partition(conn, "conversions_hourly_counts.sql", {"network": network.key, "start": start, "end": end,
-                                                                 "sync_id": attempt.sync_id})
+                statuses = preview(
+                    conn, "preview_conversions_by_status.sql", {"network": network.key, "start": start, "end": end}
+                )
+                hours = counts_by_partition(
+                    conn,
+                    "conversions_hourly_counts.sql",
+                    {"network": network.key, "start": start, "end": end, "sync_id": attempt.sync_id},
+                )
         add_partition_metadata(
             context,
             hours,

@@ -2,8 +2,7 @@
 postback links. Auto-sync imports every offer; otherwise offers are imported by listing their ids
 in the run config (the "select offers to import" step)."""
 
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -24,7 +23,7 @@ from trackly_pipeline.warehouse.sync_records import quarantine, record_sync
 class OfferImportConfig(dg.Config):
     """Offer ids to import into Trackly in this run (they stay imported afterwards)."""
 
-    import_offer_ids: list[int] = []
+    import_offer_ids: list[int] = []  # noqa: RUF012 (Dagster config fields copy their default)
 
 
 def offers_asset_key(network_key: str) -> dg.AssetKey:
@@ -71,8 +70,12 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
         ),
     )
     @takes_network_tune(network.key)
-    def offer_catalog(context: dg.AssetExecutionContext, config: OfferImportConfig,
-                      warehouse: WarehouseResource, tune: TuneNetworkResource) -> dg.MaterializeResult:
+    def offer_catalog(
+        context: dg.AssetExecutionContext,
+        config: OfferImportConfig,
+        warehouse: WarehouseResource,
+        tune: TuneNetworkResource,
+    ) -> dg.MaterializeResult:
         db = warehouse.get()
         attempt = SyncAttempt(network.key, "offers")
         with logged_sync(db, attempt, tune.secrets()):
@@ -87,10 +90,14 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             attempt.rows = len(rows)
             with db.connect() as conn:
                 with transaction(conn):
-                    register(conn, network.key, configured, datetime.now(timezone.utc))
+                    register(conn, network.key, configured, datetime.now(UTC))
                     attempt.quarantined = quarantine(
-                        conn, sync_id=attempt.sync_id, network=network.key, kind="offer",
-                        rejected=catalog.rejected, received_at=datetime.now(timezone.utc),
+                        conn,
+                        sync_id=attempt.sync_id,
+                        network=network.key,
+                        kind="offer",
+                        rejected=catalog.rejected,
+                        received_at=datetime.now(UTC),
                     )
                     stats = replace_offers(
                         conn,
@@ -98,7 +105,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                         rows,
                         import_all=network.offer_sync.auto,
                         import_ids=config.import_offer_ids,
-                        synced_at=datetime.now(timezone.utc),
+                        synced_at=datetime.now(UTC),
                         sync_id=attempt.sync_id,
                     )
                     record_sync(conn, attempt.entry("success"))

@@ -1,19 +1,19 @@
 """analytics/payout_mismatches: offers whose conversions were paid differently from the offer's
 default payout, labelled by likely cause; and a check that warns when a cause needs action."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS, asset_args
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
-from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS, asset_args
 from trackly_pipeline.defs.metadata import markdown_table, preview
+from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.warehouse.asset_counts import payout_mismatch_rows
 from trackly_pipeline.warehouse.checks import review_payout_mismatches
-from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.diagnostics import ACTIONABLE_CAUSES, CAUSES, rebuild_payout_mismatches
 
@@ -22,8 +22,11 @@ CHECK_NAME = "no_actionable_payout_mismatches"
 
 
 def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
-    upstream = [key for n in settings.networks
-                for key in (offers_asset_key(n.key), conversions_asset_key(n.key), attributed_asset_key(n.key))]
+    upstream = [
+        key
+        for n in settings.networks
+        for key in (offers_asset_key(n.key), conversions_asset_key(n.key), attributed_asset_key(n.key))
+    ]
 
     @dg.asset(
         key=PAYOUT_MISMATCHES,
@@ -38,14 +41,16 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
     def payout_mismatches(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.get().connect() as conn:
             with transaction(conn):
-                counts = rebuild_payout_mismatches(conn, datetime.now(timezone.utc))
+                counts = rebuild_payout_mismatches(conn, datetime.now(UTC))
             offers = payout_mismatch_rows(conn)
             sample = preview(conn, "preview_payout_mismatches.sql")
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": offers,
-            **{f"conversions: {cause}": n for cause, n in counts.items()},
-            "preview": sample,
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": offers,
+                **{f"conversions: {cause}": n for cause, n in counts.items()},
+                "preview": sample,
+            }
+        )
 
     return payout_mismatches
 

@@ -1,13 +1,12 @@
 """Daily revenue rollups per message, creative and offer, rebuilt for the days that changed; then
 the analysts' read-only copy of the warehouse is published."""
 
-
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS
 from trackly_pipeline.defs.metadata import preview
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync

@@ -1,7 +1,6 @@
 """Trackly's click and message logs: external files (written by Trackly) loaded into DuckDB."""
 
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -45,7 +44,7 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
             # wait for it; ops.sync_log says why.
             attempt = SyncAttempt(ALL_NETWORKS, f"trackly.{kind}")
             with logged_sync(db, attempt, secrets=()), db.connect() as conn, transaction(conn):
-                stats = load_log_files(conn, kind, pattern, datetime.now(timezone.utc))
+                stats = load_log_files(conn, kind, pattern, datetime.now(UTC))
                 attempt.rows = stats.rows_loaded
                 record_sync(conn, attempt.entry("success"))
             return dg.MaterializeResult(
