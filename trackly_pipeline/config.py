@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, get_args, get_origin
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +33,6 @@ from pydantic import (
     ValidationInfo,
     WrapValidator,
     field_validator,
-    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -243,23 +242,28 @@ class _Section(BaseModel):
 
 
 class OfferSync(_Section):
-    auto: Annotated[bool, Field(strict=True), _says("must be true or false")] = True
     frequency: Annotated[str, _one_of(OFFER_SYNC_FREQUENCIES)] = "hourly"
+    auto: Annotated[bool, Field(strict=True), _says("must be true or false")] = True
 
 
 class NetworkConfig(_Section):
+    """A network's fields in the order they are checked: a file with several problems is refused for
+    the first, the same one as before pydantic (`_check_order`)."""
+
     key: NetworkKey
     network_id: NetworkId
     network_token_env: VariableName
     # TUNE's host for the network id unless given (an empty value too).
     api_url: Annotated[Url, Field(validate_default=True)] = ""
     base_url: Url
-    affiliate_id: str
     message_id_field: Annotated[str, _one_of(MESSAGE_ID_FIELDS)] = "aff_sub"
-    offer_name_prefix: Annotated[str, BeforeValidator(_prefix)] = ""
+    # After message_id_field: its validator reads which parameter carries the message id.
     global_url_params: dict[str, str] = {}
     offer_sync: OfferSync = OfferSync()
     timezone: Annotated[str | None, _or_none(_zone)] = None
+    default_currency: Annotated[str | None, _or_none(_currency)] = None
+    affiliate_id: str
+    offer_name_prefix: Annotated[str, BeforeValidator(_prefix)] = ""
     lookback_days: PositiveInt = 7
     # Once a day (at this UTC hour) the hourly sweep reaches back this far instead, to catch status
     # and payout changes older than the lookback window.
@@ -272,7 +276,6 @@ class NetworkConfig(_Section):
     # network's clocks are never exactly in step. A click later than that cannot have earned it.
     attribution_clock_skew_s: WholeNumber = 300
     page_size: PositiveInt = defaults.PAGE_SIZE
-    default_currency: Annotated[str | None, _or_none(_currency)] = None
     # How patiently to talk to the API (tune/defaults.py; tests shorten them).
     timeout_s: Seconds = defaults.TIMEOUT_S
     max_retries: PositiveInt = defaults.MAX_RETRIES
@@ -341,20 +344,23 @@ class NetworkConfig(_Section):
                     raise _Refused(f"unknown macro {macro}; known: {', '.join(sorted(TRACKLY_MACROS))}", field=at)
         return {str(name): str(param) for name, param in value.items()}
 
-    @field_validator("offer_attribution_window_days", mode="before")
+    @field_validator("offer_attribution_window_days", mode="wrap")
     @classmethod
-    def _offer_ids(cls, value: Any) -> dict[int, Any]:
-        """Offer ids as numbers (YAML keys may be quoted), each once; the days are checked as typed."""
+    def _offer_ids(cls, value: Any, handler: Any) -> dict[int, int]:
+        """Offer ids as numbers (YAML keys may be quoted), each once; the days are checked as typed,
+        an offer's before the next offer's id."""
         if not isinstance(value, dict):
             raise _Refused("must be a mapping")
         windows: dict[int, Any] = {}
         for offer_id, days in value.items():
             if isinstance(offer_id, bool) or not re.fullmatch(r"\s*[0-9]+\s*", str(offer_id)) or int(offer_id) <= 0:
+                handler(windows)  # an earlier offer's days are refused first
                 raise _Refused(f"{offer_id!r} is not an offer id (a positive integer)", field=str(offer_id))
             if int(offer_id) in windows:
+                handler(windows)  # likewise
                 raise _Refused(f"offer {int(offer_id)} is given twice", field=str(offer_id))
             windows[int(offer_id)] = days
-        return windows
+        return handler(windows)
 
 
 def _php_param_name(name: str) -> str:
@@ -425,16 +431,18 @@ class TracklyLogs(_Section):
 
 
 class TracklyFile(_Section):
-    """trackly.yaml as written (paths resolved); `parse_config` makes it a TracklyConfig."""
+    """trackly.yaml as written (paths resolved); `parse_config` makes it a TracklyConfig. The fields
+    are in the order their values are checked (`_check_order`); the sections' shape comes first."""
 
-    warehouse: Annotated[WarehouseSection, Field(validate_default=True)] = {}
-    trackly: TracklyLogs
     reporting_currency: Annotated[str, BeforeValidator(_currency), BeforeValidator(str)] = "USD"
     postback_base_url: Url
     networks: Annotated[
         tuple[NetworkConfig, ...], Field(min_length=1, validate_default=True), _says("must be a non-empty list")
     ] = ()
     fx_rates: Path | None = None
+    warehouse: Annotated[WarehouseSection, Field(validate_default=True)] = {}
+    # After warehouse: its validator keeps the log globs off the warehouse's own files.
+    trackly: TracklyLogs
     partitions_start: Annotated[str, Field(validate_default=True)] = "2026-01-01-00:00"
 
     @field_validator("postback_base_url")
@@ -444,15 +452,13 @@ class TracklyFile(_Section):
 
     @field_validator("networks")
     @classmethod
-    def _one_network_per_key_and_account(
-        cls, networks: tuple[NetworkConfig, ...], info: ValidationInfo
-    ) -> tuple[NetworkConfig, ...]:
+    def _one_network_per_key_and_account(cls, networks: tuple[NetworkConfig, ...]) -> tuple[NetworkConfig, ...]:
         seen: set[str] = set()
         for network in networks:
             if network.key in seen:
                 raise _Refused(f"duplicate network key {network.key!r}", field="key", network=network.key)
             seen.add(network.key)
-        _check_shared_network_ids(networks, _loading(info).path)
+        _one_account_per_key(networks)
         return networks
 
     @field_validator("fx_rates", mode="before")
@@ -485,46 +491,51 @@ class TracklyFile(_Section):
             raise _Refused(f"{value.isoformat()} is not on the hour; {expected}")
         return value.strftime(PARTITIONS_START_FORMAT)
 
-    @model_validator(mode="after")
-    def _logs_apart(self) -> TracklyFile:
+    @field_validator("trackly")
+    @classmethod
+    def _logs_apart(cls, logs: TracklyLogs, info: ValidationInfo) -> TracklyLogs:
         """The click and message log globs, refused when one can match a file the warehouse writes (a
         run would load the pipeline's own output: `data/*/*messages*/*.parquet` read the analysts'
         copy's month files of trackly.messages, which doubled on every run), or a file the other can
         match. "Can match" is decided on the patterns as `glob.glob` reads them (globs.py), whatever is
         on disk now: the month files are written later, under new names."""
-        duckdb_path = self.warehouse.duckdb_path
+        warehouse = info.data.get("warehouse")
+        if warehouse is None:  # refused: that refusal is the one named
+            return logs
+        duckdb_path = warehouse.duckdb_path
         folder = path_components(os.path.realpath(duckdb_path.parent))
-        for kind, pattern in (("clicks", self.trackly.clicks), ("messages", self.trackly.messages)):
+        for kind, pattern in (("clicks", logs.clicks), ("messages", logs.messages)):
             for names, what in Warehouse(duckdb_path).own_files:
                 if globs_meet(glob_components(pattern), (*folder, *map(Component.of_pattern, names))):
                     raise _Refused(
                         f"{pattern!r} can match {what}, next to warehouse.duckdb_path {str(duckdb_path)!r}: each run "
                         "would load the pipeline's own files as Trackly's logs. Give the logs a folder the glob does "
                         "not share with the warehouse",
-                        field=f"trackly.{kind}",
+                        field=kind,
                     )
-        clicks, messages = self.trackly.clicks, self.trackly.messages
-        if globs_meet(glob_components(clicks), glob_components(messages)):
+        if globs_meet(glob_components(logs.clicks), glob_components(logs.messages)):
             raise _Refused(
-                f"{messages!r} and trackly.clicks {clicks!r} can match the same file, which would be "
+                f"{logs.messages!r} and trackly.clicks {logs.clicks!r} can match the same file, which would be "
                 "loaded as both; give each log a folder or a name pattern of its own",
-                field="trackly.messages",
+                field="messages",
             )
-        return self
+        return logs
 
 
-def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path) -> None:
-    """Several keys on one TUNE network id are several affiliate accounts there: legitimate, and told
-    apart by their affiliate ids. The same account under two keys would have each of its conversions
-    swept, and counted, under both: refused. Clicks logged without `affiliate_id` on a shared network
-    id cannot be told apart, so they count for no key's offers (rollups.sql): say so."""
+def _shared_network_ids(networks: tuple[NetworkConfig, ...]) -> dict[str, list[NetworkConfig]]:
+    """The networks of each TUNE network id that several keys share. Several keys on one network id
+    are several affiliate accounts there: legitimate, and told apart by their affiliate ids."""
     by_network_id: dict[str, list[NetworkConfig]] = {}
     for network in networks:
         # Case aside: a network id names the API host (acmenet.api.hasoffers.com), and DNS ignores case.
         by_network_id.setdefault(network.network_id.lower(), []).append(network)
-    for network_id, sharing in by_network_id.items():
-        if len(sharing) < 2:
-            continue
+    return {network_id: sharing for network_id, sharing in by_network_id.items() if len(sharing) > 1}
+
+
+def _one_account_per_key(networks: tuple[NetworkConfig, ...]) -> None:
+    """The same account under two keys would have each of its conversions swept, and counted, under
+    both: refused."""
+    for sharing in _shared_network_ids(networks).values():
         first_with: dict[str, str] = {}
         for network in sharing:
             other = first_with.setdefault(network.affiliate_id, network.key)
@@ -536,6 +547,12 @@ def _check_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path) -
                     field="affiliate_id",
                     network=network.key,
                 )
+
+
+def _warn_of_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path) -> None:
+    """Clicks logged without `affiliate_id` on a shared network id cannot be told apart, so they count
+    for no key's offers (rollups.sql): say so, once the file is valid (a refused file is fixed first)."""
+    for network_id, sharing in _shared_network_ids(networks).items():
         accounts = ", ".join(f"{n.key!r} (affiliate_id {n.affiliate_id})" for n in sharing)
         if (path, network_id, accounts) in _WARNED:
             continue  # once per process (the demo and the CLI load the file more than once)
@@ -615,6 +632,7 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
     except ValidationError as exc:
         failure = _config_error(exc, raw, path)
     else:
+        _warn_of_shared_network_ids(file.networks, path)
         return TracklyConfig(
             path=path,
             duckdb_path=file.warehouse.duckdb_path,
@@ -633,11 +651,8 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
 
 
 def _config_error(exc: ValidationError, raw: Any, path: Path) -> ConfigError:
-    """The first refusal, named like `{file}: networks[1] (bolt): field: problem`. A misspelt key is
-    named before anything else: a field missing elsewhere is only its consequence."""
-    errors = exc.errors()
-    unknown = [error for error in errors if error["type"] in ("extra_forbidden", "invalid_key")]
-    error = min(unknown, key=lambda e: len(e["loc"])) if unknown else errors[0]
+    """The first refusal in check order, named like `{file}: networks[1] (bolt): field: problem`."""
+    error = min(exc.errors(), key=_check_order)
     loc = list(error["loc"])
     network = None
     if loc[:1] == ["networks"] and len(loc) > 1 and isinstance(loc[1], int):
@@ -651,15 +666,57 @@ def _config_error(exc: ValidationError, raw: Any, path: Path) -> ConfigError:
         loc += [refused.field] if refused.field else []
         if refused.network:  # a check across networks: the network by its key
             network, loc = f"network {refused.network!r}", [refused.field]
+    elif error["type"] in _UNKNOWN_KEY:
+        problem = f"unknown field (allowed: {', '.join(sorted(_model_at(error['loc'][:-1]).model_fields))})"
+    elif error["type"] in _NOT_A_MAPPING or _is_section_missing(error):
+        problem = "must be a mapping"
     elif error["type"] == "missing":
         problem = "is required"
-    elif error["type"] in ("extra_forbidden", "invalid_key"):
-        problem = f"unknown field (allowed: {', '.join(sorted(_model_at(error['loc'][:-1]).model_fields))})"
-    elif error["type"] in ("model_type", "dict_type"):
-        problem = "must be a mapping"
     else:  # a check worded by pydantic alone
         problem = error["msg"]
     return ConfigError(_message(path, network, ".".join(map(str, loc)), problem))
+
+
+_UNKNOWN_KEY = ("extra_forbidden", "invalid_key")
+_NOT_A_MAPPING = ("model_type", "dict_type")
+# The file and the sections whose shape (a mapping, no unknown key) was checked before any value.
+_SECTIONS = ((), ("warehouse",), ("trackly",))
+
+
+def _check_order(error: ErrorDetails) -> tuple:
+    """Where the refused check stands in the file's check order, so that a file with several problems
+    is refused for the one the hand-written checks named first before pydantic (pydantic lists its
+    errors in an order of its own): the shape of the file and of its sections first, then the fields
+    in model order (each network's in turn), a mapping's unknown keys (by name) before its fields."""
+    loc = error["loc"]
+    unknown = error["type"] in _UNKNOWN_KEY
+    mapping = loc[:-1] if unknown else loc
+    if mapping in _SECTIONS and (unknown or error["type"] in _NOT_A_MAPPING or _is_section_missing(error)):
+        return (0, _SECTIONS.index(mapping), unknown, str(loc[-1]) if unknown else "")
+    order: list[tuple] = []
+    model: type[BaseModel] | None = TracklyFile
+    for depth, part in enumerate(loc):
+        if model is None:
+            break  # within one field's value: pydantic's order is the value's
+        if unknown and depth == len(loc) - 1:
+            order.append((0, str(part)))
+        elif isinstance(part, int):
+            order.append((1, part))  # a network's place in the list
+        else:
+            annotation = model.model_fields[part].annotation
+            order.append((1, list(model.model_fields).index(part)))
+            if get_origin(annotation) is tuple and depth == len(loc) - 1:
+                order.append((2,))  # the list's own refusal after its items' (pydantic adds "too short" to theirs)
+            model = _section_model(annotation)
+    return (1, *order)
+
+
+def _is_section_missing(error: ErrorDetails) -> bool:
+    """A section left out (`trackly:` missing) is refused as not a mapping, like one left empty."""
+    if error["type"] != "missing":
+        return False
+    *mapping, name = error["loc"]
+    return _section_model(_model_at(tuple(mapping)).model_fields[name].annotation) is not None
 
 
 def _model_at(loc: tuple) -> type[BaseModel]:
@@ -667,11 +724,15 @@ def _model_at(loc: tuple) -> type[BaseModel]:
     model: type[BaseModel] = TracklyFile
     for part in loc:
         if isinstance(part, str):
-            annotation = model.model_fields[part].annotation
-            model = next(
-                t for t in (annotation, *get_args(annotation)) if isinstance(t, type) and issubclass(t, BaseModel)
-            )
+            model = _section_model(model.model_fields[part].annotation)
     return model
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, alone or in a tuple; None for a plain value."""
+    return next(
+        (t for t in (annotation, *get_args(annotation)) if isinstance(t, type) and issubclass(t, BaseModel)), None
+    )
 
 
 def _message(path: Path, network: str | None, field_name: str, problem: str) -> str:

@@ -56,6 +56,12 @@ def with_network_field(field: str, value, index: int = 1) -> dict:
     return config
 
 
+def without(config: dict, section: str) -> dict:
+    config = copy.deepcopy(config)
+    del config[section]
+    return config
+
+
 def test_valid_config_loads_with_defaults(tmp_path):
     settings = load_config(write(tmp_path, BASE))
     acme = settings.network("acme")
@@ -349,3 +355,66 @@ def test_one_account_under_two_keys_fails_whatever_the_network_ids_case(tmp_path
         r"'AcmeNet' \(case aside\) and affiliate_id 1001",
     ):
         load_config(write(tmp_path, config))
+
+
+def test_a_missing_section_is_refused_as_not_a_mapping(tmp_path):
+    """As an empty one is; a missing plain value is required."""
+    path = write(tmp_path, without(BASE, "trackly"))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: trackly: must be a mapping" in str(error.value)
+    path = write(tmp_path, without(BASE, "postback_base_url"))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: postback_base_url: is required" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("problems", "expected"),
+    [
+        ({"message_id_field": "nope", "affiliate_id": "x"}, "message_id_field: 'nope' is not one of"),
+        ({"timezone": "Nowhere/X", "affiliate_id": "x"}, "timezone: unknown time zone 'Nowhere/X'"),
+        (
+            {"default_currency": "usd", "lookback_days": 0},
+            "default_currency: 'usd' is not a 3-letter currency code",
+        ),
+        ({"offer_sync": {"frequency": "weekly", "auto": "x"}}, "offer_sync.frequency: 'weekly' is not one of"),
+    ],
+)
+def test_a_network_with_several_problems_is_refused_for_the_first_checked(tmp_path, problems, expected):
+    """The one the checks have always named first: fixing it shows the next, in the same order."""
+    config = copy.deepcopy(BASE)
+    config["networks"][1].update(problems)
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: networks[1] (bolt): {expected}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {**BASE, "warehouse": {"duckdb_path": "a?b"}, "networks": [{"key": "Bad"}]},
+            "networks[0] (Bad): key: 'Bad' may only hold a-z, 0-9 and _",
+        ),
+        (without(with_network_field("colour", "blue"), "trackly"), "trackly: must be a mapping"),
+    ],
+    ids=["networks before the warehouse path", "a missing section before an unknown network field"],
+)
+def test_a_file_with_several_problems_is_refused_for_the_first_checked(tmp_path, config, expected):
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: {expected}" in str(error.value)
+
+
+def test_a_refused_file_warns_of_no_shared_network_id(tmp_path, caplog):
+    """The warning is for a file that loads: the refused one is fixed first, and then warns once."""
+    config = {**second_acme_account("1077"), "reporting_currency": "usd"}
+    with caplog.at_level("WARNING", logger="trackly_pipeline.config"), pytest.raises(ConfigError):
+        load_config(write(tmp_path, config))
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
+        load_config(write(tmp_path, {**config, "reporting_currency": "USD"}))
+    assert ["share the TUNE network_id" in record.getMessage() for record in caplog.records] == [True]
