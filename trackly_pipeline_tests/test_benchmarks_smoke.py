@@ -1,5 +1,6 @@
 """The benchmark runs (quick mode) and reports every row: proves `python -m benchmarks` works.
-Not a timed test: the numbers are printed, never asserted."""
+Not a timed test: the numbers are printed, never asserted. It runs beside other tests on every core
+(`-n auto`), so its wall time says nothing of the benchmark's; only a hung run (5 min) fails it."""
 
 from __future__ import annotations
 
@@ -47,4 +48,3 @@ def test_quick_benchmark_prints_every_row(tmp_path):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 7 and cells[4].endswith("x"), row  # value, bound and ratio measured
     print(f"\nquick benchmark in {took:.0f}s\n{text}")
-    assert took < 60
