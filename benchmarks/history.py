@@ -78,22 +78,28 @@ def _execute(conn, sql: str, params: dict) -> None:
     conn.execute(sql, {key: value for key, value in params.items() if re.search(rf"\${key}\b", sql)})
 
 
-def attribute_and_roll_up(conn, end: datetime) -> dict:
-    from trackly_pipeline.warehouse.database import transaction
+def _attribute_week_and_roll_up(conn, end: datetime) -> dict:
+    """The pipeline's attribute_window over the 7 days before `end`, then rebuild_rollups."""
     from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
 
-    with transaction(conn):
-        methods = attribute_window(
-            conn,
-            network="acme",
-            message_id_field="aff_sub",
-            start=end - timedelta(days=7),
-            end=end,
-            reporting_currency="USD",
-            attributed_at=datetime.now(UTC),
-        )
-        rebuild_rollups(conn)
+    methods = attribute_window(
+        conn,
+        network="acme",
+        message_id_field="aff_sub",
+        start=end - timedelta(days=7),
+        end=end,
+        reporting_currency="USD",
+        attributed_at=datetime.now(UTC),
+    )
+    rebuild_rollups(conn)
     return methods
+
+
+def attribute_and_roll_up(conn, end: datetime) -> dict:
+    from trackly_pipeline.warehouse.database import transaction
+
+    with transaction(conn):
+        return _attribute_week_and_roll_up(conn, end)
 
 
 class _TimedConnection:
@@ -115,21 +121,10 @@ class _TimedConnection:
 
 def statement_times(conn, end: datetime) -> list[tuple[float, str]]:
     """Time each statement the pipeline's attribute_window + rebuild_rollups run (rolled back)."""
-    from trackly_pipeline.warehouse.transforms import attribute_window, rebuild_rollups
-
     timed = _TimedConnection(conn)
     conn.execute("BEGIN TRANSACTION")
     try:
-        attribute_window(
-            timed,
-            network="acme",
-            message_id_field="aff_sub",
-            start=end - timedelta(days=7),
-            end=end,
-            reporting_currency="USD",
-            attributed_at=datetime.now(UTC),
-        )
-        rebuild_rollups(timed)
+        _attribute_week_and_roll_up(timed, end)
     finally:
         conn.execute("ROLLBACK")
     return timed.times

@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 import duckdb
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig, load_config
-from trackly_pipeline.defs.assets.attribution import network_rows
+from trackly_pipeline.defs.assets.attribution import attribute_network, network_rows
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
 from trackly_pipeline.warehouse.dedupe import Reattribute, dedupe_network
 from trackly_pipeline.warehouse.fx_rates import load_fx_rates
 from trackly_pipeline.warehouse.networks import write_networks
-from trackly_pipeline.warehouse.transforms import attribute_window
 
 # A sync may hold the warehouse for minutes: say so after a short wait rather than hang.
 LOCK_WAIT_S = 10.0
@@ -70,17 +69,6 @@ def attribution(
     load_fx_rates(conn, settings.fx_rates_path)
 
     def reattribute(start: datetime, end: datetime) -> dict[str, int]:
-        return attribute_window(
-            conn,
-            network=network.key,
-            message_id_field=network.message_id_field,
-            start=start,
-            end=end,
-            reporting_currency=settings.reporting_currency,
-            attributed_at=attributed_at,
-            window_days=network.attribution_window_days,
-            offer_window_days=network.offer_attribution_window_days,
-            clock_skew_s=network.attribution_clock_skew_s,
-        )
+        return attribute_network(conn, network, settings, start, end, attributed_at)
 
     return reattribute

@@ -4,6 +4,7 @@ and message (ad_id, then the configured sub-id field), priced in the reporting c
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group
@@ -38,6 +39,30 @@ def network_rows(settings: TracklyConfig) -> list[tuple[str, str, str, str | Non
     return [
         (n.key, n.network_id, n.message_id_field, n.default_currency, int(n.affiliate_id)) for n in settings.networks
     ]
+
+
+def attribute_network(
+    conn: duckdb.DuckDBPyConnection,
+    network: NetworkConfig,
+    settings: TracklyConfig,
+    start: datetime,
+    end: datetime,
+    attributed_at: datetime,
+) -> dict[str, int]:
+    """`attribute_window` over [start, end) with the network's configured rules: what the attribution
+    asset and every repair that attributes again (`trackly network dedupe`) run."""
+    return attribute_window(
+        conn,
+        network=network.key,
+        message_id_field=network.message_id_field,
+        start=start,
+        end=end,
+        reporting_currency=settings.reporting_currency,
+        attributed_at=attributed_at,
+        window_days=network.attribution_window_days,
+        offer_window_days=network.offer_attribution_window_days,
+        clock_skew_s=network.attribution_clock_skew_s,
+    )
 
 
 def build_attribution_asset(
@@ -76,18 +101,7 @@ def build_attribution_asset(
                     require_whole_history(conn, network.key, start, end, RESWEEP_TAG in context.run.tags, change)
                 write_networks(conn, network_rows(settings))
                 load_fx_rates(conn, settings.fx_rates_path)
-                methods = attribute_window(
-                    conn,
-                    network=network.key,
-                    message_id_field=network.message_id_field,
-                    start=start,
-                    end=end,
-                    reporting_currency=settings.reporting_currency,
-                    attributed_at=attributed_at,
-                    window_days=network.attribution_window_days,
-                    offer_window_days=network.offer_attribution_window_days,
-                    clock_skew_s=network.attribution_clock_skew_s,
-                )
+                methods = attribute_network(conn, network, settings, start, end, attributed_at)
                 # A conversion attributed twice would be counted twice by the rollups, and refuses
                 # every publish: fail here, before commit, naming the repair.
                 refuse_duplicates(
