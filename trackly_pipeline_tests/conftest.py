@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# `postgres_database`: a database of its own on the test PostgreSQL server, for the tests marked `postgres`.
+pytest_plugins = ["trackly_pipeline_tests.postgres"]
+
 
 def expected_length(item: pytest.Item) -> int:
     """Longest first: slow tests, then the Dagster tests (real syncs, seconds each), then the rest."""

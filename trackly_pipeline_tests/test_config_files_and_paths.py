@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from trackly_pipeline.config import ConfigError, load_config
+from trackly_pipeline.warehouse.schema import string_literal
 from trackly_pipeline_tests.test_config import BASE, tokens, write  # noqa: F401 (tokens: the autouse fixture)
 
 
@@ -172,7 +173,7 @@ def test_a_question_mark_in_the_duckdb_path_does_break_duckdb(tmp_path):
     folder = tmp_path / "q?x"
     folder.mkdir()
     conn = duckdb.connect()
-    conn.execute("ATTACH $path AS w", {"path": str(folder / "w.duckdb")})
+    conn.execute(f"ATTACH {string_literal(str(folder / 'w.duckdb'))} AS w")
     with pytest.raises(duckdb.Error, match="wal"):
         conn.execute("CREATE TABLE w.t AS SELECT range AS x FROM range(10)")
 

@@ -22,7 +22,14 @@ import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
-from trackly_pipeline.warehouse.schema import apply_schema, declared_macros, sql_template, sql_text, statements
+from trackly_pipeline.warehouse.schema import (
+    apply_schema,
+    declared_macros,
+    sql_template,
+    sql_text,
+    statements,
+    string_literal,
+)
 
 CATALOG = "warehouse"
 # How long a writer waits for another process's lock on the file before WarehouseLocked.
@@ -118,7 +125,7 @@ class Warehouse:
         deadline = time.monotonic() + self.lock_timeout_s
         while True:
             try:
-                conn.execute(f"ATTACH $path AS {CATALOG} ({mode})", {"path": str(self.path)})
+                conn.execute(f"ATTACH {string_literal(str(self.path))} AS {CATALOG} ({mode})")
                 return
             except duckdb.IOException as exc:
                 if LOCKED_FILE_ERROR not in str(exc):

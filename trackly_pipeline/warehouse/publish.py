@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from trackly_pipeline.warehouse.schema import sql_template, sql_text
+from trackly_pipeline.warehouse.schema import sql_template, sql_text, string_literal
 
 # Managed by Dagster (dagster.yaml, python_logs): warnings show in the run's event log.
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def publish_copy(conn: duckdb.DuckDBPyConnection, catalog: str, target: Path, ma
 
     staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     staging.unlink(missing_ok=True)
-    conn.execute("ATTACH $path AS published", {"path": str(staging)})
+    conn.execute(f"ATTACH {string_literal(str(staging))} AS published")
     try:
         _fill_copy(conn, catalog, current, parts, macros)
     except BaseException:
@@ -271,7 +271,7 @@ def _live_files(conn: duckdb.DuckDBPyConnection, target: Path, parts: Path) -> s
     if not target.exists():
         return set()
     try:
-        conn.execute("ATTACH $path AS live_copy (READ_ONLY)", {"path": str(target)})
+        conn.execute(f"ATTACH {string_literal(str(target))} AS live_copy (READ_ONLY)")
     except duckdb.Error as exc:
         held = _held_read_write(target, exc)
         if held is not None:

@@ -72,6 +72,14 @@ def sql_template(name: str, **identifiers: str) -> str:
     return "".join(lines)
 
 
+def string_literal(value: str) -> str:
+    """`value` as a SQL string literal, for the statements that take no parameters (ATTACH: DuckDB
+    1.5 binds none there). Quotes are doubled; a NUL, which no literal can hold, is refused."""
+    if "\0" in value:
+        raise ValueError("a SQL string literal cannot hold a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
 def statements(script: str) -> list[str]:
     """The statements of a SQL script, comment lines left out."""
     body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.warehouse.schema import SchemaMismatchError, declared_columns
+from trackly_pipeline.warehouse.schema import SchemaMismatchError, declared_columns, string_literal
 
 UTC = UTC
 
@@ -174,7 +174,7 @@ def published_by_an_older_version(tmp_path) -> Warehouse:
             )
     as_older_version(warehouse, "ALTER TABLE analytics.revenue_by_creative DROP COLUMN revenue_per_send")
     with duckdb.connect() as older:
-        older.execute("ATTACH $path AS warehouse", {"path": str(warehouse.path)})
+        older.execute(f"ATTACH {string_literal(str(warehouse.path))} AS warehouse")
         older.execute("USE warehouse")
         warehouse.publish(older)
     return warehouse
