@@ -33,6 +33,7 @@ from pydantic import (
     ValidationInfo,
     WrapValidator,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -42,6 +43,7 @@ from trackly_pipeline.tune import defaults
 from trackly_pipeline.tune.links import own_param_names
 from trackly_pipeline.tune.models import extra_conversion_fields_for
 from trackly_pipeline.warehouse.database import Warehouse
+from trackly_pipeline.warehouse.lake import DEFAULT_COMMIT_ATTEMPTS, LakeSettings, libpq_fields
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "TRACKLY_CONFIG"
@@ -389,8 +391,83 @@ _DUCKDB_PATH_REFUSED = {
 }
 
 
+WAREHOUSE_BACKENDS = ("duckdb", "ducklake")
+_LAKE_FIELDS = ("catalog", "catalog_password_env", "data_path")
+
+
 class WarehouseSection(_Section):
+    """`backend: duckdb` (the default): the DuckDB file `duckdb_path`. `backend: ducklake`: a DuckLake
+    lake, its catalog a PostgreSQL database (`catalog`, a libpq connection string; its password only
+    through the variable `catalog_password_env`) and its data files under `data_path` (a folder, or
+    s3://..., credentials from the environment) (README, Running past one machine)."""
+
+    backend: Annotated[str, _one_of(WAREHOUSE_BACKENDS)] = "duckdb"
     duckdb_path: Annotated[Path, Field(validate_default=True)] = "data/trackly.duckdb"
+    catalog: str | None = None
+    catalog_password_env: VariableName | None = None
+    data_path: str | None = None
+    # A lake transaction refused at commit (another run changed the same table first) runs again,
+    # up to this many attempts in all.
+    commit_attempts: Annotated[int, Field(ge=1, le=50), _says("must be a whole number from 1 to 50")] = (
+        DEFAULT_COMMIT_ATTEMPTS
+    )
+
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _libpq_without_password(cls, value: Any) -> str:
+        text = _text(value)
+        try:
+            fields = libpq_fields(text)
+        except ImportError:
+            raise _Refused(
+                "reading it needs the project's `lake` extra (pip install 'trackly-pipeline[lake]')"
+            ) from None
+        except Exception:
+            # psycopg2's message may quote the string, password included
+            raise _Refused(
+                "is not a libpq connection string (e.g. 'dbname=trackly_lake host=127.0.0.1 user=trackly')"
+            ) from None
+        if "password" in fields:
+            raise _Refused("holds a password: name the variable that holds it in catalog_password_env instead")
+        if "dbname" not in fields:
+            raise _Refused("names no dbname (e.g. 'dbname=trackly_lake host=127.0.0.1')")
+        return text
+
+    @field_validator("catalog_password_env")
+    @classmethod
+    def _password_is_set(cls, variable: str, info: ValidationInfo) -> str:
+        if _loading(info).require_tokens and not os.environ.get(variable):
+            raise _Refused(f"environment variable {variable} is not set (the catalog's password lives only there)")
+        return variable
+
+    @field_validator("data_path", mode="before")
+    @classmethod
+    def _folder_or_url(cls, value: Any, info: ValidationInfo) -> str:
+        text = _text(value)
+        if "\x00" in text:
+            raise _Refused("a path cannot hold a NUL character")
+        if "://" in text:
+            if not text.startswith("s3://"):
+                raise _Refused(f"{text!r}: a folder or an s3:// URL")
+            return text.rstrip("/") + "/"
+        return str(_loading(info).resolve(text)) + "/"
+
+    @model_validator(mode="after")
+    def _fields_of_the_backend(self) -> WarehouseSection:
+        if self.backend == "ducklake":
+            for name in ("catalog", "data_path"):
+                if getattr(self, name) is None:
+                    raise _Refused("is required with backend: ducklake", field=name)
+        else:
+            for name in _LAKE_FIELDS:
+                if getattr(self, name) is not None:
+                    raise _Refused("is read only with backend: ducklake", field=name)
+        return self
+
+    def lake(self) -> LakeSettings | None:
+        if self.backend != "ducklake":
+            return None
+        return LakeSettings(self.catalog, self.data_path, self.catalog_password_env, self.commit_attempts)
 
     @field_validator("duckdb_path", mode="before")
     @classmethod
@@ -574,6 +651,8 @@ def _warn_of_shared_network_ids(networks: tuple[NetworkConfig, ...], path: Path)
 class TracklyConfig(_Section):
     path: Path
     duckdb_path: Path
+    # The DuckLake lake (warehouse.backend: ducklake); None: the DuckDB file duckdb_path.
+    lake: LakeSettings | None = None
     clicks_glob: str
     messages_glob: str
     reporting_currency: str
@@ -581,6 +660,10 @@ class TracklyConfig(_Section):
     networks: tuple[NetworkConfig, ...]
     fx_rates_path: Path | None
     partitions_start: str
+
+    def warehouse(self, **options: Any) -> Warehouse:
+        """The configured warehouse: the DuckDB file, or the lake (`options`: Warehouse's)."""
+        return Warehouse(self.duckdb_path, lake=self.lake, **options)
 
     def network(self, key: str) -> NetworkConfig:
         for network in self.networks:
@@ -636,6 +719,7 @@ def parse_config(raw: Any, path: Path, *, require_tokens: bool = True) -> Trackl
         return TracklyConfig(
             path=path,
             duckdb_path=file.warehouse.duckdb_path,
+            lake=file.warehouse.lake(),
             clicks_glob=file.trackly.clicks,
             messages_glob=file.trackly.messages,
             reporting_currency=file.reporting_currency,

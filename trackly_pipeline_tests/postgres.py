@@ -69,8 +69,13 @@ def postgres_database() -> Iterator[PostgresDatabase]:
         skip_or_fail(reason)
     host, port, user = server()
     database = PostgresDatabase(host, port, user, f"trackly_test_{uuid.uuid4().hex[:12]}")
-    with _admin(host, port, user) as admin, admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{database.dbname}"')
+    admin = _admin(host, port, user)
+    try:
+        # Not `with admin`: psycopg2 opens a transaction there, and CREATE DATABASE cannot run in one.
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{database.dbname}"')
+    finally:
+        admin.close()
     try:
         yield database
     finally:

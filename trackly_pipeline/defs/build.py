@@ -51,7 +51,7 @@ def build_network_defs(
             build_conversions_asset(network, settings, partitions),
             build_attribution_asset(network, settings, partitions),
         ],
-        asset_checks=[*build_network_checks(network), reconciliation],
+        asset_checks=[*build_network_checks(network, settings), reconciliation],
         jobs=[
             build_sync_job(network),
             build_test_connection_job(network),
@@ -71,11 +71,11 @@ def build_shared_defs(settings: TracklyConfig, clock: Clock | None) -> dg.Defini
             build_rollup_assets(settings),
             build_payout_mismatch_asset(settings),
         ],
-        asset_checks=[*build_rollup_checks(settings), build_payout_mismatch_check()],
+        asset_checks=[*build_rollup_checks(settings), build_payout_mismatch_check(settings)],
         jobs=[build_freshness_job(settings.networks)],
         schedules=[build_freshness_schedule()],
         resources={
-            "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
+            "warehouse": WarehouseResource.for_settings(settings),
             "clock": clock_resource(clock),
         },
     )

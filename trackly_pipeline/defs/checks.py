@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
-from trackly_pipeline.defs.asset_args import DUCKDB_POOL
+from trackly_pipeline.defs.asset_args import warehouse_pool
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.rollups import REVENUE_BY_OFFER
@@ -102,7 +102,7 @@ def _freshness_text(
     return f"{text}: no sweep reaching the present since {_utc(swept)}"
 
 
-def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinition]:
+def build_network_checks(network: NetworkConfig, settings: TracklyConfig) -> list[dg.AssetChecksDefinition]:
 
     @dg.asset_check(
         asset=conversions_asset_key(network.key),
@@ -114,7 +114,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "fails before it commits, and the analysts' copy is not published "
             f"while any network has one; the repair is `trackly network dedupe {network.key}`."
         ),
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings, network.key),
     )
     def no_duplicate_conversions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get().connect() as conn:
@@ -146,7 +146,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "the `sync_freshness` job, whether or "
             "not the syncs run or succeed."
         ),
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings, network.key),
     )
     def sync_is_fresh(warehouse: WarehouseResource, clock: dg.ResourceParam[Clock]) -> dg.AssetCheckResult:
         now = clock.now()
@@ -179,7 +179,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             "stored conversion readably. A conversion TUNE sends back unreadable (ops.quarantine) keeps its "
             "last good state in tune.conversions (held_since); this names them, with the latest reason."
         ),
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings, network.key),
     )
     def no_stale_conversions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get().connect() as conn:
@@ -211,7 +211,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
             f"or message, over the {UNATTRIBUTED_WINDOW.days} days (by converted_at) ending at the end of "
             f"the run's hours (or, run alone, at the latest conversion): at most {MAX_UNATTRIBUTED_SHARE}."
         ),
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings, network.key),
     )
     def unattributed_share(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         end, source = _run_window_end(context)
@@ -249,7 +249,7 @@ def build_network_checks(network: NetworkConfig) -> list[dg.AssetChecksDefinitio
 
 
 def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(asset=REVENUE_BY_OFFER, name="fx_rates_complete", pool=DUCKDB_POOL)
+    @dg.asset_check(asset=REVENUE_BY_OFFER, name="fx_rates_complete", pool=warehouse_pool(settings))
     def fx_rates_complete(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         """Every conversion has an exchange rate to the reporting currency for its day (never guessed)."""
         with warehouse.get().connect() as conn:
@@ -274,7 +274,7 @@ def build_rollup_checks(settings: TracklyConfig) -> list[dg.AssetChecksDefinitio
             "analysts' copy wait until `trackly network rename OLD NEW` or `trackly network forget KEY`. "
             "Also evaluated hourly by the `sync_freshness` job."
         ),
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings),
     )
     def stored_networks_configured(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get().connect() as conn:

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 
 from trackly_pipeline.defs.partitions import partition_key
-from trackly_pipeline.warehouse.database import query_sql_file
+from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 
 
 def preview(conn: duckdb.DuckDBPyConnection, sql_file: str, params: dict[str, Any] | None = None) -> dg.MetadataValue:
@@ -61,3 +61,9 @@ def add_partition_metadata(
         if key == keys[-1]:
             metadata.update(window)
         context.add_asset_metadata(metadata, partition_key=key)
+
+
+def lake_commits(db: Warehouse) -> dict[str, Any]:
+    """On a lake: how many of the step's transactions ran again after a commit conflict (another
+    network's run changed the same table first). Nothing on the DuckDB file, whose writers queue."""
+    return {"commit_retries": db.commit_retries} if db.lake else {}

@@ -15,7 +15,6 @@ from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResour
 from trackly_pipeline.tune.errors import TuneError
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.tune.stats import daily_offer_stats
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.reconciliation import (
     DIFFERENCE_COLUMNS,
     MAX_DAYS,
@@ -82,8 +81,8 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
                 description="the last synced window holds no full network-local day",
                 metadata={"window": f"{window[0]} to {window[1]}"},
             )
-        with db.connect() as conn, transaction(conn):
-            result = reconcile(conn, network.key, days, stats, checked_at=datetime.now(UTC))
+        with db.connect() as conn:
+            result = db.write(conn, lambda: reconcile(conn, network.key, days, stats, checked_at=datetime.now(UTC)))
         differing = result.differing_days
         return dg.AssetCheckResult(
             passed=not differing,

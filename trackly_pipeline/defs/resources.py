@@ -11,22 +11,48 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import Field
 
-from trackly_pipeline.config import NetworkConfig
+from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.tune import TuneClient, defaults
 from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S, Warehouse
+from trackly_pipeline.warehouse.lake import DEFAULT_COMMIT_ATTEMPTS, LakeSettings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB file. Writers are serialised by the `duckdb` pool (dagster.yaml)."""
+    """The DuckDB file, whose writers are serialised by the `duckdb` pool (dagster.yaml); or, with
+    `lake_catalog`, the DuckLake lake, written by every network's run at once."""
 
     duckdb_path: str
     # How long a step waits for another process's lock on the file before it fails, naming that
     # process: writing steps queue in the `duckdb` pool, so only a sweep's final write or a writer
     # outside Dagster (a CLI, a notebook) ever waits.
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    # warehouse.backend: ducklake (config.WarehouseSection). The password's variable by name: its
+    # value is read when a connection opens, never held in run config or the event log.
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+    lake_password_env: str | None = None
+    lake_commit_attempts: int = DEFAULT_COMMIT_ATTEMPTS
+
+    @classmethod
+    def for_settings(cls, settings: TracklyConfig) -> WarehouseResource:
+        lake = settings.lake
+        if lake is None:
+            return cls(duckdb_path=str(settings.duckdb_path))
+        return cls(
+            duckdb_path=str(settings.duckdb_path),
+            lake_catalog=lake.catalog,
+            lake_data_path=lake.data_path,
+            lake_password_env=lake.password_env,
+            lake_commit_attempts=lake.commit_attempts,
+        )
 
     def get(self) -> Warehouse:
-        return Warehouse(self.duckdb_path, lock_timeout_s=self.lock_timeout_s)
+        lake = None
+        if self.lake_catalog is not None:
+            lake = LakeSettings(
+                self.lake_catalog, self.lake_data_path, self.lake_password_env, self.lake_commit_attempts
+            )
+        return Warehouse(self.duckdb_path, lock_timeout_s=self.lock_timeout_s, lake=lake)
 
 
 class TuneNetworkResource(dg.ConfigurableResource):

@@ -13,7 +13,7 @@ import dagster as dg
 
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse import unrecorded
-from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
+from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked
 from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
@@ -64,12 +64,17 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
     A warehouse locked by another process past `Warehouse.lock_timeout_s` fails the sync too; its
     outcome, which the locked file cannot take, is kept beside it and recorded by the next writer."""
     try:
-        with warehouse.connect() as conn, transaction(conn):
-            # First what earlier attempts could not record, so that their rows end `failed` with
-            # their cause rather than `interrupted` below.
-            recorded = unrecorded.reconcile(conn, warehouse.unrecorded_folder)
-            mark_interrupted_syncs(conn, attempt.network, attempt.kind)
-            record_sync(conn, attempt.entry("running"))
+        with warehouse.connect() as conn:
+
+            def start() -> list:
+                # First what earlier attempts could not record, so that their rows end `failed` with
+                # their cause rather than `interrupted` below.
+                recorded = unrecorded.reconcile(conn, warehouse.unrecorded_folder)
+                mark_interrupted_syncs(conn, attempt.network, attempt.kind)
+                record_sync(conn, attempt.entry("running"))
+                return recorded
+
+            recorded = warehouse.write(conn, start)
     except WarehouseLocked as exc:
         raise _failure(warehouse, attempt, f"{type(exc).__name__}: {exc}", locked=True) from None
     unrecorded.forget(recorded)
@@ -101,8 +106,8 @@ def _failure(warehouse: Warehouse, attempt: SyncAttempt, message: str, *, locked
 def _recorded(warehouse: Warehouse, entry: SyncLogEntry) -> bool:
     """Write `entry` to ops.sync_log; False when another process held the lock throughout."""
     try:
-        with warehouse.connect() as conn, transaction(conn):
-            record_sync(conn, entry)
+        with warehouse.connect() as conn:
+            warehouse.write(conn, lambda: record_sync(conn, entry))
     except WarehouseLocked:
         return False
     return True

@@ -1,26 +1,33 @@
-"""The DuckDB file: connections that always close, explicit transactions (the schema: `schema`).
+"""The warehouse: connections that always close, explicit transactions (the schema: `schema`).
 
-DuckDB allows one writing process at a time. Writers are serialised by Dagster (the `duckdb`
-concurrency pool, see dagster.yaml); analysts read the published copy (see `publish`).
+Two backends, one SQL: the DuckDB file (the default), attached as the catalog `warehouse`, or a
+DuckLake lake (`lake`) attached under the same name.
+
+DuckDB allows one writing process at a time. Writers of the file are serialised by Dagster (the
+`duckdb` concurrency pool, see dagster.yaml); analysts read the published copy (see `publish`). The
+lake takes writers from many processes at once, and analysts read it directly.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import glob
+import logging
 import os
+import random
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
+from trackly_pipeline.warehouse.lake import LakeSettings, attach_lake, ensure_schema
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import (
     apply_schema,
@@ -32,6 +39,10 @@ from trackly_pipeline.warehouse.schema import (
 )
 
 CATALOG = "warehouse"
+log = logging.getLogger(__name__)
+Written = TypeVar("Written")
+# A lake transaction refused at commit is run again after 0.1, 0.2, 0.4 ... s (with jitter), at most this long.
+MAX_COMMIT_BACKOFF_S = 5.0
 # How long a writer waits for another process's lock on the file before WarehouseLocked.
 DEFAULT_LOCK_TIMEOUT_S = 300.0
 
@@ -80,9 +91,22 @@ def query_sql_file(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[s
 
 
 class Warehouse:
-    def __init__(self, path: str | Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S):
+    """The DuckDB file at `path`, or with `lake`, the DuckLake lake (`path` then only places the
+    files the process keeps beside it: sync outcomes not yet recorded)."""
+
+    def __init__(
+        self, path: str | Path, *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S, lake: LakeSettings | None = None
+    ):
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
+        self.lake = lake
+        # Lake transactions run again after a commit conflict (`write`), for the run's metadata.
+        self.commit_retries = 0
+
+    @property
+    def name(self) -> str:
+        """The warehouse as messages name it."""
+        return self.lake.display_name if self.lake else str(self.path)
 
     @contextmanager
     def connect(self, *, read_only: bool = False, attach: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -103,12 +127,18 @@ class Warehouse:
     def attach(self, conn: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
         """Attach the file to a connection from `connect(attach=False)`, waiting while another
         process holds its lock, and make it the default catalog (with the schema, for writers)."""
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._attach(conn, read_only)
+        if self.lake:
+            attach_lake(conn, self.lake, CATALOG, read_only=read_only)
+        else:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._attach(conn, read_only)
         conn.execute(f"USE {CATALOG}")
         if not read_only:
-            apply_schema(conn, CATALOG, file=str(self.path))
+            if self.lake:
+                ensure_schema(conn, self.lake, CATALOG)
+            else:
+                apply_schema(conn, CATALOG, file=str(self.path))
             from trackly_pipeline.warehouse.network_terms import seed_terms  # they run SQL files with this module
             from trackly_pipeline.warehouse.networks import seed_registry
 
@@ -213,17 +243,53 @@ class Warehouse:
                 return what
         return None
 
-    def publish(self, conn: duckdb.DuckDBPyConnection) -> Path:
+    def publish(self, conn: duckdb.DuckDBPyConnection) -> Path | None:
         """Publish the analysts' copy from a writing connection (a consistent snapshot taken under
         the writer's lock), swapped in atomically: readers never see a half-written file and never
         hold a lock the pipeline needs. See `publish.publish_copy`.
 
         Refused (DuplicateConversionsError) while any network stores a conversion more than once:
-        analysts would see it counted twice. The copy in place and the pending months are kept."""
+        analysts would see it counted twice. The copy in place and the pending months are kept.
+
+        A lake has no copy (analysts read its committed snapshots): None."""
+        if self.lake:
+            return None
         refuse_duplicates(
             conn, "the analysts' copy was not published (the copy in place and its pending months are kept)"
         )
         return publish_copy(conn, CATALOG, self.published_path, declared_macros())
+
+    def write(self, conn: duckdb.DuckDBPyConnection, body: Callable[[], Written]) -> Written:
+        """`body` in one transaction (`transaction`). On a lake, where another process may have
+        committed a change to the same table first, a transaction refused at commit runs again (all
+        of `body`: it reads what that process wrote), up to `lake.commit_attempts` times with
+        growing, jittered waits; each retry is logged and counted (`commit_retries`)."""
+        attempts = self.lake.commit_attempts if self.lake else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with transaction(conn):
+                    return body()
+            except duckdb.TransactionException as exc:
+                if attempt == attempts or not is_commit_conflict(exc):
+                    raise
+                wait = min(MAX_COMMIT_BACKOFF_S, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                self.commit_retries += 1
+                log.warning(
+                    "%s: another writer changed the same table first (%s); transaction run again in %.2f s "
+                    "(attempt %d of %d)",
+                    self.name,
+                    str(exc).splitlines()[0],
+                    wait,
+                    attempt + 1,
+                    attempts,
+                )
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def is_commit_conflict(exc: duckdb.Error) -> bool:
+    """DuckLake's refusal of a transaction whose tables another transaction changed since it began."""
+    return "conflict" in str(exc).lower()
 
 
 @contextmanager
@@ -235,4 +301,13 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except duckdb.Error:
+        # A refused COMMIT (a lake's conflict) can leave the transaction open: end it, so that the
+        # connection can run the next one.
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise

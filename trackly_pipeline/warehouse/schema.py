@@ -97,6 +97,30 @@ def declared_macros() -> tuple[str, ...]:
     )
 
 
+@functools.cache
+def declared_macro_definitions() -> tuple[tuple, ...]:
+    """The macros as DuckDB stores them once created from the schema files (comparable with a
+    catalog's own, `schema_is_current`)."""
+    with duckdb.connect(":memory:") as scratch:
+        for name in SCHEMA_FILES:
+            scratch.execute(sql_text(name))
+        return _macros(scratch, "memory")
+
+
+def _macros(conn: duckdb.DuckDBPyConnection, catalog: str) -> tuple[tuple, ...]:
+    return tuple(map(tuple, conn.execute(sql_text("catalog_macros.sql"), {"catalog": catalog}).fetchall()))
+
+
+def schema_is_current(conn: duckdb.DuckDBPyConnection, catalog: str) -> bool:
+    """Every declared table with exactly its declared columns, and every macro as declared: nothing
+    for `apply_schema` to do (a table this version does not declare is not ours to judge)."""
+    existing = _columns(conn, catalog)
+    macros = _macros(conn, catalog)
+    return all(existing.get(table) == columns for table, columns in declared_columns().items()) and all(
+        macro in macros for macro in declared_macro_definitions()
+    )
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:
     """Create what is missing and add the trailing columns an older version did not have. Returns
     the columns added ("schema.table.column"); raises SchemaMismatchError naming `file` otherwise."""

@@ -60,7 +60,7 @@ class Project:
         )
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
-        with Warehouse(self.settings.duckdb_path).connect(read_only=True) as conn:
+        with self.settings.warehouse().connect(read_only=True) as conn:
             return conn.execute(sql, params or {}).fetchall()
 
     def rebuild(self, **network_overrides) -> None:
@@ -126,9 +126,17 @@ def second_acme_entry(api_url: str) -> dict:
     }
 
 
-def write_config(root: Path, api_url: str, overrides: dict | None = None, *, second_acme: bool = False) -> Path:
+def write_config(
+    root: Path,
+    api_url: str,
+    overrides: dict | None = None,
+    *,
+    second_acme: bool = False,
+    warehouse: dict | None = None,
+) -> Path:
     """trackly.yaml for the sandbox; `overrides` {key: {field: value}} changes a network's fields (its
-    `key` too: a renamed network), {key: None} leaves it out (a removed network)."""
+    `key` too: a renamed network), {key: None} leaves it out (a removed network); `warehouse`
+    replaces the warehouse section (a lake)."""
     overrides = overrides or {}
     networks = network_entries(api_url) + ([second_acme_entry(api_url)] if second_acme else [])
     networks = [entry for entry in networks if overrides.get(entry["key"], {}) is not None]
@@ -136,7 +144,7 @@ def write_config(root: Path, api_url: str, overrides: dict | None = None, *, sec
         entry.update(overrides.get(entry["key"], {}))
         entry.update(timeout_s=5, max_retries=2, backoff_base_s=0.01)
     config = {
-        "warehouse": {"duckdb_path": "warehouse/trackly.duckdb"},
+        "warehouse": warehouse or {"duckdb_path": "warehouse/trackly.duckdb"},
         "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
         "fx_rates": "fx_rates.csv",
         "reporting_currency": "USD",

@@ -7,15 +7,20 @@ import dagster as dg
 import duckdb
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
-from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group
+from trackly_pipeline.defs.asset_args import SQL_KINDS, asset_args, network_group, warehouse_pool
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
+from trackly_pipeline.defs.metadata import (
+    add_partition_metadata,
+    counts_by_partition,
+    lake_commits,
+    preview,
+    window_text,
+)
 from trackly_pipeline.defs.present import Clock, refuse_unended_hours
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.fx_rates import load_fx_rates
 from trackly_pipeline.warehouse.network_terms import (
@@ -73,7 +78,9 @@ def build_attribution_asset(
     @dg.asset(
         key=attributed_asset_key(network.key),
         deps=[conversions_asset_key(network.key), offers_asset_key(network.key), CLICKS, MESSAGES],
-        **asset_args(network_group(network.key), SQL_KINDS, partitions=partitions),
+        **asset_args(
+            network_group(network.key), SQL_KINDS, pool=warehouse_pool(settings, network.key), partitions=partitions
+        ),
         description=(
             f"Network {network.key!r}'s rows of analytics.attributed_conversions: every conversion of "
             f"the run's hours with its click, message, creative and campaign (ad_id, then "
@@ -91,7 +98,8 @@ def build_attribution_asset(
         # Logged like the sweeps, so a network whose conversions arrive but stop being attributed
         # (a missing rates file, a bad config) shows in ops.sync_log too.
         with logged_sync(db, attempt, secrets=()), db.connect() as conn:
-            with transaction(conn):
+
+            def attribute() -> dict[str, int]:
                 attributed_at = datetime.now(UTC)
                 register(conn, network.key, configured, attributed_at)
                 # Attributing only these hours by another field (or from conversions re-swept in
@@ -113,6 +121,9 @@ def build_attribution_asset(
                 record_attributed_terms(conn, network.key, message_id_field=network.message_id_field, at=attributed_at)
                 attempt.rows = sum(methods.values())
                 record_sync(conn, attempt.entry("success"))
+                return methods
+
+            methods = db.write(conn, attribute)
             total = attempt.rows
             reasons = preview(
                 conn,
@@ -135,6 +146,7 @@ def build_attribution_asset(
                 "attributed_share": round(1 - methods.get("unattributed", 0) / total, 4) if total else None,
                 "unattributed_reasons": reasons,
                 "preview": sample,
+                **lake_commits(db),
             },
         )
         return dg.MaterializeResult()

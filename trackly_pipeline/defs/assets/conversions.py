@@ -7,12 +7,17 @@ import dagster as dg
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.asset_args import API_KINDS, asset_args, network_group
-from trackly_pipeline.defs.metadata import add_partition_metadata, counts_by_partition, preview, window_text
+from trackly_pipeline.defs.metadata import (
+    add_partition_metadata,
+    counts_by_partition,
+    lake_commits,
+    preview,
+    window_text,
+)
 from trackly_pipeline.defs.present import Clock, refuse_unended_hours
 from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
-from trackly_pipeline.warehouse.conversions import ConversionSweep
-from trackly_pipeline.warehouse.database import transaction
+from trackly_pipeline.warehouse.conversions import ConversionSweep, WindowStats
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
     record_swept_terms,
@@ -71,8 +76,12 @@ def build_conversions_asset(
                     sweep.add_table(page.table, page.rejected)
                     attempt.pages += 1
                     context.log.debug(f"page {page.page}/{page.page_count}: {page.rows} rows")
+                # Staged before the transaction: a lake transaction run again after a commit conflict
+                # (Warehouse.write) finds every page staged, none waiting in Python.
+                sweep.flush()
                 db.attach(conn)
-                with transaction(conn):
+
+                def replace_window() -> tuple[WindowStats, int]:
                     seen_at = datetime.now(UTC)
                     register(conn, network.key, configured, seen_at)
                     # The zone the sweep actually read TUNE's times in (configured, or asked of TUNE).
@@ -94,6 +103,9 @@ def build_conversions_asset(
                     record_swept_terms(conn, network.key, at=seen_at, **terms)
                     attempt.rows, attempt.quarantined, attempt.held = stats.rows, stats.quarantined, stats.held
                     record_sync(conn, attempt.entry("success"))
+                    return stats, retimed
+
+                stats, retimed = db.write(conn, replace_window)
                 statuses = preview(
                     conn, "preview_conversions_by_status.sql", {"network": network.key, "start": start, "end": end}
                 )
@@ -126,6 +138,7 @@ def build_conversions_asset(
                 "status_transitions": dg.MetadataValue.json(stats.transitions),
                 "by_status": statuses,
                 "sync_id": attempt.sync_id,
+                **lake_commits(db),
             },
         )
         return dg.MaterializeResult()

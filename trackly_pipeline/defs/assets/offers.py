@@ -8,15 +8,14 @@ import dagster as dg
 
 from trackly_pipeline.config import MESSAGE_ID_FIELDS, NetworkConfig, TracklyConfig
 from trackly_pipeline.defs.asset_args import API_KINDS, asset_args, network_group
-from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.defs.metadata import lake_commits, preview
 from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.defs.sync_log import SyncAttempt, logged_sync
 from trackly_pipeline.tune import Offer
 from trackly_pipeline.tune.links import postback_url, tracking_url
 from trackly_pipeline.warehouse.asset_counts import offers_changed
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, register
-from trackly_pipeline.warehouse.offers import OfferRow, replace_offers
+from trackly_pipeline.warehouse.offers import OfferRow, OfferSyncStats, replace_offers
 from trackly_pipeline.warehouse.sync_records import quarantine, record_sync
 
 
@@ -89,7 +88,8 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
             attempt.pages = max(1, -(-len(rows) // network.page_size))
             attempt.rows = len(rows)
             with db.connect() as conn:
-                with transaction(conn):
+
+                def replace() -> OfferSyncStats:
                     register(conn, network.key, configured, datetime.now(UTC))
                     attempt.quarantined = quarantine(
                         conn,
@@ -109,6 +109,9 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                         sync_id=attempt.sync_id,
                     )
                     record_sync(conn, attempt.entry("success"))
+                    return stats
+
+                stats = db.write(conn, replace)
                 sample = preview(conn, "preview_offers.sql", {"network": network.key})
                 changed = offers_changed(conn, attempt.sync_id)
                 changes = preview(conn, "preview_offer_changes.sql", {"sync_id": attempt.sync_id})
@@ -122,6 +125,7 @@ def build_offers_asset(network: NetworkConfig, settings: TracklyConfig) -> dg.As
                 "preview": sample,
                 "changed_offers": changed,
                 "changes": changes,
+                **lake_commits(db),
             }
         )
 

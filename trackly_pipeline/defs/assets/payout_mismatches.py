@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
-from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS, asset_args
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, SQL_KINDS, asset_args, warehouse_pool
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
-from trackly_pipeline.defs.metadata import markdown_table, preview
+from trackly_pipeline.defs.metadata import lake_commits, markdown_table, preview
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.warehouse.asset_counts import payout_mismatch_rows
 from trackly_pipeline.warehouse.checks import review_payout_mismatches
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.diagnostics import ACTIONABLE_CAUSES, CAUSES, rebuild_payout_mismatches
 
 PAYOUT_MISMATCHES = dg.AssetKey(["analytics", "payout_mismatches"])
@@ -31,7 +30,7 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=PAYOUT_MISMATCHES,
         deps=upstream,
-        **asset_args(ANALYTICS_GROUP, SQL_KINDS),
+        **asset_args(ANALYTICS_GROUP, SQL_KINDS, pool=warehouse_pool(settings)),
         description=(
             "analytics.payout_mismatches: per network, offer, conversion currency and likely cause "
             f"({', '.join(CAUSES)}), the conversions paid differently from the offer's default payout. "
@@ -39,9 +38,9 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
         ),
     )
     def payout_mismatches(warehouse: WarehouseResource) -> dg.MaterializeResult:
-        with warehouse.get().connect() as conn:
-            with transaction(conn):
-                counts = rebuild_payout_mismatches(conn, datetime.now(UTC))
+        db = warehouse.get()
+        with db.connect() as conn:
+            counts = db.write(conn, lambda: rebuild_payout_mismatches(conn, datetime.now(UTC)))
             offers = payout_mismatch_rows(conn)
             sample = preview(conn, "preview_payout_mismatches.sql")
         return dg.MaterializeResult(
@@ -49,17 +48,18 @@ def build_payout_mismatch_asset(settings: TracklyConfig) -> dg.AssetsDefinition:
                 "dagster/row_count": offers,
                 **{f"conversions: {cause}": n for cause, n in counts.items()},
                 "preview": sample,
+                **lake_commits(db),
             }
         )
 
     return payout_mismatches
 
 
-def build_payout_mismatch_check() -> dg.AssetChecksDefinition:
+def build_payout_mismatch_check(settings: TracklyConfig) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=PAYOUT_MISMATCHES,
         name=CHECK_NAME,
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings),
         description=(
             "Lists every offer in analytics.payout_mismatches with its likely cause; warns when a cause "
             f"needs action ({', '.join(ACTIONABLE_CAUSES)}: re-sync the offers, or fix the currency). "

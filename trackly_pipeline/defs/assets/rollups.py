@@ -4,13 +4,12 @@ the analysts' read-only copy of the warehouse is published."""
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
-from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, DUCKDB_POOL, SQL_KINDS
+from trackly_pipeline.defs.asset_args import ANALYTICS_GROUP, SQL_KINDS, warehouse_pool
 from trackly_pipeline.defs.assets.attribution import attributed_asset_key
 from trackly_pipeline.defs.assets.trackly_logs import CLICKS, MESSAGES
-from trackly_pipeline.defs.metadata import preview
+from trackly_pipeline.defs.metadata import lake_commits, preview
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.networks import identities, refuse_unconfigured
 from trackly_pipeline.warehouse.sync_records import record_sync
 from trackly_pipeline.warehouse.transforms import rebuild_rollups
@@ -46,7 +45,7 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
             )
             for key in ROLLUPS
         ],
-        pool=DUCKDB_POOL,
+        pool=warehouse_pool(settings),
         can_subset=False,
     )
     def revenue_rollups(warehouse: WarehouseResource):
@@ -55,7 +54,8 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
         # rebuilt rollups and the months still pending, published by the next run.
         attempt = SyncAttempt(ALL_NETWORKS, "rollups")
         with logged_sync(db, attempt, secrets=()), db.connect() as conn:
-            with transaction(conn):
+
+            def rebuild() -> list:
                 # A stored key no longer configured (renamed, removed) would be summed with the
                 # others: nothing is rebuilt or published until `trackly network rename/forget`.
                 refuse_unconfigured(conn, configured)
@@ -63,6 +63,9 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
                 attempt.rows = len(days)
                 # Recorded before publishing, so that the copy carries it; a failed publish replaces it.
                 record_sync(conn, attempt.entry("success"))
+                return days
+
+            days = db.write(conn, rebuild)
             tops = {key: preview(conn, sql_file) for key, sql_file in _TOP.items()}
             # Analysts read this copy, which a writer never locks (README, "Querying while the pipeline runs").
             published = db.publish(conn)
@@ -74,7 +77,9 @@ def build_rollup_assets(settings: TracklyConfig) -> dg.AssetsDefinition:
                     "first_day": str(days[0]) if days else None,
                     "last_day": str(days[-1]) if days else None,
                     "top": tops[key],
-                    "analysts_copy": dg.MetadataValue.path(str(published)),
+                    # On a lake analysts read the lake itself: there is no copy.
+                    **({"analysts_copy": dg.MetadataValue.path(str(published))} if published else {}),
+                    **lake_commits(db),
                 },
             )
 

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from trackly_pipeline.config import TracklyConfig
-from trackly_pipeline.defs.asset_args import TRACKLY_GROUP, asset_args
+from trackly_pipeline.defs.asset_args import TRACKLY_GROUP, asset_args, warehouse_pool
+from trackly_pipeline.defs.metadata import lake_commits
 from trackly_pipeline.defs.resources import WarehouseResource
 from trackly_pipeline.defs.sync_log import ALL_NETWORKS, SyncAttempt, logged_sync
-from trackly_pipeline.warehouse.database import transaction
 from trackly_pipeline.warehouse.sync_records import record_sync
-from trackly_pipeline.warehouse.trackly_logs import load_log_files
+from trackly_pipeline.warehouse.trackly_logs import LogLoadStats, load_log_files
 
 CLICKS = dg.AssetKey(["trackly", "clicks"])
 MESSAGES = dg.AssetKey(["trackly", "messages"])
@@ -34,7 +34,7 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
         @dg.asset(
             key=key,
             deps=[source],
-            **asset_args(TRACKLY_GROUP, {"duckdb"}),
+            **asset_args(TRACKLY_GROUP, {"duckdb"}, pool=warehouse_pool(settings)),
             description=f"trackly.{kind}: the log files as the pipeline read them (new or changed files only).",
         )
         def load(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -43,10 +43,15 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
             # that cannot be loaded fails the step, naming the file, and attribution and the rollups
             # wait for it; ops.sync_log says why.
             attempt = SyncAttempt(ALL_NETWORKS, f"trackly.{kind}")
-            with logged_sync(db, attempt, secrets=()), db.connect() as conn, transaction(conn):
-                stats = load_log_files(conn, kind, pattern, datetime.now(UTC))
-                attempt.rows = stats.rows_loaded
-                record_sync(conn, attempt.entry("success"))
+            with logged_sync(db, attempt, secrets=()), db.connect() as conn:
+
+                def load_files() -> LogLoadStats:
+                    stats = load_log_files(conn, kind, pattern, datetime.now(UTC))
+                    attempt.rows = stats.rows_loaded
+                    record_sync(conn, attempt.entry("success"))
+                    return stats
+
+                stats = db.write(conn, load_files)
             return dg.MaterializeResult(
                 metadata={
                     "dagster/row_count": stats.total_rows,
@@ -55,6 +60,7 @@ def build_trackly_log_assets(settings: TracklyConfig) -> list:
                     "files_removed": stats.files_removed,
                     "rows_loaded": stats.rows_loaded,
                     "pattern": pattern,
+                    **lake_commits(db),
                 }
             )
 
