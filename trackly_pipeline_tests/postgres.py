@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 import psycopg2
@@ -69,13 +70,10 @@ def postgres_database() -> Iterator[PostgresDatabase]:
         skip_or_fail(reason)
     host, port, user = server()
     database = PostgresDatabase(host, port, user, f"trackly_test_{uuid.uuid4().hex[:12]}")
-    admin = _admin(host, port, user)
-    try:
-        # Not `with admin`: psycopg2 opens a transaction there, and CREATE DATABASE cannot run in one.
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{database.dbname}"')
-    finally:
-        admin.close()
+    # closing(), not `with connection`: since psycopg2 2.9 that opens a transaction even in autocommit,
+    # and CREATE DATABASE cannot run inside one.
+    with closing(_admin(host, port, user)) as admin, admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{database.dbname}"')
     try:
         yield database
     finally:
