@@ -24,6 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--partitions-start", help="partitions_start in the demo's trackly.yaml (default: the pipeline's)"
     )
+    demo.add_argument(
+        "--warehouse",
+        choices=("duckdb", "ducklake"),
+        default="duckdb",
+        help="duckdb: a DuckDB file in the demo's folder (default); ducklake: a DuckLake lake, its catalog a "
+        "database the demo makes on the local PostgreSQL ($TRACKLY_DEMO_POSTGRES, default "
+        "'host=127.0.0.1 port=5432 user=postgres dbname=postgres'), its files in the demo's folder",
+    )
     demo.set_defaults(func=_run_demo)
 
     test = commands.add_parser("test-connection", help="test the TUNE connection of each configured network")
@@ -59,6 +67,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         conversions=args.conversions,
         folder=args.dir,
         partitions_start=args.partitions_start,
+        warehouse=args.warehouse,
     )
 
 

@@ -26,7 +26,8 @@ from trackly_pipeline.config import load_config, parse_config
 from trackly_pipeline.defs.partitions import hourly_partitions, partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SECOND_ACCOUNTS, SandboxServer, SandboxWorld
 from trackly_pipeline.sandbox.expected_outputs import expected_conversions, expected_revenue, read_fx_rates
-from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
+from trackly_pipeline.warehouse.database import query_sql_file
+from trackly_pipeline.warehouse.lake import lake_attach_line
 
 HISTORY_DAYS = 30
 DEFAULT_DIR = "demo"
@@ -91,7 +92,9 @@ def token_variable(key: str) -> str:
     return f"TRACKLY_DEMO_{key.upper()}_TOKEN"
 
 
-def demo_config(world: SandboxWorld, api_url: str, partitions_start: str | None = None) -> dict:
+def demo_config(
+    world: SandboxWorld, api_url: str, partitions_start: str | None = None, lake_catalog: str | None = None
+) -> dict:
     """trackly.yaml for the demo's folder: every sandbox account on `api_url`, paths inside the folder."""
     networks = []
     for account in world.accounts:
@@ -111,7 +114,11 @@ def demo_config(world: SandboxWorld, api_url: str, partitions_start: str | None 
             }
         )
     config = {
-        "warehouse": {"duckdb_path": "data/warehouse.duckdb"},
+        "warehouse": (
+            {"backend": "ducklake", "catalog": lake_catalog, "data_path": "data/lake"}
+            if lake_catalog
+            else {"duckdb_path": "data/warehouse.duckdb"}
+        ),
         "trackly": {"clicks": "data/trackly/clicks/*.parquet", "messages": "data/trackly/messages/*.parquet"},
         "fx_rates": "data/fx_rates.csv",
         "reporting_currency": "USD",
@@ -169,13 +176,25 @@ def run_demo(
     conversions: int = 3000,
     folder: str | Path = DEFAULT_DIR,
     partitions_start: str | None = None,
+    warehouse: str = "duckdb",
 ) -> int:
+    """`warehouse`: duckdb (the DuckDB file in the demo's folder) or ducklake (a lake whose catalog is a
+    database of the demo's own on the local PostgreSQL, demo_lake.py, and whose files are in the folder)."""
     folder = Path(folder).expanduser().absolute()
     try:
         check_demo_folder(folder)
     except DemoFolderError as exc:
         print(f"trackly demo: {exc}")
         return 2
+    lake_catalog = None
+    if warehouse == "ducklake":
+        from trackly_pipeline.demo_lake import DemoCatalogError, claim_demo_catalog
+
+        try:
+            lake_catalog = claim_demo_catalog()
+        except DemoCatalogError as exc:
+            print(f"trackly demo: {exc}")
+            return 2
     now = datetime.now(UTC)
     end = now.replace(minute=0, second=0, microsecond=0)  # the sandbox's data is anchored here
     # With acme's second account: two keys on one network id, as the shipped trackly.yaml has them.
@@ -185,7 +204,7 @@ def run_demo(
     config_path = folder / "trackly.yaml"
     # On a free port: a `trackly sandbox serve` (8765) or anything else listening stays undisturbed.
     with SandboxServer(world, port=0) as server:
-        config = demo_config(world, server.api_url, partitions_start)
+        config = demo_config(world, server.api_url, partitions_start, lake_catalog)
         settings = parse_config(config, config_path, require_tokens=False)
         # Like the schedules: the window starts no earlier than the first partition (`partitions_start`).
         try:
@@ -257,7 +276,7 @@ GRAINS = {
 def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) -> int:
     """Print the report; return how many message/creative/offer totals differ from the ground truth."""
     mismatches = 0
-    warehouse = Warehouse(settings.duckdb_path)
+    warehouse = settings.warehouse()
     with warehouse.connect(read_only=True) as conn:
         _table(conn, "Attribution by network", "demo_attribution_by_network.sql")
         _table(conn, f"Revenue by offer ({settings.reporting_currency}, top 10)", "demo_revenue_by_offer.sql")
@@ -306,8 +325,12 @@ def print_report(settings, world: SandboxWorld, start: datetime, end: datetime) 
     print(
         f"\nThe demo's folder (its trackly.yaml, Trackly logs, DuckDB files, Dagster instance): {settings.path.parent}"
     )
-    print(f"DuckDB (the pipeline writes it): {warehouse.path}")
-    print(f"Analysts' copy (published after each run, never locked): {warehouse.published_path}")
+    if warehouse.lake:
+        print(f"DuckLake (runs write it, analysts read it): {warehouse.name}, data files in {warehouse.lake.data_path}")
+        print(f'Analysts: duckdb -c "{lake_attach_line(warehouse.lake)}" (README, Running past one machine)')
+    else:
+        print(f"DuckDB (the pipeline writes it): {warehouse.path}")
+        print(f"Analysts' copy (published after each run, never locked): {warehouse.published_path}")
     print(
         "Dagster UI on the project's trackly.yaml: `./run trackly sandbox serve` in one terminal (prints the token exports), then\n"
         "            `./run dagster dev -w workspace.yaml` in another, and open http://127.0.0.1:3000"

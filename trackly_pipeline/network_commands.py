@@ -45,19 +45,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     # Imported here: every `trackly` command registers this one, and only this one needs them (seconds).
     from trackly_pipeline.config import load_config
-    from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
+    from trackly_pipeline.warehouse.database import WarehouseLocked, transaction
     from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
     from trackly_pipeline.warehouse.sync_records import SyncLogEntry, record_sync
 
     settings = load_config(require_tokens=False)
     configured = identities(settings.networks)
-    path = settings.duckdb_path
-    if not path.exists():
-        print(f"trackly network: no warehouse at {path} (trackly.yaml, warehouse.duckdb_path)", file=sys.stderr)
+    warehouse = settings.warehouse(lock_timeout_s=LOCK_TIMEOUT_S)
+    if not warehouse.exists():
+        print(
+            f"trackly network: no warehouse at {warehouse.name} (trackly.yaml, warehouse.duckdb_path)", file=sys.stderr
+        )
         return 1
     started = datetime.now(UTC)
     try:
-        with Warehouse(path, lock_timeout_s=LOCK_TIMEOUT_S).connect() as conn, transaction(conn):
+        with warehouse.connect() as conn, transaction(conn):
             if args.action == "rename":
                 key, rows = args.new, rename(conn, args.old, args.new, configured)
                 done = f"renamed {args.old!r} to {args.new!r}: moved"
@@ -112,9 +114,9 @@ def _run_resweep(args: argparse.Namespace) -> int:
 
     settings = load_config(require_tokens=False)
     network, token = settings.network_with_token(args.key)
-    if not settings.duckdb_path.exists():
+    if not settings.warehouse().exists():
         print(
-            f"trackly network resweep: no warehouse at {settings.duckdb_path} (trackly.yaml, "
+            f"trackly network resweep: no warehouse at {settings.warehouse().name} (trackly.yaml, "
             "warehouse.duckdb_path): nothing to re-sweep",
             file=sys.stderr,
         )

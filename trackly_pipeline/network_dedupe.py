@@ -11,7 +11,7 @@ import duckdb
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig, load_config
 from trackly_pipeline.defs.assets.attribution import attribute_network, network_rows
-from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked, transaction
+from trackly_pipeline.warehouse.database import WarehouseLocked, transaction
 from trackly_pipeline.warehouse.dedupe import Reattribute, dedupe_network
 from trackly_pipeline.warehouse.fx_rates import load_fx_rates
 from trackly_pipeline.warehouse.networks import write_networks
@@ -22,9 +22,9 @@ LOCK_WAIT_S = 10.0
 
 def run_dedupe(network: str) -> int:
     settings = load_config(require_tokens=False)
-    if not settings.duckdb_path.exists():
+    if not settings.warehouse().exists():
         print(
-            f"trackly network dedupe: no warehouse at {settings.duckdb_path} (warehouse.duckdb_path in "
+            f"trackly network dedupe: no warehouse at {settings.warehouse().name} (warehouse.duckdb_path in "
             f"{settings.path}): nothing to repair",
             file=sys.stderr,
         )
@@ -40,7 +40,7 @@ def run_dedupe(network: str) -> int:
         )
         return 2
     try:
-        with Warehouse(settings.duckdb_path, lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):
+        with settings.warehouse(lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):
             now = datetime.now(UTC)
             deduped = dedupe_network(conn, network, now, attribution(conn, configured[network], settings, now))
     except WarehouseLocked as exc:

@@ -12,7 +12,10 @@ from trackly_pipeline.warehouse.database import Warehouse, query_sql_file
 
 
 def imported_offer_ids(warehouse: Warehouse, network: str) -> set[int]:
-    """Read from the analysts' copy when the warehouse is busy with a writer."""
+    """Read from the analysts' copy when the warehouse is busy with a writer (a lake never is)."""
+    if warehouse.lake:
+        with warehouse.connect(read_only=True) as conn:
+            return {row[0] for row in query_sql_file(conn, "offers_imported_ids.sql", {"network": network}).rows}
     for path in (warehouse.path, warehouse.published_path):
         if not path.exists():
             continue
@@ -39,7 +42,7 @@ def print_offer_listing(network_key: str) -> int:
     except TuneError as exc:  # already redacted: say what TUNE said, not where Python was
         print(f"trackly offers: {network.key}: {exc}", file=sys.stderr)
         return 1
-    imported = imported_offer_ids(Warehouse(settings.duckdb_path), network.key)
+    imported = imported_offer_ids(settings.warehouse(), network.key)
     print(f"{'offer_id':>8}  {'imported':<8}  {'status':<8}  {'payout':>10}  {'type':<14}  name")
     for offer in offers:
         payout = f"{offer.default_payout:.2f}" if offer.default_payout is not None else "-"

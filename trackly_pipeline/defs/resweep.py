@@ -16,7 +16,7 @@ from trackly_pipeline.defs.assets.rollups import ROLLUPS
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import partition_hour, partition_key, range_tags
 from trackly_pipeline.defs.schedules import max_runtime_s
-from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S, Warehouse
+from trackly_pipeline.warehouse.database import DEFAULT_LOCK_TIMEOUT_S
 from trackly_pipeline.warehouse.network_terms import (
     RESWEEP_TAG,
     ZONE_SHIFT_MARGIN,
@@ -59,7 +59,7 @@ def plan_resweep(
     sweep would read in, configured or TUNE's), or None when it is already in them or empty.
     NetworkTermsChanged when no re-sweep can hold it (a conversion before partitions_start)."""
     # A writing connection, which brings an older file up to this version's tables; it writes nothing.
-    with Warehouse(settings.duckdb_path, lock_timeout_s=lock_timeout_s).connect() as conn:
+    with settings.warehouse(lock_timeout_s=lock_timeout_s).connect() as conn:
         swept = sweep_change(
             conn,
             network.key,
@@ -127,7 +127,7 @@ def run_resweep(
 def recorded_terms(settings: TracklyConfig, network: str) -> str:
     """The terms the warehouse records for the network now (after a failed re-sweep: which step's
     new terms were recorded, which are still the old ones)."""
-    with Warehouse(settings.duckdb_path).connect(read_only=True) as conn:
+    with settings.warehouse().connect(read_only=True) as conn:
         terms = stored_terms(conn, network)
     return (
         f"swept in {terms.swept_timezone} (message_id_field {terms.swept_message_id_field}), attributed by "

@@ -103,6 +103,10 @@ class Warehouse:
         # Lake transactions run again after a commit conflict (`write`), for the run's metadata.
         self.commit_retries = 0
 
+    def exists(self) -> bool:
+        """Whether there is a warehouse to read or repair: the file, or (not asked) the lake's catalog."""
+        return self.lake is not None or self.path.exists()
+
     @property
     def name(self) -> str:
         """The warehouse as messages name it."""

@@ -101,6 +101,15 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: st
 _CREATED: set[str] = set()
 
 
+def lake_attach_line(lake: LakeSettings, alias: str = "lake") -> str:
+    """The statement an analyst runs to read the lake (its snapshots as committed, never a write),
+    in the duckdb CLI or Python, where the extensions can be installed (INSTALL ducklake)."""
+    return (
+        f"ATTACH {string_literal('ducklake:postgres:' + lake.catalog)} AS {alias} "
+        f"(DATA_PATH {string_literal(lake.data_path)}, READ_ONLY)"
+    )
+
+
 class LakeUnavailable(duckdb.IOException):
     """The lake's catalog database did not answer, or refused us. Names the lake, never a password."""
 
