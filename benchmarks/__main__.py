@@ -21,9 +21,10 @@ from benchmarks.common import FULL, OUT, QUICK
 from benchmarks.dagster_run import bench_dagster
 from benchmarks.growth import bench_growth
 from benchmarks.ingest import bench_ingest, ingest_child
+from benchmarks.lake import bench_lake
 from benchmarks.report import Row, write_report
 
-BENCHMARKS = ["ingest", "attribution", "growth", "dagster"]
+BENCHMARKS = ["ingest", "attribution", "growth", "dagster", "lake"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_growth(sizes, extra))
         elif name == "dagster":
             rows.append(bench_dagster(sizes))
+        elif name == "lake":
+            rows.extend(bench_lake(sizes, extra))
         print(f"[{name}: {time.perf_counter() - step:.0f}s]", file=sys.stderr, flush=True)
     extra.append(f"whole benchmark: {time.perf_counter() - started:.0f}s")
     text = write_report(rows, "quick" if args.quick else "full", sizes.repeats, extra, Path(args.out))

@@ -590,6 +590,19 @@ class TracklyFile(_Section):
                         "not share with the warehouse",
                         field=kind,
                     )
+        lake = warehouse.lake()
+        data_folder = lake.local_data_folder() if lake else None
+        if data_folder is not None:
+            folder = path_components(os.path.realpath(data_folder))
+            for kind, pattern in (("clicks", logs.clicks), ("messages", logs.messages)):
+                for names, what in lake.own_files:
+                    if globs_meet(glob_components(pattern), (*folder, *map(Component.of_pattern, names))):
+                        raise _Refused(
+                            f"{pattern!r} can match {what}, under warehouse.data_path {lake.data_path!r}: each run "
+                            "would load the pipeline's own files as Trackly's logs. Give the logs a folder the glob "
+                            "does not share with the lake",
+                            field=kind,
+                        )
         if globs_meet(glob_components(logs.clicks), glob_components(logs.messages)):
             raise _Refused(
                 f"{logs.messages!r} and trackly.clicks {logs.clicks!r} can match the same file, which would be "

@@ -57,6 +57,12 @@ class LakeSettings:
     def local_data_folder(self) -> Path | None:
         return None if "://" in self.data_path else Path(self.data_path)
 
+    @property
+    def own_files(self) -> list[tuple[tuple[str, ...], str]]:
+        """The files DuckLake writes under a local data_path, relative to it, as fnmatch patterns:
+        Trackly's log globs must reach none of them (config.py)."""
+        return [(("*", "*", "ducklake-*.parquet"), "the lake's data files (<schema>/<table>/ducklake-<id>.parquet)")]
+
 
 def libpq_fields(conninfo: str) -> dict[str, str]:
     """The fields of a libpq connection string (`dbname=... host=...`), as libpq reads them."""
