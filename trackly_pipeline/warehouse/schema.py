@@ -114,11 +114,15 @@ def _macros(conn: duckdb.DuckDBPyConnection, catalog: str) -> tuple[tuple, ...]:
 def schema_is_current(conn: duckdb.DuckDBPyConnection, catalog: str) -> bool:
     """Every declared table with exactly its declared columns, and every macro as declared: nothing
     for `apply_schema` to do (a table this version does not declare is not ours to judge)."""
-    existing = _columns(conn, catalog)
-    macros = _macros(conn, catalog)
-    return all(existing.get(table) == columns for table, columns in declared_columns().items()) and all(
-        macro in macros for macro in declared_macro_definitions()
-    )
+    existing, macros = _columns(conn, catalog), _macros(conn, catalog)
+
+    def shape(columns: tuple[Column, ...]) -> list[tuple[str, str]]:
+        # Names and types, as the upgrade compares them: DuckLake reports no default as 'NULL'.
+        return [(column.name, column.data_type) for column in columns]
+
+    return all(
+        shape(existing.get(table, ())) == shape(columns) for table, columns in declared_columns().items()
+    ) and all(macro in macros for macro in declared_macro_definitions())
 
 
 def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) -> list[str]:

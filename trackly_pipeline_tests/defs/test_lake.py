@@ -73,3 +73,28 @@ def test_three_networks_running_at_once_all_succeed_and_nothing_is_lost_or_doubl
     )
     assert rows == distinct == len(window_truth(project))
     assert stored_revenue(project) == truth_revenue(project)
+
+
+def snapshots(project) -> int:
+    return project.query("SELECT count(*) FROM ducklake_snapshots('warehouse')")[0][0]
+
+
+def test_a_writer_on_an_up_to_date_lake_commits_nothing_and_takes_no_lock(lake_project, monkeypatch):
+    """Every step opens a writing connection: were the schema applied again each time, each would
+    commit a snapshot (conflicting with other networks' writers) under the schema lock."""
+    project = lake_project
+    with project.settings.warehouse().connect():  # creates the lake and its schema
+        pass
+    before = snapshots(project)
+    assert before > 0
+
+    from trackly_pipeline.warehouse import lake
+
+    def no_lock(_):
+        raise AssertionError("the schema lock was taken on an up-to-date lake")
+
+    monkeypatch.setattr(lake, "schema_lock", no_lock)
+    for _ in range(3):
+        with project.settings.warehouse().connect():
+            pass
+    assert snapshots(project) == before
