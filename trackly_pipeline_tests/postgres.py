@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 import psycopg2
@@ -62,9 +62,10 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def postgres_database() -> Iterator[PostgresDatabase]:
-    """A new, empty database, dropped after the test (connections still open are ended first)."""
+@contextmanager
+def new_database() -> Iterator[PostgresDatabase]:
+    """A new, empty database, dropped on leaving (connections still open are ended first); skipped
+    (or failed, in CI) where no server answers."""
     reason = unavailable_reason()
     if reason:
         skip_or_fail(reason)
@@ -83,3 +84,17 @@ def postgres_database() -> Iterator[PostgresDatabase]:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
         finally:
             admin.close()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """A new, empty database, dropped after the test (connections still open are ended first)."""
+    with new_database() as database:
+        yield database
+
+
+@pytest.fixture
+def second_postgres_database() -> Iterator[PostgresDatabase]:
+    """Another one, for a test that keeps two things apart (Dagster's instance and a lake's catalog)."""
+    with new_database() as database:
+        yield database
