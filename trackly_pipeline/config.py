@@ -43,7 +43,12 @@ from trackly_pipeline.tune import defaults
 from trackly_pipeline.tune.links import own_param_names
 from trackly_pipeline.tune.models import extra_conversion_fields_for
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.warehouse.lake import DEFAULT_COMMIT_ATTEMPTS, LakeSettings, libpq_fields
+from trackly_pipeline.warehouse.lake import (
+    DEFAULT_COMMIT_ATTEMPTS,
+    DEFAULT_SNAPSHOT_RETENTION_DAYS,
+    LakeSettings,
+    libpq_fields,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "TRACKLY_CONFIG"
@@ -411,6 +416,11 @@ class WarehouseSection(_Section):
     commit_attempts: Annotated[int, Field(ge=1, le=50), _says("must be a whole number from 1 to 50")] = (
         DEFAULT_COMMIT_ATTEMPTS
     )
+    # The daily upkeep (job lake_upkeep) expires the lake's snapshots older than this many days:
+    # time travel (AT (VERSION => n)) reaches this far back, and the data files only they use go.
+    snapshot_retention_days: Annotated[
+        int, Field(strict=True, ge=1), _says("must be a whole number of days, at least 1 (got {value!r})")
+    ] = DEFAULT_SNAPSHOT_RETENTION_DAYS
 
     @field_validator("catalog", mode="before")
     @classmethod
@@ -467,7 +477,13 @@ class WarehouseSection(_Section):
     def lake(self) -> LakeSettings | None:
         if self.backend != "ducklake":
             return None
-        return LakeSettings(self.catalog, self.data_path, self.catalog_password_env, self.commit_attempts)
+        return LakeSettings(
+            self.catalog,
+            self.data_path,
+            self.catalog_password_env,
+            self.commit_attempts,
+            self.snapshot_retention_days,
+        )
 
     @field_validator("duckdb_path", mode="before")
     @classmethod

@@ -422,3 +422,35 @@ def test_a_refused_file_warns_of_no_shared_network_id(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="trackly_pipeline.config"):
         load_config(write(tmp_path, {**config, "reporting_currency": "USD"}))
     assert ["share the TUNE network_id" in record.getMessage() for record in caplog.records] == [True]
+
+
+def lake_config(tmp_path: Path, **fields) -> dict:
+    """BASE on a DuckLake lake (the catalog string is parsed at load, no server is contacted)."""
+    config = copy.deepcopy(BASE)
+    config["warehouse"] = {
+        "backend": "ducklake",
+        "catalog": "dbname=trackly_lake host=127.0.0.1",
+        "data_path": str(tmp_path / "lake"),
+        **fields,
+    }
+    return config
+
+
+def test_snapshot_retention_defaults_to_30_days_and_reaches_the_lake_settings(tmp_path):
+    assert load_config(write(tmp_path, lake_config(tmp_path))).lake.snapshot_retention_days == 30
+    assert (
+        load_config(write(tmp_path, lake_config(tmp_path, snapshot_retention_days=7))).lake.snapshot_retention_days == 7
+    )
+
+
+@pytest.mark.parametrize("value", [0, -5, 2.5, "30", True, None])
+def test_a_snapshot_retention_that_is_not_a_whole_number_of_days_is_refused(tmp_path, value):
+    """0 would expire every snapshot but the newest at each upkeep (no time travel at all); a string
+    or a fraction is a typo the upkeep would otherwise read some other way."""
+    path = write(tmp_path, lake_config(tmp_path, snapshot_retention_days=value))
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert (
+        f"{path}: warehouse.snapshot_retention_days: must be a whole number of days, at least 1 (got {value!r})"
+        in str(error.value)
+    )

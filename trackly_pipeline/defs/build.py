@@ -16,6 +16,7 @@ from trackly_pipeline.defs.assets.rollups import build_rollup_assets
 from trackly_pipeline.defs.assets.trackly_logs import build_trackly_log_assets
 from trackly_pipeline.defs.checks import build_network_checks, build_rollup_checks
 from trackly_pipeline.defs.jobs import build_freshness_job, build_sync_job, build_test_connection_job
+from trackly_pipeline.defs.lake_upkeep import build_lake_upkeep_defs
 from trackly_pipeline.defs.partitions import hourly_partitions
 from trackly_pipeline.defs.present import Clock, clock_resource
 from trackly_pipeline.defs.reconciliation import build_reconcile_job, build_reconciliation_check
@@ -64,7 +65,8 @@ def build_network_defs(
 
 def build_shared_defs(settings: TracklyConfig, clock: Clock | None) -> dg.Definitions:
     """What every network feeds or uses: Trackly's logs, the rollups and payout mismatches, the
-    freshness job, the warehouse and the clock."""
+    freshness job, the warehouse and the clock; on a lake, its upkeep job and schedule."""
+    upkeep_jobs, upkeep_schedules = build_lake_upkeep_defs(settings)
     return dg.Definitions(
         assets=[
             *build_trackly_log_assets(settings),
@@ -72,8 +74,8 @@ def build_shared_defs(settings: TracklyConfig, clock: Clock | None) -> dg.Defini
             build_payout_mismatch_asset(settings),
         ],
         asset_checks=[*build_rollup_checks(settings), build_payout_mismatch_check(settings)],
-        jobs=[build_freshness_job(settings.networks)],
-        schedules=[build_freshness_schedule()],
+        jobs=[build_freshness_job(settings.networks), *upkeep_jobs],
+        schedules=[build_freshness_schedule(), *upkeep_schedules],
         resources={
             "warehouse": WarehouseResource.for_settings(settings),
             "clock": clock_resource(clock),

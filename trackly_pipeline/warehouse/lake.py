@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # application's lock on the same catalog database is likely to share it.
 SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"trackly_pipeline.warehouse.schema").digest()[:8], "big", signed=True)
 DEFAULT_COMMIT_ATTEMPTS = 8
+# The daily upkeep (lake_upkeep.py) expires snapshots older than this: time travel reaches this far back.
+DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class LakeSettings:
     data_path: str
     password_env: str | None = None
     commit_attempts: int = DEFAULT_COMMIT_ATTEMPTS
+    snapshot_retention_days: int = DEFAULT_SNAPSHOT_RETENTION_DAYS
 
     @property
     def display_name(self) -> str:
