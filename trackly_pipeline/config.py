@@ -397,7 +397,7 @@ _DUCKDB_PATH_REFUSED = {
 
 
 WAREHOUSE_BACKENDS = ("duckdb", "ducklake")
-_LAKE_FIELDS = ("catalog", "catalog_password_env", "data_path")
+_LAKE_FIELDS = ("catalog", "catalog_password_env", "data_path", "commit_attempts", "snapshot_retention_days")
 
 
 class WarehouseSection(_Section):
@@ -469,8 +469,9 @@ class WarehouseSection(_Section):
                 if getattr(self, name) is None:
                     raise _Refused("is required with backend: ducklake", field=name)
         else:
+            # Set for the DuckDB file, a lake's setting would be ignored without a word.
             for name in _LAKE_FIELDS:
-                if getattr(self, name) is not None:
+                if name in self.model_fields_set:
                     raise _Refused("is read only with backend: ducklake", field=name)
         return self
 

@@ -279,7 +279,7 @@ def test_a_null_offer_name_prefix_means_none(tmp_path):
         (
             "warehouse",
             "duckdb_file",
-            "warehouse.duckdb_file: unknown field (allowed: backend, catalog, catalog_password_env, commit_attempts, data_path, duckdb_path)",
+            "warehouse.duckdb_file: unknown field (allowed: backend, catalog, catalog_password_env, commit_attempts, data_path, duckdb_path, snapshot_retention_days)",
         ),
         ("trackly", "csv_delimiter", "trackly.csv_delimiter: unknown field (allowed: clicks, messages)"),
     ],

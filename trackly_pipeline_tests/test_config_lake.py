@@ -49,6 +49,11 @@ def test_an_s3_data_path_is_kept_as_a_url(tmp_path):
         ),
         ({"catalog": LAKE["catalog"]}, "warehouse.catalog: is read only with backend: ducklake"),
         ({"data_path": "lake"}, "warehouse.data_path: is read only with backend: ducklake"),
+        ({"commit_attempts": 3}, "warehouse.commit_attempts: is read only with backend: ducklake"),
+        (
+            {"backend": "duckdb", "snapshot_retention_days": 7},
+            "warehouse.snapshot_retention_days: is read only with backend: ducklake",
+        ),
         ({**LAKE, "backend": "sqlite"}, "warehouse.backend: 'sqlite' is not one of duckdb, ducklake"),
         ({**LAKE, "catalog": "host=127.0.0.1"}, "warehouse.catalog: names no dbname"),
         ({**LAKE, "catalog": "dbname='unterminated"}, "warehouse.catalog: is not a libpq connection string"),
