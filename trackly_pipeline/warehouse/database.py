@@ -27,7 +27,14 @@ from typing import Any, TypeVar
 import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
-from trackly_pipeline.warehouse.lake import LakeSettings, attach_lake, ensure_schema
+from trackly_pipeline.warehouse.lake import (
+    LakeSettings,
+    LakeUnavailable,
+    attach_lake,
+    catalog_connection_lost,
+    ensure_schema,
+    lost_catalog,
+)
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import (
     apply_schema,
@@ -121,6 +128,11 @@ class Warehouse:
             if attach:
                 self.attach(conn, read_only=read_only)
             yield conn
+        except duckdb.Error as exc:
+            # A lake's catalog lost mid-session: an error naming the lake, not a catalog table.
+            if self.lake and not isinstance(exc, LakeUnavailable) and catalog_connection_lost(exc):
+                raise lost_catalog(self.lake, exc) from exc
+            raise
         finally:
             conn.close()
 
