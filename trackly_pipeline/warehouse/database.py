@@ -311,7 +311,13 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            # A lake whose catalog went away cannot roll back either ("Failed to execute query
+            # ROLLBACK"): the error to raise is the one that ended the transaction. The attempt is
+            # still needed: closing a connection whose lake transaction is open aborts the process.
+            pass
         raise
     try:
         conn.execute("COMMIT")
