@@ -41,6 +41,12 @@ DAYS = 2  # the syncs' window: enough conversions of every network, a fraction o
 REPORT = "Report::getConversions"
 
 
+# The sweep paused for over 10 s, long enough for a test polling the lake on a loaded machine: two
+# replies slower than the networks' 5 s timeout (conftest.write_config), the third retry answered.
+def paused_sweep() -> FaultRule:
+    return FaultRule("slow", times=2, method=REPORT, delay=6)  # a rule counts what it has seen: one per test
+
+
 @pytest.fixture
 def lake_world(standard_world, standard_files, tmp_path, monkeypatch, postgres_database):
     """A sandbox project whose warehouse is a lake in its own database; `use_lake(**fields)` points
@@ -201,7 +207,7 @@ def test_a_run_killed_mid_commit_leaves_the_last_snapshot_and_the_next_run_repai
 
     # The sweep paused in TUNE's reply while the test takes the lock: the run's next commit after
     # its 'running' row is the window's replacement, which stops half-way, and is killed there.
-    project.server.add_fault(FaultRule("slow", times=1, method=REPORT, delay=5))
+    project.server.add_fault(paused_sweep())
     child = child_sync(project, "acme", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: running_conversion_syncs(project, "acme") == 1, "the sweep started", child=child)
@@ -361,7 +367,7 @@ def test_a_cut_catalog_connection_fails_the_run_by_the_lakes_name_and_the_next_r
         project.world.clock.advance(timedelta(hours=5))
         before = lake_checksums(project)
 
-        project.server.add_fault(FaultRule("slow", times=1, method=REPORT, delay=3))
+        project.server.add_fault(paused_sweep())
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(project.sync, "acme", days=DAYS, with_offers=False)
             if cut_at == "sweep":  # between the run's commits: its next ATTACH is refused
