@@ -14,6 +14,7 @@ import dagster as dg
 from trackly_pipeline.tune.redact import redact_text
 from trackly_pipeline.warehouse import unrecorded
 from trackly_pipeline.warehouse.database import Warehouse, WarehouseLocked
+from trackly_pipeline.warehouse.lake import LakeUnavailable
 from trackly_pipeline.warehouse.sync_records import ALL_NETWORKS, SyncLogEntry, mark_interrupted_syncs, record_sync
 
 
@@ -62,7 +63,8 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
     redacted dg.Failure saying which network failed and why.
 
     A warehouse locked by another process past `Warehouse.lock_timeout_s` fails the sync too; its
-    outcome, which the locked file cannot take, is kept beside it and recorded by the next writer."""
+    outcome, which the locked file cannot take, is kept beside it and recorded by the next writer.
+    So is the outcome of a sync whose lake's catalog database did not answer (LakeUnavailable)."""
     try:
         with warehouse.connect() as conn:
 
@@ -75,20 +77,22 @@ def logged_sync(warehouse: Warehouse, attempt: SyncAttempt, secrets: Sequence[st
                 return recorded
 
             recorded = warehouse.write(conn, start)
-    except WarehouseLocked as exc:
+    except (WarehouseLocked, LakeUnavailable) as exc:
         raise _failure(warehouse, attempt, f"{type(exc).__name__}: {exc}", locked=True) from None
     unrecorded.forget(recorded)
     try:
         yield attempt
     except Exception as exc:
         message = redact_text(f"{type(exc).__name__}: {exc}", secrets)
-        raise _failure(warehouse, attempt, message, locked=isinstance(exc, WarehouseLocked)) from None
+        unreachable = isinstance(exc, (WarehouseLocked, LakeUnavailable))
+        raise _failure(warehouse, attempt, message, locked=unreachable) from None
 
 
 def _failure(warehouse: Warehouse, attempt: SyncAttempt, message: str, *, locked: bool) -> SyncFailed:
     """Record the attempt `failed` (redacted `message`) and return the failure to raise. While another
     process holds the warehouse (`locked`: the step has just waited its whole lock timeout, so it
-    does not wait again), the outcome is kept beside the file for the next writer."""
+    does not wait again), or the lake's catalog does not answer (`locked` too), the outcome is kept
+    beside the file for the next writer."""
     entry = attempt.entry("failed", message)
     if locked or not _recorded(warehouse, entry):
         unrecorded.keep(warehouse.unrecorded_folder, entry)
@@ -108,6 +112,6 @@ def _recorded(warehouse: Warehouse, entry: SyncLogEntry) -> bool:
     try:
         with warehouse.connect() as conn:
             warehouse.write(conn, lambda: record_sync(conn, entry))
-    except WarehouseLocked:
+    except (WarehouseLocked, LakeUnavailable):
         return False
     return True

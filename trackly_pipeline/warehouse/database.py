@@ -27,7 +27,14 @@ from typing import Any, TypeVar
 import duckdb
 
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
-from trackly_pipeline.warehouse.lake import LakeSettings, attach_lake, ensure_schema
+from trackly_pipeline.warehouse.lake import (
+    LakeSettings,
+    LakeUnavailable,
+    attach_lake,
+    catalog_connection_lost,
+    ensure_schema,
+    lost_catalog,
+)
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import (
     apply_schema,
@@ -125,6 +132,11 @@ class Warehouse:
             if attach:
                 self.attach(conn, read_only=read_only)
             yield conn
+        except duckdb.Error as exc:
+            # A lake's catalog lost mid-session: an error naming the lake, not a catalog table.
+            if self.lake and not isinstance(exc, LakeUnavailable) and catalog_connection_lost(exc):
+                raise lost_catalog(self.lake, exc) from exc
+            raise
         finally:
             conn.close()
 
@@ -303,7 +315,13 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            # A lake whose catalog went away cannot roll back either ("Failed to execute query
+            # ROLLBACK"): the error to raise is the one that ended the transaction. The attempt is
+            # still needed: closing a connection whose lake transaction is open aborts the process.
+            pass
         raise
     try:
         conn.execute("COMMIT")

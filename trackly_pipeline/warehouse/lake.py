@@ -123,6 +123,40 @@ class LakeUnavailable(duckdb.IOException):
     """The lake's catalog database did not answer, or refused us. Names the lake, never a password."""
 
 
+# What DuckDB's postgres extension and libpq say when the catalog's connection is lost mid-session:
+# the server went away (a restart, a network cut, pg_terminate_backend) or cannot be reached again.
+_CONNECTION_LOST = (
+    "server closed the connection",
+    "unable to connect to postgres",
+    "terminating connection",
+    "no connection to the server",
+    "connection to server",
+    "could not receive data from server",
+    "could not send data to server",
+    "ssl syscall error",
+    'failed to execute query "rollback"',
+)
+
+
+def catalog_connection_lost(exc: BaseException) -> bool:
+    """Whether a DuckDB error on a lake connection is its catalog's connection failing."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _CONNECTION_LOST)
+
+
+def lost_catalog(lake: LakeSettings, exc: BaseException) -> LakeUnavailable:
+    """The error a lake connection raises in place of DuckDB's when its catalog went away mid-session:
+    DuckDB's own names a catalog table or a query, not which lake, and says nothing of the state."""
+    password = lake.password()
+    message = _first_line(exc)
+    if password:
+        message = message.replace(password, "[redacted]")
+    return LakeUnavailable(
+        f"DuckLake {lake.display_name}: the connection to its catalog database was lost ({message}); "
+        "the lake holds committed snapshots only: a transaction that did not commit left nothing"
+    )
+
+
 @contextmanager
 def schema_lock(lake: LakeSettings):
     """One process at a time changes the lake's schema: a session advisory lock on the catalog
