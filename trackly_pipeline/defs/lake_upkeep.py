@@ -29,7 +29,8 @@ def build_lake_upkeep_defs(settings: TracklyConfig) -> tuple[list[dg.JobDefiniti
     # In the shared steps' pool: merging Trackly's logs or the rollups beside a step that rewrites
     # them would only make one of the two commit again. Networks' steps run beside it and meet it at
     # commit (Warehouse.write runs the refused step again).
-    @dg.op(name="lake_upkeep", pool=LAKE_SHARED_POOL)
+    # Named apart from the job: Dagster refuses an op and a job (its graph) of one name in a code location.
+    @dg.op(name="lake_upkeep_step", pool=LAKE_SHARED_POOL)
     def lake_upkeep_op(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> dg.Output[None]:
         """Merge the lake's small files, expire old snapshots, delete the files no snapshot uses."""
         lake = warehouse.get()

@@ -45,8 +45,7 @@ SHARED_CHECKS = {
 }
 
 
-@pytest.fixture
-def code_location(tmp_path, monkeypatch) -> tuple[dg.Definitions, list[str]]:
+def load_code_location(tmp_path, monkeypatch, warehouse: dict | None = None) -> tuple[dg.Definitions, list[str]]:
     """The definitions module loaded as Dagster loads it (TRACKLY_CONFIG names the file), and the
     configured network keys."""
     path = tmp_path / "trackly.yaml"
@@ -56,6 +55,7 @@ def code_location(tmp_path, monkeypatch) -> tuple[dg.Definitions, list[str]]:
                 "trackly": {"clicks": "logs/clicks/*.parquet", "messages": "logs/messages/*.parquet"},
                 "postback_base_url": "https://app.example.com",
                 "networks": NETWORKS,
+                **({"warehouse": warehouse} if warehouse else {}),
             }
         )
     )
@@ -64,6 +64,11 @@ def code_location(tmp_path, monkeypatch) -> tuple[dg.Definitions, list[str]]:
         monkeypatch.setenv(network["network_token_env"], f"{network['key']}-token-0123456789abcdef")
     module = runpy.run_module("trackly_pipeline.defs.definitions")  # afresh: no module cached from elsewhere
     return module["defs"], [network["key"] for network in yaml.safe_load(path.read_text())["networks"]]
+
+
+@pytest.fixture
+def code_location(tmp_path, monkeypatch) -> tuple[dg.Definitions, list[str]]:
+    return load_code_location(tmp_path, monkeypatch)
 
 
 def test_every_configured_network_has_its_definitions(code_location):
@@ -111,3 +116,24 @@ def test_each_network_resource_is_its_own(code_location):
         resource = defs.resources[f"tune_{key}"]
         assert resource.network_id == network["network_id"]
         assert isinstance(resource.token, dg.EnvVar) and resource.token == network["network_token_env"]
+
+
+def test_on_a_lake_the_code_location_loads_with_the_upkeep_job_and_per_network_pools(tmp_path, monkeypatch):
+    """Nothing connects to the lake to load (its catalog need not answer)."""
+    lake = {"backend": "ducklake", "catalog": "dbname=lake host=127.0.0.1 port=9", "data_path": "lake"}
+    defs, keys = load_code_location(tmp_path, monkeypatch, lake)
+    dg.Definitions.validate_loadable(defs)
+    repository = defs.get_repository_def()
+    jobs = {job.name for job in repository.get_all_jobs()} - {"__ASSET_JOB"}
+    assert jobs == {"sync_freshness", "lake_upkeep"} | {
+        f"tune_{key}_{job}" for key in keys for job in ("sync", "test_connection", "reconcile")
+    }
+    assert {schedule.name for schedule in repository.schedule_defs} >= {"lake_upkeep_daily"}
+    pools = {
+        key.to_user_string(): repository.asset_graph.get(key).pools
+        for key in repository.asset_graph.get_all_asset_keys()
+    }
+    for key in keys:
+        assert pools[f"analytics/{key}/attributed_conversions"] == {f"lake_{key}"}
+    assert pools["analytics/revenue_by_offer"] == {"lake_shared"}
+    assert "duckdb" not in set().union(*(p for p in pools.values() if p))  # external specs have none

@@ -138,13 +138,15 @@ def commits_held(database):
 
 
 def wait_for_blocked_commit(database, timeout: float = 900) -> str:
-    """The query of a catalog session waiting for `commits_held`'s lock: a commit, half-way."""
+    """The table a catalog session waits to lock, held by `commits_held`: a commit, half-way. (Read
+    from pg_locks: pg_stat_activity cuts a commit's batch text before its last statement.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = catalog_query(
             database,
-            "SELECT query FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock' "
-            "AND pid <> pg_backend_pid()",
+            "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation "
+            "JOIN pg_stat_activity AS a ON a.pid = l.pid "
+            "WHERE NOT l.granted AND a.datname = %s AND a.pid <> pg_backend_pid()",
             (database.dbname,),
         )
         if rows:

@@ -142,8 +142,9 @@ def test_the_job_runs_through_dagster_and_the_schedule_exists_on_a_lake_only(lak
         LAKE_UPKEEP_JOB,
     )
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    job = project.defs.get_job_def(LAKE_UPKEEP_JOB)
-    assert job.graph.node_named("lake_upkeep").definition.pool == "lake_shared"
+    # The whole code location as Dagster loads it (an op named like a job is refused there only).
+    job = project.defs.get_repository_def().get_job(LAKE_UPKEEP_JOB)
+    assert job.graph.node_named("lake_upkeep_step").definition.pool == "lake_shared"
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
     (output,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT]
