@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import duckdb
@@ -167,7 +167,12 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
 
 def _add_column(conn: duckdb.DuckDBPyConnection, table: str, column: Column, file: str) -> None:
     try:
-        conn.execute(sql_template("table_add_column.sql", table_name=table, column_ddl=column.ddl()))
+        # Added nullable, then constrained: DuckDB 1.5 refuses ADD COLUMN ... NOT NULL outright.
+        conn.execute(
+            sql_template("table_add_column.sql", table_name=table, column_ddl=replace(column, nullable=True).ddl())
+        )
+        if not column.nullable:
+            conn.execute(sql_template("table_set_not_null.sql", table_name=table, column_name=f'"{column.name}"'))
     except duckdb.ConstraintException:
         raise SchemaMismatchError(
             f"{file}: {table} has rows but no value for the new NOT NULL column {column.name} "
