@@ -44,6 +44,7 @@ def truth_revenue(project) -> dict:
     return {key: value for key, value in truth.items() if value}
 
 
+@pytest.mark.slow  # three 7-day syncs into a lake: a minute or more
 def test_every_network_syncs_into_the_lake_and_matches_ground_truth(lake_project):
     project = lake_project
     assert project.settings.lake is not None
@@ -63,6 +64,7 @@ def test_every_network_syncs_into_the_lake_and_matches_ground_truth(lake_project
     assert not list(project.root.glob("warehouse/*analytics*"))
 
 
+@pytest.mark.slow  # three 7-day syncs at once into a lake
 def test_three_networks_running_at_once_all_succeed_and_nothing_is_lost_or_doubled(lake_project):
     project = lake_project
     with ThreadPoolExecutor(len(NETWORKS)) as pool:
