@@ -137,6 +137,14 @@ def _loading(info: ValidationInfo) -> _Loading:
 # ---- values -----------------------------------------------------------------------------------
 
 
+def _path_text(value: Any) -> str:
+    """A required path or glob (`_text`): no NUL, which no path can hold."""
+    text = _text(value)
+    if "\x00" in text:
+        raise _Refused("a path cannot hold a NUL character")
+    return text
+
+
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise _Refused("is required")
@@ -453,9 +461,7 @@ class WarehouseSection(_Section):
     @field_validator("data_path", mode="before")
     @classmethod
     def _folder_or_url(cls, value: Any, info: ValidationInfo) -> str:
-        text = _text(value)
-        if "\x00" in text:
-            raise _Refused("a path cannot hold a NUL character")
+        text = _path_text(value)
         if "://" in text:
             if not text.startswith("s3://"):
                 raise _Refused(f"{text!r}: a folder or an s3:// URL")
@@ -490,9 +496,7 @@ class WarehouseSection(_Section):
     @classmethod
     def _usable_by_duckdb(cls, value: Any, info: ValidationInfo) -> Path:
         """The warehouse file, refused where DuckDB could not use it as that file (a NUL cannot be in a path)."""
-        text = _text(value)
-        if "\x00" in text:
-            raise _Refused("a path cannot hold a NUL character")
+        text = _path_text(value)
         path = _loading(info).resolve(text)
         # DuckDB opens the path as written; the copy's views name the files by their real path
         for shown in dict.fromkeys((str(path), os.path.realpath(path))):
@@ -513,9 +517,7 @@ class TracklyLogs(_Section):
     @field_validator("clicks", "messages", mode="before")
     @classmethod
     def _glob(cls, value: Any, info: ValidationInfo) -> str:
-        text = _text(value)
-        if "\x00" in text:
-            raise _Refused("a path cannot hold a NUL character")
+        text = _path_text(value)
         pattern = str(_loading(info).resolve(text))
         try:
             glob_components(pattern)

@@ -22,7 +22,6 @@ from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
 from trackly_pipeline.defs.partitions import range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.sandbox.clock import SandboxClock
-from trackly_pipeline.warehouse.database import Warehouse
 
 ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
 EARLIEST = datetime(2026, 1, 1, tzinfo=UTC)
@@ -311,9 +310,10 @@ def table_checksums(project) -> dict[str, str]:
     """A content checksum of every warehouse table but the sync log (which records every attempt)."""
     import hashlib
 
-    if not project.settings.duckdb_path.exists():
+    warehouse = project.settings.warehouse()
+    if not warehouse.exists():
         return {}
-    with Warehouse(project.settings.duckdb_path).connect(read_only=True) as conn:
+    with warehouse.connect(read_only=True) as conn:
         tables = conn.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse' "
             "AND NOT (schema_name = 'ops' AND table_name = 'sync_log') ORDER BY ALL"

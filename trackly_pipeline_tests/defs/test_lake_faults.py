@@ -4,7 +4,6 @@ commit. Each lake is a database of its own on the test PostgreSQL server (`postg
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from trackly_pipeline.defs.partitions import trailing_window
 from trackly_pipeline.sandbox import FaultRule
 from trackly_pipeline.sandbox.expected_outputs import expected_revenue
 
-from .conftest import EARLIEST, make_project, world_copy, write_config
+from .conftest import EARLIEST, make_project, table_checksums, world_copy, write_config
 from .test_pipeline_ground_truth import NETWORKS, window_truth
 
 # Minutes each on a loaded machine: every lake connection attaches the catalog and checks the schema.
@@ -67,15 +66,7 @@ def lake_world(standard_world, standard_files, tmp_path, monkeypatch, postgres_d
 
 def lake_checksums(project) -> dict[str, str]:
     """A content checksum of every lake table but the sync log (which records every attempt)."""
-    with project.settings.warehouse().connect(read_only=True) as conn:
-        tables = conn.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse' "
-            "AND NOT (schema_name = 'ops' AND table_name = 'sync_log') ORDER BY ALL"
-        ).fetchall()
-        sums = {}
-        for schema, table in tables:
-            rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL').fetchall()
-            sums[f"{schema}.{table}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    sums = table_checksums(project)
     assert sums.get("tune.conversions")  # a lake with the schema, read
     return sums
 
