@@ -26,7 +26,7 @@ while not os.path.exists(stop):
     try:
         if os.path.exists(path):
             conn = duckdb.connect()
-            conn.execute("ATTACH ? AS w (READ_ONLY)", [path])
+            conn.execute("ATTACH '" + path.replace("'", "''") + "' AS w (READ_ONLY)")  # DuckDB 1.5: no parameter in ATTACH
             conn.execute("SELECT count(*), sum(revenue) FROM w.analytics.revenue_by_offer").fetchall()
             conn.execute("SELECT attribution_method, count(*) FROM w.analytics.attributed_conversions GROUP BY 1").fetchall()
             conn.close()

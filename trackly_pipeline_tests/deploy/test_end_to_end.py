@@ -174,7 +174,7 @@ def test_three_networks_launched_through_the_webserver_run_at_once_into_the_lake
         # The schedules are on by default and would fire on the wall clock's minutes; stopped, as from
         # the UI, so that the three runs below are the only ones.
         (repository,) = graphql(SCHEDULES)["repositoriesOrError"]["nodes"]
-        assert len(repository["schedules"]) == len(NETWORKS) + 1  # with sync_freshness_hourly
+        assert len(repository["schedules"]) == len(NETWORKS) + 2  # with sync_freshness_hourly and lake_upkeep_daily
         for schedule in repository["schedules"]:
             stopped = graphql(STOP_SCHEDULE, {"id": schedule["id"]})["stopRunningSchedule"]
             assert stopped["scheduleState"]["status"] == "STOPPED", (schedule["name"], stopped)
