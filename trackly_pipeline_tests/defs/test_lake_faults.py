@@ -128,20 +128,21 @@ def commits_held(database):
         conn.close()
 
 
-def wait_for_blocked_commit(database, timeout: float = 900) -> str:
-    """The table a catalog session waits to lock, held by `commits_held`: a commit, half-way. (Read
-    from pg_locks: pg_stat_activity cuts a commit's batch text before its last statement.)"""
+def wait_for_blocked_commit(database, timeout: float = 900) -> tuple[str, str]:
+    """The table a catalog session waits to lock, held by `commits_held` (a commit, half-way), and
+    the start of its batch. (The table from pg_locks: pg_stat_activity cuts a commit's batch text
+    before its last statement.)"""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = catalog_query(
             database,
-            "SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation "
+            "SELECT c.relname, a.query FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation "
             "JOIN pg_stat_activity AS a ON a.pid = l.pid "
             "WHERE NOT l.granted AND a.datname = %s AND a.pid <> pg_backend_pid()",
             (database.dbname,),
         )
         if rows:
-            return rows[0][0]
+            return rows[0]
         time.sleep(0.05)
     raise AssertionError("no commit reached the lake")
 
@@ -205,8 +206,8 @@ def test_a_run_killed_mid_commit_leaves_the_last_snapshot_and_the_next_run_repai
     try:
         wait_until(lambda: running_conversion_syncs(project, "acme") == 1, "the sweep started", child=child)
         with commits_held(postgres_database):
-            blocked = wait_for_blocked_commit(postgres_database)
-            assert "ducklake_snapshot_changes" in blocked
+            table, blocked = wait_for_blocked_commit(postgres_database)
+            assert table == "ducklake_snapshot_changes"
             # The commit's own snapshot, inserted by the batch's first statement.
             killed_snapshot = int(re.search(r"ducklake_snapshot VALUES \((\d+),", blocked).group(1))
             assert child.poll() is None
