@@ -599,29 +599,19 @@ class TracklyFile(_Section):
         if warehouse is None:  # refused: that refusal is the one named
             return logs
         duckdb_path = warehouse.duckdb_path
-        folder = path_components(os.path.realpath(duckdb_path.parent))
-        for kind, pattern in (("clicks", logs.clicks), ("messages", logs.messages)):
-            for names, what in Warehouse(duckdb_path).own_files:
-                if globs_meet(glob_components(pattern), (*folder, *map(Component.of_pattern, names))):
-                    raise _Refused(
-                        f"{pattern!r} can match {what}, next to warehouse.duckdb_path {str(duckdb_path)!r}: each run "
-                        "would load the pipeline's own files as Trackly's logs. Give the logs a folder the glob does "
-                        "not share with the warehouse",
-                        field=kind,
-                    )
+        _refuse_logs_reaching(
+            logs,
+            duckdb_path.parent,
+            Warehouse(duckdb_path).own_files,
+            f"next to warehouse.duckdb_path {str(duckdb_path)!r}",
+            "the warehouse",
+        )
         lake = warehouse.lake()
         data_folder = lake.local_data_folder() if lake else None
         if data_folder is not None:
-            folder = path_components(os.path.realpath(data_folder))
-            for kind, pattern in (("clicks", logs.clicks), ("messages", logs.messages)):
-                for names, what in lake.own_files:
-                    if globs_meet(glob_components(pattern), (*folder, *map(Component.of_pattern, names))):
-                        raise _Refused(
-                            f"{pattern!r} can match {what}, under warehouse.data_path {lake.data_path!r}: each run "
-                            "would load the pipeline's own files as Trackly's logs. Give the logs a folder the glob "
-                            "does not share with the lake",
-                            field=kind,
-                        )
+            _refuse_logs_reaching(
+                logs, data_folder, lake.own_files, f"under warehouse.data_path {lake.data_path!r}", "the lake"
+            )
         if globs_meet(glob_components(logs.clicks), glob_components(logs.messages)):
             raise _Refused(
                 f"{logs.messages!r} and trackly.clicks {logs.clicks!r} can match the same file, which would be "
@@ -629,6 +619,21 @@ class TracklyFile(_Section):
                 field="messages",
             )
         return logs
+
+
+def _refuse_logs_reaching(
+    logs: TracklyLogs, folder: Path, own_files: list[tuple[tuple[str, ...], str]], where: str, owner: str
+) -> None:
+    """Refuse a log glob that can match one of `own_files` (fnmatch patterns relative to `folder`)."""
+    components = path_components(os.path.realpath(folder))
+    for kind, pattern in (("clicks", logs.clicks), ("messages", logs.messages)):
+        for names, what in own_files:
+            if globs_meet(glob_components(pattern), (*components, *map(Component.of_pattern, names))):
+                raise _Refused(
+                    f"{pattern!r} can match {what}, {where}: each run would load the pipeline's own files as "
+                    f"Trackly's logs. Give the logs a folder the glob does not share with {owner}",
+                    field=kind,
+                )
 
 
 def _shared_network_ids(networks: tuple[NetworkConfig, ...]) -> dict[str, list[NetworkConfig]]:
