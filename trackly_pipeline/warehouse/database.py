@@ -32,8 +32,10 @@ from trackly_pipeline.warehouse.lake import (
     LakeUnavailable,
     attach_lake,
     catalog_connection_lost,
+    catalog_session,
     ensure_schema,
     lost_catalog,
+    write_turn,
 )
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import (
@@ -278,28 +280,36 @@ class Warehouse:
     def write(self, conn: duckdb.DuckDBPyConnection, body: Callable[[], Written]) -> Written:
         """`body` in one transaction (`transaction`). On a lake, where another process may have
         committed a change to the same table first, a transaction refused at commit runs again (all
-        of `body`: it reads what that process wrote), up to `lake.commit_attempts` times with
-        growing, jittered waits; each retry is logged and counted (`commit_retries`)."""
-        attempts = self.lake.commit_attempts if self.lake else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                with transaction(conn):
-                    return body()
-            except duckdb.TransactionException as exc:
-                if attempt == attempts or not is_commit_conflict(exc):
-                    raise
-                wait = min(MAX_COMMIT_BACKOFF_S, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
-                self.commit_retries += 1
-                log.warning(
-                    "%s: another writer changed the same table first (%s); transaction run again in %.2f s "
-                    "(attempt %d of %d)",
-                    self.name,
-                    str(exc).splitlines()[0],
-                    wait,
-                    attempt + 1,
-                    attempts,
-                )
-                time.sleep(wait)
+        of `body`: it reads what that process wrote), up to `lake.commit_attempts` times, after
+        growing, jittered waits; each retry is logged and counted (`commit_retries`). The last
+        attempt runs alone (`write_turn`): it waits for the other writers' transactions under way,
+        and theirs for it, so a long transaction among many short ones ends instead of losing each
+        time to a shorter one."""
+        if self.lake is None:
+            with transaction(conn):
+                return body()
+        attempts = self.lake.commit_attempts
+        with catalog_session(self.lake, "the write lock") as session:
+            for attempt in range(1, attempts + 1):
+                try:
+                    with write_turn(session, alone=attempt == attempts), transaction(conn):
+                        return body()
+                except duckdb.TransactionException as exc:
+                    if attempt == attempts or not is_commit_conflict(exc):
+                        raise
+                    self.commit_retries += 1
+                    last = attempt + 1 == attempts
+                    wait = 0 if last else min(MAX_COMMIT_BACKOFF_S, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                    log.warning(
+                        "%s: another writer changed the same table first (%s); transaction run again%s "
+                        "(attempt %d of %d)",
+                        self.name,
+                        str(exc).splitlines()[0],
+                        ", alone, when the writers under way are done" if last else f" in {wait:.2f} s",
+                        attempt + 1,
+                        attempts,
+                    )
+                    time.sleep(wait)
         raise AssertionError("unreachable")
 
 

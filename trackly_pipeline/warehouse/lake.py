@@ -4,8 +4,10 @@ catalog is a PostgreSQL database and whose data are Parquet files under `data_pa
 and see committed snapshots only (README, Running past one machine).
 
 What differs from the file:
-- no lock: writers meet at commit, where DuckLake refuses the second of two transactions that
-  changed the same table; `Warehouse.write` runs such a transaction again, with bounded backoff;
+- no file lock: writers meet at commit, where DuckLake refuses the second of two transactions that
+  changed the same table; `Warehouse.write` runs such a transaction again, with bounded backoff,
+  and its last attempt alone (`write_turn`), so that a long transaction among many short ones
+  cannot lose every time;
 - no analysts' copy: the lake is what analysts read (`publish` does nothing);
 - the schema is created or upgraded by one process at a time, under a PostgreSQL advisory lock
   on the catalog database, and only when it differs from this version's.
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 # pg_advisory_lock's key for schema changes: the first 8 bytes of this name's hash, so that no other
 # application's lock on the same catalog database is likely to share it.
 SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"trackly_pipeline.warehouse.schema").digest()[:8], "big", signed=True)
+# pg_advisory_lock's key for write turns (`write_turn`): every writer's transaction holds it shared,
+# a transaction on its last attempt holds it alone.
+WRITE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"trackly_pipeline.warehouse.write").digest()[:8], "big", signed=True)
 DEFAULT_COMMIT_ATTEMPTS = 8
 # The daily upkeep (lake_upkeep.py) expires snapshots older than this: time travel reaches this far back.
 DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
@@ -158,25 +163,62 @@ def lost_catalog(lake: LakeSettings, exc: BaseException) -> LakeUnavailable:
 
 
 @contextmanager
-def schema_lock(lake: LakeSettings):
-    """One process at a time changes the lake's schema: a session advisory lock on the catalog
-    database, held while the schema is created or upgraded, released when the session ends (a
-    killed process's lock goes with its connection)."""
+def catalog_session(lake: LakeSettings, purpose: str):
+    """A PostgreSQL session on the lake's catalog database for advisory locks, which go with the
+    session: a killed process's locks are released when its connection ends."""
     import psycopg2  # the `lake` extra (dagster-postgres depends on it)
 
     try:
         session = psycopg2.connect(lake.catalog, password=lake.password() or None, connect_timeout=10)
     except psycopg2.Error as exc:
         raise LakeUnavailable(
-            f"DuckLake {lake.display_name}: its catalog database refused the schema lock: {_first_line(exc)}"
+            f"DuckLake {lake.display_name}: its catalog database refused {purpose}: {_first_line(exc)}"
         ) from None
     try:
         session.autocommit = True
-        with session.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-        yield
+        yield session
     finally:
         session.close()
+
+
+@contextmanager
+def schema_lock(lake: LakeSettings):
+    """One process at a time changes the lake's schema: a session advisory lock on the catalog
+    database, held while the schema is created or upgraded."""
+    with catalog_session(lake, "the schema lock") as session, session.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
+
+
+@contextmanager
+def write_turn(session, *, alone: bool):
+    """Hold the lake's write lock for one transaction: shared, so writers run side by side as
+    before, or `alone` (exclusive), which waits for the transactions under way and keeps new ones
+    waiting, so that a transaction that kept losing at commit to others runs with none beside it.
+
+    The lock decides who waits, never what is correct: DuckLake still refuses a conflicting commit
+    whether or not its writer held it (a session cut mid-transaction loses its lock with it). So a
+    failing unlock is ignored: the session is gone, and its lock with it."""
+    import psycopg2
+
+    lock, unlock = (
+        ("pg_advisory_lock", "pg_advisory_unlock")
+        if alone
+        else (
+            "pg_advisory_lock_shared",
+            "pg_advisory_unlock_shared",
+        )
+    )
+    with session.cursor() as cursor:
+        cursor.execute(f"SELECT {lock}(%s)", (WRITE_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        try:
+            with session.cursor() as cursor:
+                cursor.execute(f"SELECT {unlock}(%s)", (WRITE_LOCK_KEY,))
+        except psycopg2.Error:
+            pass
 
 
 def _first_line(exc: BaseException) -> str:

@@ -170,13 +170,15 @@ job = build_definitions(settings).get_job_def(sync_job_name(key))
 result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=range_tags(first, last),
                                 asset_selection=sync_assets(settings.network(key), with_offers=False),
                                 raise_on_error=False)
-retries = {}
+retries, failures = {}, []
 for event in result.all_events:
+    if event.is_step_failure:
+        failures.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
     if event.is_step_materialization:
         value = event.step_materialization_data.materialization.metadata.get("commit_retries")
         if value is not None:
             retries[event.step_key] = max(retries.get(event.step_key, 0), value.value)
-print(json.dumps({"success": result.success, "commit_retries": retries}))
+print(json.dumps({"success": result.success, "commit_retries": retries, "failures": failures}))
 """
 
 
@@ -416,7 +418,7 @@ def test_five_runs_at_once_all_succeed_and_nothing_is_lost_or_doubled(lake_world
     print(f"five runs at once: {time.monotonic() - started:.1f} s")
     for key, outcome in zip(keys, outcomes, strict=True):
         print(key, "commit_retries", outcome["commit_retries"])
-    assert all(outcome["success"] for outcome in outcomes), outcomes
+    assert all(outcome["success"] for outcome in outcomes), [o["failures"] for o in outcomes]
     assert all(outcome["commit_retries"] for outcome in outcomes)  # the lake's steps reported them
 
     for table in ("tune.conversions", "analytics.attributed_conversions"):
