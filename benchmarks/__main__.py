@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "dagster":
             rows.append(bench_dagster(sizes))
         elif name == "lake":
-            rows.extend(bench_lake(sizes, extra))
+            rows.extend(bench_lake(sizes, extra, quick=args.quick))
         print(f"[{name}: {time.perf_counter() - step:.0f}s]", file=sys.stderr, flush=True)
     extra.append(f"whole benchmark: {time.perf_counter() - started:.0f}s")
     text = write_report(rows, "quick" if args.quick else "full", sizes.repeats, extra, Path(args.out))

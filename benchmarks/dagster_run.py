@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def bench_dagster(sizes: Sizes) -> Row:
     saved_env = dict(os.environ)
     os.environ.update(world.token_env())
     try:
-        with tempfile.TemporaryDirectory() as tmp, SandboxServer(world, port=0, rate_limit=(10**6, 1.0)) as server:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            SandboxServer(world, port=0, rate_limit=(10**6, 1.0)) as server,
+            ExitStack() as stack,
+        ):
             root = Path(tmp)
             world.write_trackly_logs(root / "logs")
             world.write_fx_rates(root / "fx_rates.csv", "USD")
@@ -78,8 +83,10 @@ def bench_dagster(sizes: Sizes) -> Row:
             # network's unfinished runs); the run executes on an ephemeral one, as the row says: on a
             # SQLite instance its 336 per-hour events cost 20-25 s more on a slow disk (seen 2026-12-07),
             # which measures the disk, not Dagster's overhead.
+            # Disposed before its folder goes: until then it is Dagster's current defs-state storage,
+            # which a later benchmark's definitions would read from the deleted folder.
             (root / "dagster_home").mkdir()
-            instance = dg.DagsterInstance.local_temp(str(root / "dagster_home"))
+            instance = stack.enter_context(dg.DagsterInstance.local_temp(str(root / "dagster_home")))
 
             def scheduled_run():
                 context = dg.build_schedule_context(
@@ -87,12 +94,15 @@ def bench_dagster(sizes: Sizes) -> Row:
                 )
                 (request,) = schedule.evaluate_tick(context).run_requests
                 job = repository.get_job(request.job_name or schedule.job_name)
-                result = job.execute_in_process(
-                    instance=dg.DagsterInstance.ephemeral(),
-                    tags=request.tags,
-                    asset_selection=request.asset_selection,
-                    run_config=QUIET,
-                )
+                # Disposed after the run (`with`): an instance left to the garbage collector stays
+                # Dagster's current defs-state storage, dead, for the next definitions loaded.
+                with dg.DagsterInstance.ephemeral() as run_instance:
+                    result = job.execute_in_process(
+                        instance=run_instance,
+                        tags=request.tags,
+                        asset_selection=request.asset_selection,
+                        run_config=QUIET,
+                    )
                 assert result.success
 
             direct_settings = project("direct")

@@ -1,6 +1,7 @@
 """Benchmark 5, the DuckLake backend against the DuckDB file, same world, same runs: an hourly run on
-each; three networks' runs at once against one after another on the lake, each run in a process of
-its own as a run launcher starts them; an analyst's query while runs write, on each backend.
+each, and an analyst's query every 100 ms during such a run (a thread of the run's process);
+three networks' runs at once against one after another on the lake, each run in a process of its
+own as a run launcher starts them.
 
 The lake's catalog is a database made for the benchmark on $TRACKLY_BENCH_POSTGRES (a libpq string,
 default the local server) and dropped after; without a PostgreSQL the rows say so."""
@@ -55,13 +56,15 @@ def _run(defs, settings, network_key: str, end: datetime) -> float:
 
     first, last = trailing_window(end, 7, ANCHOR - timedelta(days=60))
     started = time.perf_counter()
-    result = defs.resolve_job_def(sync_job_name(network_key)).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=range_tags(first, last),
-        asset_selection=sync_assets(settings.network(network_key), with_offers=False),
-        run_config=QUIET,
-        raise_on_error=False,
-    )
+    # Disposed after the run (`with`): see benchmarks/dagster_run.py.
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(sync_job_name(network_key)).execute_in_process(
+            instance=instance,
+            tags=range_tags(first, last),
+            asset_selection=sync_assets(settings.network(network_key), with_offers=False),
+            run_config=QUIET,
+            raise_on_error=False,
+        )
     if not result.success:
         raise RuntimeError(f"the {network_key} run failed")
     return time.perf_counter() - started
@@ -90,7 +93,16 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def bench_lake(sizes: Sizes, extra: list[str]) -> list[Row]:
+def analyst_connection(backend: str, warehouse):
+    """How an analyst connects: to the file's published copy, or to the lake, read-only."""
+    if backend == "duckdb":
+        import duckdb
+
+        return lambda: duckdb.connect(str(warehouse.published_path), read_only=True)
+    return lambda: warehouse.connect(read_only=True)
+
+
+def bench_lake(sizes: Sizes, extra: list[str], *, quick: bool = False) -> list[Row]:
     try:
         import psycopg2
     except ImportError:
@@ -110,13 +122,13 @@ def bench_lake(sizes: Sizes, extra: list[str]) -> list[Row]:
         cursor.execute(f"CREATE DATABASE {database}")
     catalog = make_dsn(**{**{k: v for k, v in parse_dsn(server).items() if k != "password"}, "dbname": database})
     try:
-        return _measure(sizes, extra, catalog)
+        return _measure(sizes, extra, catalog, quick)
     finally:
         with closing(admin), admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
-def _measure(sizes: Sizes, extra: list[str], catalog: str) -> list[Row]:
+def _measure(sizes: Sizes, extra: list[str], catalog: str, quick: bool) -> list[Row]:
     import yaml
 
     from trackly_pipeline.config import load_config
@@ -149,15 +161,34 @@ def _measure(sizes: Sizes, extra: list[str], catalog: str) -> list[Row]:
                 world.write_fx_rates(settings.fx_rates_path, settings.reporting_currency)
                 projects[backend] = (root / "trackly.yaml", settings, build_definitions(settings))
             end = ANCHOR.replace(minute=0)
-            # The first runs load the history and the logs: what is timed is the hourly run after them.
-            for _, settings, defs in projects.values():
-                for key in networks:
+            # The first runs load the history and the logs: what is timed is the hourly run after
+            # them. Quick mode (which only shows the benchmark works) warms what its rows need.
+            for backend, (_, settings, defs) in projects.items():
+                for key in networks if backend == "ducklake" or not quick else [HOURLY_NETWORK]:
                     _run(defs, settings, key, end)
 
+            # Quick mode only shows the benchmark works: one of each.
+            repeats = 1 if quick else sizes.repeats
             hourly = {
-                backend: median_time(lambda d=defs, s=settings: _run(d, s, HOURLY_NETWORK, end), sizes.repeats)
+                backend: median_time(lambda d=defs, s=settings: _run(d, s, HOURLY_NETWORK, end), repeats)
                 for backend, (_, settings, defs) in projects.items()
             }
+            # The same hourly runs again, with an analyst querying every 100 ms meanwhile (apart from
+            # the timed ones: on 2 cores the analyst's thread slows the run it watches): on the file,
+            # its published copy (the file has one writer); on the lake, the lake.
+            latency = {}
+            for backend, (_, settings, defs) in projects.items():
+                analyst = Analyst(analyst_connection(backend, settings.warehouse()))
+                analyst.start()
+                for _ in range(repeats):
+                    _run(defs, settings, HOURLY_NETWORK, end)
+                analyst.stop.set()
+                analyst.join()
+                if analyst.errors:
+                    extra.append(
+                        f"lake: the analyst on {backend} saw {len(analyst.errors)} errors: {analyst.errors[0]}"
+                    )
+                latency[backend] = analyst.times
             rows = [
                 Row(
                     "lake: one network's hourly run (7-day sweep + attribution + rollups), DuckLake",
@@ -170,12 +201,28 @@ def _measure(sizes: Sizes, extra: list[str], catalog: str) -> list[Row]:
                     None,
                 )
             ]
+            for q in (50, 95):
+                lake_q, file_q = percentile(latency["ducklake"], q), percentile(latency["duckdb"], q)
+                rows.append(
+                    Row(
+                        f"lake: an analyst's query p{q} (connect + query) during an hourly run, DuckLake",
+                        "s",
+                        lake_q,
+                        "the same on the DuckDB file's published copy",
+                        file_q,
+                        "(no target)",
+                        lake_q / file_q,
+                        None,
+                    )
+                )
+            extra.append(
+                "lake: analyst queries measured: " + ", ".join(f"{b} {len(times)}" for b, times in latency.items())
+            )
 
             # Three networks: one after another, then at once, each run in a process of its own.
             config_path, settings, defs = projects["ducklake"]
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(len(networks), context, _child_init, (str(config_path), tokens)) as pool:
-                list(pool.map(_child_run, networks, [end] * len(networks)))  # warm: imports, definitions
 
                 def one_after_another():
                     for key in networks:
@@ -184,72 +231,22 @@ def _measure(sizes: Sizes, extra: list[str], catalog: str) -> list[Row]:
                 def at_once():
                     list(pool.map(_child_run, networks, [end] * len(networks)))
 
-                sequential = median_time(one_after_another, sizes.repeats)
-                concurrent = median_time(at_once, sizes.repeats)
-                rows.append(
-                    Row(
-                        f"lake: {len(networks)} networks' hourly runs at once (a process each)",
-                        "s",
-                        concurrent,
-                        "the same runs one after another",
-                        sequential,
-                        "< 1 (runs overlap)",
-                        concurrent / sequential,
-                        concurrent < sequential,
-                    )
+                if not quick:
+                    at_once()  # each process's first run: its imports and the extensions' first load
+                sequential = median_time(one_after_another, repeats)
+                concurrent = median_time(at_once, repeats)
+            rows.append(
+                Row(
+                    f"lake: {len(networks)} networks' hourly runs at once (a process each)",
+                    "s",
+                    concurrent,
+                    "the same runs one after another",
+                    sequential,
+                    "< 1 (runs overlap)",
+                    concurrent / sequential,
+                    concurrent < sequential,
                 )
-
-                # An analyst querying every 100 ms while every network's run writes: on the file,
-                # the runs one after another (one writer) and the analyst on the published copy; on
-                # the lake, the runs at once and the analyst on the lake.
-                latency = {}
-                for backend in ("duckdb", "ducklake"):
-                    _, settings, defs = projects[backend]
-                    warehouse = settings.warehouse()
-                    if backend == "duckdb":
-                        import duckdb
-
-                        def connect(path=warehouse.published_path):
-                            return duckdb.connect(str(path), read_only=True)
-
-                        def write(d=defs, s=settings):
-                            for key in networks:
-                                _run(d, s, key, end)
-                    else:
-
-                        def connect(w=warehouse):
-                            return w.connect(read_only=True)
-
-                        write = at_once
-                    analyst = Analyst(connect)
-                    analyst.start()
-                    for _ in range(sizes.repeats):
-                        write()
-                    analyst.stop.set()
-                    analyst.join()
-                    if analyst.errors:
-                        extra.append(
-                            f"lake: the analyst on {backend} saw {len(analyst.errors)} errors: {analyst.errors[0]}"
-                        )
-                    latency[backend] = analyst.times
-                for q in (50, 95):
-                    lake_q, file_q = percentile(latency["ducklake"], q), percentile(latency["duckdb"], q)
-                    rows.append(
-                        Row(
-                            f"lake: an analyst's query p{q} (connect + query) while runs write, DuckLake",
-                            "s",
-                            lake_q,
-                            "the same on the DuckDB file's published copy",
-                            file_q,
-                            "(no target)",
-                            lake_q / file_q,
-                            None,
-                        )
-                    )
-                extra.append(
-                    "lake: analyst queries measured: "
-                    + ", ".join(f"{backend} {len(times)}" for backend, times in latency.items())
-                )
+            )
             return rows
     finally:
         os.environ.clear()

@@ -304,7 +304,7 @@ class Warehouse:
                         "%s: another writer changed the same table first (%s); transaction run again%s "
                         "(attempt %d of %d)",
                         self.name,
-                        str(exc).splitlines()[0],
+                        conflict_line(exc),
                         ", alone, when the writers under way are done" if last else f" in {wait:.2f} s",
                         attempt + 1,
                         attempts,
@@ -316,6 +316,13 @@ class Warehouse:
 def is_commit_conflict(exc: duckdb.Error) -> bool:
     """DuckLake's refusal of a transaction whose tables another transaction changed since it began."""
     return "conflict" in str(exc).lower()
+
+
+def conflict_line(exc: duckdb.Error) -> str:
+    """The line of a refused commit's message that says what conflicted (DuckLake's first line
+    only says the commit failed)."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    return next((line for line in lines if "conflict" in line.lower()), lines[0])
 
 
 @contextmanager
