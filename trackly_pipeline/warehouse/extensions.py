@@ -16,6 +16,7 @@ PACKAGES = {
     "ducklake": "duckdb_extension_ducklake",
     "postgres_scanner": "duckdb_extension_postgres_scanner",
     "httpfs": "duckdb_extension_httpfs",
+    "aws": "duckdb_extension_aws",  # credentials for s3:// (AWS's credential chain)
 }
 
 

@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -83,13 +85,10 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: st
     """ATTACH the lake under `catalog`. The password goes into a temporary secret of this connection
     (DuckDB's postgres extension adds it to the catalog's connection): in the ATTACH string it would
     be quoted back by every connection error."""
-    for name in ("ducklake", "postgres_scanner"):
+    for name in ("ducklake", "postgres_scanner") + (("httpfs", "aws") if "://" in lake.data_path else ()):
         extensions.load(conn, name)
     if "://" in lake.data_path:
-        extensions.load(conn, "httpfs")
-        # Credentials of the object store from the environment (AWS_ACCESS_KEY_ID, ..., or an
-        # instance role), as the AWS tools read them.
-        conn.execute("CREATE OR REPLACE TEMPORARY SECRET lake_data (TYPE s3, PROVIDER credential_chain)")
+        conn.execute(object_store_secret())
     password = lake.password()
     if password:
         conn.execute(
@@ -109,6 +108,24 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: st
     except duckdb.Error as exc:
         message = str(exc).replace(password, "[redacted]") if password else str(exc)
         raise LakeUnavailable(f"DuckLake {lake.display_name} could not be attached: {message}") from None
+
+
+def object_store_secret(environ: Mapping[str, str] = os.environ) -> str:
+    """The secret through which DuckDB reaches an `s3://` data path: credentials found as the AWS
+    tools find them (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, an instance or pod
+    role: the `aws` extension's credential chain), and the endpoint of an S3-compatible store
+    (MinIO, R2, ...) from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, as the AWS SDKs read it. No
+    credential is written into the statement."""
+    options = ["TYPE s3", "PROVIDER credential_chain"]
+    endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        options += [
+            f"ENDPOINT {string_literal(url.netloc)}",
+            "URL_STYLE 'path'",  # what S3-compatible stores serve; AWS's own endpoint needs none
+            f"USE_SSL {'false' if url.scheme == 'http' else 'true'}",
+        ]
+    return f"CREATE OR REPLACE TEMPORARY SECRET lake_data ({', '.join(options)})"
 
 
 # Catalogs this process has attached for writing, so known to exist: no lock to attach them again.
