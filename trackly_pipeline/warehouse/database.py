@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from trackly_pipeline.warehouse import extensions
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.lake import (
     LakeSettings,
@@ -34,6 +35,7 @@ from trackly_pipeline.warehouse.lake import (
     catalog_connection_lost,
     catalog_session,
     ensure_schema,
+    lake_extensions,
     lost_catalog,
     write_turn,
 )
@@ -127,7 +129,9 @@ class Warehouse:
         one of our schemas (trackly.duckdb) would otherwise make `trackly.clicks` ambiguous.
         With attach=False the file is not touched (nor locked) until `attach(conn)`: work can be
         staged in the connection's temporary tables first."""
-        conn = duckdb.connect(":memory:")
+        conn = duckdb.connect(
+            ":memory:", config=extensions.connection_config(lake_extensions(self.lake)) if self.lake else {}
+        )
         try:
             # Days and hours in SQL are UTC days and hours, whatever the machine's zone.
             conn.execute("SET TimeZone = 'UTC'")

@@ -81,11 +81,16 @@ def libpq_fields(conninfo: str) -> dict[str, str]:
     return parse_dsn(conninfo)
 
 
+def lake_extensions(lake: LakeSettings) -> tuple[str, ...]:
+    """The DuckDB extensions a connection to the lake loads."""
+    return ("ducklake", "postgres_scanner") + (("httpfs", "aws") if "://" in lake.data_path else ())
+
+
 def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: str, *, read_only: bool) -> None:
     """ATTACH the lake under `catalog`. The password goes into a temporary secret of this connection
     (DuckDB's postgres extension adds it to the catalog's connection): in the ATTACH string it would
     be quoted back by every connection error."""
-    for name in ("ducklake", "postgres_scanner") + (("httpfs", "aws") if "://" in lake.data_path else ()):
+    for name in lake_extensions(lake):
         extensions.load(conn, name)
     if "://" in lake.data_path:
         conn.execute(object_store_secret())
