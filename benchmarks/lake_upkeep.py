@@ -1,7 +1,7 @@
 """The lake's growth over simulated days of hourly runs, without upkeep and with the daily upkeep
 (warehouse/lake_upkeep.py). Prints figures, not a timed test (benchmarks/README.md, Lake upkeep).
 
-    ./run python -m benchmarks.lake_upkeep [--days 30] [--retention-days 7] [--per-hour 40]
+    ./run python -m benchmarks.lake_upkeep [--days 30] [--retention-days 7] [--per-hour 40] [--jobs 2]
 
 Needs a PostgreSQL server (TRACKLY_TEST_POSTGRES, default 127.0.0.1:5432, user postgres, trust
 auth, as the tests): each variant gets a catalog database of its own, trackly_bench_upkeep_<id>,
@@ -25,6 +25,7 @@ import os
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,14 +175,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--retention-days", type=int, default=7)
     parser.add_argument("--per-hour", type=int, default=40, help="conversions per hour of the window")
+    parser.add_argument("--jobs", type=int, default=2, help="variants simulated at once")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="trackly_bench_upkeep_") as folder:
+    variants = {"no upkeep": None, f"daily upkeep ({args.retention_days}-day retention)": args.retention_days}
+    with (
+        tempfile.TemporaryDirectory(prefix="trackly_bench_upkeep_") as folder,
+        ProcessPoolExecutor(args.jobs) as pool,
+    ):
+        # The variants are independent (a catalog database and a data folder each): side by side on
+        # two cores, unless --jobs 1.
+        futures = {
+            name: pool.submit(simulate, args.days, args.per_hour, retention, Path(folder))
+            for name, retention in variants.items()
+        }
         results = {}
-        for name, retention in (
-            ("no upkeep", None),
-            (f"daily upkeep ({args.retention_days}-day retention)", args.retention_days),
-        ):
-            results[name] = simulate(args.days, args.per_hour, retention, Path(folder))
+        for name, future in futures.items():
+            results[name] = future.result()
             print(f"{name}: {results[name]['seconds']:.0f} s", flush=True)
     print(table(results, args.days))
     return 0
