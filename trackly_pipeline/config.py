@@ -421,7 +421,7 @@ class WarehouseSection(_Section):
     data_path: str | None = None
     # A lake transaction refused at commit (another run changed the same table first) runs again,
     # up to this many attempts in all.
-    commit_attempts: Annotated[int, Field(ge=1, le=50), _says("must be a whole number from 1 to 50")] = (
+    commit_attempts: Annotated[int, Field(strict=True, ge=1, le=50), _says("must be a whole number from 1 to 50")] = (
         DEFAULT_COMMIT_ATTEMPTS
     )
     # The daily upkeep (job lake_upkeep) expires the lake's snapshots older than this many days:
@@ -465,6 +465,8 @@ class WarehouseSection(_Section):
         if "://" in text:
             if not text.startswith("s3://"):
                 raise _Refused(f"{text!r}: a folder or an s3:// URL")
+            if not text.removeprefix("s3://").strip("/"):
+                raise _Refused(f"{text!r}: an s3:// URL names its bucket (s3://bucket/folder/)")
             return text.rstrip("/") + "/"
         return str(_loading(info).resolve(text)) + "/"
 

@@ -45,7 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     # Imported here: every `trackly` command registers this one, and only this one needs them (seconds).
     from trackly_pipeline.config import load_config
-    from trackly_pipeline.warehouse.database import WarehouseLocked, transaction
+    from trackly_pipeline.warehouse.database import WarehouseLocked
+    from trackly_pipeline.warehouse.lake import LakeUnavailable
     from trackly_pipeline.warehouse.networks import NetworkKeyError, forget, identities, rename
     from trackly_pipeline.warehouse.sync_records import SyncLogEntry, record_sync
 
@@ -59,33 +60,39 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     started = datetime.now(UTC)
     try:
-        with warehouse.connect() as conn, transaction(conn):
-            if args.action == "rename":
-                key, rows = args.new, rename(conn, args.old, args.new, configured)
-                done = f"renamed {args.old!r} to {args.new!r}: moved"
-            else:
-                key, rows = args.key, forget(conn, args.key, configured)
-                done = f"forgot {args.key!r}: deleted"
-            record_sync(
-                conn,
-                SyncLogEntry(
-                    sync_id=uuid.uuid4().hex,
-                    network=key,
-                    kind=f"network {args.action}",
-                    window_start=None,
-                    window_end=None,
-                    started_at=started,
-                    finished_at=datetime.now(UTC),
-                    pages=0,
-                    rows=sum(rows.values()),
-                    quarantined=0,
-                    status="success",
-                ),
-            )
+        with warehouse.connect() as conn:
+
+            def change() -> tuple[dict[str, int], str]:
+                if args.action == "rename":
+                    key, rows = args.new, rename(conn, args.old, args.new, configured)
+                    done = f"renamed {args.old!r} to {args.new!r}: moved"
+                else:
+                    key, rows = args.key, forget(conn, args.key, configured)
+                    done = f"forgot {args.key!r}: deleted"
+                record_sync(
+                    conn,
+                    SyncLogEntry(
+                        sync_id=uuid.uuid4().hex,
+                        network=key,
+                        kind=f"network {args.action}",
+                        window_start=None,
+                        window_end=None,
+                        started_at=started,
+                        finished_at=datetime.now(UTC),
+                        pages=0,
+                        rows=sum(rows.values()),
+                        quarantined=0,
+                        status="success",
+                    ),
+                )
+                return rows, done
+
+            # In one transaction; on a lake, run again if a run committed to the same tables first.
+            rows, done = warehouse.write(conn, change)
     except NetworkKeyError as exc:
         print(f"trackly network {args.action}: {exc}", file=sys.stderr)
         return 1
-    except WarehouseLocked as exc:
+    except (WarehouseLocked, LakeUnavailable) as exc:
         print(f"trackly network {args.action}: nothing was changed: {exc}", file=sys.stderr)
         return 1
     print(f"{done} {sum(rows.values())} rows")

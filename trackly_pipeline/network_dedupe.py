@@ -11,9 +11,10 @@ import duckdb
 
 from trackly_pipeline.config import NetworkConfig, TracklyConfig, load_config
 from trackly_pipeline.defs.assets.attribution import attribute_network, network_rows
-from trackly_pipeline.warehouse.database import WarehouseLocked, transaction
+from trackly_pipeline.warehouse.database import WarehouseLocked
 from trackly_pipeline.warehouse.dedupe import Reattribute, dedupe_network
 from trackly_pipeline.warehouse.fx_rates import load_fx_rates
+from trackly_pipeline.warehouse.lake import LakeUnavailable
 from trackly_pipeline.warehouse.networks import write_networks
 
 # A sync may hold the warehouse for minutes: say so after a short wait rather than hang.
@@ -40,10 +41,14 @@ def run_dedupe(network: str) -> int:
         )
         return 2
     try:
-        with settings.warehouse(lock_timeout_s=LOCK_WAIT_S).connect() as conn, transaction(conn):
+        warehouse = settings.warehouse(lock_timeout_s=LOCK_WAIT_S)
+        with warehouse.connect() as conn:
             now = datetime.now(UTC)
-            deduped = dedupe_network(conn, network, now, attribution(conn, configured[network], settings, now))
-    except WarehouseLocked as exc:
+            # In one transaction; on a lake, run again if a run committed to the same tables first.
+            deduped = warehouse.write(
+                conn, lambda: dedupe_network(conn, network, now, attribution(conn, configured[network], settings, now))
+            )
+    except (WarehouseLocked, LakeUnavailable) as exc:
         print(f"trackly network dedupe: {exc}", file=sys.stderr)
         return 1
     if not deduped.conversions and not deduped.attributions:

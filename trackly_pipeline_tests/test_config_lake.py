@@ -62,6 +62,8 @@ def test_an_s3_data_path_is_kept_as_a_url(tmp_path):
             "warehouse.data_path: 'http://example.com/lake': a folder or an s3:// URL",
         ),
         ({**LAKE, "commit_attempts": 0}, "warehouse.commit_attempts: must be a whole number from 1 to 50"),
+        ({**LAKE, "commit_attempts": True}, "warehouse.commit_attempts: must be a whole number from 1 to 50"),
+        ({**LAKE, "data_path": "s3://"}, "warehouse.data_path: 's3://': an s3:// URL names its bucket"),
         (
             {**LAKE, "catalog_password_env": "lower case"},
             "warehouse.catalog_password_env: 'lower case' is not an environment variable name",

@@ -10,7 +10,7 @@ import dagster as dg
 from trackly_pipeline.config import NetworkConfig
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.jobs import NETWORK_TAG
-from trackly_pipeline.defs.metadata import markdown_table
+from trackly_pipeline.defs.metadata import lake_commits, markdown_table
 from trackly_pipeline.defs.resources import TuneNetworkResource, WarehouseResource, api_pool, takes_network_tune
 from trackly_pipeline.tune.errors import TuneError
 from trackly_pipeline.tune.redact import redact_text
@@ -99,6 +99,7 @@ def build_reconciliation_check(network: NetworkConfig) -> dg.AssetChecksDefiniti
                 "differences": len(result.differences),
                 "tolerance": TOLERANCE_TEXT,
                 "difference_table": dg.MetadataValue.md(markdown_table(DIFFERENCE_COLUMNS, result.differences[:50])),
+                **lake_commits(db),
             },
         )
 

@@ -33,12 +33,11 @@ from trackly_pipeline.warehouse.lake import (
     LakeUnavailable,
     attach_lake,
     catalog_connection_lost,
-    catalog_session,
     ensure_schema,
     lake_extensions,
     lost_catalog,
-    write_turn,
 )
+from trackly_pipeline.warehouse.lake_write_lock import write_turn
 from trackly_pipeline.warehouse.publish import LOCKED_FILE_ERROR, PARTITIONED, parts_folder, publish_copy
 from trackly_pipeline.warehouse.schema import (
     apply_schema,
@@ -293,27 +292,27 @@ class Warehouse:
             with transaction(conn):
                 return body()
         attempts = self.lake.commit_attempts
-        with catalog_session(self.lake, "the write lock") as session:
-            for attempt in range(1, attempts + 1):
-                try:
-                    with write_turn(session, alone=attempt == attempts), transaction(conn):
-                        return body()
-                except duckdb.TransactionException as exc:
-                    if attempt == attempts or not is_commit_conflict(exc):
-                        raise
-                    self.commit_retries += 1
-                    last = attempt + 1 == attempts
-                    wait = 0 if last else min(MAX_COMMIT_BACKOFF_S, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
-                    log.warning(
-                        "%s: another writer changed the same table first (%s); transaction run again%s "
-                        "(attempt %d of %d)",
-                        self.name,
-                        conflict_line(exc),
-                        ", alone, when the writers under way are done" if last else f" in {wait:.2f} s",
-                        attempt + 1,
-                        attempts,
-                    )
-                    time.sleep(wait)
+        for attempt in range(1, attempts + 1):
+            # With one attempt in all, that one is not "alone": every write would wait for every other.
+            alone = attempts > 1 and attempt == attempts
+            try:
+                with write_turn(self.lake, alone=alone, wait_s=self.lock_timeout_s), transaction(conn):
+                    return body()
+            except duckdb.TransactionException as exc:
+                if attempt == attempts or not is_commit_conflict(exc):
+                    raise
+                self.commit_retries += 1
+                last = attempt + 1 == attempts
+                wait = 0 if last else min(MAX_COMMIT_BACKOFF_S, 0.1 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                log.warning(
+                    "%s: another writer changed the same table first (%s); transaction run again%s (attempt %d of %d)",
+                    self.name,
+                    conflict_line(exc),
+                    ", alone, when the writers under way are done" if last else f" in {wait:.2f} s",
+                    attempt + 1,
+                    attempts,
+                )
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
 

@@ -6,8 +6,8 @@ and see committed snapshots only (README, Running past one machine).
 What differs from the file:
 - no file lock: writers meet at commit, where DuckLake refuses the second of two transactions that
   changed the same table; `Warehouse.write` runs such a transaction again, with bounded backoff,
-  and its last attempt alone (`write_turn`), so that a long transaction among many short ones
-  cannot lose every time;
+  and its last attempt alone (lake_write_lock.py), so that a long transaction among many short
+  ones cannot lose every time;
 - no analysts' copy: the lake is what analysts read (`publish` does nothing);
 - the schema is created or upgraded by one process at a time, under a PostgreSQL advisory lock
   on the catalog database, and only when it differs from this version's.
@@ -34,9 +34,6 @@ log = logging.getLogger(__name__)
 # pg_advisory_lock's key for schema changes: the first 8 bytes of this name's hash, so that no other
 # application's lock on the same catalog database is likely to share it.
 SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"trackly_pipeline.warehouse.schema").digest()[:8], "big", signed=True)
-# pg_advisory_lock's key for write turns (`write_turn`): every writer's transaction holds it shared,
-# a transaction on its last attempt holds it alone.
-WRITE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"trackly_pipeline.warehouse.write").digest()[:8], "big", signed=True)
 DEFAULT_COMMIT_ATTEMPTS = 8
 # The daily upkeep (lake_upkeep.py) expires snapshots older than this: time travel reaches this far back.
 DEFAULT_SNAPSHOT_RETENTION_DAYS = 30
@@ -93,7 +90,14 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: st
     for name in lake_extensions(lake):
         extensions.load(conn, name)
     if "://" in lake.data_path:
-        conn.execute(object_store_secret())
+        try:
+            conn.execute(object_store_secret())
+        except duckdb.Error as exc:  # the credential chain found nothing
+            raise LakeUnavailable(
+                f"DuckLake {lake.display_name}: no credentials for its data path {lake.data_path} "
+                f"({first_line(exc)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile "
+                "(AWS_PROFILE) or an instance role (README, Running past one machine)"
+            ) from None
     password = lake.password()
     if password:
         conn.execute(
@@ -175,7 +179,7 @@ def lost_catalog(lake: LakeSettings, exc: BaseException) -> LakeUnavailable:
     """The error a lake connection raises in place of DuckDB's when its catalog went away mid-session:
     DuckDB's own names a catalog table or a query, not which lake, and says nothing of the state."""
     password = lake.password()
-    message = _first_line(exc)
+    message = first_line(exc)
     if password:
         message = message.replace(password, "[redacted]")
     return LakeUnavailable(
@@ -194,7 +198,7 @@ def catalog_session(lake: LakeSettings, purpose: str):
         session = psycopg2.connect(lake.catalog, password=lake.password() or None, connect_timeout=10)
     except psycopg2.Error as exc:
         raise LakeUnavailable(
-            f"DuckLake {lake.display_name}: its catalog database refused {purpose}: {_first_line(exc)}"
+            f"DuckLake {lake.display_name}: its catalog database refused {purpose}: {first_line(exc)}"
         ) from None
     try:
         session.autocommit = True
@@ -212,38 +216,7 @@ def schema_lock(lake: LakeSettings):
         yield
 
 
-@contextmanager
-def write_turn(session, *, alone: bool):
-    """Hold the lake's write lock for one transaction: shared, so writers run side by side as
-    before, or `alone` (exclusive), which waits for the transactions under way and keeps new ones
-    waiting, so that a transaction that kept losing at commit to others runs with none beside it.
-
-    The lock decides who waits, never what is correct: DuckLake still refuses a conflicting commit
-    whether or not its writer held it (a session cut mid-transaction loses its lock with it). So a
-    failing unlock is ignored: the session is gone, and its lock with it."""
-    import psycopg2
-
-    lock, unlock = (
-        ("pg_advisory_lock", "pg_advisory_unlock")
-        if alone
-        else (
-            "pg_advisory_lock_shared",
-            "pg_advisory_unlock_shared",
-        )
-    )
-    with session.cursor() as cursor:
-        cursor.execute(f"SELECT {lock}(%s)", (WRITE_LOCK_KEY,))
-    try:
-        yield
-    finally:
-        try:
-            with session.cursor() as cursor:
-                cursor.execute(f"SELECT {unlock}(%s)", (WRITE_LOCK_KEY,))
-        except psycopg2.Error:
-            pass
-
-
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

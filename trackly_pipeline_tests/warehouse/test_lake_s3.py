@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.warehouse.lake import LakeSettings, object_store_secret
+from trackly_pipeline.warehouse.lake import LakeSettings, LakeUnavailable, object_store_secret
 from trackly_pipeline.warehouse.lake_upkeep import upkeep
 
 pytestmark = pytest.mark.postgres
@@ -104,3 +104,17 @@ def test_the_object_store_secret_names_the_endpoint_and_never_a_credential():
     # The S3-specific variable wins, as in the AWS SDKs; an endpoint without a scheme is https.
     specific = object_store_secret({"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "b.example.com"})
     assert "ENDPOINT 'b.example.com'" in specific and "USE_SSL true" in specific
+
+
+def test_an_s3_lake_without_credentials_says_what_to_set(postgres_database, tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    # No profile or role to find either: an empty home, and no instance metadata service to ask.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    lake = LakeSettings(catalog=postgres_database.dsn, data_path=f"s3://{BUCKET}/trackly/")
+    with (
+        pytest.raises(LakeUnavailable, match=r"no credentials for its data path s3://trackly-lake/trackly/"),
+        Warehouse(tmp_path / "beside", lake=lake).connect(),
+    ):
+        pass

@@ -5,12 +5,17 @@ transaction among short ones ends instead of losing every time (seen with five r
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 
 import duckdb
+import psycopg2
 import pytest
 
 from trackly_pipeline.warehouse.database import Warehouse
-from trackly_pipeline.warehouse.lake import LakeSettings
+from trackly_pipeline.warehouse.lake import LakeSettings, LakeUnavailable
+from trackly_pipeline.warehouse.lake_write_lock import WRITE_LOCK_KEY, LakeBusy, write_turn
 
 pytestmark = pytest.mark.postgres
 
@@ -70,3 +75,102 @@ def test_a_transaction_that_keeps_losing_at_commit_runs_alone_on_its_last_attemp
     # The long transaction's DELETE took the short writer's first two rows; the third came after it.
     assert short_commits == ["short 1", "short 2", "short 3"]
     assert rows == ["long", "short 3"]
+
+
+@pytest.fixture
+def lake(postgres_database, tmp_path) -> LakeSettings:
+    settings = LakeSettings(catalog=postgres_database.dsn, data_path=str(tmp_path / "data"), commit_attempts=2)
+    with Warehouse(tmp_path / "first", lake=settings).connect() as conn:
+        conn.execute("CREATE SCHEMA warehouse.scratch")
+        conn.execute("CREATE TABLE warehouse.scratch.rows (who VARCHAR)")
+    return settings
+
+
+@contextmanager
+def lock_held_elsewhere(postgres_database, *, shared: bool) -> Iterator[psycopg2.extensions.connection]:
+    """The write lock held by another session (another process's transaction, as PostgreSQL sees it)."""
+    with closing(psycopg2.connect(postgres_database.dsn)) as other:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_lock{'_shared' if shared else ''}(%s)", (WRITE_LOCK_KEY,))
+        yield other
+
+
+def waiting_for_a_lock(postgres_database) -> list[int]:
+    with closing(psycopg2.connect(postgres_database.dsn)) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+            (postgres_database.dbname,),
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def insert(warehouse: Warehouse, who: str) -> None:
+    with warehouse.connect() as conn:
+        warehouse.write(conn, lambda: conn.execute("INSERT INTO scratch.rows VALUES ($who)", {"who": who}))
+
+
+def test_a_write_waits_for_its_turn_a_bounded_time_and_then_says_why(lake, postgres_database, tmp_path):
+    warehouse = Warehouse(tmp_path / "w", lake=lake, lock_timeout_s=1.5)
+    with lock_held_elsewhere(postgres_database, shared=False):
+        started = time.monotonic()
+        with pytest.raises(LakeBusy, match=r"the write lock was not given within 1.5 s: another process's"):
+            insert(warehouse, "refused")
+        assert time.monotonic() - started < 15
+        # The abandoned request is not left queued on the server, holding up other writers.
+        wait_until(lambda: not waiting_for_a_lock(postgres_database))
+    insert(warehouse, "after")
+    with warehouse.connect(read_only=True) as conn:
+        assert conn.execute("SELECT who FROM scratch.rows").fetchall() == [("after",)]
+
+
+def test_with_one_commit_attempt_writers_still_share_their_turns(postgres_database, tmp_path):
+    single = LakeSettings(catalog=postgres_database.dsn, data_path=str(tmp_path / "data"), commit_attempts=1)
+    warehouse = Warehouse(tmp_path / "w", lake=single, lock_timeout_s=1.5)
+    with warehouse.connect() as conn:
+        conn.execute("CREATE SCHEMA warehouse.scratch")
+        conn.execute("CREATE TABLE warehouse.scratch.rows (who VARCHAR)")
+    # Another writer's transaction under way: an exclusive turn would wait for it (LakeBusy).
+    with lock_held_elsewhere(postgres_database, shared=True):
+        insert(warehouse, "beside")
+
+
+def test_a_write_begun_inside_another_writes_body_runs_in_its_turn(lake, tmp_path):
+    outer, inner = Warehouse(tmp_path / "outer", lake=lake), Warehouse(tmp_path / "inner", lake=lake, lock_timeout_s=2)
+    # Both alone: as two sessions, the inner one would wait for the outer one's lock.
+    with write_turn(lake, alone=True, wait_s=5), write_turn(lake, alone=True, wait_s=2):
+        pass
+    with outer.connect() as conn:
+        outer.write(conn, lambda: (conn.execute("INSERT INTO scratch.rows VALUES ('outer')"), insert(inner, "inner")))
+    with outer.connect(read_only=True) as conn:
+        assert sorted(conn.execute("SELECT who FROM scratch.rows").fetchall()) == [("inner",), ("outer",)]
+
+
+def test_a_write_whose_lock_session_is_cut_fails_by_the_lakes_name(lake, postgres_database, tmp_path):
+    warehouse = Warehouse(tmp_path / "w", lake=lake)
+    errors: list[BaseException] = []
+
+    def waiting_write() -> None:
+        try:
+            insert(warehouse, "cut")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with lock_held_elsewhere(postgres_database, shared=False) as other:
+        writer = threading.Thread(target=waiting_write)
+        writer.start()
+        wait_until(lambda: waiting_for_a_lock(postgres_database))
+        with other.cursor() as cursor:  # as a PostgreSQL restart or a network cut ends it
+            cursor.execute("SELECT pg_terminate_backend(%s)", (waiting_for_a_lock(postgres_database)[0],))
+        writer.join(timeout=30)
+    assert not writer.is_alive()
+    (error,) = errors
+    assert isinstance(error, LakeUnavailable), repr(error)
+    assert "DuckLake ducklake:" in str(error) and "lost while waiting for the write lock" in str(error)
+
+
+def wait_until(condition, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
