@@ -95,7 +95,7 @@ def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: st
         except duckdb.Error as exc:  # the credential chain found nothing
             raise LakeUnavailable(
                 f"DuckLake {lake.display_name}: no credentials for its data path {lake.data_path} "
-                f"({first_line(exc)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile "
+                f"({first_line(exc, lake)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile "
                 "(AWS_PROFILE) or an instance role (README, Running past one machine)"
             ) from None
     password = lake.password()
@@ -178,10 +178,7 @@ def catalog_connection_lost(exc: BaseException) -> bool:
 def lost_catalog(lake: LakeSettings, exc: BaseException) -> LakeUnavailable:
     """The error a lake connection raises in place of DuckDB's when its catalog went away mid-session:
     DuckDB's own names a catalog table or a query, not which lake, and says nothing of the state."""
-    password = lake.password()
-    message = first_line(exc)
-    if password:
-        message = message.replace(password, "[redacted]")
+    message = first_line(exc, lake)
     return LakeUnavailable(
         f"DuckLake {lake.display_name}: the connection to its catalog database was lost ({message}); "
         "the lake holds committed snapshots only: a transaction that did not commit left nothing"
@@ -189,36 +186,33 @@ def lost_catalog(lake: LakeSettings, exc: BaseException) -> LakeUnavailable:
 
 
 @contextmanager
-def catalog_session(lake: LakeSettings, purpose: str):
-    """A PostgreSQL session on the lake's catalog database for advisory locks, which go with the
-    session: a killed process's locks are released when its connection ends."""
+def schema_lock(lake: LakeSettings):
+    """One process at a time changes the lake's schema: a session advisory lock on the catalog
+    database, held while the schema is created or upgraded, released when the session ends (a
+    killed process's lock goes with its connection)."""
     import psycopg2  # the `lake` extra (dagster-postgres depends on it)
 
     try:
         session = psycopg2.connect(lake.catalog, password=lake.password() or None, connect_timeout=10)
     except psycopg2.Error as exc:
         raise LakeUnavailable(
-            f"DuckLake {lake.display_name}: its catalog database refused {purpose}: {first_line(exc)}"
+            f"DuckLake {lake.display_name}: its catalog database refused the schema lock: {first_line(exc, lake)}"
         ) from None
     try:
         session.autocommit = True
-        yield session
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
     finally:
         session.close()
 
 
-@contextmanager
-def schema_lock(lake: LakeSettings):
-    """One process at a time changes the lake's schema: a session advisory lock on the catalog
-    database, held while the schema is created or upgraded."""
-    with catalog_session(lake, "the schema lock") as session, session.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-        yield
-
-
-def first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException, lake: LakeSettings | None = None) -> str:
+    """An error's first line for a message, with `lake`'s password (if any) redacted."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    password = lake.password() if lake else None
+    return line.replace(password, "[redacted]") if password else line
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: str) -> list[str]:

@@ -50,7 +50,7 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
         session = psycopg2.connect(lake.catalog, password=lake.password() or None, async_=True)
     except psycopg2.Error as exc:
         raise LakeUnavailable(
-            f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc)}"
+            f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc, lake)}"
         ) from None
     try:
         try:
@@ -68,7 +68,7 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
         except psycopg2.Error as exc:
             raise LakeUnavailable(
                 f"DuckLake {lake.display_name}: its catalog database was lost while waiting for {what}: "
-                f"{first_line(exc)}"
+                f"{first_line(exc, lake)}"
             ) from None
         _held.turn = True
         try:
