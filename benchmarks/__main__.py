@@ -2,9 +2,9 @@
 same run on the same data, repeated, with medians and the ratio (method and history:
 benchmarks/README.md).
 
-    ./run python -m benchmarks            # full mode (~3 min on 2 cores; the first run also
+    ./run python -m benchmarks            # full mode (~20 min on 2 cores; the first run also
                                           # captures 1M conversions from the sandbox, cached in benchmarks/out)
-    ./run python -m benchmarks --quick    # small sizes, < 60 s: proves the benchmark works
+    ./run python -m benchmarks --quick    # small sizes, ~4 min: proves the benchmark works
 
 Prints a table and writes benchmarks/out/results.md.
 """
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes (< 60 s), to check the benchmark works")
+    parser.add_argument("--quick", action="store_true", help="small sizes (~4 min), to check the benchmark works")
     parser.add_argument("--only", choices=BENCHMARKS, action="append")
     parser.add_argument("--ingest-child", help=argparse.SUPPRESS)  # the ingest benchmark's separate process
     parser.add_argument("--out", default=str(OUT / "results.md"))
