@@ -9,7 +9,10 @@ keeps new ones waiting: a long transaction that kept losing at commit to short o
 The lock is taken in a session of its own for each attempt, closed after it (which releases the
 lock, as a killed process's session does). Its wait runs in Python, not inside libpq, so it is
 bounded (`wait_s`, then LakeBusy) and a run's termination interrupts it; an abandoned wait is
-cancelled on the server, where a queued exclusive request would hold up every other writer."""
+cancelled on the server, where a queued exclusive request would hold up every other writer. Where
+this process cannot reach the server (a network cut), the session's own limits end it there.
+
+The schema's creation and upgrades (Warehouse.attach) run alone too."""
 
 from __future__ import annotations
 
@@ -44,10 +47,13 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
         yield
         return
     import psycopg2  # the `lake` extra (dagster-postgres depends on it)
+    from psycopg2.errors import LockNotAvailable
 
     what = "the write lock alone" if alone else "the write lock"
     try:
-        session = psycopg2.connect(lake.catalog, password=lake.password() or None, async_=True)
+        session = psycopg2.connect(
+            lake.catalog, password=lake.password() or None, async_=True, options=_server_limits(wait_s)
+        )
     except psycopg2.Error as exc:
         raise LakeUnavailable(
             f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc, lake)}"
@@ -55,16 +61,29 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
     try:
         try:
             _wait(session, CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            raise LakeUnavailable(
+                f"DuckLake {lake.display_name}: its catalog database did not answer within "
+                f"{CONNECT_TIMEOUT_S:g} s when asked for {what}"
+            ) from None
+        except psycopg2.Error as exc:
+            raise LakeUnavailable(
+                f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc, lake)}"
+            ) from None
+        busy = LakeBusy(
+            f"DuckLake {lake.display_name}: {what} was not given within {wait_s:g} s: another "
+            "process's transaction held it (a run or a session writing the lake). Wait for it to end "
+            "(or end it), then run again"
+        )
+        try:
             lock = "pg_advisory_lock" if alone else "pg_advisory_lock_shared"
             cursor = session.cursor()  # kept while the query runs: psycopg2 drops a collected one's
             cursor.execute(f"SELECT {lock}(%s)", (WRITE_LOCK_KEY,))
             _wait(session, wait_s)
         except TimeoutError:
-            raise LakeBusy(
-                f"DuckLake {lake.display_name}: {what} was not given within {wait_s:g} s: another "
-                "process's transaction held it (a run or a session writing the lake). Wait for it to end "
-                "(or end it), then run again"
-            ) from None
+            raise busy from None
+        except LockNotAvailable:  # the server's lock_timeout came first
+            raise busy from None
         except psycopg2.Error as exc:
             raise LakeUnavailable(
                 f"DuckLake {lake.display_name}: its catalog database was lost while waiting for {what}: "
@@ -77,6 +96,17 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
             _held.turn = False
     finally:
         session.close()  # and with the session, its lock
+
+
+def _server_limits(wait_s: float) -> str:
+    """The lock session's limits on the server, for when this process cannot end its wait itself
+    (the network cut, the process frozen): the server gives the wait up a second after `wait_s`
+    (lock_timeout), and ends the session of a client that stopped answering within about 25 s
+    (keepalives), which releases a lock granted to it."""
+    return (
+        f"-c lock_timeout={int(wait_s * 1000) + 1000} "
+        "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+    )
 
 
 def _wait(session, timeout_s: float) -> None:
@@ -98,8 +128,21 @@ def _wait(session, timeout_s: float) -> None:
             assert state in (POLL_READ, POLL_WRITE), state
             select.select(readable, writable, [], min(remaining, 1.0))
     except BaseException:
+        _cancel(session)
+        raise
+
+
+def _cancel(session) -> None:
+    """Ask the server to end the session's query, for at most a second: libpq's cancel opens a
+    connection of its own, which a cut network leaves hanging (the server's lock_timeout and
+    keepalives end the wait then)."""
+
+    def cancel() -> None:
         try:
             session.cancel()
         except Exception:  # a session that never connected, or is gone: nothing waits on the server
             pass
-        raise
+
+    thread = threading.Thread(target=cancel, daemon=True)
+    thread.start()
+    thread.join(timeout=1.0)

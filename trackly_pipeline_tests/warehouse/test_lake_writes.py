@@ -4,6 +4,7 @@ transaction among short ones ends instead of losing every time (seen with five r
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import duckdb
 import psycopg2
 import pytest
 
+from trackly_pipeline.warehouse import lake_write_lock
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.lake import LakeSettings, LakeUnavailable
 from trackly_pipeline.warehouse.lake_write_lock import WRITE_LOCK_KEY, LakeBusy, write_turn
@@ -174,3 +176,40 @@ def wait_until(condition, timeout_s: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_a_catalog_that_does_not_answer_is_named_unavailable_not_busy(tmp_path, monkeypatch):
+    monkeypatch.setattr(lake_write_lock, "CONNECT_TIMEOUT_S", 1.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        lake = LakeSettings(catalog=f"dbname=nowhere host=127.0.0.1 port={port}", data_path=str(tmp_path))
+        started = time.monotonic()
+        with (
+            pytest.raises(LakeUnavailable, match=r"did not answer within 1\.5 s") as refused,
+            write_turn(lake, alone=False, wait_s=30),
+        ):
+            pass
+    assert not isinstance(refused.value, LakeBusy)
+    assert time.monotonic() - started < 10
+
+
+def test_the_server_ends_a_wait_the_client_could_not_end(lake, postgres_database, monkeypatch):
+    # As when the network is cut: the client's own deadline (30 s) never comes; the server's does.
+    monkeypatch.setattr(lake_write_lock, "_server_limits", lambda wait_s: "-c lock_timeout=500")
+    with lock_held_elsewhere(postgres_database, shared=False):
+        started = time.monotonic()
+        with pytest.raises(LakeBusy), write_turn(lake, alone=False, wait_s=30):
+            pass
+        assert time.monotonic() - started < 10
+
+
+def test_the_schema_is_created_with_no_other_writers_transaction_beside_it(postgres_database, tmp_path):
+    fresh = LakeSettings(catalog=postgres_database.dsn, data_path=str(tmp_path / "data"))
+    with (
+        lock_held_elsewhere(postgres_database, shared=True),  # a writer's transaction under way
+        pytest.raises(LakeBusy, match=r"the write lock alone was not given within 1\.5 s"),
+        Warehouse(tmp_path / "w", lake=fresh, lock_timeout_s=1.5).connect(),
+    ):
+        pass
+    with Warehouse(tmp_path / "w", lake=fresh).connect() as conn:
+        assert conn.execute("SELECT count(*) FROM ops.sync_log").fetchone() == (0,)
