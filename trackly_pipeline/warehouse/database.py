@@ -157,10 +157,7 @@ class Warehouse:
         conn.execute(f"USE {CATALOG}")
         if not read_only:
             if self.lake:
-                lake = self.lake
-                ensure_schema(
-                    conn, lake, CATALOG, alone=lambda: write_turn(lake, alone=True, wait_s=self.lock_timeout_s)
-                )
+                ensure_schema(conn, self.lake, CATALOG)
             else:
                 apply_schema(conn, CATALOG, file=str(self.path))
             from trackly_pipeline.warehouse.network_terms import seed_terms  # they run SQL files with this module

@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -215,17 +215,11 @@ def first_line(exc: BaseException, lake: LakeSettings | None = None) -> str:
     return line.replace(password, "[redacted]") if password else line
 
 
-def ensure_schema(
-    conn: duckdb.DuckDBPyConnection,
-    lake: LakeSettings,
-    catalog: str,
-    alone: Callable[[], AbstractContextManager] = nullcontext,
-) -> list[str]:
+def ensure_schema(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: str) -> list[str]:
     """Create or upgrade the lake's schema when it is not this version's, one process at a time:
     every writer checks (a catalog read), and only one that finds a difference takes the lock,
-    checks again under it, and applies, with no other writer's transaction beside it (`alone`:
-    the write lock held alone, lake_write_lock.py). An unchanged schema commits nothing: a
-    snapshot per connection would conflict with every other writer's."""
+    checks again under it, and applies. An unchanged schema commits nothing: a snapshot per
+    connection would conflict with every other writer's."""
     if schema_is_current(conn, catalog):
         return []
     with schema_lock(lake):
@@ -233,5 +227,4 @@ def ensure_schema(
         # applied the schema meanwhile, and a new transaction sees it.
         if schema_is_current(conn, catalog):
             return []
-        with alone():
-            return apply_schema(conn, catalog, file=lake.display_name)
+        return apply_schema(conn, catalog, file=lake.display_name)

@@ -10,9 +10,7 @@ The lock is taken in a session of its own for each attempt, closed after it (whi
 lock, as a killed process's session does). Its wait runs in Python, not inside libpq, so it is
 bounded (`wait_s`, then LakeBusy) and a run's termination interrupts it; an abandoned wait is
 cancelled on the server, where a queued exclusive request would hold up every other writer. Where
-this process cannot reach the server (a network cut), the session's own limits end it there.
-
-The schema's creation and upgrades (Warehouse.attach) run alone too."""
+this process cannot reach the server (a network cut), the session's own limits end it there."""
 
 from __future__ import annotations
 

@@ -201,15 +201,3 @@ def test_the_server_ends_a_wait_the_client_could_not_end(lake, postgres_database
         with pytest.raises(LakeBusy), write_turn(lake, alone=False, wait_s=30):
             pass
         assert time.monotonic() - started < 10
-
-
-def test_the_schema_is_created_with_no_other_writers_transaction_beside_it(postgres_database, tmp_path):
-    fresh = LakeSettings(catalog=postgres_database.dsn, data_path=str(tmp_path / "data"))
-    with (
-        lock_held_elsewhere(postgres_database, shared=True),  # a writer's transaction under way
-        pytest.raises(LakeBusy, match=r"the write lock alone was not given within 1\.5 s"),
-        Warehouse(tmp_path / "w", lake=fresh, lock_timeout_s=1.5).connect(),
-    ):
-        pass
-    with Warehouse(tmp_path / "w", lake=fresh).connect() as conn:
-        assert conn.execute("SELECT count(*) FROM ops.sync_log").fetchone() == (0,)
