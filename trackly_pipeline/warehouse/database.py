@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from trackly_pipeline.warehouse import extensions
 from trackly_pipeline.warehouse.duplicates import refuse_duplicates
 from trackly_pipeline.warehouse.lake import (
     LakeSettings,
@@ -34,7 +33,7 @@ from trackly_pipeline.warehouse.lake import (
     attach_lake,
     catalog_connection_lost,
     ensure_schema,
-    lake_extensions,
+    lake_connection_config,
     lost_catalog,
 )
 from trackly_pipeline.warehouse.lake_write_lock import write_turn
@@ -128,9 +127,7 @@ class Warehouse:
         one of our schemas (trackly.duckdb) would otherwise make `trackly.clicks` ambiguous.
         With attach=False the file is not touched (nor locked) until `attach(conn)`: work can be
         staged in the connection's temporary tables first."""
-        conn = duckdb.connect(
-            ":memory:", config=extensions.connection_config(lake_extensions(self.lake)) if self.lake else {}
-        )
+        conn = duckdb.connect(":memory:", config=lake_connection_config(self.lake) if self.lake else {})
         try:
             # Days and hours in SQL are UTC days and hours, whatever the machine's zone.
             conn.execute("SET TimeZone = 'UTC'")

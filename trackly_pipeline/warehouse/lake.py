@@ -83,6 +83,11 @@ def lake_extensions(lake: LakeSettings) -> tuple[str, ...]:
     return ("ducklake", "postgres_scanner") + (("httpfs", "aws") if "://" in lake.data_path else ())
 
 
+def lake_connection_config(lake: LakeSettings) -> dict[str, str]:
+    """The config of a new DuckDB connection that will attach the lake (`attach_lake`)."""
+    return extensions.connection_config(lake_extensions(lake))
+
+
 def attach_lake(conn: duckdb.DuckDBPyConnection, lake: LakeSettings, catalog: str, *, read_only: bool) -> None:
     """ATTACH the lake under `catalog`. The password goes into a temporary secret of this connection
     (DuckDB's postgres extension adds it to the catalog's connection): in the ATTACH string it would

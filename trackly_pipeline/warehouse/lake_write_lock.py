@@ -48,16 +48,12 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
     from psycopg2.errors import LockNotAvailable
 
     what = "the write lock alone" if alone else "the write lock"
-    try:
-        session = psycopg2.connect(
-            lake.catalog, password=lake.password() or None, async_=True, options=_server_limits(wait_s)
-        )
-    except psycopg2.Error as exc:
-        raise LakeUnavailable(
-            f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc, lake)}"
-        ) from None
+    session = None
     try:
         try:
+            session = psycopg2.connect(
+                lake.catalog, password=lake.password() or None, async_=True, options=_server_limits(wait_s)
+            )
             _wait(session, CONNECT_TIMEOUT_S)
         except TimeoutError:
             raise LakeUnavailable(
@@ -68,20 +64,17 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
             raise LakeUnavailable(
                 f"DuckLake {lake.display_name}: its catalog database refused {what}: {first_line(exc, lake)}"
             ) from None
-        busy = LakeBusy(
-            f"DuckLake {lake.display_name}: {what} was not given within {wait_s:g} s: another "
-            "process's transaction held it (a run or a session writing the lake). Wait for it to end "
-            "(or end it), then run again"
-        )
         try:
             lock = "pg_advisory_lock" if alone else "pg_advisory_lock_shared"
             cursor = session.cursor()  # kept while the query runs: psycopg2 drops a collected one's
             cursor.execute(f"SELECT {lock}(%s)", (WRITE_LOCK_KEY,))
             _wait(session, wait_s)
-        except TimeoutError:
-            raise busy from None
-        except LockNotAvailable:  # the server's lock_timeout came first
-            raise busy from None
+        except (TimeoutError, LockNotAvailable):  # our deadline, or the server's lock_timeout first
+            raise LakeBusy(
+                f"DuckLake {lake.display_name}: {what} was not given within {wait_s:g} s: another "
+                "process's transaction held it (a run or a session writing the lake). Wait for it to end "
+                "(or end it), then run again"
+            ) from None
         except psycopg2.Error as exc:
             raise LakeUnavailable(
                 f"DuckLake {lake.display_name}: its catalog database was lost while waiting for {what}: "
@@ -93,7 +86,8 @@ def write_turn(lake: LakeSettings, *, alone: bool, wait_s: float) -> Iterator[No
         finally:
             _held.turn = False
     finally:
-        session.close()  # and with the session, its lock
+        if session is not None:
+            session.close()  # and with the session, its lock
 
 
 def _server_limits(wait_s: float) -> str:

@@ -5,14 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-from trackly_pipeline.warehouse import extensions
-
-pytestmark = pytest.mark.skipif(
-    extensions.packaged_binary("ducklake") is None, reason="the `lake` extra is not installed"
-)
-
 # In a process of its own: which binaries were checked is the process's state.
 CHECKED_ONCE = """
 import duckdb

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.lake import LakeSettings, LakeUnavailable, object_store_secret
@@ -21,9 +23,7 @@ ROWS = 5_000  # beyond what DuckLake inlines in its catalog: a Parquet file is w
 
 @pytest.fixture
 def s3_server(monkeypatch):
-    boto3 = pytest.importorskip("boto3")
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
