@@ -136,8 +136,15 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
         for macro in declared_macros():
             conn.execute(macro)
     else:
-        for name in SCHEMA_FILES:
-            conn.execute(sql_text(name))
+        # One transaction: on a lake, one commit (a snapshot) instead of one per statement.
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for name in SCHEMA_FILES:
+                conn.execute(sql_text(name))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
         existing = _columns(conn, catalog)
     upgrades = {
         table: _missing_trailing_columns(table, existing[table], declared, file)

@@ -13,6 +13,7 @@ import pytest
 from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.sandbox.expected_outputs import expected_revenue
+from trackly_pipeline.warehouse.schema import declared_columns
 
 from .conftest import make_project, world_copy, write_config
 from .test_pipeline_ground_truth import NETWORKS, window_truth
@@ -79,6 +80,21 @@ def test_three_networks_running_at_once_all_succeed_and_nothing_is_lost_or_doubl
 
 def snapshots(project) -> int:
     return project.query("SELECT count(*) FROM ducklake_snapshots('warehouse')")[0][0]
+
+
+def test_a_new_lake_gets_its_whole_schema_in_one_commit(lake_project):
+    """Created in one transaction: a creation cut half-way leaves no half-made schema, and the lake
+    starts with one snapshot for it instead of one per statement (each a commit to the catalog)."""
+    project = lake_project
+    with project.settings.warehouse().connect():
+        pass
+    created = [
+        changes.get("tables_created", [])
+        for (changes,) in project.query("SELECT changes FROM ducklake_snapshots('warehouse')")
+        if changes.get("tables_created")
+    ]
+    assert len(created) == 1
+    assert sorted(created[0]) == sorted(declared_columns())
 
 
 def test_a_writer_on_an_up_to_date_lake_commits_nothing_and_takes_no_lock(lake_project, monkeypatch):
