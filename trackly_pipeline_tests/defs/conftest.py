@@ -24,7 +24,13 @@ from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.sandbox.clock import SandboxClock
 
 ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
-EARLIEST = datetime(2026, 1, 1, tzinfo=UTC)
+# The tests' partitions_start: before the standard world's 20 days of history and the 45 days a wide
+# sweep reaches back from ANCHOR. Not the default 2026-01-01: Dagster lists every hourly partition up
+# to the wall clock about a dozen times per run, 0.13 s a time for the 8,000 hours since January
+# (a quarter of a test's 7-day sync), 0.01 s for the 1,600 since October. A test of the default
+# writes its config with `partitions_start=None`.
+PARTITIONS_START = "2026-10-01-00:00"
+EARLIEST = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -132,10 +138,11 @@ def write_config(
     *,
     second_acme: bool = False,
     warehouse: dict | None = None,
+    partitions_start: str | None = PARTITIONS_START,
 ) -> Path:
     """trackly.yaml for the sandbox; `overrides` {key: {field: value}} changes a network's fields (its
     `key` too: a renamed network), {key: None} leaves it out (a removed network); `warehouse`
-    replaces the warehouse section (a lake)."""
+    replaces the warehouse section (a lake); `partitions_start` None leaves the default."""
     overrides = overrides or {}
     networks = network_entries(api_url) + ([second_acme_entry(api_url)] if second_acme else [])
     networks = [entry for entry in networks if overrides.get(entry["key"], {}) is not None]
@@ -150,6 +157,8 @@ def write_config(
         "postback_base_url": "https://app.example.com",
         "networks": networks,
     }
+    if partitions_start is not None:
+        config["partitions_start"] = partitions_start
     path = root / "trackly.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -10,9 +10,13 @@ import pytest
 import yaml
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 
+from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.defs.partitions import range_tags
+
+from .conftest import write_config
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +57,18 @@ def test_exactly_one_sync_schedule_per_network_and_one_freshness_schedule(projec
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
+def with_the_default_partitions_start(project) -> None:
+    """The project's trackly.yaml without the tests' partitions_start (conftest.PARTITIONS_START)."""
+    write_config(project.root, project.server.api_url, partitions_start=None)
+    project.settings = load_config(project.root / "trackly.yaml")
+    project.defs = build_definitions(project.settings, clock=project.world.clock)
+
+
 def test_ticks_before_the_first_partition_are_skipped(project):
     """partitions_start is 2026-01-01-00:00 here: a tick whose window would end at or before it has
     no hour to sync, and must not launch a run over a reversed range (which would 'succeed' with
     nothing swept and log a success in ops.sync_log)."""
+    with_the_default_partitions_start(project)
     assert project.settings.partitions_start == "2026-01-01-00:00"  # the default
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for tick in (start - timedelta(days=3), start - timedelta(minutes=55), start + timedelta(minutes=5)):
@@ -241,5 +253,6 @@ def test_each_run_has_a_runtime_limit_sized_to_its_window(project):
     assert yaml.safe_load(PROJECT_INSTANCE.read_text())["run_monitoring"]["max_runtime_seconds"] == 3600
     assert evaluate(project, "tune_acme_hourly", TICK).tags["dagster/max_runtime"] == "3600"
     assert evaluate(project, "tune_acme_hourly", TICK.replace(hour=3)).tags["dagster/max_runtime"] == "23143"
+    with_the_default_partitions_start(project)
     first_hours = evaluate(project, "tune_acme_hourly", datetime(2026, 1, 1, 2, 5, tzinfo=UTC))
     assert first_hours.tags["dagster/max_runtime"] == "3600"  # a 2-hour window: the floor
