@@ -19,7 +19,7 @@ import yaml
 from trackly_pipeline.config import TracklyConfig, load_config
 from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.defs.jobs import sync_assets, sync_job_name
-from trackly_pipeline.defs.partitions import range_tags, trailing_window
+from trackly_pipeline.defs.partitions import partition_hour, range_tags, trailing_window
 from trackly_pipeline.sandbox import SandboxServer, SandboxWorld
 from trackly_pipeline.sandbox.clock import SandboxClock
 
@@ -42,6 +42,7 @@ class Project:
     defs: dg.Definitions
     instance: dg.DagsterInstance
     second_acme: bool = False  # trackly.yaml has acme2 too (a world with SECOND_ACCOUNTS)
+    partitions_start: str | None = PARTITIONS_START  # trackly.yaml's (None: the default)
 
     def sync(
         self,
@@ -54,7 +55,7 @@ class Project:
         """Run a network's sync job over the `days` before `end` (default: the sandbox clock's hour);
         without the offer sync when `with_offers` is false (as on ticks where it is not due)."""
         end = end or self.world.clock.now()
-        first, last = trailing_window(end, days, EARLIEST)
+        first, last = trailing_window(end, days, partition_hour(self.settings.partitions_start))
         job = self.defs.get_job_def(sync_job_name(network_key))
         selection = sync_assets(self.settings.network(network_key), with_offers=with_offers)
         return job.execute_in_process(
@@ -71,7 +72,13 @@ class Project:
     def rebuild(self, **network_overrides) -> None:
         """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}, or None to leave the
         network out: `write_config`) and reload."""
-        write_config(self.root, self.server.api_url, network_overrides, second_acme=self.second_acme)
+        write_config(
+            self.root,
+            self.server.api_url,
+            network_overrides,
+            second_acme=self.second_acme,
+            partitions_start=self.partitions_start,
+        )
         self.settings = load_config(self.root / "trackly.yaml")
         self.defs = build_definitions(self.settings, clock=self.world.clock)
 
@@ -191,11 +198,16 @@ def standard_files(standard_world, tmp_path_factory) -> Path:
 
 
 def make_project(
-    world: SandboxWorld, root: Path, monkeypatch, files: Path | None = None
+    world: SandboxWorld,
+    root: Path,
+    monkeypatch,
+    files: Path | None = None,
+    partitions_start: str | None = PARTITIONS_START,
 ) -> tuple[SandboxServer, Project]:
     """A project in `root` over `world`; `files`: a folder to copy into `root` (the world's logs and
     rates, or more) instead of writing the logs and rates. Copies keep each file's mtime, which
-    ops.loaded_files records."""
+    ops.loaded_files records. `partitions_start`: trackly.yaml's (None: the default, for a world
+    before PARTITIONS_START)."""
     for name, token in world.token_env().items():
         monkeypatch.setenv(name, token)
     if files is None:
@@ -205,7 +217,7 @@ def make_project(
     server = SandboxServer(world, port=0)
     server.start()
     second_acme = any(account.key == "acme2" for account in world.accounts)  # configured when the world has it
-    write_config(root, server.api_url, second_acme=second_acme)
+    write_config(root, server.api_url, second_acme=second_acme, partitions_start=partitions_start)
     settings = load_config(root / "trackly.yaml")
     project = Project(
         world,
@@ -215,6 +227,7 @@ def make_project(
         build_definitions(settings, clock=world.clock),
         dg.DagsterInstance.ephemeral(),
         second_acme,
+        partitions_start,
     )
     return server, project
 

@@ -111,7 +111,7 @@ def adelaide_project(tmp_path, monkeypatch):
         conversions_per_network=800,
         networks=(acme, bolt, replace(cobalt, timezone="Australia/Adelaide")),
     )
-    server, project = make_project(world, tmp_path, monkeypatch)
+    server, project = make_project(world, tmp_path, monkeypatch, partitions_start=None)  # an April world
     project.rebuild(cobalt={"timezone": "Australia/Adelaide"})
     yield project
     server.stop()
