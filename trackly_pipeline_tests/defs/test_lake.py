@@ -97,6 +97,7 @@ def test_a_new_lake_gets_its_whole_schema_in_one_commit(lake_project):
     assert sorted(created[0]) == sorted(declared_columns())
 
 
+@pytest.mark.slow  # 2.3 s alone: four writing connections to a lake
 def test_a_writer_on_an_up_to_date_lake_commits_nothing_and_takes_no_lock(lake_project, monkeypatch):
     """Every step opens a writing connection: were the schema applied again each time, each would
     commit a snapshot (conflicting with other networks' writers) under the schema lock."""

@@ -70,6 +70,7 @@ def test_an_unreadable_kept_outcome_is_set_aside_and_other_syncs_go_on(tmp_path,
     assert str(aside) in caplog.text
 
 
+@pytest.mark.slow  # 2.0 s alone: waits for another process's lock on the warehouse
 def test_a_failure_after_a_recorded_success_ends_failed_once_the_lock_is_free(tmp_path):
     warehouse = Warehouse(tmp_path / "trackly.duckdb", lock_timeout_s=1)
     attempt = SyncAttempt(ALL_NETWORKS, "rollups")

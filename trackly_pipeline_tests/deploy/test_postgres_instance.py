@@ -95,6 +95,7 @@ def test_the_deploy_instance_keeps_its_storage_in_postgres_and_queues_one_run_pe
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # 7.7 s alone: a 7-day sync whose every event goes to PostgreSQL
 def test_a_sync_on_the_deploy_instance_records_its_run_and_events_in_postgres(
     project, postgres_database, tmp_path, monkeypatch
 ):

@@ -66,7 +66,7 @@ def body_bytes_every(seconds: float, body: bytes):
     return respond
 
 
-@pytest.mark.parametrize("retries", [0, 2])
+@pytest.mark.parametrize("retries", [0, pytest.param(2, marks=pytest.mark.slow)])  # 2: three 1 s timeouts
 def test_header_lines_dribbled_end_at_the_timeout_per_attempt(retries):
     """Each header line came well inside the per-read timeout, so requests waited for all 40
     (8 s for a 1 s timeout). Now every attempt ends at its timeout."""

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from trackly_pipeline.warehouse.database import Warehouse
 from trackly_pipeline.warehouse.lake import LakeSettings, LakeUnavailable, object_store_secret
@@ -23,6 +21,10 @@ ROWS = 5_000  # beyond what DuckLake inlines in its catalog: a Parquet file is w
 
 @pytest.fixture
 def s3_server(monkeypatch):
+    # Imported here, not at collection: moto takes half a second to import, in every xdist worker.
+    import boto3
+    from moto.server import ThreadedMotoServer
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -48,6 +50,7 @@ def bucket_keys(s3) -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
+@pytest.mark.slow  # 3.5 s alone: an S3 server, a lake in it, its upkeep
 def test_a_lake_in_object_storage_keeps_its_files_in_the_bucket(s3_server, postgres_database, tmp_path):
     lake = LakeSettings(catalog=postgres_database.dsn, data_path=f"s3://{BUCKET}/trackly/")
     warehouse = Warehouse(tmp_path / "beside", lake=lake)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.postgres
 ALONE_WAIT_S = 2.0
 
 
+@pytest.mark.slow  # 4.2 s alone: three attempts, the last waiting ALONE_WAIT_S for a commit that cannot come
 def test_a_transaction_that_keeps_losing_at_commit_runs_alone_on_its_last_attempt(postgres_database, tmp_path):
     lake = LakeSettings(catalog=postgres_database.dsn, data_path=str(tmp_path / "data"), commit_attempts=3)
     long_writer, short_writer = Warehouse(tmp_path / "long", lake=lake), Warehouse(tmp_path / "short", lake=lake)
@@ -112,6 +113,7 @@ def insert(warehouse: Warehouse, who: str) -> None:
         warehouse.write(conn, lambda: conn.execute("INSERT INTO scratch.rows VALUES ($who)", {"who": who}))
 
 
+@pytest.mark.slow  # 2.6 s alone: waits out its 1.5 s turn
 def test_a_write_waits_for_its_turn_a_bounded_time_and_then_says_why(lake, postgres_database, tmp_path):
     warehouse = Warehouse(tmp_path / "w", lake=lake, lock_timeout_s=1.5)
     with lock_held_elsewhere(postgres_database, shared=False):
