@@ -30,7 +30,7 @@ ANCHOR = datetime(2026, 11, 20, 12, tzinfo=UTC)
 # (a quarter of a test's 7-day sync), 0.01 s for the 1,600 since October. A test of the default
 # writes its config with `partitions_start=None`.
 PARTITIONS_START = "2026-10-01-00:00"
-EARLIEST = datetime(2026, 10, 1, tzinfo=UTC)
+EARLIEST = partition_hour(PARTITIONS_START)
 
 
 @dataclass
