@@ -1,4 +1,5 @@
-"""The warehouse: connections that always close, explicit transactions (the schema: `schema`).
+"""The warehouse: connections that always close (their transactions: `transactions`, the schema:
+`schema`).
 
 Two backends, one SQL: the DuckDB file (the default), attached as the catalog `warehouse`, or a
 DuckLake lake (`lake`) attached under the same name.
@@ -46,6 +47,7 @@ from trackly_pipeline.warehouse.schema import (
     statements,
     string_literal,
 )
+from trackly_pipeline.warehouse.transactions import transaction
 
 CATALOG = "warehouse"
 log = logging.getLogger(__name__)
@@ -323,30 +325,3 @@ def conflict_line(exc: duckdb.Error) -> str:
     only says the commit failed)."""
     lines = str(exc).splitlines() or [type(exc).__name__]
     return next((line for line in lines if "conflict" in line.lower()), lines[0])
-
-
-@contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN ... COMMIT, or ROLLBACK on any error: a failed step leaves the tables as they were."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield conn
-    except BaseException:
-        try:
-            conn.execute("ROLLBACK")
-        except duckdb.Error:
-            # A lake whose catalog went away cannot roll back either ("Failed to execute query
-            # ROLLBACK"): the error to raise is the one that ended the transaction. The attempt is
-            # still needed: closing a connection whose lake transaction is open aborts the process.
-            pass
-        raise
-    try:
-        conn.execute("COMMIT")
-    except duckdb.Error:
-        # A refused COMMIT (a lake's conflict) can leave the transaction open: end it, so that the
-        # connection can run the next one.
-        try:
-            conn.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise

@@ -39,6 +39,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from trackly_pipeline.warehouse.schema import sql_template, sql_text, string_literal
+from trackly_pipeline.warehouse.transactions import transaction
 
 # Managed by Dagster (dagster.yaml, python_logs): warnings show in the run's event log.
 log = logging.getLogger(__name__)
@@ -182,8 +183,7 @@ def _record(
 ) -> None:
     """The copy is in place: note its files and clear the months it published, in one transaction.
     Should this fail, the next publish writes those months again."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for (table, month), file in written.items():
             key = {"table": table, "month": month}
             conn.execute(sql_text("published_parts_forget_month.sql"), key)
@@ -191,10 +191,6 @@ def _record(
                 conn.execute(sql_text("published_parts_record.sql"), {**key, "file": file})
         for table, month in pending:
             conn.execute(sql_text("publish_pending_clear_month.sql"), {"table": table, "month": month, **_MONTH_RANGE})
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _write_changed_months(

@@ -19,6 +19,8 @@ from importlib import resources
 
 import duckdb
 
+from trackly_pipeline.warehouse.transactions import transaction
+
 # DDL run (idempotently) by every writing connection: the core tables, then each feature's own.
 SCHEMA_FILES = sorted(
     entry.name
@@ -137,14 +139,9 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
             conn.execute(macro)
     else:
         # One transaction: on a lake, one commit (a snapshot) instead of one per statement.
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             for name in SCHEMA_FILES:
                 conn.execute(sql_text(name))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         existing = _columns(conn, catalog)
     upgrades = {
         table: _missing_trailing_columns(table, existing[table], declared, file)
@@ -155,16 +152,11 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, catalog: str, *, file: str) ->
         return []
     # One transaction: a column refused half-way, or a crash, leaves every table and the list of
     # published month files as they were, so the next writer starts the upgrade over.
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for table, columns in upgrades.items():
             for column in columns:
                 _add_column(conn, table, column, file)
             _republish(conn, table)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
     added = [f"{table}.{column.name}" for table, columns in upgrades.items() for column in columns]
     log.info(
         "%s: upgraded, added %s; those tables' months of the analysts' copy are published again", file, ", ".join(added)
