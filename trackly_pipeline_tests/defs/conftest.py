@@ -42,7 +42,6 @@ class Project:
     defs: dg.Definitions
     instance: dg.DagsterInstance
     second_acme: bool = False  # trackly.yaml has acme2 too (a world with SECOND_ACCOUNTS)
-    partitions_start: str | None = PARTITIONS_START  # trackly.yaml's (None: the default)
 
     def sync(
         self,
@@ -71,13 +70,13 @@ class Project:
 
     def rebuild(self, **network_overrides) -> None:
         """Rewrite trackly.yaml with per-network overrides ({key: {field: value}}, or None to leave the
-        network out: `write_config`) and reload."""
+        network out: `write_config`) and reload, keeping the partitions_start it has."""
         write_config(
             self.root,
             self.server.api_url,
             network_overrides,
             second_acme=self.second_acme,
-            partitions_start=self.partitions_start,
+            partitions_start=self.settings.partitions_start,
         )
         self.settings = load_config(self.root / "trackly.yaml")
         self.defs = build_definitions(self.settings, clock=self.world.clock)
@@ -227,7 +226,6 @@ def make_project(
         build_definitions(settings, clock=world.clock),
         dg.DagsterInstance.ephemeral(),
         second_acme,
-        partitions_start,
     )
     return server, project
 

@@ -10,9 +10,13 @@ import pytest
 import yaml
 from dagster._core.remote_origin import RegisteredCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
 
+from trackly_pipeline.config import load_config
 from trackly_pipeline.defs.assets.conversions import conversions_asset_key
 from trackly_pipeline.defs.assets.offers import offers_asset_key
+from trackly_pipeline.defs.build import build_definitions
 from trackly_pipeline.defs.partitions import range_tags
+
+from .conftest import write_config
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +59,9 @@ def test_exactly_one_sync_schedule_per_network_and_one_freshness_schedule(projec
 
 def with_the_default_partitions_start(project) -> None:
     """The project's trackly.yaml without the tests' partitions_start (conftest.PARTITIONS_START)."""
-    project.partitions_start = None
-    project.rebuild()
+    write_config(project.root, project.server.api_url, partitions_start=None)
+    project.settings = load_config(project.root / "trackly.yaml")
+    project.defs = build_definitions(project.settings, clock=project.world.clock)
 
 
 def test_ticks_before_the_first_partition_are_skipped(project):
